@@ -1,0 +1,3 @@
+from covkit.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Coverage layers, KPIs per zone and site proposals."""

@@ -1,0 +1,1 @@
+"""Loaders that read, validate and normalise input files onto the analysis grid."""

@@ -1,0 +1,1 @@
+"""Path-loss models and the terrain-aware radial engine (pure Numba kernels, arrays in/out)."""
