@@ -1,0 +1,18 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """Path to ../shared (validation vectors, Taiwan data); skips when the clone lacks it."""
+    if not SHARED_DIR.is_dir():
+        pytest.skip(f"../shared not found at {SHARED_DIR}: validation data is only in the project CI")
+    return SHARED_DIR
