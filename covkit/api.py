@@ -1,0 +1,85 @@
+"""The Python API that the CLI and notebooks call.
+
+``load_inputs(scenario)`` reads every input of a scenario onto its analysis grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from covkit.config import Scenario, load_scenario
+from covkit.data import loaders
+from covkit.data.grid import Grid
+from covkit.errors import CovkitInputError
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every input of a scenario, validated and on the analysis grid."""
+
+    scenario: Scenario
+    grid: Grid
+    dem_m: np.ndarray
+    stations: loaders.Stations
+    population: np.ndarray
+    townships: loaders.Townships
+    fibre: pd.DataFrame | None
+    trails: object | None
+    candidates: pd.DataFrame | None
+    report: dict = field(default_factory=dict)
+
+
+def load_inputs(scenario: Scenario | str | Path) -> Inputs:
+    """Read, validate and grid every input file named by a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario or path to a scenario TOML file
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    sc, inp = scenario.scenario, scenario.inputs
+    grid = loaders.grid_for(sc.crs, sc.resolution_m, inp.dem, sc.bounds)
+    dem = loaders.load_dem(inp.dem, grid)
+    stations = loaders.load_stations(inp.stations, grid, dem)
+    population, report = loaders.load_population(inp.population, grid)
+    if population.sum() <= 0:
+        raise CovkitInputError("population on the analysis grid is zero: check that the "
+                               "population file overlaps the grid and is in people per cell",
+                               file=inp.population)
+    townships = loaders.load_townships(
+        inp.townships, grid, population,
+        remote_density_ratio=scenario.coverage.remote_density_ratio)
+    report = dict(report)
+    report["population_outside_townships"] = townships.population_outside_townships
+    fibre = loaders.load_points(inp.fibre, grid, "fibre", "fibre_id") if inp.fibre else None
+    trails = loaders.load_trails(inp.trails, grid) if inp.trails else None
+    candidates = loaders.load_candidates(inp.candidates, grid) if inp.candidates else None
+    return Inputs(scenario, grid, dem, stations, population, townships, fibre, trails,
+                  candidates, report)
+
+
+def summarize_inputs(inputs: Inputs) -> dict:
+    """Headline figures of loaded inputs (for the CLI and logs)."""
+    tw = inputs.townships.table
+    st = inputs.stations.table
+    g = inputs.grid
+    return {
+        "scenario": inputs.scenario.scenario.name,
+        "grid": f"{g.width} x {g.height} cells of {g.resolution_m:g} m ({g.crs})",
+        "elevation_max_m": float(np.nanmax(inputs.dem_m)),
+        "population_total": float(inputs.population.sum()),
+        "townships": int(len(tw)),
+        "remote_townships": int(tw["remote"].sum()),
+        "population_remote": float(tw.loc[tw["remote"], "population"].sum()),
+        "sectors": int(len(st)),
+        "sites": int(inputs.stations.n_sites),
+        "operators": inputs.stations.operators,
+        "fibre_points": 0 if inputs.fibre is None else int(len(inputs.fibre)),
+        "trails_km": 0.0 if inputs.trails is None else float(inputs.trails["length_km"].sum()),
+        **{k: float(v) for k, v in inputs.report.items()},
+    }

@@ -1,0 +1,374 @@
+"""Scenario file: the TOML study definition every command uses.
+
+A scenario is a TOML file with the sections ``[scenario]``, ``[inputs]``, ``[propagation]``,
+``[coverage]`` and ``[sites]``. Input paths are relative to the TOML file. Every key is checked:
+unknown keys, wrong types and out-of-range values raise :class:`~covkit.errors.CovkitInputError`
+naming the file and the key (``section.key``). The table of keys with units, defaults and ranges
+is :data:`SCHEMA`; the README is generated from the same table (``covkit scenario keys``).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from covkit.errors import CovkitInputError
+
+MODEL_NAMES = ("fspl", "hata", "cost231", "38901-rma", "38901-uma", "38901-umi", "p1812")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One scenario key: its type, default, unit, allowed range and meaning."""
+
+    name: str
+    kind: type | tuple[type, ...]
+    default: Any
+    unit: str
+    help: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    choices: tuple[str, ...] | None = None
+    required: bool = False
+
+    def range_text(self) -> str:
+        if self.choices:
+            return " | ".join(self.choices)
+        if self.lo is None and self.hi is None:
+            return ""
+        left = "(" if self.lo_open else "["
+        lo = "-inf" if self.lo is None else f"{self.lo:g}"
+        hi = "inf" if self.hi is None else f"{self.hi:g}"
+        return f"{left}{lo}, {hi}]"
+
+
+_NUM = (int, float)
+
+SCHEMA: dict[str, tuple[Key, ...]] = {
+    "scenario": (
+        Key("name", str, "scenario", "", "Study name, written into every output."),
+        Key("crs", str, None, "", "Metric working CRS, e.g. \"EPSG:3826\" (TWD97 / TM2 zone "
+            "121). Geographic (degree) CRSs are refused.", required=True),
+        Key("resolution_m", _NUM, 100.0, "m", "Analysis grid cell size.", 1.0, 10000.0),
+        Key("bounds", list, None, "m", "Optional grid extent [xmin, ymin, xmax, ymax] in the "
+            "working CRS; default: the DEM's extent."),
+    ),
+    "inputs": (
+        Key("dem", str, None, "", "Terrain GeoTIFF (any CRS rasterio reads, metres AMSL).",
+            required=True),
+        Key("stations", str, None, "", "Sectors table: CSV, GeoPackage or GeoParquet.",
+            required=True),
+        Key("population", str, None, "", "People per cell raster, or polygons with a "
+            "`population` column.", required=True),
+        Key("townships", str, None, "", "Township polygons (township_id, name, county, "
+            "optional remote).", required=True),
+        Key("fibre", str, None, "", "Optional fibre drop points (CSV lon/lat or vector)."),
+        Key("trails", str, None, "", "Optional trails (lines)."),
+        Key("candidates", str, None, "", "Optional candidate sites (candidate_id, lon, lat)."),
+    ),
+    "propagation": (
+        Key("model", str, "p1812", "", "Path-loss model.", choices=MODEL_NAMES),
+        Key("max_radius_km", _NUM, 10.0, "km", "Computation radius around each site.",
+            0.1, 200.0),
+        Key("receiver_height_m", _NUM, 1.5, "m", "Receiver height above ground.", 0.5, 50.0),
+        Key("location_probability", _NUM, 0.5, "", "Required probability that RSRP reaches "
+            "the threshold for a pixel to count as covered.", 0.01, 0.99),
+        Key("shadow_sigma_db", _NUM, 5.5, "dB", "Log-normal shadowing standard deviation.",
+            0.0, 20.0),
+        Key("k_factor", _NUM, 4.0 / 3.0, "", "Effective earth-radius factor for profile "
+            "curvature (models without their own refractivity input).", 0.5, 10.0),
+        Key("time_pct", _NUM, 50.0, "%", "Percentage of time (P.1812).", 1.0, 50.0),
+        Key("dn", _NUM, 45.0, "N-units/km", "Average radio-refractive index lapse-rate through "
+            "the lowest 1 km (P.1812 DN).", 0.0, 200.0),
+        Key("n0", _NUM, 325.0, "N-units", "Sea-level surface refractivity (P.1812 N0).",
+            200.0, 450.0),
+        Key("environment", str, "urban", "", "Environment for Hata / COST-231 "
+            "(urban, suburban, open; COST-231: urban = medium city, metropolitan).",
+            choices=("urban", "suburban", "open", "metropolitan")),
+        Key("los_mode", str, "probabilistic", "", "TR 38.901 LOS handling.",
+            choices=("probabilistic", "los", "nlos")),
+        Key("clutter", str, "none", "", "Extra clutter loss at the receiver (P.2108 section "
+            "3.2). Not used with 38901-* models, which include clutter.",
+            choices=("none", "p2108")),
+        Key("building_entry", str, "none", "", "Building-entry loss (P.2109) for indoor "
+            "coverage.", choices=("none", "traditional", "thermally_efficient")),
+        Key("polarization", str, "v", "", "Polarisation (P.1812).", choices=("h", "v")),
+    ),
+    "coverage": (
+        Key("rsrp_threshold_dbm", _NUM, -110.0, "dBm", "RSRP a pixel needs to count as "
+            "covered.", -160.0, -40.0),
+        Key("cell_load", _NUM, 0.5, "", "Share of interfering resource elements in use.",
+            0.0, 1.0),
+        Key("sinr_threshold_db", _NUM, None, "dB", "Optional SINR a covered pixel also needs.",
+            -20.0, 40.0),
+        Key("noise_figure_db", _NUM, 7.0, "dB", "Receiver noise figure.", 0.0, 20.0),
+        Key("remote_density_ratio", _NUM, 0.2, "", "Townships without a `remote` column are "
+            "remote when their population density is below this share of the national average "
+            "(Taiwan universal service: one fifth).", 0.0, 1.0),
+    ),
+    "sites": (
+        Key("budget_sites", int, 20, "sites", "Number of sites to propose.", 1, 10000),
+        Key("budget_cost", _NUM, None, "cost units", "Optional money budget.", 0.0, None,
+            lo_open=True),
+        Key("candidate_spacing_m", _NUM, 2000.0, "m", "Spacing of generated candidates.",
+            100.0, 50000.0),
+        Key("mast_height_m", _NUM, 30.0, "m", "Antenna height of proposed sites.", 1.0, 300.0),
+        Key("site_cost", _NUM, 1.0, "cost units", "Cost of one proposed site.", 0.0, None,
+            lo_open=True),
+        Key("weight_population", _NUM, 1.0, "per person", "Objective weight of newly "
+            "covered people.", 0.0, None),
+        Key("weight_trail_km", _NUM, 0.0, "per km", "Objective weight of newly covered "
+            "trail km.", 0.0, None),
+        Key("weight_new_township", _NUM, 0.0, "per township", "Bonus for a remote "
+            "township's first coverage.", 0.0, None),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ScenarioSection:
+    """Study identity and analysis grid."""
+
+    name: str
+    crs: str
+    resolution_m: float
+    bounds: tuple[float, float, float, float] | None
+
+
+@dataclass(frozen=True)
+class InputsSection:
+    """Absolute paths of the input files (resolved against the TOML file's folder)."""
+
+    dem: Path
+    stations: Path
+    population: Path
+    townships: Path
+    fibre: Path | None
+    trails: Path | None
+    candidates: Path | None
+
+
+@dataclass(frozen=True)
+class PropagationSection:
+    model: str
+    max_radius_km: float
+    receiver_height_m: float
+    location_probability: float
+    shadow_sigma_db: float
+    k_factor: float
+    time_pct: float
+    dn: float
+    n0: float
+    environment: str
+    los_mode: str
+    clutter: str
+    building_entry: str
+    polarization: str
+
+
+@dataclass(frozen=True)
+class CoverageSection:
+    rsrp_threshold_dbm: float
+    cell_load: float
+    sinr_threshold_db: float | None
+    noise_figure_db: float
+    remote_density_ratio: float
+
+
+@dataclass(frozen=True)
+class SitesSection:
+    budget_sites: int
+    budget_cost: float | None
+    candidate_spacing_m: float
+    mast_height_m: float
+    site_cost: float
+    weight_population: float
+    weight_trail_km: float
+    weight_new_township: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
+
+    scenario: ScenarioSection
+    inputs: InputsSection
+    propagation: PropagationSection
+    coverage: CoverageSection
+    sites: SitesSection
+    path: Path | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain dict of every parameter (paths as strings), for provenance in outputs."""
+        out: dict[str, dict[str, Any]] = {}
+        for sec in ("scenario", "inputs", "propagation", "coverage", "sites"):
+            obj = getattr(self, sec)
+            out[sec] = {
+                f.name: (str(v) if isinstance(v, Path) else (list(v) if isinstance(v, tuple)
+                                                              else v))
+                for f in fields(obj)
+                for v in [getattr(obj, f.name)]
+            }
+        return out
+
+
+_SECTION_CLASSES = {
+    "scenario": ScenarioSection,
+    "inputs": InputsSection,
+    "propagation": PropagationSection,
+    "coverage": CoverageSection,
+    "sites": SitesSection,
+}
+
+
+def _check_value(key: Key, value: Any, where: str, file: Any) -> Any:
+    qual = f"{where}.{key.name}"
+    kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
+    # bool is an int in Python; never accept it for numbers
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        names = {str: "string", int: "integer", list: "list"}.get(key.kind, "number")
+        raise CovkitInputError(
+            f"{qual} must be {'an' if names[0] in 'aeiou' else 'a'} {names}, "
+            f"got {type(value).__name__} {value!r}",
+            file=file, column=qual,
+        )
+    if key.choices is not None and value not in key.choices:
+        raise CovkitInputError(
+            f"{qual} = {value!r} is not one of: {', '.join(key.choices)}",
+            file=file, column=qual,
+        )
+    if key.kind is _NUM or key.kind is int:
+        v = float(value)
+        if not math.isfinite(v):
+            raise CovkitInputError(f"{qual} must be finite, got {value!r}", file=file,
+                                   column=qual)
+        bad = (key.lo is not None and (v <= key.lo if key.lo_open else v < key.lo)) or (
+            key.hi is not None and v > key.hi)
+        if bad:
+            raise CovkitInputError(
+                f"{qual} = {value!r} is out of range {key.range_text()} {key.unit}".rstrip(),
+                file=file, column=qual,
+            )
+        return int(value) if key.kind is int else float(value)
+    return value
+
+
+def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
+                       file: Path | str | None = None) -> Scenario:
+    """Validate a parsed scenario mapping and build a :class:`Scenario`.
+
+    Parameters
+    ----------
+    data : dict
+        The parsed TOML document.
+    base_dir : path
+        Folder that relative input paths are resolved against.
+    file : path, optional
+        The TOML file, named in error messages.
+    """
+    base = Path(base_dir)
+    unknown_sections = sorted(set(data) - set(SCHEMA))
+    if unknown_sections:
+        raise CovkitInputError(
+            f"unknown section [{unknown_sections[0]}]; sections are: {', '.join(SCHEMA)}",
+            file=file, column=unknown_sections[0],
+        )
+    built = {}
+    for sec, keys in SCHEMA.items():
+        raw = data.get(sec, {})
+        if not isinstance(raw, dict):
+            raise CovkitInputError(f"[{sec}] must be a table", file=file, column=sec)
+        known = {k.name for k in keys}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise CovkitInputError(
+                f"unknown key {sec}.{unknown[0]}; keys of [{sec}] are: {', '.join(sorted(known))}",
+                file=file, column=f"{sec}.{unknown[0]}",
+            )
+        values = {}
+        for key in keys:
+            if key.name not in raw:
+                if key.required:
+                    raise CovkitInputError(f"missing required key {sec}.{key.name}",
+                                           file=file, column=f"{sec}.{key.name}")
+                values[key.name] = key.default
+                continue
+            values[key.name] = _check_value(key, raw[key.name], sec, file)
+        built[sec] = values
+
+    sc = built["scenario"]
+    sc["crs"] = _check_crs(sc["crs"], file)
+    if sc["bounds"] is not None:
+        b = sc["bounds"]
+        if len(b) != 4 or not all(isinstance(v, _NUM) and not isinstance(v, bool) for v in b):
+            raise CovkitInputError("scenario.bounds must be 4 numbers [xmin, ymin, xmax, ymax]",
+                                   file=file, column="scenario.bounds")
+        if not (b[0] < b[2] and b[1] < b[3]):
+            raise CovkitInputError(f"scenario.bounds {b} needs xmin < xmax and ymin < ymax",
+                                   file=file, column="scenario.bounds")
+        sc["bounds"] = tuple(float(v) for v in b)
+    inp = built["inputs"]
+    for k, v in inp.items():
+        if v is not None:
+            p = Path(v)
+            inp[k] = p if p.is_absolute() else (base / p).resolve()
+    return Scenario(
+        **{sec: _SECTION_CLASSES[sec](**vals) for sec, vals in built.items()},
+        path=None if file is None else Path(file),
+    )
+
+
+def _check_crs(crs: str, file: Any) -> str:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        obj = CRS.from_user_input(crs)
+    except CRSError as exc:
+        raise CovkitInputError(f"scenario.crs {crs!r} is not a CRS pyproj knows ({exc})",
+                               file=file, column="scenario.crs") from None
+    if obj.is_geographic or not obj.axis_info or any(
+        (a.unit_name or "").lower() not in ("metre", "meter") for a in obj.axis_info
+    ):
+        raise CovkitInputError(
+            f"scenario.crs {crs!r} is not in metres; use a projected metric CRS "
+            "(e.g. EPSG:3826 for Taiwan)",
+            file=file, column="scenario.crs",
+        )
+    return crs
+
+
+def load_scenario(path: Path | str) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises
+    ------
+    CovkitInputError
+        When the file cannot be read or parsed, or a key is unknown, mistyped or out of range.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CovkitInputError(f"cannot read scenario file: {exc.strerror}", file=path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CovkitInputError(f"not valid TOML: {exc}", file=path) from None
+    return scenario_from_dict(data, base_dir=path.resolve().parent, file=path)
+
+
+def schema_markdown() -> str:
+    """The table of every scenario key (unit, default, allowed range) in Markdown."""
+    lines = ["| key | unit | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for sec, keys in SCHEMA.items():
+        for k in keys:
+            default = "required" if k.required else ("(none)" if k.default is None else
+                                                     repr(k.default).replace("'", '"'))
+            lines.append(f"| `{sec}.{k.name}` | {k.unit} | {default} | {k.range_text()} | "
+                         f"{k.help} |")
+    return "\n".join(lines)

@@ -1,0 +1,705 @@
+"""Loaders: read real input formats, validate them, and normalise them onto the analysis grid.
+
+Every malformed input raises :class:`~covkit.errors.CovkitInputError` naming the file, the
+column and the 1-based data row (the header is not counted; in a CSV, data row N is line N + 1).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from covkit.data.grid import Grid
+from covkit.errors import CovkitInputError
+
+VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".topojson", ".shp", ".fgb", ".parquet",
+                   ".geoparquet"}
+TABLE_SUFFIXES = {".csv", ".txt"}
+
+# Defaults of optional station columns by technology (3GPP TS 38.101-1 / 36.101 carriers).
+DEFAULT_BANDWIDTH_MHZ = {"5G": 100.0, "4G": 20.0}
+DEFAULT_SCS_KHZ = {"5G": 30.0, "4G": 15.0}
+DEFAULT_BEAMWIDTH_DEG = 65.0
+STATION_REQUIRED = ("station_id", "operator", "lon", "lat", "height_m", "freq_mhz", "eirp_dbm")
+STATION_OPTIONAL = ("site_id", "azimuth_deg", "tilt_deg", "beamwidth_deg", "tech",
+                    "bandwidth_mhz", "scs_khz")
+
+# Taiwan's telecom universal-service rule: a township is remote when its population density
+# is below this share of the national average density.
+REMOTE_DENSITY_RATIO = 0.2
+
+
+# ----------------------------------------------------------------------------------------------
+# generic readers
+
+
+def _check_exists(path: Path, what: str) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise CovkitInputError(f"{what} file does not exist", file=path)
+    if not path.is_file():
+        raise CovkitInputError(f"{what} path is not a file", file=path)
+    return path
+
+
+def read_table(path: Path, what: str):
+    """Read a CSV, GeoPackage, GeoJSON/TopoJSON, Shapefile or (Geo)Parquet into a DataFrame.
+
+    Vector files come back as GeoDataFrames. GeoJSON/TopoJSON without a declared CRS are
+    WGS 84 by specification; other vector files without a CRS are refused.
+    """
+    path = _check_exists(path, what)
+    suffix = path.suffix.lower()
+    try:
+        if suffix in TABLE_SUFFIXES:
+            return pd.read_csv(path, skipinitialspace=True)
+        if suffix in (".parquet", ".geoparquet"):
+            import pyarrow.parquet as pq
+
+            meta = pq.read_schema(path).metadata or {}
+            if b"geo" in meta:
+                import geopandas as gpd
+
+                return gpd.read_parquet(path)
+            return pd.read_parquet(path)
+        if suffix in VECTOR_SUFFIXES:
+            import geopandas as gpd
+
+            kwargs = {}
+            if suffix in (".json", ".topojson"):
+                kwargs = _topojson_layer(path, what)
+            gdf = gpd.read_file(path, **kwargs)
+            if gdf.crs is None:
+                if suffix in (".geojson", ".json", ".topojson"):
+                    gdf = gdf.set_crs("EPSG:4326")
+                elif len(gdf):
+                    raise CovkitInputError(f"{what} file has no CRS; add one (e.g. a .prj)",
+                                           file=path)
+            return gdf
+    except CovkitInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
+        raise CovkitInputError(f"cannot read {what} file: {exc}", file=path) from None
+    raise CovkitInputError(
+        f"unsupported {what} file type '{suffix}' (use .csv, .gpkg, .geojson, .parquet)",
+        file=path,
+    )
+
+
+def _topojson_layer(path: Path, what: str) -> dict:
+    """For TopoJSON files with several objects pick the layer named after the input kind."""
+    try:
+        import pyogrio
+
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+    except Exception:  # noqa: BLE001
+        return {}
+    if len(layers) <= 1:
+        return {}
+    for cand in {"townships": ("towns", "townships"), "trails": ("trails",)}.get(what, ()):
+        if cand in layers:
+            return {"layer": cand}
+    return {}
+
+
+def _require_columns(df: pd.DataFrame, columns, path: Path, what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise CovkitInputError(
+            f"{what} table is missing required column '{missing[0]}' "
+            f"(required: {', '.join(columns)}; found: {', '.join(map(str, df.columns))})",
+            file=path, column=missing[0],
+        )
+
+
+def _numeric(df: pd.DataFrame, col: str, path: Path, *, allow_nan: bool = False,
+             lo: float | None = None, hi: float | None = None, lo_open: bool = False,
+             what: str = "value") -> np.ndarray:
+    raw = df[col]
+    vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    bad_text = np.isnan(vals) & raw.notna().to_numpy() & (raw.astype(str).str.strip() != "")
+    if bad_text.any():
+        i = int(np.flatnonzero(bad_text)[0])
+        raise CovkitInputError(f"{what} {raw.iloc[i]!r} is not a number", file=path, column=col,
+                               row=i + 1)
+    if not allow_nan:
+        nan = ~np.isfinite(vals)
+        if nan.any():
+            i = int(np.flatnonzero(nan)[0])
+            raise CovkitInputError(f"{what} is missing, NaN or infinite", file=path, column=col,
+                                   row=i + 1)
+    with np.errstate(invalid="ignore"):
+        low = (vals <= lo) if (lo is not None and lo_open) else (
+            vals < lo if lo is not None else np.zeros(len(vals), bool))
+        high = vals > hi if hi is not None else np.zeros(len(vals), bool)
+    bad = (low | high) & np.isfinite(vals)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        rng = f"{'(' if lo_open else '['}{lo if lo is not None else '-inf'}, " \
+              f"{hi if hi is not None else 'inf'}]"
+        raise CovkitInputError(f"{what} {vals[i]:g} is out of range {rng}", file=path,
+                               column=col, row=i + 1)
+    return vals
+
+
+def _unique_ids(df: pd.DataFrame, col: str, path: Path) -> np.ndarray:
+    ids = df[col]
+    if ids.isna().any():
+        i = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise CovkitInputError("id is empty", file=path, column=col, row=i + 1)
+    ids = ids.astype(str).str.strip()
+    empty = (ids == "").to_numpy()
+    if empty.any():
+        raise CovkitInputError("id is empty", file=path, column=col,
+                               row=int(np.flatnonzero(empty)[0]) + 1)
+    dup = ids.duplicated().to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        first = int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0])
+        raise CovkitInputError(f"duplicate id {ids.iloc[i]!r} (first at row {first + 1})",
+                               file=path, column=col, row=i + 1)
+    return ids.to_numpy(dtype=object)
+
+
+def _lonlat_to_xy(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x, y = tr.transform(lon, lat)
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+
+def xy_to_lonlat(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Working-CRS metres to WGS 84 degrees."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform(x, y)
+    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+
+
+def _point_coordinates(df, path: Path, crs: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """x, y [m] in the working CRS from lon/lat columns, or from point geometry."""
+    if "lon" in df.columns and "lat" in df.columns:
+        lon = _numeric(df, "lon", path, lo=-180.0, hi=180.0, what="longitude")
+        lat = _numeric(df, "lat", path, lo=-90.0, hi=90.0, what="latitude")
+        return _lonlat_to_xy(lon, lat, crs)
+    geom = getattr(df, "geometry", None) if hasattr(df, "crs") else None
+    if geom is None:
+        _require_columns(df, ("lon", "lat"), path, what)
+    empty = (geom.is_empty | geom.isna()).to_numpy()
+    if empty.any():
+        raise CovkitInputError("empty geometry", file=path, column="geometry",
+                               row=int(np.flatnonzero(empty)[0]) + 1)
+    not_point = (geom.geom_type != "Point").to_numpy()
+    if not_point.any():
+        i = int(np.flatnonzero(not_point)[0])
+        raise CovkitInputError(f"{what} geometry must be a Point, got {geom.iloc[i].geom_type}",
+                               file=path, column="geometry", row=i + 1)
+    g = geom.to_crs(crs)
+    return g.x.to_numpy(np.float64), g.y.to_numpy(np.float64)
+
+
+# ----------------------------------------------------------------------------------------------
+# DEM
+
+
+def read_raster_info(path: Path, what: str):
+    """Open a raster and return (crs, bounds); errors name the file."""
+    import rasterio
+
+    path = _check_exists(path, what)
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise CovkitInputError(f"{what} raster has no CRS", file=path)
+            return src.crs, src.bounds
+    except CovkitInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CovkitInputError(f"cannot read {what} raster: {exc}", file=path) from None
+
+
+def grid_for(crs: str, resolution_m: float, dem_path: Path,
+             bounds: tuple[float, float, float, float] | None = None) -> Grid:
+    """The analysis grid: ``bounds`` if given, else the DEM's extent in the working CRS."""
+    if bounds is None:
+        from rasterio.warp import transform_bounds
+
+        src_crs, b = read_raster_info(dem_path, "DEM")
+        bounds = transform_bounds(src_crs, crs, *b, densify_pts=21)
+    return Grid.from_bounds(crs, bounds, resolution_m)
+
+
+def load_dem(path: Path, grid: Grid) -> np.ndarray:
+    """Terrain elevation [m AMSL] on the grid, float32, NaN where unknown.
+
+    Any GeoTIFF rasterio reads, in any CRS; nodata is honoured; bilinear resampling.
+    """
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    path = _check_exists(path, "DEM")
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise CovkitInputError("DEM raster has no CRS", file=path)
+            data = src.read(1, masked=True).astype(np.float64).filled(np.nan)
+            out = np.full(grid.shape, np.nan, dtype=np.float64)
+            reproject(data, out, src_transform=src.transform, src_crs=src.crs,
+                      src_nodata=np.nan, dst_transform=grid.transform, dst_crs=grid.crs,
+                      dst_nodata=np.nan, resampling=Resampling.bilinear)
+    except CovkitInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CovkitInputError(f"cannot read DEM raster: {exc}", file=path) from None
+    if not np.isfinite(out).any():
+        raise CovkitInputError("DEM does not overlap the analysis grid (all cells nodata)",
+                               file=path)
+    return out.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# stations
+
+
+@dataclass(frozen=True)
+class Stations:
+    """Validated sectors (one row each) and their sites.
+
+    ``table`` columns: station_id, site_id, operator, lon, lat, x_m, y_m, height_m, freq_mhz,
+    eirp_dbm, azimuth_deg (NaN = omni), tilt_deg, beamwidth_deg, tech, bandwidth_mhz, scs_khz,
+    site_index (0-based index into the site arrays).
+    Site arrays: ``site_x_m``, ``site_y_m``, ``site_height_m``; sectors of one site share one
+    path-loss computation.
+    """
+
+    table: pd.DataFrame
+    site_ids: np.ndarray
+    site_x_m: np.ndarray
+    site_y_m: np.ndarray
+    site_height_m: np.ndarray
+    source: Path
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.site_ids)
+
+    @property
+    def operators(self) -> list[str]:
+        return sorted(self.table["operator"].unique().tolist())
+
+
+def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> Stations:
+    """Read and validate a stations table (CSV, GeoPackage or GeoParquet), one row per sector.
+
+    Required columns: station_id, operator, lon, lat, height_m, freq_mhz, eirp_dbm.
+    Optional: site_id, azimuth_deg (empty = omni), tilt_deg, beamwidth_deg, tech (4G/5G),
+    bandwidth_mhz, scs_khz. Stations must lie inside the grid and on known terrain.
+    """
+    path = Path(path)
+    df = read_table(path, "stations")
+    if len(df) == 0:
+        raise CovkitInputError("stations table has no rows", file=path)
+    needed = [c for c in STATION_REQUIRED if c not in ("lon", "lat")]
+    _require_columns(df, needed, path, "stations")
+    ids = _unique_ids(df, "station_id", path)
+    op = df["operator"]
+    if op.isna().any() or (op.astype(str).str.strip() == "").any():
+        i = int(np.flatnonzero((op.isna() | (op.astype(str).str.strip() == "")).to_numpy())[0])
+        raise CovkitInputError("operator is empty", file=path, column="operator", row=i + 1)
+    x, y = _point_coordinates(df, path, grid.crs, "stations")
+    lon, lat = xy_to_lonlat(x, y, grid.crs)
+    height = _numeric(df, "height_m", path, lo=0.0, lo_open=True, hi=1000.0,
+                      what="antenna height above ground [m]")
+    freq = _numeric(df, "freq_mhz", path, lo=30.0, hi=100000.0, what="frequency [MHz]")
+    eirp = _numeric(df, "eirp_dbm", path, lo=-30.0, hi=100.0, what="EIRP [dBm]")
+    n = len(df)
+    if "tech" in df.columns:
+        tech = df["tech"].fillna("5G").astype(str).str.strip().str.upper()
+        bad = ~tech.isin(["4G", "5G"])
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise CovkitInputError(f"tech {df['tech'].iloc[i]!r} must be 4G or 5G", file=path,
+                                   column="tech", row=i + 1)
+        tech = tech.to_numpy(dtype=object)
+    else:
+        tech = np.full(n, "5G", dtype=object)
+
+    def optional(col, default, **kw):
+        if col not in df.columns:
+            return np.asarray(default, dtype=np.float64) * np.ones(n)
+        vals = _numeric(df, col, path, allow_nan=True, **kw)
+        return np.where(np.isnan(vals), default, vals)
+
+    azimuth = optional("azimuth_deg", np.nan, lo=-360.0, hi=360.0, what="azimuth [deg]")
+    azimuth = np.where(np.isnan(azimuth), np.nan, np.mod(azimuth, 360.0))
+    tilt = optional("tilt_deg", 0.0, lo=-90.0, hi=90.0, what="tilt [deg]")
+    beam = optional("beamwidth_deg", DEFAULT_BEAMWIDTH_DEG, lo=1.0, hi=360.0,
+                    what="beamwidth [deg]")
+    bw_default = np.array([DEFAULT_BANDWIDTH_MHZ[t] for t in tech])
+    scs_default = np.array([DEFAULT_SCS_KHZ[t] for t in tech])
+    bw = optional("bandwidth_mhz", np.nan, lo=1.0, hi=400.0, what="bandwidth [MHz]")
+    bw = np.where(np.isnan(bw), bw_default, bw)
+    scs = optional("scs_khz", np.nan, lo=15.0, hi=240.0, what="subcarrier spacing [kHz]")
+    scs = np.where(np.isnan(scs), scs_default, scs)
+    bad_scs = ~np.isin(scs, [15.0, 30.0, 60.0, 120.0, 240.0])
+    if bad_scs.any():
+        i = int(np.flatnonzero(bad_scs)[0])
+        raise CovkitInputError(f"subcarrier spacing {scs[i]:g} kHz must be 15, 30, 60, 120 or "
+                               "240", file=path, column="scs_khz", row=i + 1)
+
+    inside = grid.contains(x, y)
+    if not inside.all():
+        i = int(np.flatnonzero(~inside)[0])
+        raise CovkitInputError(
+            f"station {ids[i]!r} at lon {lon[i]:.6f}, lat {lat[i]:.6f} lies outside the DEM / "
+            f"analysis grid {tuple(round(b) for b in grid.bounds)}",
+            file=path, column="lon,lat", row=i + 1)
+    if dem_m is not None:
+        r, c = grid.index_of(x, y)
+        r = np.clip(r, 0, grid.height - 1)
+        c = np.clip(c, 0, grid.width - 1)
+        nodata = ~np.isfinite(dem_m[r, c])
+        if nodata.any():
+            i = int(np.flatnonzero(nodata)[0])
+            raise CovkitInputError(f"station {ids[i]!r} stands on a DEM nodata cell",
+                                   file=path, column="lon,lat", row=i + 1)
+
+    # sites: given site_id, or one per distinct position and height
+    if "site_id" in df.columns and df["site_id"].notna().all():
+        site_key = df["site_id"].astype(str).str.strip().to_numpy(dtype=object)
+    else:
+        if "site_id" in df.columns and df["site_id"].notna().any():
+            i = int(np.flatnonzero(df["site_id"].isna().to_numpy())[0])
+            raise CovkitInputError("site_id is empty while other rows have one", file=path,
+                                   column="site_id", row=i + 1)
+        key = pd.Series([f"{a:.2f}_{b:.2f}_{h:.2f}" for a, b, h in zip(x, y, height,
+                                                                       strict=True)])
+        codes, uniq = pd.factorize(key)
+        site_key = np.array([f"site{c + 1}" for c in codes], dtype=object)
+    site_codes, site_ids = pd.factorize(pd.Series(site_key))
+    ns = len(site_ids)
+    sx = np.zeros(ns)
+    sy = np.zeros(ns)
+    sh = np.zeros(ns)
+    first = np.full(ns, -1)
+    for i, s in enumerate(site_codes):
+        if first[s] < 0:
+            first[s] = i
+            sx[s], sy[s], sh[s] = x[i], y[i], height[i]
+        elif abs(x[i] - sx[s]) > 1.0 or abs(y[i] - sy[s]) > 1.0 or abs(height[i] - sh[s]) > 0.5:
+            raise CovkitInputError(
+                f"sector {ids[i]!r} has site_id {site_ids[s]!r} but its position/height differs "
+                f"from row {first[s] + 1} of the same site (sectors of one mast share lon, lat, "
+                "height_m)", file=path, column="site_id", row=i + 1)
+    table = pd.DataFrame({
+        "station_id": ids, "site_id": site_key, "operator": df["operator"].astype(str).str.strip(),
+        "lon": lon, "lat": lat, "x_m": x, "y_m": y, "height_m": height, "freq_mhz": freq,
+        "eirp_dbm": eirp, "azimuth_deg": azimuth, "tilt_deg": tilt, "beamwidth_deg": beam,
+        "tech": tech, "bandwidth_mhz": bw, "scs_khz": scs, "site_index": site_codes,
+    })
+    return Stations(table, np.asarray(site_ids, dtype=object), sx, sy, sh, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# population
+
+
+def load_population(path: Path, grid: Grid, *, supersample: int = 4) -> tuple[np.ndarray, dict]:
+    """People per grid cell (float64) and a report dict.
+
+    A raster (people per cell, WorldPop / GHS-POP style, any CRS) is resampled with
+    area-weighted sums; polygons with a ``population`` column (census areas, villages, grid
+    squares) are spread over the cells they cover in proportion to covered area, estimated on a
+    ``supersample`` x ``supersample`` sub-grid per cell. Either way the population that lies
+    inside the grid is preserved exactly (the resampled field is rescaled to it);
+    ``report['population_outside_grid']`` is what lies outside.
+    """
+    path = _check_exists(path, "population")
+    if path.suffix.lower() in (".tif", ".tiff", ".vrt", ".img", ".asc"):
+        return _population_from_raster(path, grid)
+    return _population_from_polygons(path, grid, supersample)
+
+
+def _population_from_raster(path: Path, grid: Grid) -> tuple[np.ndarray, dict]:
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise CovkitInputError("population raster has no CRS", file=path)
+            data = src.read(1, masked=True).astype(np.float64).filled(0.0)
+            src_transform, src_crs = src.transform, src.crs
+    except CovkitInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CovkitInputError(f"cannot read population raster: {exc}", file=path) from None
+    if not np.isfinite(data).all():
+        data = np.where(np.isfinite(data), data, 0.0)
+    neg = data < 0
+    if neg.any():
+        r, c = np.argwhere(neg)[0]
+        raise CovkitInputError(f"negative population {data[r, c]:g} at raster row {r + 1}, "
+                               f"column {c + 1}", file=path, column="band 1")
+    total_source = float(data.sum())
+    # population of source cells whose centres fall inside the grid
+    from pyproj import Transformer
+
+    rows, cols = np.nonzero(data > 0)
+    xs, ys = rasterio.transform.xy(src_transform, rows, cols)
+    tr = Transformer.from_crs(src_crs, grid.crs, always_xy=True)
+    gx, gy = tr.transform(np.asarray(xs), np.asarray(ys))
+    inside_total = float(data[rows, cols][grid.contains(gx, gy)].sum())
+    out = np.zeros(grid.shape, dtype=np.float64)
+    reproject(data, out, src_transform=src_transform, src_crs=src_crs, dst_transform=grid.transform,
+              dst_crs=grid.crs, resampling=Resampling.sum, src_nodata=None, dst_nodata=None)
+    out = np.where(np.isfinite(out) & (out > 0), out, 0.0)
+    s = out.sum()
+    if s > 0:
+        out *= inside_total / s
+    elif inside_total > 0:
+        raise CovkitInputError("population raster could not be resampled onto the grid",
+                               file=path)
+    return out, {"population_source_total": total_source,
+                 "population_outside_grid": total_source - inside_total}
+
+
+def _population_from_polygons(path: Path, grid: Grid, supersample: int) -> tuple[np.ndarray, dict]:
+    gdf = read_table(path, "population")
+    if not hasattr(gdf, "geometry"):
+        raise CovkitInputError("population must be a raster or a polygon file with a "
+                               "'population' column", file=path)
+    _require_columns(gdf, ("population",), path, "population")
+    pop = _numeric(gdf, "population", path, lo=0.0, what="population")
+    gdf = gdf.to_crs(grid.crs)
+    _check_polygons(gdf, path)
+    out, outside = spread_polygon_values(gdf.geometry.values, pop, grid, supersample)
+    return out, {"population_source_total": float(pop.sum()),
+                 "population_outside_grid": outside}
+
+
+def _check_polygons(gdf, path: Path) -> None:
+    geom = gdf.geometry
+    empty = (geom.isna() | geom.is_empty).to_numpy()
+    if empty.any():
+        raise CovkitInputError("empty geometry", file=path, column="geometry",
+                               row=int(np.flatnonzero(empty)[0]) + 1)
+    bad = ~geom.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CovkitInputError(f"geometry must be a polygon, got {geom.iloc[i].geom_type}",
+                               file=path, column="geometry", row=i + 1)
+
+
+def spread_polygon_values(geoms, values: np.ndarray, grid: Grid,
+                          supersample: int = 4) -> tuple[np.ndarray, float]:
+    """Spread each polygon's value over grid cells by covered area; totals preserved exactly.
+
+    Coverage is counted on a ``supersample``-times finer sub-grid (in row blocks, to bound
+    memory). A polygon too small to hold a sub-cell centre goes whole to the cell holding its
+    representative point. Returns the grid and the total that fell outside the grid.
+    """
+    from rasterio.features import rasterize
+    from shapely import get_coordinates, point_on_surface
+
+    n = len(values)
+    ss = int(supersample)
+    counts_cells: list[np.ndarray] = []
+    counts_poly: list[np.ndarray] = []
+    block_rows = max(1, 4_000_000 // (grid.width * ss * ss))
+    sub_res = grid.resolution_m / ss
+    from affine import Affine
+
+    shapes = [(g, i + 1) for i, g in enumerate(geoms)]
+    for r0 in range(0, grid.height, block_rows):
+        nr = min(block_rows, grid.height - r0)
+        tr = Affine(sub_res, 0, grid.x0_m, 0, -sub_res, grid.y0_m - r0 * grid.resolution_m)
+        lab = rasterize(shapes, out_shape=(nr * ss, grid.width * ss), transform=tr, fill=0,
+                        dtype="int32")
+        lab = lab.reshape(nr, ss, grid.width, ss).transpose(0, 2, 1, 3).reshape(nr * grid.width,
+                                                                                 ss * ss)
+        cell = (np.arange(nr * grid.width, dtype=np.int64) + r0 * grid.width)[:, None]
+        cell = np.broadcast_to(cell, lab.shape)
+        m = lab > 0
+        counts_cells.append(cell[m])
+        counts_poly.append(lab[m] - 1)
+    cells = np.concatenate(counts_cells) if counts_cells else np.zeros(0, np.int64)
+    polys = np.concatenate(counts_poly).astype(np.int64) if counts_poly else np.zeros(0, np.int64)
+    per_poly = np.bincount(polys, minlength=n).astype(np.float64)
+    out = np.zeros(grid.height * grid.width, dtype=np.float64)
+    have = per_poly > 0
+    w = np.where(have[polys], values[polys] / np.where(per_poly[polys] > 0, per_poly[polys], 1),
+                 0.0)
+    out += np.bincount(cells, weights=w, minlength=out.size)
+    outside = 0.0
+    missing = np.flatnonzero(~have & (values > 0))
+    if missing.size:
+        pts = get_coordinates(point_on_surface(np.asarray(geoms)[missing]))
+        r, c = grid.index_of(pts[:, 0], pts[:, 1])
+        ok = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
+        np.add.at(out, r[ok] * grid.width + c[ok], values[missing][ok])
+        outside = float(values[missing][~ok].sum())
+    # exactness: each polygon's value is split with weights summing to one
+    return out.reshape(grid.shape), outside
+
+
+# ----------------------------------------------------------------------------------------------
+# townships
+
+
+@dataclass(frozen=True)
+class Townships:
+    """Township polygons, their zone raster and attributes.
+
+    ``table``: township_id, name, county, area_km2, population, density_per_km2, remote,
+    remote_source ("file" or "density rule"). ``zone`` is an int32 raster of row indices into
+    ``table`` (-1 = no township). ``gdf`` holds the polygons in the working CRS.
+    """
+
+    table: pd.DataFrame
+    zone: np.ndarray
+    gdf: object
+    source: Path
+    population_outside_townships: float
+
+
+def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
+                   remote_density_ratio: float = REMOTE_DENSITY_RATIO) -> Townships:
+    """Read township polygons, rasterise them and classify remote townships.
+
+    Required columns ``township_id, name, county``; optional boolean ``remote``. Without it a
+    township is remote when its population density (population on the grid inside it, divided
+    by its polygon area) is below ``remote_density_ratio`` times the national average (total
+    population of all townships divided by their total area): Taiwan's telecom universal-service
+    definition uses one fifth.
+    """
+    from rasterio.features import rasterize
+
+    path = Path(path)
+    gdf = read_table(path, "townships")
+    if not hasattr(gdf, "geometry"):
+        raise CovkitInputError("townships must be a polygon file (GeoPackage, GeoJSON, ...)",
+                               file=path)
+    if len(gdf) == 0:
+        raise CovkitInputError("townships file has no features", file=path)
+    _require_columns(gdf, ("township_id", "name", "county"), path, "townships")
+    ids = _unique_ids(gdf, "township_id", path)
+    _check_polygons(gdf, path)
+    gdf = gdf.to_crs(grid.crs).reset_index(drop=True)
+    zone = rasterize([(g, i) for i, g in enumerate(gdf.geometry.values)], out_shape=grid.shape,
+                     transform=grid.transform, fill=-1, dtype="int32")
+    n = len(gdf)
+    valid = zone >= 0
+    pop = np.bincount(zone[valid], weights=population[valid], minlength=n)
+    area_km2 = gdf.geometry.area.to_numpy() / 1e6
+    density = np.divide(pop, area_km2, out=np.zeros(n), where=area_km2 > 0)
+    total_area = area_km2.sum()
+    national = pop.sum() / total_area if total_area > 0 else 0.0
+    if "remote" in gdf.columns:
+        remote = _parse_bool(gdf["remote"], path, "remote")
+        source = "file"
+    else:
+        remote = density < remote_density_ratio * national
+        source = "density rule"
+    table = pd.DataFrame({
+        "township_id": ids, "name": gdf["name"].astype(str).to_numpy(),
+        "county": gdf["county"].astype(str).to_numpy(), "area_km2": area_km2,
+        "population": pop, "density_per_km2": density, "remote": remote.astype(bool),
+        "remote_source": source,
+    })
+    outside = float(population[~valid].sum())
+    return Townships(table, zone, gdf, path, outside)
+
+
+def _parse_bool(series: pd.Series, path: Path, col: str) -> np.ndarray:
+    truthy = {"true", "1", "yes", "y", "t"}
+    falsy = {"false", "0", "no", "n", "f"}
+    out = np.zeros(len(series), dtype=bool)
+    for i, v in enumerate(series.tolist()):
+        if isinstance(v, bool | np.bool_):
+            out[i] = bool(v)
+            continue
+        s = str(v).strip().lower()
+        if s in truthy:
+            out[i] = True
+        elif s not in falsy:
+            raise CovkitInputError(f"{v!r} is not a boolean (true/false)", file=path,
+                                   column=col, row=i + 1)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# optional inputs
+
+
+def load_points(path: Path, grid: Grid, what: str, id_column: str | None = None) -> pd.DataFrame:
+    """Point inputs (fibre drop points, candidate sites): a CSV with lon, lat or a point file.
+
+    Returns a DataFrame with ``x_m, y_m, lon, lat`` (and the id column when present). Points
+    outside the grid are kept but flagged ``inside_grid`` False.
+    """
+    path = Path(path)
+    df = read_table(path, what)
+    if id_column and id_column in df.columns:
+        ids = _unique_ids(df, id_column, path)
+    elif id_column:
+        ids = np.array([f"{what}{i + 1}" for i in range(len(df))], dtype=object)
+    x, y = _point_coordinates(df, path, grid.crs, what)
+    lon, lat = xy_to_lonlat(x, y, grid.crs)
+    out = pd.DataFrame({"x_m": x, "y_m": y, "lon": lon, "lat": lat,
+                        "inside_grid": grid.contains(x, y)})
+    if id_column:
+        out.insert(0, id_column, ids)
+    extra = [c for c in df.columns if c not in out.columns and c not in ("lon", "lat",
+                                                                         "geometry")]
+    for c in extra:
+        out[c] = df[c].to_numpy()
+    return out
+
+
+def load_candidates(path: Path, grid: Grid) -> pd.DataFrame:
+    """User candidate sites: ``candidate_id, lon, lat`` and optional ``height_m, cost``."""
+    path = Path(path)
+    df = load_points(path, grid, "candidates", id_column="candidate_id")
+    raw = read_table(path, "candidates")
+    if "height_m" in raw.columns:
+        df["height_m"] = _numeric(raw, "height_m", path, allow_nan=True, lo=0.0, lo_open=True,
+                                  hi=1000.0, what="mast height [m]")
+    if "cost" in raw.columns:
+        df["cost"] = _numeric(raw, "cost", path, allow_nan=True, lo=0.0, lo_open=True,
+                              what="cost")
+    return df
+
+
+def load_trails(path: Path, grid: Grid):
+    """Trails as a GeoDataFrame of lines in the working CRS, with ``length_km``."""
+    path = Path(path)
+    gdf = read_table(path, "trails")
+    if not hasattr(gdf, "geometry"):
+        raise CovkitInputError("trails must be a line file (GeoPackage, GeoJSON, ...)", file=path)
+    geom = gdf.geometry
+    empty = (geom.isna() | geom.is_empty).to_numpy()
+    if empty.any():
+        raise CovkitInputError("empty geometry", file=path, column="geometry",
+                               row=int(np.flatnonzero(empty)[0]) + 1)
+    bad = ~geom.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CovkitInputError(f"trail geometry must be a line, got {geom.iloc[i].geom_type}",
+                               file=path, column="geometry", row=i + 1)
+    gdf = gdf.to_crs(grid.crs).reset_index(drop=True)
+    if "trail_id" not in gdf.columns:
+        gdf["trail_id"] = [f"trail{i + 1}" for i in range(len(gdf))]
+    gdf["length_km"] = gdf.geometry.length / 1000.0
+    return gdf
+
+
+def warn(message: str) -> None:
+    """Documented warnings go through Python's warnings module (category UserWarning)."""
+    warnings.warn(message, UserWarning, stacklevel=3)
