@@ -1,0 +1,46 @@
+"""Physical and model constants shared by the propagation kernels.
+
+Plain module-level floats, so Numba freezes them into compiled kernels. Units are in the names
+or in the comment next to each constant.
+"""
+
+from __future__ import annotations
+
+EARTH_RADIUS_KM = 6371.0
+"""Mean Earth radius [km] (ITU-R P.1812-8 eq. (7a), (7b); P.2001 Attachment H)."""
+
+SPEED_OF_LIGHT_M_GHZ = 0.2998
+"""Speed of light in [m * GHz]: wavelength_m = SPEED_OF_LIGHT_M_GHZ / f_ghz.
+
+The value (2.998e8 m/s) is the one used by the ITU-R SG3 reference implementations of
+P.452 / P.1812 / P.2001; keeping it makes results reproduce the ITU validation data exactly.
+"""
+
+K50_NUMERATOR_N_PER_KM = 157.0
+"""Constant in the median effective Earth-radius factor k50 = 157 / (157 - DN)
+(ITU-R P.1812-8 eq. (6)) [N-units/km]."""
+
+K_BETA = 3.0
+"""Effective Earth-radius factor exceeded for beta0 % of the time (ITU-R P.1812-8 eq. (7b))."""
+
+LAND_REL_PERMITTIVITY = 22.0
+"""Relative permittivity of land for spherical-Earth diffraction (P.1812-8 section 4.3.3)."""
+
+LAND_CONDUCTIVITY_S_PER_M = 0.003
+"""Conductivity of land [S/m] (P.1812-8 section 4.3.3)."""
+
+SEA_REL_PERMITTIVITY = 80.0
+"""Relative permittivity of sea water (P.1812-8 section 4.3.3)."""
+
+SEA_CONDUCTIVITY_S_PER_M = 5.0
+"""Conductivity of sea water [S/m] (P.1812-8 section 4.3.3)."""
+
+DEFAULT_PATH_CENTRE_LAT_DEG = 23.5
+"""Path-centre latitude [deg] used by the P.1812 point-to-point API when no terminal coordinates
+are given: the latitude of Taiwan (Tropic of Cancer), covkit's primary study area. It only
+enters through beta0 (ITU-R P.1812-8 eqs. (2)-(5)), i.e. the ducting / anomalous-propagation
+terms at small time percentages."""
+
+DEFAULT_LOCATION_RESOLUTION_M = 100.0
+"""Default prediction resolution w_a [m] for the location-variability standard deviation
+(ITU-R P.1812-8 section 4.7)."""
