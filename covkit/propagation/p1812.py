@@ -782,6 +782,29 @@ def delta_bullington_from_profile(
 
 
 @njit
+def diffraction_loss_p_db(ld50_db, ldb_db, p_pct, b0_pct):
+    """Diffraction loss not exceeded for p % of the time, Ldp [dB] (section 4.3.5).
+
+    Parameters
+    ----------
+    ld50_db, ldb_db : float
+        Delta-Bullington loss for ae and for a_beta [dB] (eq. (39)).
+    p_pct, b0_pct : float
+        Time percentage (1-50) and beta0 [%].
+
+    Returns
+    -------
+    float
+        ``Ld50 + Fi (Ldb - Ld50)`` with ``Fi = I(p/100) / I(b0/100)`` for p > b0, else 1
+        (eqs. (40), (41)); exactly Ld50 at p = 50 (I(0.5) = 0; the approximation of I is not).
+    """
+    if p_pct == 50.0:
+        return ld50_db
+    fi = inv_cum_norm(p_pct / 100.0) / inv_cum_norm(b0_pct / 100.0) if p_pct > b0_pct else 1.0
+    return ld50_db + fi * (ldb_db - ld50_db)
+
+
+@njit
 def troposcatter_loss_db(d_km, theta_mrad, f_ghz, p_pct, n0):
     """Troposcatter basic transmission loss Lbs [dB] (ITU-R P.1812-8 section 4.4, eqs. (44), (45)).
 
@@ -952,11 +975,7 @@ def p1812_loss_from_terms(
     ldb = _delta_bullington_from_terms(
         terms, True, f_ghz, pol, out, O_LBULLA_B, O_LBULLS_B, O_LDSPH_B
     )
-    if p_pct == 50.0:
-        ldp = ld50
-    else:
-        fi_d = inv_cum_norm(p_pct / 100.0) / inv_cum_norm(b0 / 100.0) if p_pct > b0 else 1.0
-        ldp = ld50 + fi_d * (ldb - ld50)  # eqs. (40), (41)
+    ldp = diffraction_loss_p_db(ld50, ldb, p_pct, b0)
     lbd50 = lbfs + ld50  # eq. (42)
     lbd = lb0p + ldp  # eq. (43)
 
