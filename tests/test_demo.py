@@ -413,3 +413,34 @@ def test_write_demo_overwrites(tmp_path, monkeypatch, demo):
     write_demo(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == EXPECTED_FILES
     assert (tmp_path / "stations.csv").read_text(encoding="utf-8").startswith("station_id,")
+
+
+def test_loaders_read_the_demo(demo, written):
+    """The written files go through covkit's own loaders like real data."""
+    api = pytest.importorskip("covkit.api")
+    _, toml_path = written
+    inputs = api.load_inputs(toml_path)
+    assert inputs.grid.crs == DEMO_CRS
+    np.testing.assert_array_equal(inputs.dem_m, demo.dem_m)
+    assert float(inputs.population.sum(dtype=np.float64)) == demo.pop_total_persons
+    assert len(inputs.stations.table) == len(demo.stations)
+    tw = inputs.townships.table
+    assert len(tw) == len(demo.townships)
+    assert tw["remote"].sum() >= 5
+    assert (tw["remote_source"] == "density rule").all()
+
+
+@pytest.mark.parametrize("seed", [7])
+def test_other_seed_keeps_promises(seed):
+    other = generate_demo(seed)
+    assert 3300.0 <= other.dem_m.max() <= 3700.0
+    assert 1.9e6 <= other.pop_total_persons <= 2.1e6
+    assert 28 <= len(other.townships) <= 34
+    union = other.townships.geometry.union_all()
+    assert abs(union.area - float(other.land_mask.sum()) * 1e4) < 1.0
+    assert abs(other.townships.geometry.area.sum() - union.area) < 1.0
+    assert 400 <= len(other.stations) <= 900
+    assert other.trails.geometry.length.between(5_000.0, 30_000.0).all()
+    x, y = _xy_m(other.stations["lon"], other.stations["lat"])
+    row, col = _cells(x, y)
+    assert other.land_mask[row, col].all()

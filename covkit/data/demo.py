@@ -634,12 +634,16 @@ def _townships(
     polys = []
     for sp in seed_pts:
         hit = [c for c in cell_list if c.contains(sp)]
-        polys.append(hit[0].intersection(island))
+        # keep only the polygonal part of the clip (drop stray lines and points)
+        parts = [g for g in shapely.get_parts(hit[0].intersection(island)) if g.area > 0.0]
+        polys.append(parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts))
 
     # multipart pieces (the coast cut a cell): keep the largest, give the rest to the
     # neighbour that shares the longest border
     changed = True
-    while changed:
+    for _ in range(20):  # a few rounds always suffice
+        if not changed:
+            break
         changed = False
         for i, g in enumerate(polys):
             if g.geom_type == "Polygon":
@@ -657,7 +661,8 @@ def _townships(
                     shared = part.boundary.intersection(h.boundary).length
                     if shared > best_len:
                         best, best_len = j, shared
-                polys[best] = shapely.union_all([polys[best], part])
+                merged = [g for g in shapely.get_parts(polys[best].union(part)) if g.area > 0]
+                polys[best] = merged[0] if len(merged) == 1 else shapely.MultiPolygon(merged)
                 changed = True
     polys = [shapely.make_valid(p) for p in polys]
 
@@ -864,38 +869,46 @@ def _fibre(rng: np.random.Generator, pop: np.ndarray) -> pd.DataFrame:
 
 
 def _trails(rng: np.random.Generator, elev: np.ndarray, places: list[_Place]) -> gpd.GeoDataFrame:
-    """4 trails from mountain villages up to high ground, 5-30 km each."""
+    """4 winding trails from mountain villages up to high ground, 5-30 km each."""
     villages = sorted((p for p in places if p.kind == "village"), key=lambda p: p.x_m)
     n_tr = 4
     chunks = np.array_split(np.arange(len(villages)), n_tr)
-    rr, cc = np.nonzero(elev > 2_400.0)
+    rr, cc = np.nonzero(elev > min(2_400.0, 0.65 * float(elev.max())))
     high = np.column_stack(
         [_X_WEST_M + (cc + 0.5) * DEMO_RESOLUTION_M, _Y_NORTH_M - (rr + 0.5) * DEMO_RESOLUTION_M]
     )
     names = _names(rng, n_tr, [" Ridge Trail", " Pass Trail", " Summit Trail"])
     rows = []
     for t, chunk in enumerate(chunks):
-        v = villages[int(chunk[int(rng.integers(len(chunk)))])]
-        d = np.hypot(high[:, 0] - v.x_m, high[:, 1] - v.y_m)
-        cand = np.nonzero((d > 7_000.0) & (d < 14_000.0))[0]
-        if len(cand) == 0:
-            cand = np.argsort(d)[:50]
-        end = high[int(cand[int(rng.integers(len(cand)))])]
-        # midpoint displacement for a winding path
-        pts = np.array([[v.x_m, v.y_m], end])
-        for level in range(4):
-            new = [pts[0]]
-            for a, b in zip(pts[:-1], pts[1:], strict=True):
-                mid = (a + b) / 2.0
-                seg = b - a
-                normal = np.array([-seg[1], seg[0]]) / max(np.hypot(*seg), 1.0)
-                mid = mid + normal * rng.normal(0.0, 0.18 / (level + 1)) * np.hypot(*seg)
-                new += [mid, b]
-            pts = np.asarray(new)
-        line = shapely.LineString(pts)
+        line = None
+        for attempt in range(200):
+            pool = chunk if attempt < 100 else np.arange(len(villages))
+            v = villages[int(pool[int(rng.integers(len(pool)))])]
+            d = np.hypot(high[:, 0] - v.x_m, high[:, 1] - v.y_m)
+            cand = np.nonzero((d > 6_000.0) & (d < 14_000.0))[0]
+            if len(cand) == 0:
+                continue
+            end = high[int(cand[int(rng.integers(len(cand)))])]
+            # midpoint displacement for a winding path
+            pts = np.array([[v.x_m, v.y_m], end])
+            for level in range(4):
+                new = [pts[0]]
+                for a, b in zip(pts[:-1], pts[1:], strict=True):
+                    seg = b - a
+                    seg_len = float(np.hypot(*seg))
+                    normal = np.array([-seg[1], seg[0]]) / max(seg_len, 1.0)
+                    mid = (a + b) / 2.0 + normal * rng.normal(0.0, 0.18 / (level + 1)) * seg_len
+                    new += [mid, b]
+                pts = np.asarray(new)
+            cand_line = shapely.LineString(pts)
+            if 5_000.0 <= cand_line.length <= 30_000.0 and (_elev_at(elev, pts) > 0.0).all():
+                line = cand_line
+                break
+        if line is None:  # pragma: no cover - not reached for any seed tried
+            continue
         rows.append(
             {
-                "trail_id": f"T{t + 1:02d}",
+                "trail_id": f"T{len(rows) + 1:02d}",
                 "name": names[t],
                 "source": f"synthetic: {SYNTHETIC_NOTE}",
                 "geometry": line,
