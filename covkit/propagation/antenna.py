@@ -449,8 +449,8 @@ def read_msi(path) -> MsiPattern:
         parts = line.split(None, 1)
         key = parts[0].upper()
         value = parts[1].strip() if len(parts) > 1 else ""
-        if first and key not in _KEYWORDS and _NUMBER.fullmatch(parts[0]) is None:
-            name = line  # NAME token omitted: the first line is the name
+        if first and key not in _KEYWORDS:
+            name = line  # NAME token omitted: the first line is the name (may be numeric)
             first = False
             continue
         first = False
