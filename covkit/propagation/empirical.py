@@ -167,7 +167,9 @@ def cost231_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code):
     rx_height_m : float
         Mobile antenna height above ground [m]; valid 1-10 m.
     env_code : int
-        0 urban/medium city or 2 suburban (Cm = 0), 1 metropolitan (Cm = 3).
+        0 urban/medium city or 2 suburban (Cm = 0), 1 metropolitan (Cm = 3). Code 3 (open)
+        is not defined by COST-231 and is rejected by :func:`cost231`; the kernel treats it
+        as Cm = 0.
 
     Returns
     -------
