@@ -109,6 +109,17 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("remote_density_ratio", _NUM, 0.2, "", "Townships without a `remote` column are "
             "remote when their population density is below this share of the national average "
             "(Taiwan universal service: one fifth).", 0.0, 1.0),
+        Key("household_size", _NUM, 2.6, "persons", "People per household, for household "
+            "KPIs (households = population / household_size) unless the townships file has a "
+            "`households` column.", 0.5, 20.0),
+        Key("fibre_distance_m", _NUM, 400.0, "m", "A household counts as served by fibre when "
+            "its cell centre is within this distance of a fibre drop point.", 1.0, 10000.0),
+        Key("zone_min_covered_share", _NUM, None, "", "Optional zone mode: a township counts "
+            "as covered when at least this share of its population is covered.", 0.0, 1.0,
+            lo_open=True),
+        Key("throughput", str, "shannon", "", "Downlink throughput and FCC-style speed tiers "
+            "(7/1, 35/3 Mbps) from SINR by the attenuated Shannon bound, or none.",
+            choices=("shannon", "none")),
     ),
     "sites": (
         Key("budget_sites", int, 20, "sites", "Number of sites to propose.", 1, 10000),
@@ -177,6 +188,10 @@ class CoverageSection:
     sinr_threshold_db: float | None
     noise_figure_db: float
     remote_density_ratio: float
+    household_size: float = 2.6
+    fibre_distance_m: float = 400.0
+    zone_min_covered_share: float | None = None
+    throughput: str = "shannon"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,228 @@
+"""Regulator KPIs from coverage grids: population, households, fibre, trails, by township.
+
+Every figure is a sum over grid cells grouped by the township zone raster
+(``np.bincount`` on zone ids; -1 = outside every township). Population is conserved exactly:
+uncovered population is defined as population minus covered population, per township and in
+total, and population outside every township is reported, never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from covkit.errors import CovkitInputError
+
+OVERLAP_TOLERANCE = 0.001
+"""Two townships overlapping by more than this share of the smaller one's area are an error."""
+
+
+def zone_sums(zone: np.ndarray, values: np.ndarray, n_zones: int) -> tuple[np.ndarray, float]:
+    """Sum ``values`` per zone id (0..n_zones-1) and outside every zone (id -1).
+
+    Returns
+    -------
+    per_zone : float64[n_zones]
+    outside : float
+    """
+    zone = np.asarray(zone)
+    values = np.asarray(values, dtype=np.float64)
+    inside = zone >= 0
+    per = np.bincount(zone[inside], weights=values[inside], minlength=n_zones)
+    outside = float(values[~inside].sum())
+    return per.astype(np.float64), outside
+
+
+def pct(num, den):
+    """100 num / den; NaN where den is 0 (arrays or scalars)."""
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, 100.0 * num / np.where(den > 0, den, 1.0), np.nan)
+    return out if out.ndim else float(out)
+
+
+def check_township_overlaps(gdf, ids, file=None, tolerance: float = OVERLAP_TOLERANCE) -> None:
+    """Refuse townships that overlap by more than ``tolerance`` of the smaller one's area.
+
+    Raises
+    ------
+    CovkitInputError
+        Naming both township ids and the overlap area.
+    """
+    import shapely
+
+    geoms = np.asarray(gdf.geometry.values)
+    if len(geoms) < 2:
+        return
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if left.size == 0:
+        return
+    areas = shapely.area(geoms)
+    inter = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(areas[left], areas[right])
+    bad = inter > tolerance * smaller
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        i, j = int(left[k]), int(right[k])
+        raise CovkitInputError(
+            f"townships {ids[i]!r} and {ids[j]!r} overlap by {inter[k] / 1e6:.3f} km2 "
+            f"({100.0 * inter[k] / smaller[k]:.2f}% of the smaller one; at most "
+            f"{100.0 * tolerance:g}% is tolerated): every person must belong to one township",
+            file=file, column="geometry")
+
+
+def fibre_cells(grid, fibre_x_m, fibre_y_m, distance_m: float = 400.0,
+                mask: np.ndarray | None = None) -> np.ndarray:
+    """Cells whose centre lies within ``distance_m`` of a fibre drop point (bool grid).
+
+    Uses a ``scipy.spatial.cKDTree`` on the drop points and queries the centres of the cells in
+    ``mask`` (default: all cells); points outside the grid still count for the cells near them.
+    """
+    from scipy.spatial import cKDTree
+
+    out = np.zeros(grid.shape, dtype=bool)
+    fx = np.asarray(fibre_x_m, dtype=np.float64)
+    fy = np.asarray(fibre_y_m, dtype=np.float64)
+    ok = np.isfinite(fx) & np.isfinite(fy)
+    if not ok.any():
+        return out
+    tree = cKDTree(np.column_stack([fx[ok], fy[ok]]))
+    if mask is None:
+        mask = np.ones(grid.shape, dtype=bool)
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        return out
+    xs, ys = grid.cell_centres()
+    pts = np.column_stack([xs[cols], ys[rows]])
+    # tiny slack so a centre at exactly the distance counts (float round-off)
+    dist, _ = tree.query(pts, k=1, distance_upper_bound=distance_m * (1.0 + 1e-12) + 1e-9)
+    near = np.isfinite(dist)
+    out[rows[near], cols[near]] = True
+    return out
+
+
+def trail_km_covered(trails, grid, covered: np.ndarray,
+                     step_m: float | None = None) -> tuple[float, float]:
+    """Total and covered trail length [km].
+
+    Each line is cut into pieces of at most ``step_m`` (default a quarter cell); a piece counts
+    as covered when the cell holding its midpoint is covered. Pieces outside the grid are
+    uncovered.
+    """
+    import shapely
+
+    if trails is None or len(trails) == 0:
+        return 0.0, 0.0
+    step = float(step_m or grid.resolution_m / 4.0)
+    total = 0.0
+    cov = 0.0
+    parts = shapely.get_parts(np.asarray(trails.geometry.values))
+    for line in parts:
+        length = float(line.length)
+        if length <= 0.0:
+            continue
+        n = max(1, math.ceil(length / step))
+        piece = length / n
+        pts = shapely.line_interpolate_point(line, (np.arange(n) + 0.5) * piece)
+        x = shapely.get_x(pts)
+        y = shapely.get_y(pts)
+        r, c = grid.index_of(x, y)
+        inside = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
+        hit = np.zeros(n, dtype=bool)
+        hit[inside] = covered[r[inside], c[inside]]
+        total += length
+        cov += piece * float(hit.sum())
+    return total / 1000.0, cov / 1000.0
+
+
+def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
+                  covered_by_operator: dict[str, np.ndarray], households: np.ndarray,
+                  households_fibre: np.ndarray, zone_min_covered_share: float | None = None,
+                  tier_covered: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Per-township KPI table (the columns of ``kpi_townships.csv``).
+
+    Parameters
+    ----------
+    townships : covkit.data.loaders.Townships
+    population : float64 grid, people per cell
+    covered : bool grid (any operator)
+    covered_by_operator : operator -> bool grid
+    households, households_fibre : float64[n_townships]
+        Households and households within the fibre distance per township.
+    zone_min_covered_share : float, optional
+        Zone mode: a township counts as covered when this share of its population is covered.
+    tier_covered : tier name -> bool grid, optional
+        Speed-tier coverage (e.g. ``"7_1"``).
+    """
+    tw = townships.table
+    n = len(tw)
+    zone = townships.zone
+    pop_t, _ = zone_sums(zone, population, n)
+    cov_t, _ = zone_sums(zone, population * covered, n)
+    df = pd.DataFrame({
+        "township_id": tw["township_id"].to_numpy(),
+        "name": tw["name"].to_numpy(),
+        "county": tw["county"].to_numpy(),
+        "remote": tw["remote"].to_numpy(dtype=bool),
+        "population": pop_t,
+        "covered_population": cov_t,
+        "uncovered_population": pop_t - cov_t,
+        "coverage_pct": pct(cov_t, pop_t),
+    })
+    for op, cov in covered_by_operator.items():
+        c_o, _ = zone_sums(zone, population * cov, n)
+        df[f"covered_population_{op}"] = c_o
+        df[f"coverage_pct_{op}"] = pct(c_o, pop_t)
+    for name, cov in (tier_covered or {}).items():
+        c_t, _ = zone_sums(zone, population * cov, n)
+        df[f"coverage_pct_{name}"] = pct(c_t, pop_t)
+    if zone_min_covered_share is not None:
+        share = np.divide(cov_t, pop_t, out=np.zeros(n), where=pop_t > 0)
+        df["zone_covered"] = (pop_t > 0) & (share >= zone_min_covered_share - 1e-12)
+    df["households"] = np.asarray(households, dtype=np.float64)
+    df["households_fibre_400m"] = np.asarray(households_fibre, dtype=np.float64)
+    df["fibre_coverage_pct"] = pct(df["households_fibre_400m"], df["households"])
+    return df
+
+
+def households_per_township(townships, population: np.ndarray, near_fibre: np.ndarray,
+                            household_size: float) -> tuple[np.ndarray, np.ndarray, float,
+                                                            float, str]:
+    """Households and households near fibre per township, and outside every township.
+
+    Households are population / ``household_size`` per cell, unless the township file has a
+    ``households`` column: then that number is used per township and the share near fibre is
+    the share of the township's population near fibre.
+
+    Returns
+    -------
+    households, households_fibre : float64[n]
+    outside_households, outside_households_fibre : float
+    source : str
+        ``"population / household_size"`` or ``"townships file column households"``.
+    """
+    n = len(townships.table)
+    zone = townships.zone
+    pop_t, pop_out = zone_sums(zone, population, n)
+    near_t, near_out = zone_sums(zone, population * near_fibre, n)
+    gdf = townships.gdf
+    hh_out = pop_out / household_size
+    hh_out_f = near_out / household_size
+    if gdf is not None and "households" in getattr(gdf, "columns", ()):
+        given = pd.to_numeric(gdf["households"], errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(given) | (given < 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise CovkitInputError(
+                f"households {gdf['households'].iloc[i]!r} must be a number >= 0",
+                file=townships.source, column="households", row=i + 1)
+        share = np.divide(near_t, pop_t, out=np.zeros(n), where=pop_t > 0)
+        return given, given * share, hh_out, hh_out_f, "townships file column households"
+    return (pop_t / household_size, near_t / household_size, hh_out, hh_out_f,
+            "population / household_size")

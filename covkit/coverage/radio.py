@@ -1,0 +1,352 @@
+"""Per-pixel radio layers: RSRP, best server, SINR sums, coverage probability, throughput.
+
+The coverage run streams over sites. For each site and each distinct carrier frequency of its
+sectors the engine returns one path-loss window (:func:`covkit.propagation.engine.
+site_loss_window`); :func:`reduce_site_window` turns it into the RSRP of every sector of that
+group and folds it into *running* grids (memory bounded by a fixed number of grids, never one
+per sector or site):
+
+- ``best_dbm``, ``second_dbm``, ``server``: best and second-best RSRP over all sectors and the
+  best server (row index into the stations table);
+- ``op_best_dbm``, ``op_server``: the same best per operator (``[n_operators, rows, cols]``);
+- ``layer_mw``: per (operator, frequency) layer, the linear sum of every sector's received
+  power per resource element [mW], from which SINR is formed at the end.
+
+RSRP of a sector at a pixel [dBm] (EIRP spread evenly over the carrier's 12 N_RB subcarriers)::
+
+    RSRP = EIRP - 10 log10(12 N_RB) - L_path + A(phi, theta) - L_clutter - L_BEL
+
+with ``A`` the TR 38.901 Table 7.3-1 pattern *relative to boresight* (0 dB on boresight: the
+EIRP already contains the antenna's maximum gain), ``phi`` the pixel azimuth relative to the
+sector azimuth and ``theta`` the elevation angle of the pixel seen from the antenna over a
+curved Earth of effective radius ``a_e``::
+
+    theta = atan((h_rx_amsl - h_tx_amsl) / d - d / (2 a_e))
+
+The numbers of resource blocks are 3GPP TS 38.101-1 Table 5.3.2-1 (NR, FR1) and TS 36.101
+Table 5.6-1 (LTE): :func:`n_rb`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from covkit._jit import njit
+from covkit.errors import CovkitInputError
+from covkit.propagation.antenna import sector_gain_dbi
+from covkit.propagation.clutter import building_entry_loss_db, terrestrial_clutter_loss_db
+
+# ----------------------------------------------------------------------------------------------
+# constants (documented in the README "Coverage method" section)
+
+VERTICAL_BEAMWIDTH_DEG = 65.0
+"""Vertical half-power beamwidth theta_3dB [deg] of the sector pattern (TR 38.901 Table 7.3-1)."""
+
+FRONT_TO_BACK_DB = 30.0
+"""Maximum attenuation A_m [dB] (TR 38.901 Table 7.3-1)."""
+
+SIDE_LOBE_V_DB = 30.0
+"""Vertical side-lobe level SLA_V [dB] (TR 38.901 Table 7.3-1)."""
+
+THERMAL_NOISE_DBM_PER_HZ = -174.0
+"""Thermal noise density kT at 290 K [dBm/Hz]."""
+
+CLUTTER_MIN_DISTANCE_M = 250.0
+"""P.2108 section 3.2 is defined from 0.25 km; nearer pixels use the 250 m value."""
+
+CLUTTER_FREQ_RANGE_MHZ = (500.0, 67000.0)
+"""Validity of P.2108 section 3.2 [MHz]."""
+
+BEL_FREQ_RANGE_MHZ = (80.0, 100000.0)
+"""Validity of P.2109-2 [MHz]."""
+
+BUILDING_CODES = {"none": 0, "traditional": 1, "thermally_efficient": 2}
+"""Building-entry option -> P.2109 building type code (0 = no building-entry loss)."""
+
+# Throughput: attenuated Shannon bound, 3GPP TR 36.942 Annex A.2:
+#   thr = 0                          for SINR < SINR_min
+#   thr = alpha * log2(1 + SINR)     for SINR_min <= SINR, capped at thr_max
+SHANNON_ALPHA = 0.6
+"""Attenuation factor alpha (TR 36.942 Table A.2-1, downlink)."""
+
+SHANNON_SINR_MIN_DB = -10.0
+"""SINR below which the throughput is zero [dB] (TR 36.942 Table A.2-1)."""
+
+SHANNON_MAX_BPS_HZ = {"4G": 4.4, "5G": 7.4063}
+"""Maximum spectral efficiency [bit/s/Hz]: LTE 4.4 (TR 36.942 Table A.2-1, 64QAM); NR 7.4063
+(TS 38.214 Table 5.2.2.1-3, highest CQI, 256QAM)."""
+
+DL_OVERHEAD = {"4G": 0.25, "5G": 0.14}
+"""Share of downlink resources spent on control and reference signals: NR 0.14 (TS 38.306
+section 4.1.2, FR1 downlink), LTE 0.25 (PDCCH, CRS, sync: usual planning value)."""
+
+SPEED_TIERS_MBPS = ((7.0, 1.0), (35.0, 3.0))
+"""FCC mobile broadband speed tiers (download, upload) [Mbps] (5G-NR 7/1 and 35/3)."""
+
+# ----------------------------------------------------------------------------------------------
+# resource blocks
+
+NR_FR1_N_RB: dict[float, dict[float, int]] = {
+    15.0: {5: 25, 10: 52, 15: 79, 20: 106, 25: 133, 30: 160, 35: 188, 40: 216, 45: 242,
+           50: 270},
+    30.0: {5: 11, 10: 24, 15: 38, 20: 51, 25: 65, 30: 78, 35: 92, 40: 106, 45: 119, 50: 133,
+           60: 162, 70: 189, 80: 217, 90: 245, 100: 273},
+    60.0: {10: 11, 15: 18, 20: 24, 25: 31, 30: 38, 35: 44, 40: 51, 45: 58, 50: 65, 60: 79,
+           70: 93, 80: 107, 90: 121, 100: 135},
+}
+"""Maximum transmission bandwidth N_RB, 3GPP TS 38.101-1 Table 5.3.2-1 (FR1), by SCS [kHz] and
+channel bandwidth [MHz]."""
+
+LTE_N_RB: dict[float, int] = {1.4: 6, 3: 15, 5: 25, 10: 50, 15: 75, 20: 100}
+"""Transmission bandwidth N_RB, 3GPP TS 36.101 Table 5.6-1, by channel bandwidth [MHz]
+(subcarrier spacing 15 kHz)."""
+
+
+def n_rb(tech: str, bandwidth_mhz: float, scs_khz: float) -> int:
+    """Number of resource blocks of a carrier.
+
+    Parameters
+    ----------
+    tech : str
+        ``"5G"`` (NR FR1, TS 38.101-1 Table 5.3.2-1) or ``"4G"`` (LTE, TS 36.101 Table 5.6-1).
+    bandwidth_mhz : float
+        Channel bandwidth [MHz].
+    scs_khz : float
+        Subcarrier spacing [kHz] (LTE: 15 only).
+
+    Raises
+    ------
+    CovkitInputError
+        For a combination the tables do not define (message lists the allowed values).
+    """
+    bw = float(bandwidth_mhz)
+    scs = float(scs_khz)
+    if tech == "4G":
+        if scs != 15.0:
+            raise CovkitInputError(f"LTE (tech 4G) uses 15 kHz subcarriers, got {scs:g} kHz",
+                                   column="scs_khz")
+        for k, v in LTE_N_RB.items():
+            if abs(bw - k) < 1e-6:
+                return v
+        raise CovkitInputError(
+            f"LTE bandwidth {bw:g} MHz is not in TS 36.101 Table 5.6-1 "
+            f"({', '.join(f'{k:g}' for k in LTE_N_RB)} MHz)", column="bandwidth_mhz")
+    if tech != "5G":
+        raise CovkitInputError(f"tech {tech!r} must be 4G or 5G", column="tech")
+    table = NR_FR1_N_RB.get(scs)
+    if table is None:
+        raise CovkitInputError(
+            f"NR FR1 subcarrier spacing {scs:g} kHz is not in TS 38.101-1 Table 5.3.2-1 "
+            "(15, 30, 60 kHz)", column="scs_khz")
+    for k, v in table.items():
+        if abs(bw - k) < 1e-6:
+            return v
+    raise CovkitInputError(
+        f"NR FR1 bandwidth {bw:g} MHz with {scs:g} kHz subcarriers is not in TS 38.101-1 "
+        f"Table 5.3.2-1 ({', '.join(f'{k:g}' for k in table)} MHz)",
+        column="bandwidth_mhz,scs_khz")
+
+
+def eirp_per_re_dbm(eirp_dbm: float, n_rb_: int) -> float:
+    """EIRP per resource element [dBm]: ``EIRP - 10 log10(12 N_RB)``."""
+    return float(eirp_dbm) - 10.0 * math.log10(12.0 * n_rb_)
+
+
+def noise_per_re_dbm(scs_khz, noise_figure_db):
+    """Thermal noise in one subcarrier [dBm]: ``-174 + 10 log10(scs [Hz]) + NF``."""
+    return THERMAL_NOISE_DBM_PER_HZ + 10.0 * np.log10(np.asarray(scs_khz) * 1e3) + \
+        noise_figure_db
+
+
+# ----------------------------------------------------------------------------------------------
+# kernels
+
+
+@njit
+def elevation_angle_deg(d_m, tx_amsl_m, rx_amsl_m, ae_m):
+    """Elevation of the receiver seen from the antenna [deg] over an Earth of radius ``ae_m``:
+    ``atan((h_rx - h_tx) / d - d / (2 a_e))``; ``d`` [m] horizontal distance (>= 1 m)."""
+    d = max(d_m, 1.0)
+    return math.degrees(math.atan((rx_amsl_m - tx_amsl_m) / d - d / (2.0 * ae_m)))
+
+
+@njit
+def _insert(v, s, best, second, server, r, c):
+    """Fold RSRP ``v`` of sector ``s`` into best / second-best / server at (r, c)."""
+    if v > best[r, c]:
+        second[r, c] = best[r, c]
+        best[r, c] = v
+        server[r, c] = s
+    elif v > second[r, c]:
+        second[r, c] = v
+
+
+@njit
+def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, tx_amsl_m,
+                       rx_agl_m, ae_m, freq_mhz, clutter_on, building_type,
+                       sec_index, sec_eirp_re_dbm, sec_azimuth_deg, sec_tilt_deg,
+                       sec_hpbw_deg, sec_op, sec_layer,
+                       best, second, server, op_best, op_server, layer_mw):
+    """Fold the sectors of one (site, frequency) group into the running grids.
+
+    Parameters
+    ----------
+    loss_db : 2-D float array
+        Basic path loss [dB] over the window starting at grid cell (row0, col0); NaN = not
+        computed (beyond the radius, DEM nodata): those pixels are skipped.
+    dem_m : 2-D float array
+        Terrain [m AMSL] on the whole grid.
+    affine6 : float64[6]
+        GDAL geotransform of the grid.
+    site_x_m, site_y_m, tx_amsl_m : float
+        Antenna position [m] and height [m AMSL] (ground + mast).
+    rx_agl_m : float
+        Receiver height above ground [m].
+    ae_m : float
+        Effective Earth radius [m] for the elevation angle.
+    freq_mhz : float
+        Carrier frequency of the group [MHz].
+    clutter_on : bool
+        Subtract the P.2108 section 3.2 median terrestrial clutter loss (distance clamped to
+        250 m).
+    building_type : int
+        0 none, 1 traditional, 2 thermally efficient: subtract the median P.2109 building
+        entry loss at the pixel's elevation angle.
+    sec_* : 1-D arrays, one entry per sector of the group
+        Station row index, EIRP per resource element [dBm], azimuth [deg] (NaN = omni),
+        downtilt [deg], horizontal beamwidth [deg], operator index, layer index.
+    best, second : float32[rows, cols]
+        Best and second-best RSRP [dBm] (-inf = none yet); updated in place.
+    server : int32[rows, cols]
+        Best server station index (-1 = none); updated in place.
+    op_best : float32[n_op, rows, cols], op_server : int32[n_op, rows, cols]
+        Best RSRP and server per operator; updated in place.
+    layer_mw : float32[n_layers, rows, cols]
+        Linear received power per resource element summed per layer [mW]; updated in place.
+    """
+    n_r, n_c = loss_db.shape
+    n_s = sec_index.size
+    for rr in range(n_r):
+        r = row0 + rr
+        yc = affine6[3] + (r + 0.5) * affine6[5]
+        for cc in range(n_c):
+            pl = loss_db[rr, cc]
+            if not np.isfinite(pl):
+                continue
+            c = col0 + cc
+            ground = dem_m[r, c]
+            if not np.isfinite(ground):
+                continue
+            xc = affine6[0] + (c + 0.5) * affine6[1]
+            dx = xc - site_x_m
+            dy = yc - site_y_m
+            d = math.hypot(dx, dy)
+            elev = elevation_angle_deg(d, tx_amsl_m, ground + rx_agl_m, ae_m)
+            extra = pl
+            if clutter_on:
+                extra += terrestrial_clutter_loss_db(freq_mhz, max(d, CLUTTER_MIN_DISTANCE_M),
+                                                     0.5)
+            if building_type > 0:
+                extra += building_entry_loss_db(freq_mhz, 0.5, building_type, elev)
+            bearing = math.degrees(math.atan2(dx, dy)) if d > 0.0 else 0.0
+            for k in range(n_s):
+                az = sec_azimuth_deg[k]
+                if np.isnan(az):
+                    gain = sector_gain_dbi(0.0, elev, sec_tilt_deg[k], np.inf,
+                                           VERTICAL_BEAMWIDTH_DEG, FRONT_TO_BACK_DB,
+                                           SIDE_LOBE_V_DB, 0.0)
+                else:
+                    gain = sector_gain_dbi(bearing - az, elev, sec_tilt_deg[k],
+                                           sec_hpbw_deg[k], VERTICAL_BEAMWIDTH_DEG,
+                                           FRONT_TO_BACK_DB, SIDE_LOBE_V_DB, 0.0)
+                v = sec_eirp_re_dbm[k] - extra + gain
+                s = sec_index[k]
+                _insert(v, s, best, second, server, r, c)
+                o = sec_op[k]
+                if v > op_best[o, r, c]:
+                    op_best[o, r, c] = v
+                    op_server[o, r, c] = s
+                layer_mw[sec_layer[k], r, c] += 10.0 ** (0.1 * v)
+
+
+@njit
+def sinr_db_kernel(best_dbm, server, sec_layer, layer_mw, noise_mw_by_station, cell_load, out):
+    """SINR of the serving sector [dB] per pixel.
+
+    ``SINR = S / (cell_load (sum_layer - S) + N)`` with ``S`` the serving sector's received
+    power per resource element, ``sum_layer`` the summed power of every sector of the serving
+    sector's (operator, frequency) layer and ``N`` the noise per subcarrier of the serving
+    sector. NaN where there is no server.
+    """
+    n_r, n_c = best_dbm.shape
+    for r in range(n_r):
+        for c in range(n_c):
+            s = server[r, c]
+            if s < 0 or not np.isfinite(best_dbm[r, c]):
+                out[r, c] = np.nan
+                continue
+            sig = 10.0 ** (0.1 * best_dbm[r, c])
+            interf = layer_mw[sec_layer[s], r, c] - sig
+            if interf < 0.0:
+                interf = 0.0
+            out[r, c] = 10.0 * math.log10(sig / (cell_load * interf + noise_mw_by_station[s]))
+    return out
+
+
+@njit
+def shannon_throughput_mbps(sinr_db, bandwidth_mhz, max_bps_hz, overhead):
+    """Attenuated Shannon downlink throughput [Mbit/s] (TR 36.942 Annex A.2)::
+
+        eff = 0                                  if SINR < SINR_min (-10 dB)
+        eff = min(alpha log2(1 + SINR), max)     otherwise (alpha = 0.6)
+        thr = eff * bandwidth * (1 - overhead)
+
+    NaN SINR gives NaN."""
+    if np.isnan(sinr_db):
+        return np.nan
+    if sinr_db < SHANNON_SINR_MIN_DB:
+        return 0.0
+    eff = min(SHANNON_ALPHA * math.log2(1.0 + 10.0 ** (0.1 * sinr_db)), max_bps_hz)
+    return eff * bandwidth_mhz * (1.0 - overhead)
+
+
+@njit
+def throughput_kernel(sinr_db, server, bw_by_station, max_by_station, overhead_by_station, out):
+    """:func:`shannon_throughput_mbps` per pixel with the serving sector's carrier."""
+    n_r, n_c = sinr_db.shape
+    for r in range(n_r):
+        for c in range(n_c):
+            s = server[r, c]
+            if s < 0:
+                out[r, c] = np.nan
+            else:
+                out[r, c] = shannon_throughput_mbps(sinr_db[r, c], bw_by_station[s],
+                                                    max_by_station[s], overhead_by_station[s])
+    return out
+
+
+def coverage_probability(rsrp_dbm, threshold_dbm, sigma_db):
+    """P(RSRP >= threshold) under log-normal shadowing around the median ``rsrp_dbm`` [0-1]::
+
+        P = Phi((RSRP_median - threshold) / sigma)
+
+    (a step function when ``sigma_db`` is 0). NaN stays NaN."""
+    from scipy.special import ndtr
+
+    rsrp = np.asarray(rsrp_dbm, dtype=np.float64)
+    if sigma_db <= 0.0:
+        out = (rsrp >= threshold_dbm).astype(np.float64)
+    else:
+        out = ndtr((rsrp - threshold_dbm) / sigma_db)
+    out[np.isnan(rsrp)] = np.nan
+    return out
+
+
+def required_median_dbm(threshold_dbm, sigma_db, location_probability):
+    """Median RSRP a pixel needs so that P(RSRP >= threshold) >= location_probability:
+    ``threshold + z sigma`` with ``z = Phi^-1(location_probability)`` (0.9 -> 1.2816)."""
+    from scipy.special import ndtri
+
+    return float(threshold_dbm) + float(sigma_db) * float(ndtri(location_probability))
