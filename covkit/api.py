@@ -83,3 +83,59 @@ def summarize_inputs(inputs: Inputs) -> dict:
         "trails_km": 0.0 if inputs.trails is None else float(inputs.trails["length_km"].sum()),
         **{k: float(v) for k, v in inputs.report.items()},
     }
+
+
+def engine_settings(scenario: Scenario):
+    """The path-loss engine settings of a scenario's ``[propagation]`` section.
+
+    Coverage applies log-normal shadowing itself, so the engine returns median losses
+    (P.1812 location percentage 50 %, no location variability).
+    """
+    from covkit.propagation.engine import EngineSettings
+
+    p = scenario.propagation
+    return EngineSettings(model=p.model, time_pct=p.time_pct, location_pct=50.0,
+                          sigma_l_db=0.0, polarization=p.polarization, dn=p.dn, n0=p.n0,
+                          environment=p.environment, los_mode=p.los_mode)
+
+
+def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: str | Path,
+                 ) -> list[dict]:
+    """Exact (reference) path loss from one station to each point of a points CSV.
+
+    Uses the scenario's DEM (on its analysis grid), model and receiver height; the profile is
+    the exact one from the station to each point (see
+    :func:`covkit.propagation.engine.reference_loss_db`).
+    """
+    from covkit.propagation.engine import reference_loss_db
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    sc, inp = scenario.scenario, scenario.inputs
+    grid = loaders.grid_for(sc.crs, sc.resolution_m, inp.dem, sc.bounds)
+    dem = loaders.load_dem(inp.dem, grid)
+    stations = loaders.load_stations(inp.stations, grid, dem)
+    table = stations.table
+    match = table.index[table["station_id"] == str(station_id)]
+    if len(match) == 0:
+        raise CovkitInputError(f"station id {station_id!r} not found", file=inp.stations,
+                               column="station_id")
+    st = table.loc[match[0]]
+    x, y = loaders.read_points_csv(Path(points_path), sc.crs)
+    r, c = grid.index_of(x, y)
+    inside = grid.contains(x, y)
+    for i in range(len(x)):
+        if not inside[i] or not np.isfinite(dem[min(max(r[i], 0), grid.height - 1),
+                                                min(max(c[i], 0), grid.width - 1)]):
+            raise CovkitInputError(f"point ({x[i]:.1f}, {y[i]:.1f}) lies outside the DEM",
+                                   file=points_path, row=i + 1)
+    settings = engine_settings(scenario)
+    loss = reference_loss_db(dem, grid.affine6, st["x_m"], st["y_m"], x, y,
+                             st["height_m"], scenario.propagation.receiver_height_m,
+                             st["freq_mhz"], settings, site_lat_deg=st["lat"])
+    lon, lat = loaders.xy_to_lonlat(x, y, sc.crs)
+    return [{"station_id": str(station_id), "point": i + 1, "x_m": float(x[i]),
+             "y_m": float(y[i]), "lon": float(lon[i]), "lat": float(lat[i]),
+             "distance_m": float(np.hypot(x[i] - st["x_m"], y[i] - st["y_m"])),
+             "model": settings.model, "loss_db": float(loss[i])}
+            for i in range(len(x))]

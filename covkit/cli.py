@@ -99,6 +99,92 @@ def demo(
     _print_summary(summary, False, "demo inputs")
 
 
+@app.command()
+def pathloss(
+    model: Annotated[str, typer.Option(help="Model for --profile: p1812, fspl, hata, cost231, "
+                                            "38901-rma, 38901-uma, 38901-umi.")] = "p1812",
+    profile: Annotated[Path | None, typer.Option(
+        help="Profile CSV: distance_km,height_m[,clutter_height_m,zone] (zone 1 sea, "
+             "3 coastal land, 4 inland).")] = None,
+    freq_mhz: Annotated[float | None, typer.Option(help="Frequency [MHz].")] = None,
+    tx_height_m: Annotated[float | None, typer.Option(
+        help="Transmitter antenna height above ground [m].")] = None,
+    rx_height_m: Annotated[float | None, typer.Option(
+        help="Receiver antenna height above ground [m].")] = None,
+    time_pct: Annotated[float, typer.Option(help="Time percentage [%], 1-50.")] = 50.0,
+    location_pct: Annotated[float, typer.Option(help="Location percentage [%], 1-99.")] = 50.0,
+    polarization: Annotated[str, typer.Option(help="h or v.")] = "h",
+    dn: Annotated[float, typer.Option(help="Refractivity lapse rate DN [N-units/km].")] = 45.0,
+    n0: Annotated[float, typer.Option(help="Sea-level surface refractivity N0 [N-units].")] = 325.0,
+    tx_lat_deg: Annotated[float | None, typer.Option(help="Transmitter latitude [deg].")] = None,
+    tx_lon_deg: Annotated[float | None, typer.Option(help="Transmitter longitude [deg].")] = None,
+    rx_lat_deg: Annotated[float | None, typer.Option(help="Receiver latitude [deg].")] = None,
+    rx_lon_deg: Annotated[float | None, typer.Option(help="Receiver longitude [deg].")] = None,
+    dct_km: Annotated[float, typer.Option(help="Transmitter distance to the coast [km].")] = 500.0,
+    dcr_km: Annotated[float, typer.Option(help="Receiver distance to the coast [km].")] = 500.0,
+    environment: Annotated[str, typer.Option(help="Hata/COST-231 environment.")] = "urban",
+    scenario: Annotated[Path | None, typer.Option(
+        help="Scenario TOML: loss from --station-id to each of --points.")] = None,
+    station_id: Annotated[str | None, typer.Option(help="Station id (with --scenario).")] = None,
+    points: Annotated[Path | None, typer.Option(
+        help="Points CSV: x,y (scenario CRS, m) or lon,lat (deg) (with --scenario).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Path loss of single links: along a terrain profile (P.1812 with every intermediate
+    term), or from a scenario's station to points on its DEM (the exact reference profile)."""
+    from covkit.errors import CovkitInputError
+
+    if scenario is not None:
+        if station_id is None or points is None:
+            raise CovkitInputError("--scenario needs --station-id and --points")
+        from covkit.api import point_losses
+
+        rows = point_losses(scenario, station_id, points)
+        for row in rows:
+            if as_json:
+                typer.echo(json.dumps(row))
+            else:
+                typer.echo(f"point {row['point']}: {row['distance_m']:.1f} m  "
+                           f"{row['loss_db']:.2f} dB ({row['model']})")
+        return
+    if profile is None:
+        raise CovkitInputError("give --profile (with --freq-mhz, --tx-height-m, --rx-height-m) "
+                               "or --scenario with --station-id and --points")
+    missing = [n for n, v in (("--freq-mhz", freq_mhz), ("--tx-height-m", tx_height_m),
+                              ("--rx-height-m", rx_height_m)) if v is None]
+    if missing:
+        raise CovkitInputError(f"--profile needs {', '.join(missing)}")
+    from covkit.data.loaders import read_profile_csv
+
+    prof = read_profile_csv(profile)
+    if model == "p1812":
+        from covkit.propagation.p1812 import p1812_point_to_point
+
+        result = p1812_point_to_point(
+            prof["distance_km"], prof["height_m"], freq_mhz, tx_height_m, rx_height_m,
+            clutter_height_m=prof["clutter_height_m"], zone=prof["zone"], time_pct=time_pct,
+            location_pct=location_pct, polarization=polarization, dn=dn, n0=n0,
+            tx_lat_deg=tx_lat_deg, tx_lon_deg=tx_lon_deg, rx_lat_deg=rx_lat_deg,
+            rx_lon_deg=rx_lon_deg, dct_km=dct_km, dcr_km=dcr_km)
+    else:
+        from covkit.propagation.models import path_loss_db
+
+        d_m = float(prof["distance_km"][-1]) * 1000.0
+        loss = path_loss_db(model, d_m, freq_mhz, tx_height_m, rx_height_m,
+                            environment=environment)
+        result = {"model": model, "distance_m": d_m, "loss_db": float(loss)}
+    result = {k: (v.item() if hasattr(v, "item") else v) for k, v in result.items()}
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(f"loss_db = {result['loss_db']:.2f}")
+    if not _STATE["quiet"]:
+        for k in ("Lbfs", "Lb0p", "Lbulla50", "Lbulls50", "Ldsph50", "Ld50", "Lbd", "Lbs", "Lba",
+                  "Lb", "Ep"):
+            if k in result:
+                typer.echo(f"  {k:9s} {result[k]:10.3f}")
+
+
 def _print_summary(summary: dict, as_json: bool, title: str) -> None:
     if as_json:
         typer.echo(json.dumps(summary, indent=2, default=str))

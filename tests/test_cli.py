@@ -1,0 +1,139 @@
+"""CLI: the documented commands, JSON output, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from small_scenario import X0, Y0, write_small_scenario
+from test_p1812 import parse_fryderyk, parse_log
+
+from covkit.cli import main
+
+
+def run(capsys, *argv):
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    out = capsys.readouterr()
+    return info.value.code or 0, out.out, out.err
+
+
+def run_ok(capsys, *argv):
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_version_and_help(capsys):
+    code, out, _ = run_ok(capsys, "version")
+    assert code == 0 and out.startswith("covkit ")
+    for cmd in (["--help"], ["pathloss", "--help"], ["scenario", "--help"], ["demo", "--help"]):
+        code, out, _ = run_ok(capsys, *cmd)
+        assert code == 0 and "Usage" in out
+
+
+def test_pathloss_profile_reproduces_itu_case(capsys, shared_dir, tmp_path):
+    base = shared_dir / "validation" / "itu-p1812"
+    header, prof, meas = parse_fryderyk(base / "validation_profiles" / "rburg.csv")
+    row = meas[2]
+    csv = tmp_path / "profile.csv"
+    csv.write_text("distance_km,height_m,clutter_height_m,zone\n" + "".join(
+        f"{d},{h},{r},{int(z)}\n" for d, h, _, r, z in prof))
+    code, out, err = run_ok(
+        capsys, "pathloss", "--profile", str(csv), "--freq-mhz", row[0],
+        "--tx-height-m", row[1], "--rx-height-m", row[3], "--time-pct", row[14],
+        "--polarization", "h" if row[4].strip() == "1" else "v",
+        "--dn", header["Average annual values dN (N-units/km):"],
+        "--n0", header["Average annual sea-level surface refractivity No (N-units):"],
+        "--tx-lat-deg", header["Tx LAT:"], "--tx-lon-deg", header["Tx LON:"],
+        "--rx-lat-deg", header["Rx LAT:"], "--rx-lon-deg", header["Rx LON:"], "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    log = parse_log(base / "validation_results" / "rburg_2_log.csv")
+    assert result["loss_db"] == pytest.approx(log[("Lb", "Eq (69)")], abs=1e-6)
+    for name in ("Lbfs", "Lb0p", "Lbs", "Lba", "Lb", "Ep"):
+        assert name in result
+
+
+def test_pathloss_text_and_other_model(capsys, tmp_path):
+    csv = tmp_path / "p.csv"
+    csv.write_text("distance_km,height_m\n" + "".join(f"{i * 0.1},{100 + i}\n"
+                                                      for i in range(51)))
+    code, out, _ = run_ok(capsys, "pathloss", "--profile", str(csv), "--freq-mhz", "3500",
+                          "--tx-height-m", "30", "--rx-height-m", "1.5")
+    assert code == 0 and out.startswith("loss_db = ") and "Ld50" in out
+    code, out, _ = run_ok(capsys, "pathloss", "--model", "hata", "--profile", str(csv),
+                          "--freq-mhz", "900", "--tx-height-m", "30", "--rx-height-m", "1.5",
+                          "--json")
+    assert code == 0
+    # Hata urban, small/medium city, 900 MHz, hb = 30 m, hm = 1.5 m, d = 5 km:
+    # 69.55 + 26.16 log f - 13.82 log hb - a(hm) + (44.9 - 6.55 log hb) log d
+    import math
+
+    a_hm = (1.1 * math.log10(900) - 0.7) * 1.5 - (1.56 * math.log10(900) - 0.8)
+    hata = (69.55 + 26.16 * math.log10(900) - 13.82 * math.log10(30) - a_hm
+            + (44.9 - 6.55 * math.log10(30)) * math.log10(5))
+    assert json.loads(out)["loss_db"] == pytest.approx(hata, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--freq-mhz", "9000"], "freq_mhz=9000.0 is outside the valid range"),
+        (["--tx-height-m", "-3"], "tx_height"),
+        ([], None),
+    ],
+)
+def test_pathloss_bad_input_one_line_exit_2(capsys, tmp_path, argv, match):
+    csv = tmp_path / "p.csv"
+    csv.write_text("distance_km,height_m\n0,10\n0.5,nan\n1.0,12\n")
+    base = ["pathloss", "--profile", str(csv), "--freq-mhz", "3500", "--tx-height-m", "30",
+            "--rx-height-m", "1.5"]
+    if match is None:  # the NaN height itself
+        code, out, err = run_ok(capsys, *base)
+        assert code == 2
+        assert "column 'height_m', row 2: height [m] is missing, NaN or infinite" in err
+        return
+    good = tmp_path / "g.csv"
+    good.write_text("distance_km,height_m\n0,10\n0.5,11\n1.0,12\n")
+    base[2] = str(good)
+    for i in range(0, len(argv), 2):
+        base[base.index(argv[i]) + 1] = argv[i + 1]
+    code, out, err = run_ok(capsys, *base)
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert match in err
+
+
+def test_pathloss_scenario_points(capsys, tmp_path):
+    toml = write_small_scenario(tmp_path / "s", model="p1812")
+    pts = tmp_path / "pts.csv"
+    pts.write_text(f"x,y\n{X0 + 2500},{Y0 - 1500}\n{X0 + 3900},{Y0 - 2900}\n")
+    code, out, err = run_ok(capsys, "pathloss", "--scenario", str(toml), "--station-id", "S1",
+                            "--points", str(pts), "--json")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["point"] for r in rows] == [1, 2]
+    assert rows[0]["distance_m"] == pytest.approx(1500.0)
+    assert rows[1]["loss_db"] > rows[0]["loss_db"] > 90
+    far = tmp_path / "far.csv"
+    far.write_text(f"x,y\n{X0 + 9000},{Y0}\n")
+    code, _, err = run_ok(capsys, "pathloss", "--scenario", str(toml), "--station-id", "S1",
+                          "--points", str(far))
+    assert code == 2 and "row 1: point (259000.0, 2650000.0) lies outside the DEM" in err
+
+
+def test_scenario_check_and_keys(capsys, tmp_path):
+    toml = write_small_scenario(tmp_path / "s")
+    code, out, _ = run_ok(capsys, "scenario", "check", str(toml), "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["sectors"] == 4 and summary["townships"] == 2
+    code, out, _ = run_ok(capsys, "scenario", "keys")
+    assert "`propagation.model`" in out
+    code, _, err = run_ok(capsys, "scenario", "check", str(tmp_path / "missing.toml"))
+    assert code == 2 and "cannot read scenario file" in err
