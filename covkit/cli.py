@@ -91,12 +91,36 @@ def demo(
 ) -> None:
     """Generate the synthetic demo scenario into OUT/scenario and run the whole pipeline on it."""
     from covkit.api import load_inputs, summarize_inputs
+    from covkit.coverage.run import headline, run_scenario
     from covkit.data.demo import write_demo
 
     toml = write_demo(Path(out) / "scenario", seed=seed)
     _echo(f"demo scenario: {toml}")
-    summary = summarize_inputs(load_inputs(toml))
+    inputs = load_inputs(toml)
+    summary = summarize_inputs(inputs)
     _print_summary(summary, False, "demo inputs")
+    result = run_scenario(toml, out_dir=out, progress=not _STATE["quiet"], inputs=inputs)
+    _print_summary(headline(result.summary), False, "coverage KPIs")
+    _echo(f"wrote {len(result.files)} files to {out}")
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Coverage layers and regulator KPIs: writes rsrp_best.tif, best_server.tif, sinr.tif,
+    coverage_probability.tif, covered.tif (COG), kpi_townships.csv/.gpkg and kpi_summary.json
+    to OUT (atomically: a failed run leaves no partial file)."""
+    from covkit.coverage.run import headline, run_scenario
+
+    result = run_scenario(scenario, out_dir=out, progress=not _STATE["quiet"])
+    if as_json:
+        typer.echo(json.dumps(headline(result.summary), indent=2, default=str))
+    else:
+        _print_summary(headline(result.summary), False, "coverage KPIs")
+        _echo(f"wrote {len(result.files)} files to {out}")
 
 
 @app.command()
