@@ -71,7 +71,7 @@ def check_township_overlaps(gdf, ids, file=None, tolerance: float = OVERLAP_TOLE
         k = int(np.flatnonzero(bad)[0])
         i, j = int(left[k]), int(right[k])
         raise CovkitInputError(
-            f"townships {ids[i]!r} and {ids[j]!r} overlap by {inter[k] / 1e6:.3f} km2 "
+            f"townships {str(ids[i])!r} and {str(ids[j])!r} overlap by {inter[k] / 1e6:.3f} km2 "
             f"({100.0 * inter[k] / smaller[k]:.2f}% of the smaller one; at most "
             f"{100.0 * tolerance:g}% is tolerated): every person must belong to one township",
             file=file, column="geometry")
