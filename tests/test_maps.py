@@ -1,0 +1,388 @@
+"""covkit.maps: offline Folium map of a run's output folder.
+
+The run outputs (issue 4 / issue 5 file names) are small fixtures written here: rasters in
+EPSG:3826 (TWD97 / TM2 zone 121), two townships (one remote), three sectors on two sites, a
+trail, two proposed sites and the summary JSON files. The browser test opens the map in headless
+Chromium (skipped without /usr/bin/chromium) and saves a screenshot into ci-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from covkit.errors import CovkitError, CovkitInputError
+
+CRS = "EPSG:3826"
+X0, Y0 = 250_000.0, 2_660_000.0  # upper-left corner [m], central Taiwan
+RES_M = 100.0
+WIDTH, HEIGHT = 60, 40
+SITE_X, SITE_Y = X0 + 2_000.0, Y0 - 2_000.0
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "ci-artifacts"
+
+
+def rsrp_field() -> np.ndarray:
+    """Best RSRP [dBm]: linear in x (-70 at the west edge, falls 1 dB per pixel); nodata
+    (NaN) on the last 10 columns, as outside the computed area."""
+    cols = np.arange(WIDTH, dtype=np.float64)
+    rows = np.arange(HEIGHT, dtype=np.float64)
+    field = -70.0 - cols[None, :] - 0.0 * rows[:, None]
+    field[:, 50:] = np.nan
+    return field.astype(np.float32)
+
+
+def _write_tif(path: Path, arr: np.ndarray, nodata) -> None:
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(path, "w", driver="GTiff", width=WIDTH, height=HEIGHT, count=1,
+                       dtype=arr.dtype, crs=CRS, transform=from_origin(X0, Y0, RES_M, RES_M),
+                       nodata=nodata) as dst:
+        dst.write(arr, 1)
+
+
+def _lonlat(x, y):
+    from pyproj import Transformer
+
+    return Transformer.from_crs(CRS, "EPSG:4326", always_xy=True).transform(x, y)
+
+
+def write_run_fixture(out: Path, *, with_sites: bool = True, population: bool = True) -> Path:
+    """Write a tiny ``covkit run`` (+ ``covkit sites``) output folder into ``out``."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import LineString, box
+
+    out.mkdir(parents=True, exist_ok=True)
+    rsrp = rsrp_field()
+    _write_tif(out / "rsrp_best.tif", rsrp, np.nan)
+    sinr = np.where(np.isfinite(rsrp), (rsrp + 110.0) / 2.0, np.nan).astype(np.float32)
+    _write_tif(out / "sinr.tif", sinr, np.nan)
+    prob = np.where(np.isfinite(rsrp), np.clip((rsrp + 115.0) / 20.0, 0, 1), np.nan)
+    _write_tif(out / "coverage_probability.tif", prob.astype(np.float32), np.nan)
+    covered = np.where(np.isfinite(rsrp), (prob >= 0.9).astype(np.uint8), 255).astype(np.uint8)
+    _write_tif(out / "covered.tif", covered, 255)
+    server = np.where(np.isfinite(rsrp), 0, -1).astype(np.int32)
+    _write_tif(out / "best_server.tif", server, -1)
+    pop_path = None
+    if population:
+        pop = np.full((HEIGHT, WIDTH), 2.0, dtype=np.float32)
+        pop[:, :10] = 20.0  # a town in the west, where RSRP is strong
+        pop_path = out / "inputs" / "population.tif"
+        pop_path.parent.mkdir(exist_ok=True)
+        _write_tif(pop_path, pop, -1.0)
+
+    mid = X0 + 30 * RES_M
+    geoms = [box(X0, Y0 - HEIGHT * RES_M, mid, Y0), box(mid, Y0 - HEIGHT * RES_M,
+                                                         X0 + WIDTH * RES_M, Y0)]
+    table = pd.DataFrame({
+        "township_id": ["T01", "T02"], "name": ["Riverside", "High Ridge"],
+        "county": ["Nantou", "Nantou"], "remote": [False, True],
+        "population": [4800.0, 2400.0], "covered_population": [4700.0, 300.5],
+        "coverage_pct": [97.916667, 12.520833],
+        "coverage_pct_OpA": [95.0, 10.0], "coverage_pct_OpB": [60.0, 0.0],
+        "households": [1846.2, 923.1], "households_fibre_400m": [1500.0, np.nan],
+        "fibre_coverage_pct": [81.246, np.nan],
+    })
+    table.to_csv(out / "kpi_townships.csv", index=False)
+    gpd.GeoDataFrame(table, geometry=geoms, crs=CRS).to_file(
+        out / "kpi_townships.gpkg", layer="kpi_townships", driver="GPKG")
+
+    inputs = out / "inputs"
+    inputs.mkdir(exist_ok=True)
+    lon1, lat1 = _lonlat(SITE_X, SITE_Y)
+    lon2, lat2 = _lonlat(X0 + 4_500.0, Y0 - 1_000.0)
+    pd.DataFrame({
+        "station_id": ["S1-1", "S1-2", "S2-1"], "site_id": ["S1", "S1", "S2"],
+        "operator": ["OpA", "OpA", "OpB"], "lon": [lon1, lon1, lon2], "lat": [lat1, lat1, lat2],
+        "height_m": [30.0, 30.0, 42.5], "freq_mhz": [3500.0, 3500.0, 1800.0],
+        "eirp_dbm": [62.0, 62.0, 58.5], "tech": ["5G", "5G", "4G"],
+    }).to_csv(inputs / "stations.csv", index=False)
+    gpd.GeoDataFrame({"trail_id": ["TR1"], "name": ["Ridge trail"]},
+                     geometry=[LineString([(X0 + 3_200, Y0 - 500), (X0 + 5_500, Y0 - 3_500)])],
+                     crs=CRS).to_file(inputs / "trails.gpkg", layer="trails", driver="GPKG")
+
+    summary = {
+        "scenario": "fixture island",
+        "population_total": 7200.0, "population_covered": 5000.5,
+        "population_coverage_pct": 69.45, "non_remote_population_coverage_pct": 97.92,
+        "remote_population_coverage_pct": 12.52, "remote_townships": 1,
+        "remote_townships_with_coverage": 1, "fibre_household_coverage_non_remote_pct": 81.25,
+        "trail_coverage_pct": 40.0,
+        "operators": {"OpA": {"population_coverage_pct": 66.0, "sites": 1, "sectors": 2},
+                      "OpB": {"population_coverage_pct": 40.0, "sites": 1, "sectors": 1}},
+        "counties": {"Nantou": {"population": 7200.0, "covered_population": 5000.5,
+                                "coverage_pct": 69.45}},
+        "parameters": {
+            "scenario": {"name": "fixture island", "crs": CRS, "resolution_m": RES_M},
+            "propagation": {"model": "p1812", "location_probability": 0.9,
+                            "shadow_sigma_db": 8.0},
+            "coverage": {"rsrp_threshold_dbm": -110.0, "sinr_threshold_db": None},
+        },
+        "input_files": {
+            "stations": {"path": str(inputs / "stations.csv")},
+            "trails": {"path": str(inputs / "trails.gpkg")},
+            "population": None if pop_path is None else {"path": str(pop_path)},
+        },
+    }
+    (out / "kpi_summary.json").write_text(json.dumps(summary, indent=2))
+    if with_sites:
+        lon3, lat3 = _lonlat(X0 + 5_400.0, Y0 - 2_000.0)
+        lon4, lat4 = _lonlat(X0 + 4_200.0, Y0 - 3_500.0)
+        pd.DataFrame({
+            "rank": [1, 2], "candidate_id": ["C17", "C03"], "lon": [lon3, lon4],
+            "lat": [lat3, lat4], "township_id": ["T02", "T02"],
+            "new_population": [1500.0, 400.0], "cumulative_population": [1500.0, 1900.0],
+            "new_trail_km": [1.2, 0.0], "cost": [1.0, 1.0],
+            "cost_per_new_person": [1 / 1500, 1 / 400],
+        }).to_csv(out / "sites_proposed.csv", index=False)
+        after = dict(summary, population_coverage_pct=95.8,
+                     remote_population_coverage_pct=91.7, remote_townships_with_coverage=1)
+        (out / "kpi_after.json").write_text(json.dumps(after, indent=2))
+    return out
+
+
+@pytest.fixture()
+def run_dir(tmp_path: Path) -> Path:
+    return write_run_fixture(tmp_path / "out")
+
+
+# ----------------------------------------------------------------------------------------------
+# placement and colouring
+
+
+def test_mercator_overlay_places_pixels_where_they_belong(run_dir: Path):
+    """Every point of the source raster, projected to Web Mercator and located linearly between
+    the overlay's lat/lon bounds (as Leaflet does), finds the source value within one pixel."""
+    from pyproj import Transformer
+
+    from covkit.maps import raster_to_mercator
+
+    values, ((south, west), (north, east)) = raster_to_mercator(run_dir / "rsrp_best.tif")
+    to_merc = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    mx0, my0 = to_merc.transform(west, north)
+    mx1, my1 = to_merc.transform(east, south)
+    rng = np.random.default_rng(7)
+    col = rng.uniform(0.5, 49.5, 200)
+    row = rng.uniform(0.5, HEIGHT - 0.5, 200)
+    x, y = X0 + col * RES_M, Y0 - row * RES_M
+    mx, my = Transformer.from_crs(CRS, "EPSG:3857", always_xy=True).transform(x, y)
+    h, w = values.shape
+    pc = ((mx - mx0) / (mx1 - mx0) * w).astype(int)
+    pr = ((my0 - my) / (my0 - my1) * h).astype(int)
+    got = values[pr, pc]
+    expected = -70.0 - np.floor(col)
+    assert np.isfinite(got).all()
+    assert np.abs(got - expected).max() <= 1.0 + 1e-9  # 1 dB per pixel: within one pixel
+    assert np.mean(got == expected) > 0.8
+
+
+def test_nodata_is_transparent_and_colours_follow_the_legend():
+    from covkit.maps import LAYERS, _colorize
+
+    style = LAYERS["rsrp"]
+    vals = np.array([[np.nan, style.vmin, style.vmax, -200.0, 0.0]])
+    rgba = _colorize(vals, style)
+    assert rgba[0, 0, 3] == 0
+    assert (rgba[0, 1:, 3] > 0).all()
+    assert tuple(rgba[0, 1, :3]) == (0x5E, 0x00, 0x16)  # first stop
+    assert tuple(rgba[0, 2, :3]) == (0x0B, 0x5D, 0x8F)  # last stop
+    assert tuple(rgba[0, 3, :3]) == tuple(rgba[0, 1, :3])  # clipped below vmin
+    assert tuple(rgba[0, 4, :3]) == tuple(rgba[0, 2, :3])  # clipped above vmax
+
+
+def test_large_raster_is_resampled_to_max_pixels(tmp_path: Path):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from covkit.maps import raster_to_mercator
+
+    p = tmp_path / "big.tif"
+    with rasterio.open(p, "w", driver="GTiff", width=900, height=300, count=1, dtype="float32",
+                       crs=CRS, transform=from_origin(X0, Y0, 10.0, 10.0), nodata=np.nan) as d:
+        d.write(np.full((300, 900), -90.0, dtype=np.float32), 1)
+    values, _ = raster_to_mercator(p, max_px=256)
+    assert max(values.shape) <= 257
+    assert np.nanmax(values) == -90.0
+
+
+# ----------------------------------------------------------------------------------------------
+# the page
+
+
+def test_offline_map_has_only_relative_links(run_dir: Path):
+    from covkit.maps import write_map
+
+    page = write_map(run_dir)
+    assert page == run_dir / "map.html"
+    text = page.read_text(encoding="utf-8")
+    assert not re.search(r"https?://", text), re.findall(r"https?://[^\s\"'<>]+", text)[:5]
+    assert "awesome-markers" not in text.lower() and "awesome.rotate" not in text.lower()
+    srcs = re.findall(r"""(?:src|href)=["']([^"']+)["']""", text)
+    local = [s for s in srcs if not s.startswith("data:")]
+    assert local and all(s.startswith("lib/") for s in local), local
+    for s in local:
+        assert (run_dir / s).is_file(), s
+    assert (run_dir / "lib/leaflet/images/layers.png").is_file()
+    assert any((run_dir / "lib/font-awesome/webfonts").glob("*.woff2"))
+    # content
+    assert text.count("L.imageOverlay(") == 3
+    assert "data:image/png;base64," in text
+    assert "Best RSRP [dBm]; threshold -110.0 dBm" in text
+    assert "covkit-township" in text and "7 5" in text  # remote: dashed outline
+    assert "High Ridge" in text and "Coverage OpB [%]" in text
+    assert "L.markerClusterGroup(" in text and text.count("covkit-station") >= 2
+    assert "Proposed site #1" in text and "Newly covered population" in text
+    assert "1,500" in text
+    assert "Ridge trail" in text
+    assert "L.control.layers(" in text
+    assert '"maxZoom": 18' in text
+    assert "RSRP &gt;= -110.0 dBm at 90 % location probability (shadowing sigma 8.0 dB) " \
+           "on a 100 m grid with propagation model p1812" in text
+    assert "After proposed sites: population" in text
+    assert not list(run_dir.glob(".map.html.*"))  # no temp file left
+
+
+def test_station_popup_lists_operator_height_frequency_eirp(run_dir: Path):
+    from covkit.maps import write_map
+
+    text = write_map(run_dir).read_text(encoding="utf-8")
+    # one marker per site and operator: S1 has two sectors
+    assert text.count("L.circleMarker(") == 2
+    for fragment in ("OpA", "S1-1, S1-2", "30.0 m", "3,500 MHz", "62.0 dBm", "42.5 m",
+                     "1,800 MHz", "58.5 dBm"):
+        assert fragment in text, fragment
+
+
+def test_cdn_mode_keeps_cdn_links_and_adds_tiles(run_dir: Path):
+    from covkit.maps import write_map
+
+    text = write_map(run_dir, cdn=True).read_text(encoding="utf-8")
+    assert "https://cdn.jsdelivr.net/npm/leaflet@" in text
+    assert "tile.openstreetmap.org" in text
+    assert not (run_dir / "lib").exists()
+
+
+def test_explicit_stations_and_trails_and_layer_choice(run_dir: Path, tmp_path: Path):
+    import pandas as pd
+
+    from covkit.maps import write_map
+
+    st = tmp_path / "other_stations.csv"
+    lon, lat = _lonlat(SITE_X, SITE_Y)
+    pd.DataFrame({"station_id": ["Z9"], "operator": ["OpZ"], "lon": [lon], "lat": [lat],
+                  "height_m": [25.0], "freq_mhz": [700.0], "eirp_dbm": [60.0]}).to_csv(
+        st, index=False)
+    text = write_map(run_dir, stations=st, layers=("rsrp",)).read_text(encoding="utf-8")
+    assert "OpZ" in text and "OpA" not in text.split("covkit-title")[0].split("Stations")[-1]
+    assert text.count("L.imageOverlay(") == 1
+
+
+def test_minimal_folder_without_stations_sites_or_summary(tmp_path: Path):
+    """Only a raster and the township KPIs: still a map; missing keys are tolerated."""
+    import shutil
+
+    from covkit.maps import write_map
+
+    full = write_run_fixture(tmp_path / "full", with_sites=False)
+    out = tmp_path / "min"
+    out.mkdir()
+    shutil.copy(full / "rsrp_best.tif", out)
+    shutil.copy(full / "kpi_townships.gpkg", out)
+    text = write_map(out).read_text(encoding="utf-8")
+    assert "L.imageOverlay(" in text and "covkit-township" in text
+    assert "method parameters not recorded" in text
+    assert "L.markerClusterGroup(" not in text
+    assert not re.search(r"https?://", text)
+
+
+def test_bad_inputs_raise_clear_errors(tmp_path: Path, run_dir: Path):
+    from covkit.maps import localize_assets, write_map
+
+    with pytest.raises(CovkitInputError, match="does not exist"):
+        write_map(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CovkitInputError, match="no coverage outputs found"):
+        write_map(tmp_path / "empty")
+    with pytest.raises(CovkitInputError, match="unknown map layer 'rsrq'"):
+        write_map(run_dir, layers=("rsrp", "rsrq"))
+    with pytest.raises(CovkitInputError, match="stations file does not exist"):
+        write_map(run_dir, stations=tmp_path / "nope.csv")
+    with pytest.raises(CovkitError, match="has no offline copy"):
+        localize_assets('<script src="https://example.org/x/unknown.js"></script>', None)
+    with pytest.raises(CovkitError, match="external resource"):
+        localize_assets('<img src="https://example.org/a.png">', None)
+
+
+def test_rewrite_is_idempotent_and_leaves_lib_consistent(run_dir: Path):
+    from covkit.maps import write_map
+
+    first = write_map(run_dir).read_text(encoding="utf-8")
+    files = sorted(p.relative_to(run_dir) for p in (run_dir / "lib").rglob("*") if p.is_file())
+    second = write_map(run_dir).read_text(encoding="utf-8")
+    files2 = sorted(p.relative_to(run_dir) for p in (run_dir / "lib").rglob("*") if p.is_file())
+    assert files == files2
+    assert not [f for f in files if f.name.endswith(".tmp")]
+    strip = re.compile(r"[0-9a-f]{32}")  # folium's random element ids
+    assert strip.sub("", first) == strip.sub("", second)
+
+
+# ----------------------------------------------------------------------------------------------
+# headless Chromium
+
+
+def test_map_renders_offline_in_headless_chromium(run_dir: Path):
+    import browser_check as bc
+
+    if not bc.chromium_available():
+        pytest.skip(f"{bc.CHROMIUM} not found: install Debian's chromium package "
+                    "(apt-get install -y chromium) to run the browser render test")
+    from covkit.maps import write_map
+
+    page = write_map(run_dir)
+    report = bc.inspect_page(page)
+    assert report["leaflet"] and report["leaflet_version"].startswith("1.9")
+    assert report["map_containers"] == 1 and len(report["map_variables"]) == 1
+    visible = [im for im in report["overlay_images"] if im["visible"]]
+    assert visible, report["overlay_images"]
+    assert all(im["complete"] and im["natural_width"] > 0 for im in report["overlay_images"])
+    assert visible[0]["width"] > 50 and visible[0]["height"] > 30
+    assert report["township_paths"] == 2
+    assert report["trail_paths"] == 1
+    assert report["station_markers"] + report["cluster_icons"] >= 1
+    assert report["proposed_markers"] == 2
+    assert report["layer_control"] == 1
+    assert any("Best RSRP" in n for n in report["layer_names"]), report["layer_names"]
+    assert report["legend_svgs"] >= 1 or report["legends"] >= 1
+    assert report["title_block"] == 1
+    assert report["js_errors"] == [], report["js_errors"]
+    assert report["failed_loads"] == [], report["failed_loads"]
+    assert report["resources"], "no resource loaded: the page did not run"
+    origin = report["origin"] + "/"
+    assert all(u.startswith(origin) for u in report["resources"]), report["resources"]
+    assert any(u.endswith("lib/leaflet/leaflet.js") for u in report["resources"])
+    assert any(u.endswith("lib/d3/d3.js") for u in report["resources"])
+    assert not [c for c in report["console"] if "Failed to load" in c], report["console"]
+    assert bc.external_urls(report) == []
+    shot = bc.screenshot(page, ARTIFACTS / "map_offline.png")
+    assert shot.stat().st_size > 10_000
+
+
+def test_browser_check_catches_outside_requests(tmp_path: Path):
+    """The harness itself: a page that asks another host is reported (and cannot reach it)."""
+    import browser_check as bc
+
+    if not bc.chromium_available():
+        pytest.skip(f"{bc.CHROMIUM} not found: install Debian's chromium package")
+    page = tmp_path / "leaky.html"
+    page.write_text("<!DOCTYPE html><html><head><title>x</title></head><body>"
+                    '<img src="https://tiles.example.org/0/0/0.png"></body></html>')
+    report = bc.inspect_page(page, budget_ms=2000)
+    assert not report["leaflet"]
+    leaks = bc.external_urls(report)
+    assert any("tiles.example.org" in u for u in leaks), report
