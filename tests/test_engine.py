@@ -85,10 +85,13 @@ def test_incremental_terms_equal_profile_terms():
         d_km, h, zone = np.empty(n_seg + 1), np.empty(n_seg + 1), np.empty(n_seg + 1)
         assert sample_profile(dem, AFF, *SITE, xs[q], ys[q], 100.0, n_seg, d_km, h, zone)
         P.p1812_profile_terms(d_km, h, np.zeros(n_seg + 1), zone, 25.0, 1.5, AE_KM, ref_terms)
+        sqrt_lam = math.sqrt(0.2998 / 3.5)
         for t in range(P.N_TERMS):
             got = terms[q, t]
-            if got == -np.inf:  # a LoS nu term the engine skips on a trans-horizon path
-                assert P.TERM_NAMES[t].startswith("nu")
+            if P.TERM_NAMES[t].startswith("nu") and got != pytest.approx(ref_terms[t]):
+                # the engine skips the LoS nu scan on trans-horizon paths (-inf) and keeps an
+                # upper bound where it already gives zero knife-edge loss: same Bullington loss
+                assert got == -np.inf or (ref_terms[t] <= got and got / sqrt_lam < -0.78)
                 continue
             assert got == pytest.approx(ref_terms[t], abs=1e-7), (q, P.TERM_NAMES[t])
         checked += 1

@@ -37,7 +37,7 @@ from covkit._jit import njit, njit_parallel, prange
 from covkit.errors import CovkitInputError
 from covkit.propagation import p1812 as P
 from covkit.propagation.constants import DEFAULT_PATH_CENTRE_LAT_DEG as P_DEFAULT_LAT
-from covkit.propagation.constants import EARTH_RADIUS_KM, K_BETA
+from covkit.propagation.constants import EARTH_RADIUS_KM, K_BETA, SPEED_OF_LIGHT_M_GHZ
 from covkit.propagation.empirical import environment_code, fspl_loss_db
 from covkit.propagation.models import (
     LOS_MODE_CODES,
@@ -168,6 +168,23 @@ def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero):
 
 
 @njit
+def _nu_or_bound(d_km, zz, m, d, hts, z_r, bulge_zero, n_max, sqrt_lam):
+    """``nu_max * sqrt(lambda)`` (see :func:`_nu_scan`), or an upper bound of it when that bound
+    already puts the knife-edge loss J(nu) at zero (nu <= -0.78, P.1812-8 eq. (12)).
+
+    ``n_max`` is an upper bound of the clearance terms N_i = z_i - (hts + d_i chord); when it is
+    negative, nu_i = N_i sqrt(0.002 d / (d_i (d - d_i))) <= n_max sqrt(0.008 / d) because
+    d_i (d - d_i) <= d^2 / 4. The Bullington loss is then exactly the same as with the scan.
+    """
+    if n_max < 0.0:
+        bound = n_max * math.sqrt(0.008 / d)
+        if bound / sqrt_lam < -0.78 - 1e-9:
+            return bound
+    nu, _ = _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero)
+    return nu
+
+
+@njit
 def _run_close(d_km, start, stop, d_next):
     """Length [km] of a zone run over points start..stop followed by a point at ``d_next``
     (P.1812-8 section 3.6: half of each adjoining interval counts)."""
@@ -191,7 +208,7 @@ def _free_space_db(dist_m, hts_m, hrs_m, f_ghz):
 @njit
 def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m, hrg_m,
                    ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km,
-                   q_dist_m, q_h_m, q_index, loss_out, terms_out):
+                   q_dist_m, q_h_m, q_index, loss_out, terms_out, work):
     """P.1812-8 loss from the site to receivers along one radial.
 
     The profile samples are ``j * step_m`` from the site along azimuth ``az_rad`` (clockwise
@@ -202,28 +219,21 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     terrain state (hulls, running maxima, prefix sums, zone runs) is extended one sample at a
     time; each receiver costs O(log n) plus the stage-2 kernel, and O(m) only for the LoS
     diffraction parameter and the roughness ``hm`` scans. Writes ``loss_out[q_index[q]]`` and,
-    if ``terms_out`` has rows, ``terms_out[q]``.
+    if ``terms_out`` has rows, ``terms_out[q]``. ``work`` holds scratch arrays
+    (:func:`_work_buffers`), reused across radials.
     """
-    n = n_steps + 1
     n_q = q_dist_m.shape[0]
     step_km = step_m / 1000.0
     ux = math.sin(az_rad)
     uy = math.cos(az_rad)
-    d_km = np.empty(n)
-    h = np.empty(n)
-    z50 = np.empty(n)
-    zb = np.empty(n)
-    hull_raw = np.empty(n, np.int64)
-    hull_50 = np.empty(n, np.int64)
-    hull_b = np.empty(n, np.int64)
+    d_km, h, z50, zb, terms, out, hull_raw, hull_50, hull_b = work
     n_raw = 0
     n_50 = 0
     n_b = 0
-    terms = np.empty(P.N_TERMS)
-    out = np.empty(P.N_OUT)
     bulge50 = 500.0 / ae_km
     bulge_bb = 500.0 * (1.0 / ae_km)  # Bullington form 500 C_e, as in p1812_profile_terms
     bulge_b = 500.0 * (1.0 / (K_BETA * EARTH_RADIUS_KM))
+    sqrt_lam = math.sqrt(SPEED_OF_LIGHT_M_GHZ / f_ghz)
     h[0] = bilinear_height_m(dem_m, affine6, site_x_m, site_y_m)
     d_km[0] = 0.0
     z50[0] = h[0]
@@ -235,7 +245,6 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     v2 = 0.0
     rt50 = -np.inf  # max (z50_i - hts) / d_i, first arg-max i_t
     i_t = 1
-    rt50_g = -np.inf  # same with the Bullington bulge 500 C_e
     rtb_g = -np.inf  # same with a_beta
     robt = -np.inf  # max (h_i - hts) / d_i, arg-max i_obt
     i_obt = 1
@@ -277,19 +286,17 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
                     land_best = max(land_best, length)
                 run_start = j
                 run_sea = is_sea
-            s = (z50[j] - hts) / dj
-            if s > rt50:
-                rt50 = s
+            # running maxima of slopes (v - hts) / d_j, compared without dividing
+            v = z50[j] - hts
+            if v > rt50 * dj:
+                rt50 = v / dj
                 i_t = j
-            s = (hj - bulge_bb * dj * dj - hts) / dj
-            if s > rt50_g:
-                rt50_g = s
-            s = (zb[j] - hts) / dj
-            if s > rtb_g:
-                rtb_g = s
-            s = (hj - hts) / dj
-            if s > robt:
-                robt = s
+            v = zb[j] - hts
+            if v > rtb_g * dj:
+                rtb_g = v / dj
+            v = hj - hts
+            if v > robt * dj:
+                robt = v / dj
                 i_obt = j
             n_raw = _hull_push(d_km, h, hull_raw, n_raw, j)
             n_50 = _hull_push(d_km, z50, hull_50, n_50, j)
@@ -406,7 +413,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         # --- Bullington terms, actual profile (g = h: no clutter on the profile)
         str_a = (hrs - hts) / d
         terms[P.T_STR_A] = str_a
-        stim = rt50_g + bulge_bb * d
+        stim = rt50 + bulge_bb * d
         terms[P.T_STIM_A50] = stim
         z_rg = hrs - bulge_bb * d * d
         terms[P.T_SRIM_A50] = (h[i_r] - bulge_bb * d_km[i_r] * d_km[i_r] - z_rg) \
@@ -423,7 +430,10 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         k = _hull_tangent_right(d_km, zb, hull_b, n_b, d, z_rb)
         terms[P.T_SRIM_AB] = (zb[k] - z_rb) / (d - d_km[k]) - bulge_b * d
         if stim < str_a:
-            terms[P.T_NU_AB], _ = _nu_scan(d_km, zb, m, d, hts, z_rb, 0.0)
+            chord = (z_rb - hts) / d
+            k = _hull_extreme(d_km, zb, hull_b, n_b, chord)
+            terms[P.T_NU_AB] = _nu_or_bound(d_km, zb, m, d, hts, z_rb, 0.0,
+                                            zb[k] - hts - chord * d_km[k], sqrt_lam)
         else:
             terms[P.T_NU_AB] = -np.inf
         # --- Bullington terms, smooth profile
@@ -436,7 +446,12 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             stim = _smooth_stim(step_km, m, d, hts_s, bl)
             srim = _smooth_srim(step_km, m, d, hrs_s, bl)
             if stim < str_s:
-                nu, _ = _nu_scan(d_km, z50, m, d, hts_s, hrs_s - bl * d * d, bl)
+                z_rs = hrs_s - bl * d * d
+                chord = (z_rs - hts_s) / d
+                # N(x) = -bl x^2 - hts_s - chord x is concave: its maximum on [d_1, d_m]
+                x = min(max(-chord / (2.0 * bl), d_km[1]), d_km[m])
+                nu = _nu_or_bound(d_km, z50, m, d, hts_s, z_rs, bl,
+                                  -bl * x * x - hts_s - chord * x, sqrt_lam)
             else:
                 nu = -np.inf
             base = P.T_STIM_S50 if which == 0 else P.T_STIM_SB
@@ -444,7 +459,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             terms[base + 1] = srim
             terms[base + 2] = nu
         P.p1812_loss_from_terms(terms, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg,
-                                dct_km, dcr_km, out)
+                                dct_km, dcr_km, out, False)
         loss_out[out_i] = out[P.O_LB]
         if terms_out.shape[0] > 0:
             for t in range(P.N_TERMS):
@@ -463,8 +478,17 @@ def ray_profile_loss_p1812(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, q
     terms = np.full((n_q, P.N_TERMS), np.nan)
     _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m, hrg_m,
                    ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km,
-                   q_dist_m, q_h_m, np.arange(n_q), loss, terms)
+                   q_dist_m, q_h_m, np.arange(n_q), loss, terms, _work_buffers(n_steps))
     return loss, terms
+
+
+@njit
+def _work_buffers(n_steps):
+    """Scratch arrays for :func:`_sweep_one_ray`."""
+    n = n_steps + 1
+    return (np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(P.N_TERMS),
+            np.empty(P.N_OUT), np.empty(n, np.int64), np.empty(n, np.int64),
+            np.empty(n, np.int64))
 
 
 @njit
@@ -539,15 +563,19 @@ def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radia
         h_rx[t] = bilinear_height_m(dem_m, affine6, affine6[0] + (col0 + cc + 0.5) * affine6[1],
                                     affine6[3] + (row0 + rr + 0.5) * affine6[5])
     no_terms = np.empty((0, P.N_TERMS))
-    for k in prange(n_radials):
-        a = offsets[k]
-        b = offsets[k + 1]
-        if b == a:
-            continue
-        az = 2.0 * math.pi * k / n_radials
-        _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az, step_m, n_steps, htg_m, hrg_m,
-                       ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km,
-                       dcr_km, dist[a:b], h_rx[a:b], flat[a:b], out, no_terms)
+    n_chunks = min(n_radials, 64)
+    for ch in prange(n_chunks):
+        work = _work_buffers(n_steps)
+        for k in range(ch, n_radials, n_chunks):
+            a = offsets[k]
+            b = offsets[k + 1]
+            if b == a:
+                continue
+            az = 2.0 * math.pi * k / n_radials
+            _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az, step_m, n_steps, htg_m,
+                           hrg_m, ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg,
+                           dct_km, dcr_km, dist[a:b], h_rx[a:b], flat[a:b], out, no_terms,
+                           work)
     return out.reshape((n_rows, n_cols))
 
 

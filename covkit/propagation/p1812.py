@@ -915,7 +915,8 @@ def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
 
 @njit
 def p1812_loss_from_terms(
-    terms, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km, out
+    terms, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km, out,
+    beta_terms=True
 ):
     """All P.1812-8 propagation terms from the terrain terms (sections 4.2 - 4.10).
 
@@ -943,6 +944,9 @@ def p1812_loss_from_terms(
     out : 1-D float64 array of length ``N_OUT``
         Filled with the outputs, indexed by the ``O_*`` constants. The effective Earth radius
         is ``terms[T_AE]`` (from DN, eq. (7a)), so DN is not an argument here.
+    beta_terms : bool
+        False skips the a_beta delta-Bullington terms at p = 50 %, where they do not enter Lb
+        (eq. (41)); ``O_LBULLA_B``, ``O_LBULLS_B``, ``O_LDSPH_B`` and ``O_LDB`` are then NaN.
     """
     d = terms[T_D]
     hts = terms[T_HTS]
@@ -972,9 +976,15 @@ def p1812_loss_from_terms(
     ld50 = _delta_bullington_from_terms(
         terms, False, f_ghz, pol, out, O_LBULLA_50, O_LBULLS_50, O_LDSPH_50
     )
-    ldb = _delta_bullington_from_terms(
-        terms, True, f_ghz, pol, out, O_LBULLA_B, O_LBULLS_B, O_LDSPH_B
-    )
+    if beta_terms or p_pct != 50.0:
+        ldb = _delta_bullington_from_terms(
+            terms, True, f_ghz, pol, out, O_LBULLA_B, O_LBULLS_B, O_LDSPH_B
+        )
+    else:  # unused at p = 50 % (eq. (41)): the engine skips it
+        ldb = np.nan
+        out[O_LBULLA_B] = np.nan
+        out[O_LBULLS_B] = np.nan
+        out[O_LDSPH_B] = np.nan
     ldp = diffraction_loss_p_db(ld50, ldb, p_pct, b0)
     lbd50 = lbfs + ld50  # eq. (42)
     lbd = lb0p + ldp  # eq. (43)
