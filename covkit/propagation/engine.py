@@ -49,6 +49,7 @@ from covkit.propagation.models import (
 from covkit.propagation.terrain import (
     ZONE_INLAND,
     ZONE_SEA,
+    bilinear_at,
     bilinear_height_m,
     profile_segments,
     sample_profile,
@@ -234,7 +235,12 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     bulge_bb = 500.0 * (1.0 / ae_km)  # Bullington form 500 C_e, as in p1812_profile_terms
     bulge_b = 500.0 * (1.0 / (K_BETA * EARTH_RADIUS_KM))
     sqrt_lam = math.sqrt(SPEED_OF_LIGHT_M_GHZ / f_ghz)
-    h[0] = bilinear_height_m(dem_m, affine6, site_x_m, site_y_m)
+    # fractional cell coordinates along the ray: sample j is at (fc0 + j dfc, fr0 + j dfr)
+    fc0 = (site_x_m - affine6[0]) / affine6[1] - 0.5
+    fr0 = (site_y_m - affine6[3]) / affine6[5] - 0.5
+    dfc = step_m * ux / affine6[1]
+    dfr = step_m * uy / affine6[5]
+    h[0] = bilinear_at(dem_m, fc0, fr0)
     d_km[0] = 0.0
     z50[0] = h[0]
     zb[0] = h[0]
@@ -264,8 +270,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         ok = np.isfinite(h[0])
         while ok and m < target:
             j = m + 1
-            hj = bilinear_height_m(dem_m, affine6, site_x_m + j * step_m * ux,
-                                   site_y_m + j * step_m * uy)
+            hj = bilinear_at(dem_m, fc0 + j * dfc, fr0 + j * dfr)
             if not np.isfinite(hj):
                 ok = False
                 break

@@ -25,9 +25,15 @@ def bilinear_height_m(dem_m, affine6, x_m, y_m):
 
     Returns NaN outside the raster or where a contributing cell is NaN.
     """
+    return bilinear_at(dem_m, (x_m - affine6[0]) / affine6[1] - 0.5,
+                       (y_m - affine6[3]) / affine6[5] - 0.5)
+
+
+@njit
+def bilinear_at(dem_m, fc, fr):
+    """Bilinear height at fractional cell-centre coordinates (column ``fc``, row ``fr``; cell
+    centres at whole numbers), edge values within half a cell of the border, NaN beyond."""
     nrows, ncols = dem_m.shape
-    fc = (x_m - affine6[0]) / affine6[1] - 0.5
-    fr = (y_m - affine6[3]) / affine6[5] - 0.5
     if fc < -0.5 or fr < -0.5 or fc > ncols - 0.5 or fr > nrows - 0.5:
         return np.nan
     if fc < 0.0:
