@@ -374,3 +374,31 @@ def test_run_accepts_scenario_object(tmp_path):
     assert (res.best_server[np.isfinite(res.rsrp_best_dbm)] >= 0).all()
     finite = np.isfinite(res.rsrp_second_dbm)
     assert (res.rsrp_second_dbm[finite] <= res.rsrp_best_dbm[finite]).all()
+
+
+# ------------------------------------------------------------------------------------------
+# the demo island, once, with the fast fspl model and a 5 km radius
+
+
+def test_demo_end_to_end_fspl(tmp_path):
+    import dataclasses
+
+    from covkit.config import load_scenario
+    from covkit.data.demo import write_demo
+
+    sc = load_scenario(write_demo(tmp_path / "scenario"))
+    sc = dataclasses.replace(sc, propagation=dataclasses.replace(
+        sc.propagation, model="fspl", max_radius_km=5.0))
+    res = run_scenario(sc, out_dir=tmp_path / "out", progress=False)
+    s = res.summary
+    assert s["stations"]["sectors"] == 744 and s["stations"]["sites"] == 235
+    assert s["population_covered"] + s["population_uncovered"] == s["population_total"]
+    assert s["remote_townships"] == 8
+    assert 0 < s["remote_population_coverage_pct"] < s["non_remote_population_coverage_pct"]
+    assert 50.0 < s["population_coverage_pct"] <= 100.0
+    for e in s["operators"].values():
+        assert e["population_coverage_pct"] <= s["population_coverage_pct"] + 1e-9
+    assert 0.0 < s["fibre_household_coverage_non_remote_pct"] < 100.0
+    assert 0.0 <= s["trail_km_covered"] <= s["trail_km_total"]
+    saved = json.loads((tmp_path / "out" / "kpi_summary.json").read_text())
+    assert saved["outputs"][-1] == "kpi_summary.json" and len(saved["outputs"]) == 11
