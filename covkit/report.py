@@ -1,0 +1,639 @@
+"""Coverage report of a run's output folder: ``report.html`` and ``report.md``.
+
+:func:`write_report` reads ``kpi_summary.json``, ``kpi_townships.csv`` (or ``.gpkg``),
+``rsrp_best.tif`` and, when ``covkit sites`` ran, ``kpi_after.json`` and ``sites_proposed.csv``,
+and writes
+
+- ``report.html``: self-contained (figures embedded as base64 PNG, CSS inline, no links);
+- ``report.md``: the same content, figures saved as PNG files beside it
+  (``report_township_coverage.png``, ``report_rsrp_distribution.png`` and, with proposed sites,
+  ``report_before_after.png``).
+
+Content: headline KPIs with the method (threshold, location probability, grid, model), per
+operator and per county tables, a bar chart of township population coverage (remote and
+non-remote townships in two colours), the distribution of best RSRP (population-weighted when the
+run's population raster is found, else by area), before/after KPIs and the ranked proposed sites,
+and the township KPI table. Figures use matplotlib's Agg canvas directly (no pyplot state).
+Missing keys and files are tolerated: a section without data is left out.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from covkit.errors import CovkitInputError
+from covkit.maps import _bool_series, _fmt, _input_path, _read_json, find_key, method_text
+
+HTML_NAME = "report.html"
+MD_NAME = "report.md"
+FIG_TOWNSHIPS = "report_township_coverage.png"
+FIG_RSRP = "report_rsrp_distribution.png"
+FIG_BEFORE_AFTER = "report_before_after.png"
+REMOTE_COLOR = "#d95f02"
+NON_REMOTE_COLOR = "#1b9e77"
+RSRP_BIN_DB = 2.0
+
+_HEADLINE = (
+    ("population_total", "Population", "persons"),
+    ("population_covered", "Covered population", "persons"),
+    ("population_coverage_pct", "Population coverage", "%"),
+    ("non_remote_population_coverage_pct", "Population coverage, non-remote townships", "%"),
+    ("remote_population_coverage_pct", "Population coverage, remote townships", "%"),
+    ("remote_townships", "Remote townships", ""),
+    ("remote_townships_with_coverage", "Remote townships with any coverage", ""),
+    ("fibre_household_coverage_non_remote_pct",
+     "Households within reach of fibre, non-remote townships", "%"),
+    ("fibre_household_coverage_pct", "Households within reach of fibre, all", "%"),
+    ("trail_km_total", "Trails", "km"),
+    ("trail_coverage_pct", "Trail length covered", "%"),
+    ("population_outside_townships", "Population outside every township", "persons"),
+)
+_BEFORE_AFTER = (
+    ("population_coverage_pct", "Population coverage", "%"),
+    ("non_remote_population_coverage_pct", "Non-remote population coverage", "%"),
+    ("remote_population_coverage_pct", "Remote population coverage", "%"),
+    ("population_covered", "Covered population", "persons"),
+    ("remote_townships_with_coverage", "Remote townships with any coverage", ""),
+    ("trail_coverage_pct", "Trail length covered", "%"),
+)
+_TOWNSHIP_COLUMNS = (
+    ("township_id", "ID"), ("name", "Township"), ("county", "County"), ("remote", "Remote"),
+    ("population", "Population"), ("covered_population", "Covered"),
+    ("coverage_pct", "Coverage [%]"), ("households", "Households"),
+    ("households_fibre_400m", "Households near fibre"),
+    ("fibre_coverage_pct", "Fibre coverage [%]"),
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass
+class RsrpDistribution:
+    """Histogram of best RSRP over the computed cells.
+
+    Attributes
+    ----------
+    edges_dbm : numpy.ndarray
+        Bin edges [dBm], ``len(weights) + 1``.
+    weights : numpy.ndarray
+        Population [persons] or area [km^2] per bin.
+    weighted_by : str
+        ``"population"`` or ``"area"``.
+    total : float
+        Sum of ``weights`` (population or area of the computed cells).
+    """
+
+    edges_dbm: np.ndarray
+    weights: np.ndarray
+    weighted_by: str
+    total: float
+
+
+def _read_band(path: Path):
+    import rasterio
+
+    with rasterio.open(path) as src:
+        band = src.read(1, masked=True)
+        return (np.ma.filled(band.astype(np.float64), np.nan), src.crs, src.transform,
+                src.width, src.height)
+
+
+def rsrp_distribution(rsrp_path: Path, population_path: Path | None = None,
+                      bin_db: float = RSRP_BIN_DB) -> RsrpDistribution | None:
+    """Distribution of best RSRP, population-weighted when a population raster is given.
+
+    The population raster is used as is when it is on the RSRP grid; otherwise it is resampled
+    onto that grid with a sum (people are conserved up to the grid edges). Cells where RSRP is
+    nodata are not counted.
+
+    Parameters
+    ----------
+    rsrp_path : path
+        ``rsrp_best.tif`` [dBm].
+    population_path : path, optional
+        Population raster [persons per cell].
+    bin_db : float
+        Bin width [dB].
+
+    Returns
+    -------
+    RsrpDistribution or None
+        None when no cell has a value.
+    """
+    rsrp, crs, transform, width, height = _read_band(rsrp_path)
+    ok = np.isfinite(rsrp)
+    if not ok.any():
+        return None
+    weights = None
+    if population_path is not None:
+        pop, pcrs, ptransform, pw, ph = _read_band(population_path)
+        if (pw, ph) != (width, height) or pcrs != crs or \
+                not np.allclose(tuple(ptransform)[:6], tuple(transform)[:6]):
+            from rasterio.warp import Resampling, reproject
+
+            src = np.nan_to_num(pop, nan=0.0)
+            pop = np.zeros((height, width), dtype=np.float64)
+            reproject(src, pop, src_transform=ptransform, src_crs=pcrs, dst_transform=transform,
+                      dst_crs=crs, resampling=Resampling.sum)
+        weights = np.nan_to_num(pop, nan=0.0)[ok]
+        weighted_by = "population"
+    if weights is None:
+        cell_km2 = abs(transform.a * transform.e - transform.b * transform.d) / 1e6
+        weights = np.full(int(ok.sum()), cell_km2)
+        weighted_by = "area"
+    values = rsrp[ok]
+    lo = math.floor(values.min() / bin_db) * bin_db
+    hi = math.floor(values.max() / bin_db) * bin_db + bin_db
+    edges = np.arange(lo, hi + bin_db / 2, bin_db)
+    counts, edges = np.histogram(values, bins=edges, weights=weights)
+    return RsrpDistribution(edges, counts, weighted_by, float(weights.sum()))
+
+
+def _population_raster(summary: dict, out: Path) -> Path | None:
+    for cand in (out / "population.tif",):
+        if cand.is_file():
+            return cand
+    p = _input_path(summary, "population", out)
+    if p is not None and p.suffix.lower() in (".tif", ".tiff", ".vrt", ".img"):
+        return p
+    return None
+
+
+def _townships(out: Path):
+    import pandas as pd
+
+    csv = out / "kpi_townships.csv"
+    if csv.is_file():
+        try:
+            return pd.read_csv(csv, dtype={"township_id": str})
+        except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
+            raise CovkitInputError(f"cannot read township KPIs: {exc}", file=csv) from None
+    gpkg = out / "kpi_townships.gpkg"
+    if gpkg.is_file():
+        import geopandas as gpd
+
+        return pd.DataFrame(gpd.read_file(gpkg).drop(columns="geometry", errors="ignore"))
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Figures (matplotlib Agg canvas, no pyplot)
+
+
+def _new_figure(w_in: float, h_in: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w_in, h_in), dpi=110)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return buf.getvalue()
+
+
+def township_figure(df) -> bytes:
+    """Horizontal bar chart of township population coverage [%], remote vs non-remote."""
+    from matplotlib.patches import Patch
+
+    remote = _bool_series(df["remote"]) if "remote" in df.columns else np.zeros(len(df), bool)
+    pct = df["coverage_pct"].to_numpy(dtype=np.float64)
+    labels = [str(n) for n in (df["name"] if "name" in df.columns else df["township_id"])]
+    if "county" in df.columns and len(set(labels)) < len(labels):
+        labels = [f"{n} ({c})" for n, c in zip(labels, df["county"], strict=True)]
+    order = np.lexsort((-np.nan_to_num(pct, nan=-1.0), remote))  # non-remote first, high first
+    n = len(order)
+    fig = _new_figure(8.0, max(2.2, 0.24 * n + 1.2))
+    ax = fig.add_subplot(1, 1, 1)
+    y = np.arange(n)
+    ax.barh(y, np.nan_to_num(pct[order]), color=[REMOTE_COLOR if r else NON_REMOTE_COLOR
+                                                  for r in remote[order]])
+    ax.set_yticks(y, [labels[i] for i in order], fontsize=8 if n > 25 else 9)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Population coverage [%]")
+    ax.set_title("Population coverage by township")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(handles=[Patch(color=NON_REMOTE_COLOR, label="non-remote"),
+                       Patch(color=REMOTE_COLOR, label="remote")],
+              loc="lower right", fontsize=8)
+    return _png(fig)
+
+
+def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
+                required_median_dbm: float | None) -> bytes:
+    """Histogram of best RSRP with the coverage threshold marked."""
+    fig = _new_figure(8.0, 3.6)
+    ax = fig.add_subplot(1, 1, 1)
+    widths = np.diff(dist.edges_dbm)
+    ax.bar(dist.edges_dbm[:-1], dist.weights, width=widths, align="edge", color="#3b75af",
+           edgecolor="white", linewidth=0.4)
+    if threshold_dbm is not None:
+        ax.axvline(threshold_dbm, color="#c0392b", lw=1.5,
+                   label=f"threshold {threshold_dbm:g} dBm")
+    if required_median_dbm is not None:
+        ax.axvline(required_median_dbm, color="#c0392b", lw=1.2, ls="--",
+                   label=f"median needed for the location probability "
+                         f"{required_median_dbm:.1f} dBm")
+    ax.set_xlabel("Best RSRP [dBm]")
+    if dist.weighted_by == "population":
+        ax.set_ylabel("Population [persons]")
+        ax.set_title("Distribution of best RSRP over the population")
+    else:
+        ax.set_ylabel("Area [km²]")
+        ax.set_title("Distribution of best RSRP over the computed area")
+    ax.grid(axis="y", alpha=0.3)
+    if threshold_dbm is not None or required_median_dbm is not None:
+        ax.legend(fontsize=8, loc="upper left")
+    return _png(fig)
+
+
+def before_after_figure(before: dict, after: dict) -> bytes | None:
+    """Grouped bars: national, non-remote and remote population coverage before / after."""
+    keys = [(k, lab) for k, lab in (("population_coverage_pct", "all"),
+                                    ("non_remote_population_coverage_pct", "non-remote"),
+                                    ("remote_population_coverage_pct", "remote"))
+            if _num(before.get(k)) is not None and _num(after.get(k)) is not None]
+    if not keys:
+        return None
+    fig = _new_figure(6.0, 3.2)
+    ax = fig.add_subplot(1, 1, 1)
+    x = np.arange(len(keys))
+    b = [_num(before[k]) for k, _ in keys]
+    a = [_num(after[k]) for k, _ in keys]
+    ax.bar(x - 0.18, b, width=0.36, color="#9e9e9e", label="today")
+    ax.bar(x + 0.18, a, width=0.36, color="#2b8cbe", label="with proposed sites")
+    for xi, v in zip(x, a, strict=True):
+        ax.text(xi + 0.18, v + 1, f"{v:.1f}", ha="center", fontsize=8)
+    for xi, v in zip(x, b, strict=True):
+        ax.text(xi - 0.18, v + 1, f"{v:.1f}", ha="center", fontsize=8)
+    ax.set_xticks(x, [lab for _, lab in keys])
+    ax.set_ylim(0, 110)
+    ax.set_ylabel("Population coverage [%]")
+    ax.set_title("Population coverage before and after the proposed sites")
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+# ----------------------------------------------------------------------------------------------
+# Document model: a list of blocks rendered to HTML and Markdown
+
+
+@dataclass
+class _Table:
+    header: list[str]
+    rows: list[list[str]]
+    align_right: list[bool]
+
+
+@dataclass
+class _Figure:
+    name: str
+    png: bytes
+    alt: str
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _val(v: Any, unit: str) -> str:
+    if v is None:
+        return "n/a"
+    s = _fmt(v) if not isinstance(v, str) else v
+    if unit in ("", "persons") or s == "n/a":
+        return s
+    return f"{s} {unit}" if unit != "%" else f"{s} %"
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def _table_md(t: _Table) -> str:
+    head = "| " + " | ".join(_md_escape(h) for h in t.header) + " |"
+    sep = "|" + "|".join("---:" if r else "---" for r in t.align_right) + "|"
+    body = ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in t.rows]
+    return "\n".join([head, sep, *body])
+
+
+def _table_html(t: _Table) -> str:
+    def cells(row, tag):
+        return "".join(f'<{tag} class="{"r" if r else "l"}">{html.escape(c)}</{tag}>'
+                       for c, r in zip(row, t.align_right, strict=True))
+
+    body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in t.rows)
+    return f"<table><thead><tr>{cells(t.header, 'th')}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_CSS = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
+       max-width: 1000px; margin: 24px auto; padding: 0 16px; }
+h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 28px;
+     border-bottom: 1px solid #ddd; padding-bottom: 3px; }
+.meta { color: #666; font-size: 12px; }
+table { border-collapse: collapse; margin: 8px 0 16px 0; font-size: 13px; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; } th { background: #f3f5f7; }
+td.r, th.r { text-align: right; } td.l, th.l { text-align: left; }
+img { max-width: 100%; height: auto; display: block; margin: 8px 0 16px 0; }
+p.note { color: #555; font-size: 12px; }
+"""
+
+
+def _headline_table(summary: dict) -> _Table | None:
+    rows = [[label, _val(summary.get(k), unit)] for k, label, unit in _HEADLINE
+            if summary.get(k) is not None]
+    return _Table(["Indicator", "Value"], rows, [False, True]) if rows else None
+
+
+def _operator_table(summary: dict) -> _Table | None:
+    ops = summary.get("operators")
+    if not isinstance(ops, dict) or not ops:
+        return None
+    cols = [("sites", "Sites", ""), ("sectors", "Sectors", ""),
+            ("population_coverage_pct", "Population coverage", "%"),
+            ("non_remote_population_coverage_pct", "Non-remote", "%"),
+            ("remote_population_coverage_pct", "Remote", "%"),
+            ("remote_townships_with_coverage", "Remote townships covered", "")]
+    cols = [c for c in cols if any(isinstance(e, dict) and e.get(c[0]) is not None
+                                   for e in ops.values())]
+    rows = [[str(op)] + [_val(e.get(k), u) if isinstance(e, dict) else "n/a" for k, _, u in cols]
+            for op, e in ops.items()]
+    return _Table(["Operator"] + [lab for _, lab, _ in cols], rows,
+                  [False] + [True] * len(cols))
+
+
+def _county_table(summary: dict) -> _Table | None:
+    counties = summary.get("counties")
+    if not isinstance(counties, dict) or not counties:
+        return None
+    rows = [[str(c), _val(e.get("population"), "persons"),
+             _val(e.get("covered_population"), "persons"), _val(e.get("coverage_pct"), "%")]
+            for c, e in counties.items() if isinstance(e, dict)]
+    return _Table(["County", "Population", "Covered", "Coverage"], rows,
+                  [False, True, True, True])
+
+
+def _before_after_table(before: dict, after: dict) -> _Table | None:
+    rows = []
+    for k, label, unit in _BEFORE_AFTER:
+        b, a = before.get(k), after.get(k)
+        if b is None and a is None:
+            continue
+        nb, na = _num(b), _num(a)
+        change = "n/a" if nb is None or na is None else f"{na - nb:+,.1f}" + (
+            " pp" if unit == "%" else "")
+        rows.append([label, _val(b, unit), _val(a, unit), change])
+    return _Table(["Indicator", "Today", "With proposed sites", "Change"], rows,
+                  [False, True, True, True]) if rows else None
+
+
+def _sites_table(out: Path, limit: int = 50) -> tuple[_Table | None, int]:
+    import pandas as pd
+
+    path = out / "sites_proposed.csv"
+    if not path.is_file():
+        return None, 0
+    try:
+        df = pd.read_csv(path, dtype={"candidate_id": str, "township_id": str})
+    except Exception as exc:  # noqa: BLE001
+        raise CovkitInputError(f"cannot read proposed sites: {exc}", file=path) from None
+    if "rank" in df.columns:
+        df = df.sort_values("rank", kind="stable")
+    cols = [(c, lab) for c, lab in (("rank", "Rank"), ("candidate_id", "Candidate"),
+                                     ("township_id", "Township"), ("lon", "Lon [deg]"),
+                                     ("lat", "Lat [deg]"),
+                                     ("new_population", "New population"),
+                                     ("cumulative_population", "Cumulative population"),
+                                     ("new_trail_km", "New trail [km]"), ("cost", "Cost"),
+                                     ("cost_per_new_person", "Cost per new person"))
+            if c in df.columns]
+    rows = []
+    for _, r in df.head(limit).iterrows():
+        row = []
+        for c, _ in cols:
+            v = r[c]
+            if c in ("lon", "lat"):
+                row.append(f"{float(v):.5f}")
+            elif c == "cost_per_new_person":
+                row.append("n/a" if _num(v) is None else f"{float(v):.4g}")
+            else:
+                row.append(v if isinstance(v, str) else _fmt(v.item() if hasattr(v, "item")
+                                                              else v))
+        rows.append(row)
+    right = [c not in ("candidate_id", "township_id") for c, _ in cols]
+    return _Table([lab for _, lab in cols], rows, right), len(df)
+
+
+def _township_table(df) -> _Table:
+    cols = [(c, lab) for c, lab in _TOWNSHIP_COLUMNS if c in df.columns]
+    ops = sorted(c for c in df.columns if c.startswith("coverage_pct_"))
+    cols += [(c, f"{c[len('coverage_pct_'):]} [%]") for c in ops]
+    remote = _bool_series(df["remote"]) if "remote" in df.columns else None
+    rows = []
+    for i, (_, r) in enumerate(df.iterrows()):
+        row = []
+        for c, _ in cols:
+            v = r[c]
+            if c == "remote":
+                row.append("yes" if remote[i] else "no")
+            elif c in ("township_id", "name", "county"):
+                row.append("" if v is None or (isinstance(v, float) and math.isnan(v))
+                           else str(v))
+            else:
+                row.append(_fmt(v.item() if hasattr(v, "item") else v))
+        rows.append(row)
+    right = [c not in ("township_id", "name", "county", "remote") for c, _ in cols]
+    return _Table([lab for _, lab in cols], rows, right)
+
+
+def _parameter_rows(summary: dict) -> list[list[str]]:
+    params = summary.get("parameters")
+    if not isinstance(params, dict):
+        return []
+    rows = []
+    for sec in ("scenario", "propagation", "coverage", "sites"):
+        block = params.get(sec)
+        if isinstance(block, dict):
+            for k, v in block.items():
+                if v is not None and not isinstance(v, dict | list):
+                    rows.append([f"{sec}.{k}", str(v)])
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_report(out_dir: Path | str) -> tuple[Path, Path]:
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ PNG figures) into a run folder.
+
+    Parameters
+    ----------
+    out_dir : path
+        Output folder of ``covkit run`` (``kpi_summary.json``, ``kpi_townships.csv``,
+        ``rsrp_best.tif``), optionally with ``kpi_after.json`` and ``sites_proposed.csv`` from
+        ``covkit sites``.
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path)
+        ``report.html`` and ``report.md``, each replaced atomically.
+
+    Raises
+    ------
+    CovkitInputError
+        When the folder does not exist or holds neither ``kpi_summary.json`` nor the township
+        KPIs, or a file cannot be read.
+    """
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise CovkitInputError("output folder does not exist", file=out)
+    summary = _read_json(out / "kpi_summary.json")
+    after = _read_json(out / "kpi_after.json")
+    townships = _townships(out)
+    if not summary and townships is None:
+        raise CovkitInputError(
+            "no coverage outputs found (kpi_summary.json, kpi_townships.csv); run "
+            "'covkit run SCENARIO.toml --out DIR' first", file=out)
+
+    name = summary.get("scenario") if isinstance(summary.get("scenario"), str) else \
+        find_key(summary, "name")
+    title = f"Coverage report: {name}" if name else "Coverage report"
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    version = summary.get("covkit_version")
+    meta = f"Generated {stamp} from {out.resolve()}" + (f" (covkit {version})" if version else "")
+
+    blocks: list[tuple[str, Any]] = []  # ("h2", text) | ("p", text) | ("table", _Table) | fig
+
+    def section(heading: str) -> None:
+        blocks.append(("h2", heading))
+
+    section("Headline indicators")
+    blocks.append(("p", "Method: " + method_text(summary) + "."))
+    t = _headline_table(summary)
+    if t is not None:
+        blocks.append(("table", t))
+    t = _operator_table(summary)
+    if t is not None:
+        section("By operator")
+        blocks.append(("table", t))
+    t = _county_table(summary)
+    if t is not None:
+        section("By county")
+        blocks.append(("table", t))
+
+    if after:
+        section("Before and after the proposed sites")
+        t = _before_after_table(summary, after)
+        if t is not None:
+            blocks.append(("table", t))
+        png = before_after_figure(summary, after)
+        if png is not None:
+            blocks.append(("fig", _Figure(FIG_BEFORE_AFTER, png, "Coverage before and after")))
+        blocks.append(("p", "The 'with proposed sites' figures are recomputed with the same "
+                            "propagation engine as if the proposed sites were built "
+                            "(kpi_after.json)."))
+    sites, n_sites = _sites_table(out)
+    if sites is not None:
+        section(f"Proposed sites ({n_sites})")
+        blocks.append(("table", sites))
+        if n_sites > len(sites.rows):
+            blocks.append(("p", f"First {len(sites.rows)} of {n_sites}; all in "
+                                "sites_proposed.csv."))
+
+    if townships is not None and len(townships) and "coverage_pct" in townships.columns:
+        section("Population coverage by township")
+        blocks.append(("fig", _Figure(FIG_TOWNSHIPS, township_figure(townships),
+                                      "Township population coverage, remote vs non-remote")))
+
+    rsrp_path = out / "rsrp_best.tif"
+    if rsrp_path.is_file():
+        pop_path = _population_raster(summary, out)
+        dist = rsrp_distribution(rsrp_path, pop_path)
+        if dist is not None:
+            section("Best RSRP distribution")
+            thr = _num(find_key(summary, "rsrp_threshold_dbm"))
+            req = _num(summary.get("required_median_rsrp_dbm"))
+            blocks.append(("fig", _Figure(FIG_RSRP, rsrp_figure(dist, thr, req),
+                                          "Distribution of best RSRP")))
+            if dist.weighted_by == "population":
+                note = (f"Weighted by population ({_fmt(dist.total)} persons in computed cells, "
+                        f"population raster {pop_path.name}).")
+            else:
+                note = (f"Weighted by area ({_fmt(dist.total)} km² computed); no population "
+                        "raster was found for population weighting.")
+            blocks.append(("p", note + f" Bins of {RSRP_BIN_DB:g} dB."))
+
+    if townships is not None and len(townships):
+        section("Township indicators")
+        blocks.append(("table", _township_table(townships)))
+
+    prm = _parameter_rows(summary)
+    method = summary.get("method")
+    if prm or isinstance(method, dict):
+        section("Method and parameters")
+        if isinstance(method, dict):
+            rows = [[str(k), str(v)] for k, v in method.items() if isinstance(v, str | int | float)]
+            if rows:
+                blocks.append(("table", _Table(["Quantity", "Definition"], rows,
+                                               [False, False])))
+        if prm:
+            blocks.append(("table", _Table(["Parameter", "Value"], prm, [False, False])))
+
+    # render
+    md = [f"# {title}", "", f"_{meta}_", ""]
+    body = [f"<h1>{html.escape(title)}</h1>", f'<p class="meta">{html.escape(meta)}</p>']
+    for kind, item in blocks:
+        if kind == "h2":
+            md += [f"## {item}", ""]
+            body.append(f"<h2>{html.escape(item)}</h2>")
+        elif kind == "p":
+            md += [item, ""]
+            body.append(f'<p class="note">{html.escape(item)}</p>')
+        elif kind == "table":
+            md += [_table_md(item), ""]
+            body.append(_table_html(item))
+        elif kind == "fig":
+            _atomic_write(out / item.name, item.png)
+            md += [f"![{item.alt}]({item.name})", ""]
+            b64 = base64.b64encode(item.png).decode("ascii")
+            body.append(f'<img alt="{html.escape(item.alt)}" src="data:image/png;base64,{b64}">')
+    page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            + "\n".join(body) + "\n</body>\n</html>\n")
+    html_path, md_path = out / HTML_NAME, out / MD_NAME
+    _atomic_write(html_path, page.encode("utf-8"))
+    _atomic_write(md_path, ("\n".join(md).rstrip() + "\n").encode("utf-8"))
+    return html_path, md_path
