@@ -239,6 +239,13 @@ throughput = "none"
     req = -95.0 + 6.0 * 1.2815516
     assert (b.rsrp_best_dbm[b.covered] >= req - 1e-4).all()
     assert b.summary["speed_tiers"] is None and b.throughput_dl_mbps is None
+    # a rerun into the same folder without throughput removes the stale throughput raster
+    out = tmp_path / "out"
+    run_scenario(write_small_scenario(tmp_path / "c"), out_dir=out, progress=False)
+    assert (out / "throughput_dl_mbps.tif").is_file()
+    run_scenario(tmp_path / "b" / "scenario.toml", out_dir=out, progress=False)
+    assert not (out / "throughput_dl_mbps.tif").exists()
+    assert (out / "covered.tif").is_file()
 
 
 # ------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import math
 
 import numpy as np
 
-from covkit._jit import njit
+from covkit._jit import njit, njit_parallel, prange
 from covkit.errors import CovkitInputError
 from covkit.propagation.antenna import sector_gain_dbi
 from covkit.propagation.clutter import building_entry_loss_db, terrestrial_clutter_loss_db
@@ -183,7 +183,7 @@ def _insert(v, s, best, second, server, r, c):
         second[r, c] = v
 
 
-@njit
+@njit_parallel
 def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, tx_amsl_m,
                        rx_agl_m, ae_m, freq_mhz, clutter_on, building_type,
                        sec_index, sec_eirp_re_dbm, sec_azimuth_deg, sec_tilt_deg,
@@ -225,10 +225,12 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
         Best RSRP and server per operator; updated in place.
     layer_mw : float32[n_layers, rows, cols]
         Linear received power per resource element summed per layer [mW]; updated in place.
+
+    Rows of the window run in parallel (each writes only its own pixels).
     """
     n_r, n_c = loss_db.shape
     n_s = sec_index.size
-    for rr in range(n_r):
+    for rr in prange(n_r):  # rows write disjoint pixels
         r = row0 + rr
         yc = affine6[3] + (r + 0.5) * affine6[5]
         for cc in range(n_c):

@@ -583,6 +583,11 @@ def _write_outputs(out_dir: Path, result: CoverageResult, inputs, radio: RadioLa
         summary["outputs"] = [p.name for p in out.files] + ["kpi_summary.json"]
         out.json("kpi_summary.json", summary)
         files = out.files
+    # a known output this run did not produce (e.g. throughput switched off) would be stale
+    written = {p.name for p in files}
+    for stale in OUTPUT_RASTERS + OUTPUT_TABLES:
+        if stale not in written:
+            (out_dir / stale).unlink(missing_ok=True)
     result.summary = summary
     return files
 
