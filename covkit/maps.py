@@ -371,6 +371,24 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def fmt_pct(value: Any) -> str:
+    """A percentage with one decimal that never rounds a shortfall up to 100 or a gain down to
+    0: 97.94 -> "97.9", 99.97 -> "99.97", 99.9996 -> "99.999", 0.02 -> "0.02"."""
+    v = _json_safe(value)
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return _fmt(v)
+    if not math.isfinite(v):
+        return "n/a"
+    for digits in (1, 2, 3):
+        text = f"{v:.{digits}f}"
+        if (text != f"{100:.{digits}f}" or v >= 100.0) and (text != f"{0:.{digits}f}" or
+                                                            v <= 0.0):
+            return text
+    if v > 50.0:  # within 0.0005 of 100: truncate
+        return f"{math.floor(v * 1000.0) / 1000.0:.3f}"
+    return f"{math.ceil(v * 1000.0) / 1000.0:.3f}"
+
+
 def method_text(summary: dict) -> str:
     """One line with the method: threshold, location probability, grid and model."""
     thr = find_key(summary, "rsrp_threshold_dbm")
@@ -491,7 +509,7 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
     def add(label: str, key: str, unit: str = " %", src: dict = summary) -> None:
         v = src.get(key)
         if v is not None:
-            rows.append((label, _fmt(v) + unit))
+            rows.append((label, (fmt_pct(v) if unit == " %" else _fmt(v)) + unit))
 
     add("Population coverage", "population_coverage_pct")
     add("Non-remote townships", "non_remote_population_coverage_pct")
@@ -509,7 +527,7 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
     if isinstance(ops, dict):
         for op, e in ops.items():
             if isinstance(e, dict) and e.get("population_coverage_pct") is not None:
-                rows.append((f"Operator {op}", _fmt(e["population_coverage_pct"]) + " %"))
+                rows.append((f"Operator {op}", fmt_pct(e["population_coverage_pct"]) + " %"))
     table = "".join(f"<tr><td>{html.escape(k)}</td><td class='v'>{html.escape(v)}</td></tr>"
                     for k, v in rows)
     return (f'<div class="covkit-title" id="covkit-title"><h4>{html.escape(name)}</h4>'
@@ -658,6 +676,8 @@ def write_map(
                     props[c] = "yes" if remote[k] else "no"
                 elif c in ("township_id", "name", "county"):
                     props[c] = "" if v is None else str(v)
+                elif "_pct" in c:
+                    props[c] = fmt_pct(v)
                 else:
                     props[c] = _fmt(v)
             feats.append({"type": "Feature", "properties": props,

@@ -33,7 +33,15 @@ from typing import Any
 import numpy as np
 
 from covkit.errors import CovkitInputError
-from covkit.maps import _bool_series, _fmt, _input_path, _read_json, find_key, method_text
+from covkit.maps import (
+    _bool_series,
+    _fmt,
+    _input_path,
+    _read_json,
+    find_key,
+    fmt_pct,
+    method_text,
+)
 
 HTML_NAME = "report.html"
 MD_NAME = "report.md"
@@ -232,7 +240,7 @@ def township_figure(df) -> bytes:
     ax.grid(axis="x", alpha=0.3)
     ax.legend(handles=[Patch(color=NON_REMOTE_COLOR, label="non-remote"),
                        Patch(color=REMOTE_COLOR, label="remote")],
-              loc="lower right", fontsize=8)
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return _png(fig)
 
 
@@ -247,7 +255,8 @@ def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
     if threshold_dbm is not None:
         ax.axvline(threshold_dbm, color="#c0392b", lw=1.5,
                    label=f"threshold {threshold_dbm:g} dBm")
-    if required_median_dbm is not None:
+    if required_median_dbm is not None and (threshold_dbm is None or
+                                            abs(required_median_dbm - threshold_dbm) > 0.05):
         ax.axvline(required_median_dbm, color="#c0392b", lw=1.2, ls="--",
                    label=f"median needed for the location probability "
                          f"{required_median_dbm:.1f} dBm")
@@ -320,7 +329,7 @@ def _num(v: Any) -> float | None:
 def _val(v: Any, unit: str) -> str:
     if v is None:
         return "n/a"
-    s = _fmt(v) if not isinstance(v, str) else v
+    s = v if isinstance(v, str) else (fmt_pct(v) if unit == "%" else _fmt(v))
     if unit in ("", "persons") or s == "n/a":
         return s
     return f"{s} {unit}" if unit != "%" else f"{s} %"
@@ -460,6 +469,8 @@ def _township_table(df) -> _Table:
             elif c in ("township_id", "name", "county"):
                 row.append("" if v is None or (isinstance(v, float) and math.isnan(v))
                            else str(v))
+            elif "_pct" in c:
+                row.append(fmt_pct(v))
             else:
                 row.append(_fmt(v.item() if hasattr(v, "item") else v))
         rows.append(row)

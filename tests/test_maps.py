@@ -386,3 +386,16 @@ def test_browser_check_catches_outside_requests(tmp_path: Path):
     assert not report["leaflet"]
     leaks = bc.external_urls(report)
     assert any("tiles.example.org" in u for u in leaks), report
+
+
+def test_percentages_never_round_to_100_or_0():
+    from covkit.maps import fmt_pct
+
+    assert fmt_pct(97.916667) == "97.9"
+    assert fmt_pct(99.9652) == "99.97"
+    assert fmt_pct(99.9996) == "99.999"
+    assert fmt_pct(0.00001) == "0.001"
+    assert fmt_pct(100.0) == "100.0"
+    assert fmt_pct(0.0) == "0.0"
+    assert fmt_pct(0.004) == "0.004"
+    assert fmt_pct(None) == "n/a" and fmt_pct(float("nan")) == "n/a"
