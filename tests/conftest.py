@@ -14,5 +14,6 @@ SHARED_DIR = REPO_ROOT.parent / "shared"
 def shared_dir() -> Path:
     """Path to ../shared (validation vectors, Taiwan data); skips when the clone lacks it."""
     if not SHARED_DIR.is_dir():
-        pytest.skip(f"../shared not found at {SHARED_DIR}: validation data is only in the project CI")
+        pytest.skip(f"../shared not found at {SHARED_DIR}: the validation vectors and Taiwan "
+                    "data come with the project CI, not with a plain clone")
     return SHARED_DIR

@@ -9,7 +9,16 @@ import pytest
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, Point, box
 from small_scenario import (
-    CRS, RES, W, H, X0, Y0, lonlat, station_rows, write_csv, write_raster,
+    CRS,
+    RES,
+    X0,
+    Y0,
+    H,
+    W,
+    lonlat,
+    station_rows,
+    write_csv,
+    write_raster,
     write_small_scenario,
 )
 
