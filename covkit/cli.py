@@ -123,6 +123,34 @@ def run(
         _echo(f"wrote {len(result.files)} files to {out}")
 
 
+@app.command("map")
+def map_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of 'covkit run'.")],
+    cdn: Annotated[bool, typer.Option(
+        "--cdn", help="Load Leaflet etc. from CDNs and add OpenStreetMap tiles (needs internet "
+                      "to view). Default: offline, with the libraries copied to OUT_DIR/lib.")
+    ] = False,
+    scenario: Annotated[Path | None, typer.Option(
+        help="Scenario TOML (stations, trails); default: the files recorded in "
+             "kpi_summary.json.")] = None,
+) -> None:
+    """Write OUT_DIR/map.html: best RSRP, township coverage, stations, proposed sites, trails."""
+    from covkit.maps import write_map
+
+    _echo(f"wrote {write_map(out_dir, scenario, cdn=cdn)}")
+
+
+@app.command("report")
+def report_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="Output folder of 'covkit run'.")],
+) -> None:
+    """Write OUT_DIR/report.html (self-contained) and OUT_DIR/report.md (+ PNG figures)."""
+    from covkit.report import write_report
+
+    html, md = write_report(out_dir)
+    _echo(f"wrote {html} and {md}")
+
+
 @app.command()
 def pathloss(
     model: Annotated[str, typer.Option(help="Model for --profile: p1812, fspl, hata, cost231, "
