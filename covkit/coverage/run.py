@@ -207,7 +207,8 @@ def compute_radio(inputs, progress: bool = True) -> RadioLayers:
 
     groups = list(st.groupby(["site_index", "freq_mhz"], sort=True).indices.items())
     with _progress(progress) as bar:
-        task = bar.add_task(f"coverage: {stations.n_sites} sites", total=len(groups))
+        task = bar.add_task(f"coverage: {stations.n_sites} sites ({len(groups)} site-frequency "
+                            "groups)", total=len(groups))
         for (site, freq), rows in groups:
             rows = np.asarray(rows, dtype=np.int64)
             site = int(site)
