@@ -360,6 +360,17 @@ def test_greedy_kernel_compiled_equals_py_func(use_cost):
     assert out_nb[3] == out_py[3]
 
 
+def test_swap_local_search_escapes_the_greedy_trap():
+    a = sp.csr_matrix(np.array([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 1, 0], [0, 0, 1, 1, 0, 1]]))
+    w = np.ones(6)
+    for fn in (siting._swap_local_search, siting._swap_local_search.py_func):
+        out = fn(a.indptr, a.indices, w, np.ones(3), np.array([0, 1]), 2, np.inf, 50)
+        assert out.tolist() == [1, 2]
+        # add moves fill free slots; the money budget forbids the swap A -> C here
+        out = fn(a.indptr, a.indices, w, np.array([1.0, 1.0, 5.0]), np.array([0]), 2, 2.0, 50)
+        assert out.tolist() == [0, 1]
+
+
 def test_small_kernels_py_func():
     vals = np.array([3.0, 1.0, 4.0, 1.0, 5.0])
     elig = np.array([True, True, True, True, False])

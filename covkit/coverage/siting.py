@@ -66,6 +66,9 @@ METHODS = ("greedy", "exact")
 MIP_REL_GAP = 1e-6
 """Relative optimality gap at which HiGHS stops (its default is 1e-4)."""
 
+LOCAL_SEARCH_MAX_MOVES = 200
+"""Cap on improving moves of the warm-start local search (each costs one pass over the CSR)."""
+
 _ONE_MINUS_INV_E = 1.0 - math.exp(-1.0)
 
 
@@ -510,6 +513,100 @@ def _dominated_candidates(r_indptr, r_indices, c_indptr, c_indices, costs):
     return dominator
 
 
+@njit
+def _swap_local_search(indptr, indices, weights, costs, start, max_sites, budget_cost, max_moves):
+    """Best-improvement local search (add one site, or swap one selected for one unselected).
+
+    Every move keeps ``len(S) <= max_sites`` and ``sum c_S <= budget_cost`` and raises the
+    covered weight strictly; ties go to the lowest (removed, added) pair. Used to improve the
+    warm start of the MIP (Resende 1998 style 1-swap neighbourhood). One pass over the CSR
+    evaluates all moves: ``delta(s -> i) = g0_i + e_i[s] - loss_s``, where ``g0_i`` is the
+    weight of uncovered cells of ``i``, ``e_i[s]`` that of cells of ``i`` covered by ``s``
+    only, and ``loss_s`` that of cells covered by ``s`` only.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        The improved selection (sorted).
+    """
+    n = indptr.shape[0] - 1
+    m = weights.shape[0]
+    sel = np.zeros(n, np.bool_)
+    pos = np.full(n, -1, np.int64)  # position of a selected candidate in `members`
+    members = np.empty(max(max_sites, start.shape[0]) + 1, np.int64)
+    k = 0
+    spent = 0.0
+    for t in range(start.shape[0]):
+        i = start[t]
+        if not sel[i]:
+            sel[i] = True
+            pos[i] = k
+            members[k] = i
+            k += 1
+            spent += costs[i]
+    cnt = np.zeros(m, np.int64)
+    owner = np.full(m, -1, np.int64)  # position of the sole coverer when cnt == 1
+    extra = np.zeros(members.shape[0], np.float64)
+    loss = np.zeros(members.shape[0], np.float64)
+    total_w = 0.0
+    for j in range(m):
+        total_w += weights[j]
+    tol = 1e-12 * total_w
+    for _ in range(max_moves):
+        cnt[:] = 0
+        for t in range(k):
+            i = members[t]
+            for q in range(indptr[i], indptr[i + 1]):
+                cnt[indices[q]] += 1
+        for t in range(k):
+            loss[t] = 0.0
+            i = members[t]
+            for q in range(indptr[i], indptr[i + 1]):
+                j = indices[q]
+                if cnt[j] == 1:
+                    owner[j] = t
+                    loss[t] += weights[j]
+        best_val = tol
+        best_out = -1  # position removed (-1: add move)
+        best_in = -1
+        for i in range(n):
+            if sel[i]:
+                continue
+            g0 = 0.0
+            for t in range(k):
+                extra[t] = 0.0
+            for q in range(indptr[i], indptr[i + 1]):
+                j = indices[q]
+                if cnt[j] == 0:
+                    g0 += weights[j]
+                elif cnt[j] == 1:
+                    extra[owner[j]] += weights[j]
+            if k < max_sites and spent + costs[i] <= budget_cost and g0 > best_val:
+                best_val, best_out, best_in = g0, -1, i
+            for t in range(k):
+                if spent - costs[members[t]] + costs[i] > budget_cost:
+                    continue
+                val = g0 + extra[t] - loss[t]
+                if val > best_val:
+                    best_val, best_out, best_in = val, t, i
+        if best_in < 0:
+            break
+        sel[best_in] = True
+        spent += costs[best_in]
+        if best_out < 0:
+            pos[best_in] = k
+            members[k] = best_in
+            k += 1
+        else:
+            gone = members[best_out]
+            sel[gone] = False
+            pos[gone] = -1
+            spent -= costs[gone]
+            members[best_out] = best_in
+            pos[best_in] = best_out
+    return np.sort(members[:k])
+
+
 # ----------------------------------------------------------------------------------------------
 # Validation
 # ----------------------------------------------------------------------------------------------
@@ -874,10 +971,27 @@ def _exact(
         h.setOptionValue("time_limit", max(1e-3, time_limit_s - (time.perf_counter() - t0)))
     h.passModel(lp)
 
-    # warm start: greedy, with dropped candidates replaced by their dominators
+    # warm start: greedy with dropped candidates replaced by their dominators, then improved
+    # by add/swap local search on the reduced model
     keep_pos = np.full(n, -1, np.int64)
     keep_pos[cand_idx] = np.arange(n_red)
     start = _map_to_kept(greedy_sel, keep_pos, dominator)
+    start = _swap_local_search(
+        merged.indptr,
+        merged.indices,
+        w_red,
+        c_red,
+        start,
+        n_red if budget_sites is None else budget_sites,
+        np.inf if budget_cost is None else budget_cost,
+        LOCAL_SEARCH_MAX_MOVES,
+    )
+    start_obj = float(_covered_weight(merged.indptr, merged.indices, w_red, start))
+    if start_obj >= greedy_bound:
+        # the local search reached the greedy path bound: proven optimal without the MIP
+        sel, gains = _pick_order(csr, w, cand_idx[start])
+        objective = float(_covered_weight(csr.indptr, csr.indices, w, sel))
+        return sel, gains, objective, greedy_bound, "optimal", (n_red, m_red)
     x0 = np.zeros(n_red)
     x0[start] = 1.0
     y0 = np.zeros(m_red)
@@ -901,15 +1015,12 @@ def _exact(
     }
     status = status_map.get(model_status, h.modelStatusToString(model_status).lower())
 
-    sel_rows = np.empty(0, np.int64)
+    # the best of the MIP incumbent, the warm start and greedy, evaluated on the input matrix
+    options = [greedy_sel, cand_idx[start]]
     if info.primal_solution_status == highspy.kSolutionStatusFeasible:
         x = np.asarray(h.getSolution().col_value[:n_red])
-        sel_rows = cand_idx[np.flatnonzero(x > 0.5)]
-    mip_obj = float(_covered_weight(csr.indptr, csr.indices, w, sel_rows))
-    if mip_obj >= greedy_obj and sel_rows.size:
-        sel, gains = _pick_order(csr, w, sel_rows)
-        objective = mip_obj
-    else:
-        sel, gains = _pick_order(csr, w, greedy_sel)
-        objective = greedy_obj
-    return sel, gains, objective, bound, status, (n_red, m_red)
+        options.insert(0, cand_idx[np.flatnonzero(x > 0.5)])
+    values = [float(_covered_weight(csr.indptr, csr.indices, w, rows)) for rows in options]
+    best = int(np.argmax(values))  # first of equals: MIP, then warm start, then greedy
+    sel, gains = _pick_order(csr, w, options[best])
+    return sel, gains, values[best], bound, status, (n_red, m_red)
