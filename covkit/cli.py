@@ -88,8 +88,11 @@ def scenario_keys() -> None:
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo-out"),
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic island.")] = 2025,
+    no_sites: Annotated[bool, typer.Option("--no-sites", help="Skip the site proposals.")
+                        ] = False,
 ) -> None:
-    """Generate the synthetic demo scenario into OUT/scenario and run the whole pipeline on it."""
+    """Generate the synthetic demo scenario into OUT/scenario and run the whole pipeline on it:
+    coverage and KPIs, site proposals, map.html and report.html."""
     from covkit.api import load_inputs, summarize_inputs
     from covkit.coverage.run import headline, run_scenario
     from covkit.data.demo import write_demo
@@ -97,11 +100,12 @@ def demo(
     toml = write_demo(Path(out) / "scenario", seed=seed)
     _echo(f"demo scenario: {toml}")
     inputs = load_inputs(toml)
-    summary = summarize_inputs(inputs)
-    _print_summary(summary, False, "demo inputs")
+    _print_summary(summarize_inputs(inputs), False, "demo inputs")
     result = run_scenario(toml, out_dir=out, progress=not _STATE["quiet"], inputs=inputs)
     _print_summary(headline(result.summary), False, "coverage KPIs")
-    _echo(f"wrote {len(result.files)} files to {out}")
+    if not no_sites:
+        _propose(toml, out, None, None, result)
+    _map_and_report(out, toml)
 
 
 @app.command()
@@ -109,10 +113,12 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    no_map: Annotated[bool, typer.Option("--no-map", help="Do not write map.html and "
+                                                          "report.html.")] = False,
 ) -> None:
     """Coverage layers and regulator KPIs: writes rsrp_best.tif, best_server.tif, sinr.tif,
     coverage_probability.tif, covered.tif (COG), kpi_townships.csv/.gpkg and kpi_summary.json
-    to OUT (atomically: a failed run leaves no partial file)."""
+    to OUT (atomically: a failed run leaves no partial file), then map.html and report.html."""
     from covkit.coverage.run import headline, run_scenario
 
     result = run_scenario(scenario, out_dir=out, progress=not _STATE["quiet"])
@@ -121,6 +127,59 @@ def run(
     else:
         _print_summary(headline(result.summary), False, "coverage KPIs")
         _echo(f"wrote {len(result.files)} files to {out}")
+    if not no_map:
+        _map_and_report(out, scenario)
+
+
+@app.command()
+def sites(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    budget: Annotated[int | None, typer.Option(
+        help="Number of sites to propose (default: sites.budget_sites).")] = None,
+    method: Annotated[str | None, typer.Option(
+        help="greedy (lazy greedy) or exact (integer programme with HiGHS); default: "
+             "sites.method.")] = None,
+    no_map: Annotated[bool, typer.Option("--no-map", help="Do not write map.html and "
+                                                          "report.html.")] = False,
+) -> None:
+    """Propose sites for uncovered and remote areas: runs coverage (as 'covkit run'), then
+    writes sites_proposed.csv/.gpkg, kpi_after.json (KPIs recomputed with the proposed sites
+    built) and sites_summary.json to OUT."""
+    from covkit.coverage.run import run_scenario
+
+    before = run_scenario(scenario, out_dir=out, progress=not _STATE["quiet"])
+    _propose(scenario, out, budget, method, before)
+    if not no_map:
+        _map_and_report(out, scenario)
+
+
+def _propose(scenario, out, budget, method, before) -> None:
+    from covkit.coverage.sites import propose_sites
+
+    res = propose_sites(scenario, out, budget_sites=budget, method=method,
+                        progress=not _STATE["quiet"], before=before)
+    s = res.summary
+    table = {
+        "method": s["method"], "status": s["status"], "candidates": s["candidates"],
+        "sites_proposed": s["sites_proposed"], "new_population": s["new_population"],
+        "new_trail_km": s["new_trail_km"], "total_cost": s["total_cost"],
+        "objective": s["objective"], "bound": s["bound"], "gap": s["gap"],
+        "population_coverage_pct before": s["population_coverage_pct_before"],
+        "population_coverage_pct after": s["population_coverage_pct_after"],
+        "remote_population_coverage_pct before": s["remote_population_coverage_pct_before"],
+        "remote_population_coverage_pct after": s["remote_population_coverage_pct_after"],
+    }
+    _print_summary({k: v for k, v in table.items() if v is not None}, False, "site proposals")
+
+
+def _map_and_report(out, scenario) -> None:
+    from covkit.maps import write_map
+    from covkit.report import write_report
+
+    html = write_map(out, scenario)
+    rep, _ = write_report(out)
+    _echo(f"wrote {html} and {rep}")
 
 
 @app.command("map")

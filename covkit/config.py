@@ -136,6 +136,17 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
             "trail km.", 0.0, None),
         Key("weight_new_township", _NUM, 0.0, "per township", "Bonus for a remote "
             "township's first coverage.", 0.0, None),
+        Key("freq_mhz", _NUM, 3500.0, "MHz", "Carrier frequency of proposed sites (one omni "
+            "5G sector, 100 MHz, 30 kHz SCS).", 30.0, 100000.0),
+        Key("eirp_dbm", _NUM, 60.0, "dBm", "EIRP of a proposed site's sector.", 0.0, 90.0),
+        Key("backhaul_cost_per_km", _NUM, 0.0, "cost units per km", "Extra cost per km from "
+            "a candidate to the nearest fibre point (needs inputs.fibre).", 0.0, None),
+        Key("method", str, "greedy", "", "Optimiser: lazy greedy or the exact integer "
+            "programme (HiGHS).", choices=("greedy", "exact")),
+        Key("time_limit_s", _NUM, 60.0, "s", "Time limit of the exact optimiser.", 0.0, None,
+            lo_open=True),
+        Key("max_candidates", int, 3000, "candidates", "Most candidates evaluated (remote "
+            "townships first, then by uncovered demand in reach).", 1, 1000000),
     ),
 }
 
@@ -204,6 +215,12 @@ class SitesSection:
     weight_population: float
     weight_trail_km: float
     weight_new_township: float
+    freq_mhz: float
+    eirp_dbm: float
+    backhaul_cost_per_km: float
+    method: str
+    time_limit_s: float
+    max_candidates: int
 
 
 @dataclass(frozen=True)
