@@ -77,7 +77,7 @@ def test_incremental_terms_equal_profile_terms():
     dem = rugged_dem()
     az = 0.35  # crosses the sea strip: zones, omega and dtm are exercised
     dist = np.arange(1, 140) * 100.0 + 37.0
-    xs, ys, _, terms = engine_on_ray(dem, az, dist)
+    xs, ys, _, terms = engine_on_ray(dem, az, dist, p_pct=10.0)  # p < 50: all terms computed
     ref_terms = np.empty(P.N_TERMS)
     checked = 0
     for q in range(1, len(dist)):
@@ -97,6 +97,10 @@ def test_incremental_terms_equal_profile_terms():
         checked += 1
     assert checked > 100
     assert np.nanmax(terms[:, P.T_OMEGA]) > 0.0  # some paths do cross the sea
+    # at p = 50 % the a_beta terms are skipped (they do not enter Lb)
+    _, _, _, terms50 = engine_on_ray(dem, az, dist)
+    assert np.isnan(terms50[5:, P.T_SRIM_AB]).all()
+    np.testing.assert_allclose(terms50[5:, P.T_HSTD], terms[5:, P.T_HSTD])
 
 
 def test_rugged_dem_random_pixels_gate():

@@ -235,6 +235,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     bulge_bb = 500.0 * (1.0 / ae_km)  # Bullington form 500 C_e, as in p1812_profile_terms
     bulge_b = 500.0 * (1.0 / (K_BETA * EARTH_RADIUS_KM))
     sqrt_lam = math.sqrt(SPEED_OF_LIGHT_M_GHZ / f_ghz)
+    need_beta = p_pct != 50.0  # the a_beta terms only matter below 50 % time
     # fractional cell coordinates along the ray: sample j is at (fc0 + j dfc, fr0 + j dfr)
     fc0 = (site_x_m - affine6[0]) / affine6[1] - 0.5
     fr0 = (site_y_m - affine6[3]) / affine6[5] - 0.5
@@ -278,7 +279,8 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             h[j] = hj
             dj = d_km[j]
             z50[j] = hj - bulge50 * dj * dj
-            zb[j] = hj - bulge_b * dj * dj
+            if need_beta:
+                zb[j] = hj - bulge_b * dj * dj
             dd = dj - d_km[m]
             v1 += dd * (h[j] + h[m])
             v2 += dd * (h[j] * (2.0 * dj + d_km[m]) + h[m] * (dj + 2.0 * d_km[m]))
@@ -296,16 +298,17 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             if v > rt50 * dj:
                 rt50 = v / dj
                 i_t = j
-            v = zb[j] - hts
-            if v > rtb_g * dj:
-                rtb_g = v / dj
+            if need_beta:
+                v = zb[j] - hts
+                if v > rtb_g * dj:
+                    rtb_g = v / dj
+                n_b = _hull_push(d_km, zb, hull_b, n_b, j)
             v = hj - hts
             if v > robt * dj:
                 robt = v / dj
                 i_obt = j
             n_raw = _hull_push(d_km, h, hull_raw, n_raw, j)
             n_50 = _hull_push(d_km, z50, hull_50, n_50, j)
-            n_b = _hull_push(d_km, zb, hull_b, n_b, j)
             m = j
         if not ok:
             break  # the ray left the DEM: this and farther receivers stay NaN
@@ -429,24 +432,29 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             terms[P.T_NU_A50] = nu_a50
         else:
             terms[P.T_NU_A50] = -np.inf  # not used on a trans-horizon path
-        stim = rtb_g + bulge_b * d
-        terms[P.T_STIM_AB] = stim
-        z_rb = hrs - bulge_b * d * d
-        k = _hull_tangent_right(d_km, zb, hull_b, n_b, d, z_rb)
-        terms[P.T_SRIM_AB] = (zb[k] - z_rb) / (d - d_km[k]) - bulge_b * d
-        if stim < str_a:
-            chord = (z_rb - hts) / d
-            k = _hull_extreme(d_km, zb, hull_b, n_b, chord)
-            terms[P.T_NU_AB] = _nu_or_bound(d_km, zb, m, d, hts, z_rb, 0.0,
-                                            zb[k] - hts - chord * d_km[k], sqrt_lam)
-        else:
-            terms[P.T_NU_AB] = -np.inf
+        if need_beta:
+            stim = rtb_g + bulge_b * d
+            terms[P.T_STIM_AB] = stim
+            z_rb = hrs - bulge_b * d * d
+            k = _hull_tangent_right(d_km, zb, hull_b, n_b, d, z_rb)
+            terms[P.T_SRIM_AB] = (zb[k] - z_rb) / (d - d_km[k]) - bulge_b * d
+            if stim < str_a:
+                chord = (z_rb - hts) / d
+                k = _hull_extreme(d_km, zb, hull_b, n_b, chord)
+                terms[P.T_NU_AB] = _nu_or_bound(d_km, zb, m, d, hts, z_rb, 0.0,
+                                                zb[k] - hts - chord * d_km[k], sqrt_lam)
+            else:
+                terms[P.T_NU_AB] = -np.inf
+        else:  # a_beta terms do not enter Lb at p = 50 % (P.1812-8 eq. (41))
+            for t in (P.T_STIM_AB, P.T_SRIM_AB, P.T_NU_AB, P.T_STIM_SB, P.T_SRIM_SB,
+                      P.T_NU_SB):
+                terms[t] = np.nan
         # --- Bullington terms, smooth profile
         hts_s = hts - hstd
         hrs_s = hrs - hsrd
         str_s = (hrs_s - hts_s) / d
         terms[P.T_STR_S] = str_s
-        for which in range(2):
+        for which in range(2 if need_beta else 1):
             bl = bulge_bb if which == 0 else bulge_b
             stim = _smooth_stim(step_km, m, d, hts_s, bl)
             srim = _smooth_srim(step_km, m, d, hrs_s, bl)
