@@ -1,6 +1,8 @@
 """The Python API that the CLI and notebooks call.
 
-``load_inputs(scenario)`` reads every input of a scenario onto its analysis grid.
+``load_inputs(scenario)`` reads every input of a scenario onto its analysis grid;
+``run_scenario`` computes coverage and KPIs (:mod:`covkit.coverage.run`); ``propose_sites``
+proposes new sites (:mod:`covkit.coverage.sites`); ``point_losses`` checks single links.
 """
 
 from __future__ import annotations
@@ -85,20 +87,6 @@ def summarize_inputs(inputs: Inputs) -> dict:
     }
 
 
-def engine_settings(scenario: Scenario):
-    """The path-loss engine settings of a scenario's ``[propagation]`` section.
-
-    Coverage applies log-normal shadowing itself, so the engine returns median losses
-    (P.1812 location percentage 50 %, no location variability).
-    """
-    from covkit.propagation.engine import EngineSettings
-
-    p = scenario.propagation
-    return EngineSettings(model=p.model, time_pct=p.time_pct, location_pct=50.0,
-                          sigma_l_db=0.0, polarization=p.polarization, dn=p.dn, n0=p.n0,
-                          environment=p.environment, los_mode=p.los_mode)
-
-
 def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: str | Path,
                  ) -> list[dict]:
     """Exact (reference) path loss from one station to each point of a points CSV.
@@ -107,6 +95,7 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
     the exact one from the station to each point (see
     :func:`covkit.propagation.engine.reference_loss_db`).
     """
+    from covkit.coverage.run import engine_settings
     from covkit.propagation.engine import reference_loss_db
 
     if not isinstance(scenario, Scenario):
@@ -139,3 +128,17 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
              "distance_m": float(np.hypot(x[i] - st["x_m"], y[i] - st["y_m"])),
              "model": settings.model, "loss_db": float(loss[i])}
             for i in range(len(x))]
+
+
+def run_scenario(scenario, out_dir=None, progress: bool = True, inputs: Inputs | None = None):
+    """Coverage layers and KPIs of a scenario (see :func:`covkit.coverage.run.run_scenario`)."""
+    from covkit.coverage.run import run_scenario as _run
+
+    return _run(scenario, out_dir, progress=progress, inputs=inputs)
+
+
+def propose_sites(scenario, out_dir=None, **kwargs):
+    """Site proposals (see :func:`covkit.coverage.sites.propose_sites`)."""
+    from covkit.coverage.sites import propose_sites as _propose
+
+    return _propose(scenario, out_dir, **kwargs)
