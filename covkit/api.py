@@ -35,6 +35,16 @@ class Inputs:
     report: dict = field(default_factory=dict)
 
 
+def _grid_dem_stations(scenario):
+    """The scenario, its analysis grid, the DEM on it and the validated stations."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    sc, inp = scenario.scenario, scenario.inputs
+    grid = loaders.grid_for(sc.crs, sc.resolution_m, inp.dem, sc.bounds)
+    dem = loaders.load_dem(inp.dem, grid)
+    return scenario, grid, dem, loaders.load_stations(inp.stations, grid, dem)
+
+
 def load_inputs(scenario: Scenario | str | Path) -> Inputs:
     """Read, validate and grid every input file named by a scenario.
 
@@ -42,12 +52,8 @@ def load_inputs(scenario: Scenario | str | Path) -> Inputs:
     ----------
     scenario : Scenario or path to a scenario TOML file
     """
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
-    sc, inp = scenario.scenario, scenario.inputs
-    grid = loaders.grid_for(sc.crs, sc.resolution_m, inp.dem, sc.bounds)
-    dem = loaders.load_dem(inp.dem, grid)
-    stations = loaders.load_stations(inp.stations, grid, dem)
+    scenario, grid, dem, stations = _grid_dem_stations(scenario)
+    inp = scenario.inputs
     population, report = loaders.load_population(inp.population, grid)
     if population.sum() <= 0:
         raise CovkitInputError("population on the analysis grid is zero: check that the "
@@ -98,12 +104,8 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
     from covkit.coverage.run import engine_settings
     from covkit.propagation.engine import reference_loss_db
 
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+    scenario, grid, dem, stations = _grid_dem_stations(scenario)
     sc, inp = scenario.scenario, scenario.inputs
-    grid = loaders.grid_for(sc.crs, sc.resolution_m, inp.dem, sc.bounds)
-    dem = loaders.load_dem(inp.dem, grid)
-    stations = loaders.load_stations(inp.stations, grid, dem)
     table = stations.table
     match = table.index[table["station_id"] == str(station_id)]
     if len(match) == 0:

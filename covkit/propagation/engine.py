@@ -347,22 +347,14 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         zh_r = hrs - bulge50 * d * d
         i_r = _hull_tangent_right(d_km, z50, hull_50, n_50, d, zh_r)
         slope_r = (z50[i_r] - zh_r) / (d - d_km[i_r])
-        theta_max = 1000.0 * math.atan(rt50 / 1000.0)
-        theta_td = 1000.0 * math.atan((hrs - hts) / (1000.0 * d) - d / (2.0 * ae_km))
-        theta_rd = 1000.0 * math.atan((hts - hrs) / (1000.0 * d) - d / (2.0 * ae_km))
+        pathtype, theta_t, theta_r = P.horizon_angles_mrad(rt50, slope_r, hts, hrs, d, ae_km)
         nu_a50 = np.nan
-        if theta_max > theta_td:
-            pathtype = 2.0
-            theta_t = theta_max
-            theta_r = 1000.0 * math.atan((slope_r - 2.0 * bulge50 * d) / 1000.0)
+        if pathtype == 2.0:
             lt = i_t
             lr = i_r
             dlt = d_km[lt]
             dlr = d - d_km[lr]
         else:
-            pathtype = 1.0
-            theta_t = theta_td
-            theta_r = theta_rd
             nu_a50, i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, 0.0)
             lt = i_nu
             lr = i_nu

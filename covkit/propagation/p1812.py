@@ -391,6 +391,36 @@ def _run_lengths_km(d_km, zone, want_land, want_zone):
 
 
 @njit
+def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km):
+    """Path type and horizon elevation angles (ITU-R P.1812-8 eqs. (76)-(81)).
+
+    Parameters
+    ----------
+    slope_t : float
+        max over the intermediate points of (z_i - hts) / d_i [m/km], z_i = h_i - 500 d_i^2/ae.
+    slope_r : float
+        max over the intermediate points of (z_i - z_r) / (d - d_i) [m/km],
+        z_r = hrs - 500 d^2 / ae.
+    hts_m, hrs_m : float
+        Antenna heights [m amsl].
+    d_km, ae_km : float
+        Path length and median effective Earth radius [km].
+
+    Returns
+    -------
+    (float, float, float)
+        Path type (1 line of sight, 2 trans-horizon), theta_t and theta_r [mrad].
+    """
+    theta_max = 1000.0 * math.atan(slope_t / 1000.0)
+    theta_td = 1000.0 * math.atan((hrs_m - hts_m) / (1000.0 * d_km) - d_km / (2.0 * ae_km))
+    if theta_max > theta_td:
+        bulge = 500.0 / ae_km
+        return 2.0, theta_max, 1000.0 * math.atan((slope_r - 2.0 * bulge * d_km) / 1000.0)
+    theta_rd = 1000.0 * math.atan((hts_m - hrs_m) / (1000.0 * d_km) - d_km / (2.0 * ae_km))
+    return 1.0, theta_td, theta_rd
+
+
+@njit
 def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
     """Terrain terms of an exact path profile (ITU-R P.1812-8 section 3, Attachment 1).
 
@@ -480,22 +510,14 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
     hstd = h0 if hstp >= h0 else hstp
     hsrd = hn if hsrp > hn else hsrp
 
-    # Horizon angles and distances (eqs. (76)-(84)); [m/km] slopes -> [mrad]
-    theta_max = 1000.0 * math.atan(slope_t / 1000.0)
-    theta_td = 1000.0 * math.atan((hrs - hts) / (1000.0 * d) - d / (2.0 * ae_km))
-    theta_rd = 1000.0 * math.atan((hts - hrs) / (1000.0 * d) - d / (2.0 * ae_km))
-    if theta_max > theta_td:
-        pathtype = 2.0
-        theta_t = theta_max
-        theta_r = 1000.0 * math.atan((slope_r - 2.0 * bulge * d) / 1000.0)
+    # Horizon angles and distances (eqs. (76)-(84))
+    pathtype, theta_t, theta_r = horizon_angles_mrad(slope_t, slope_r, hts, hrs, d, ae_km)
+    if pathtype == 2.0:
         lt = i_t
         lr = i_r
         dlt = d_km[lt]
         dlr = d - d_km[lr]
     else:
-        pathtype = 1.0
-        theta_t = theta_td
-        theta_r = theta_rd
         lt = i_nu
         lr = i_nu
         dlt = d_km[lt]
