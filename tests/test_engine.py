@@ -208,3 +208,23 @@ def test_hull_queries_equal_brute_force(heights, slope, yq):
     k = E._hull_tangent_right(xs, ys, hull, n, xq, yq)
     vals = (ys - yq) / (xq - xs)
     assert vals[k] == pytest.approx(vals.max(), abs=1e-9)
+
+
+@pytest.mark.parametrize("p_pct", [50.0, 20.0, 10.0, 3.0])
+def test_ducting_lower_bound_is_a_lower_bound(p_pct):
+    dem = rugged_dem()
+    out = np.empty(P.N_OUT)
+    checked = 0
+    for az in np.linspace(0.0, 6.0, 7):
+        dist = np.arange(3, 140) * 100.0 + 7.0
+        _, _, _, terms = engine_on_ray(dem, az, dist, p_pct=10.0)
+        for q in range(len(dist)):
+            if not np.isfinite(terms[q, P.T_D]):
+                continue
+            P.p1812_loss_from_terms(terms[q], 3.5, p_pct, 50.0, 0.0, 2, 325.0, 23.5, 500.0,
+                                    500.0, out)
+            bound = P.anomalous_loss_lower_bound_db(terms[q], 3.5, p_pct, out[P.O_B0], 500.0,
+                                                    500.0)
+            assert bound <= out[P.O_LBA] + 1e-9
+            checked += 1
+    assert checked > 500

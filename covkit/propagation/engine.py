@@ -464,7 +464,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             terms[base + 1] = srim
             terms[base + 2] = nu
         P.p1812_loss_from_terms(terms, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg,
-                                dct_km, dcr_km, out, False)
+                                dct_km, dcr_km, out, True)
         loss_out[out_i] = out[P.O_LB]
         if terms_out.shape[0] > 0:
             for t in range(P.N_TERMS):

@@ -874,9 +874,6 @@ def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
     dlr = terms[T_DLR]
     theta_t = terms[T_THETA_T]
     theta_r = terms[T_THETA_R]
-    hts = terms[T_HTS]
-    hrs = terms[T_HRS]
-    omega = terms[T_OMEGA]
     ae = terms[T_AE]
 
     alf = 45.375 - 137.0 * f_ghz + 92.5 * f_ghz * f_ghz if f_ghz < 0.5 else 0.0  # eq. (47a)
@@ -895,12 +892,6 @@ def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
             20.0 * math.log10(1.0 + 0.361 * theta_r2 * math.sqrt(f_ghz * dlr))
             + 0.264 * theta_r2 * f13
         )
-    act = 0.0
-    acr = 0.0
-    if dct_km <= 5.0 and dct_km <= dlt and omega >= 0.75:  # eq. (49)
-        act = -3.0 * math.exp(-0.25 * dct_km * dct_km) * (1.0 + math.tanh(0.07 * (50.0 - hts)))
-    if dcr_km <= 5.0 and dcr_km <= dlr and omega >= 0.75:
-        acr = -3.0 * math.exp(-0.25 * dcr_km * dcr_km) * (1.0 + math.tanh(0.07 * (50.0 - hrs)))
     af = (
         102.45
         + 20.0 * math.log10(f_ghz)
@@ -908,8 +899,7 @@ def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
         + alf
         + ast
         + asr
-        + act
-        + acr
+        + _coast_terms_db(terms, dct_km, dcr_km)  # Act + Acr, eq. (49)
     )  # eq. (47)
 
     gamma_d = 5e-5 * ae * f13  # eq. (51)
@@ -936,9 +926,49 @@ def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
 
 
 @njit
+def _coast_terms_db(terms, dct_km, dcr_km):
+    """Act + Acr of eq. (49): the over-sea site-coupling corrections [dB] (<= 0)."""
+    dlt = terms[T_DLT]
+    dlr = terms[T_DLR]
+    omega = terms[T_OMEGA]
+    act = 0.0
+    acr = 0.0
+    if dct_km <= 5.0 and dct_km <= dlt and omega >= 0.75:
+        act = -3.0 * math.exp(-0.25 * dct_km * dct_km) * (
+            1.0 + math.tanh(0.07 * (50.0 - terms[T_HTS])))
+    if dcr_km <= 5.0 and dcr_km <= dlr and omega >= 0.75:
+        acr = -3.0 * math.exp(-0.25 * dcr_km * dcr_km) * (
+            1.0 + math.tanh(0.07 * (50.0 - terms[T_HRS])))
+    return act + acr
+
+
+@njit
+def anomalous_loss_lower_bound_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
+    """A cheap lower bound of the ducting loss Lba [dB] (eqs. (46)-(56)); -inf if none.
+
+    Drops the site-shielding terms Ast, Asr (>= 0, eq. (48)) and bounds Ap (eq. (53)): with
+    mu2, mu3 <= 1, beta <= beta0, so for p >= beta0 both log10(p / beta) >= log10(p / beta0)
+    >= 0 and (p / beta)^Gamma >= 1 (Gamma > 0), hence
+    Ap >= (1.2 + 3.7e-3 d) log10(p / beta0).
+    """
+    if p_pct < b0_pct:
+        return -np.inf
+    d = terms[T_D]
+    dlt = terms[T_DLT]
+    dlr = terms[T_DLR]
+    ae = terms[T_AE]
+    alf = 45.375 - 137.0 * f_ghz + 92.5 * f_ghz * f_ghz if f_ghz < 0.5 else 0.0  # eq. (47a)
+    af_lb = 102.45 + 20.0 * math.log10(f_ghz) + 20.0 * math.log10(dlt + dlr) + alf \
+        + _coast_terms_db(terms, dct_km, dcr_km)
+    gamma_d = 5e-5 * ae * f_ghz ** (1.0 / 3.0)  # eq. (51)
+    theta1 = 1e3 * d / ae + min(terms[T_THETA_T], 0.1 * dlt) + min(terms[T_THETA_R], 0.1 * dlr)
+    return af_lb + gamma_d * theta1 + (1.2 + 3.7e-3 * d) * math.log10(p_pct / b0_pct)
+
+
+@njit
 def p1812_loss_from_terms(
     terms, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km, out,
-    beta_terms=True
+    lb_only=False
 ):
     """All P.1812-8 propagation terms from the terrain terms (sections 4.2 - 4.10).
 
@@ -966,9 +996,13 @@ def p1812_loss_from_terms(
     out : 1-D float64 array of length ``N_OUT``
         Filled with the outputs, indexed by the ``O_*`` constants. The effective Earth radius
         is ``terms[T_AE]`` (from DN, eq. (7a)), so DN is not an argument here.
-    beta_terms : bool
-        False skips the a_beta delta-Bullington terms at p = 50 %, where they do not enter Lb
-        (eq. (41)); ``O_LBULLA_B``, ``O_LBULLS_B``, ``O_LDSPH_B`` and ``O_LDB`` are then NaN.
+    lb_only : bool
+        Only ``out[O_LB]`` (and what it depends on) must be exact: the radial engine's mode.
+        Skips the a_beta delta-Bullington terms at p = 50 %, where they do not enter Lb (eq.
+        (41); ``O_LBULLA_B``, ``O_LBULLS_B``, ``O_LDSPH_B`` and ``O_LDB`` are then NaN), and
+        replaces the ducting loss by a lower bound when that bound already exceeds Lbd, where
+        eq. (61) makes Lb independent of it (``O_LBA`` and ``O_LMINBAP`` are then that bound;
+        :func:`anomalous_loss_lower_bound_db`).
     """
     d = terms[T_D]
     hts = terms[T_HTS]
@@ -998,7 +1032,7 @@ def p1812_loss_from_terms(
     ld50 = _delta_bullington_from_terms(
         terms, False, f_ghz, pol, out, O_LBULLA_50, O_LBULLS_50, O_LDSPH_50
     )
-    if beta_terms or p_pct != 50.0:
+    if not lb_only or p_pct != 50.0:
         ldb = _delta_bullington_from_terms(
             terms, True, f_ghz, pol, out, O_LBULLA_B, O_LBULLS_B, O_LDSPH_B
         )
@@ -1020,7 +1054,11 @@ def p1812_loss_from_terms(
         lminb0p = lbd50 + (lb0b + (1.0 - omega) * ldp - lbd50) * fi
 
     # Ducting / layer reflection, section 4.5, and eq. (60) (overflow-safe log-sum-exp)
-    lba = anomalous_loss_db(terms, f_ghz, p_pct, b0, dct_km, dcr_km)
+    lba = -np.inf
+    if lb_only:
+        lba = anomalous_loss_lower_bound_db(terms, f_ghz, p_pct, b0, dct_km, dcr_km)
+    if lba <= lbd:  # the bound does not settle eq. (61): the exact loss is needed
+        lba = anomalous_loss_db(terms, f_ghz, p_pct, b0, dct_km, dcr_km)
     eta = 2.5
     big = max(lba, lb0p)
     lminbap = big + eta * math.log(math.exp((lba - big) / eta) + math.exp((lb0p - big) / eta))
