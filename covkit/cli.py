@@ -146,10 +146,13 @@ def sites(
     """Propose sites for uncovered and remote areas: runs coverage (as 'covkit run'), then
     writes sites_proposed.csv/.gpkg, kpi_after.json (KPIs recomputed with the proposed sites
     built) and sites_summary.json to OUT."""
+    from covkit.config import load_scenario
     from covkit.coverage.run import run_scenario
+    from covkit.coverage.sites import with_overrides
 
-    before = run_scenario(scenario, out_dir=out, progress=not _STATE["quiet"])
-    _propose(scenario, out, budget, method, before)
+    study = with_overrides(load_scenario(scenario), budget, method)  # fail fast on bad options
+    before = run_scenario(study, out_dir=out, progress=not _STATE["quiet"])
+    _propose(study, out, None, None, before)
     if not no_map:
         _map_and_report(out, scenario)
 

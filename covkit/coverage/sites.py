@@ -288,6 +288,23 @@ def _with_proposed_stations(inputs, candidates: pd.DataFrame, scenario: Scenario
     return replace(inputs, stations=stations)
 
 
+def with_overrides(scenario: Scenario, budget_sites: int | None = None,
+                   method: str | None = None) -> Scenario:
+    """The scenario with ``sites.budget_sites`` / ``sites.method`` replaced (validated)."""
+    s = scenario.sites
+    if budget_sites is not None:
+        if int(budget_sites) < 1:
+            raise CovkitInputError(f"--budget {budget_sites} must be at least 1",
+                                   column="sites.budget_sites")
+        s = replace(s, budget_sites=int(budget_sites))
+    if method is not None:
+        if method not in ("greedy", "exact"):
+            raise CovkitInputError(f"method {method!r} must be greedy or exact",
+                                   column="sites.method")
+        s = replace(s, method=method)
+    return replace(scenario, sites=s)
+
+
 def propose_sites(scenario_or_path, out_dir: Path | str | None = None, *,
                   budget_sites: int | None = None, method: str | None = None,
                   progress: bool = True, before=None) -> SitesResult:
@@ -321,18 +338,8 @@ def propose_sites(scenario_or_path, out_dir: Path | str | None = None, *,
     t0 = time.perf_counter()
     scenario = scenario_or_path if isinstance(scenario_or_path, Scenario) else \
         load_scenario(scenario_or_path)
+    scenario = with_overrides(scenario, budget_sites, method)
     s = scenario.sites
-    if budget_sites is not None:
-        if int(budget_sites) < 1:
-            raise CovkitInputError(f"--budget {budget_sites} must be at least 1",
-                                   column="sites.budget_sites")
-        s = replace(s, budget_sites=int(budget_sites))
-    if method is not None:
-        if method not in ("greedy", "exact"):
-            raise CovkitInputError(f"method {method!r} must be greedy or exact",
-                                   column="sites.method")
-        s = replace(s, method=method)
-    scenario = replace(scenario, sites=s)
     inputs = load_inputs(scenario)
     if before is None:
         before = run_scenario(scenario, None, progress=progress, inputs=inputs)
