@@ -128,7 +128,7 @@ def run(
         _print_summary(headline(result.summary), False, "coverage KPIs")
         _echo(f"wrote {len(result.files)} files to {out}")
     if not no_map:
-        _map_and_report(out, scenario)
+        _map_and_report(out, scenario, announce=not as_json)
 
 
 @app.command()
@@ -176,13 +176,14 @@ def _propose(scenario, out, budget, method, before) -> None:
     _print_summary({k: v for k, v in table.items() if v is not None}, False, "site proposals")
 
 
-def _map_and_report(out, scenario) -> None:
+def _map_and_report(out, scenario, announce: bool = True) -> None:
     from covkit.maps import write_map
     from covkit.report import write_report
 
     html = write_map(out, scenario)
     rep, _ = write_report(out)
-    _echo(f"wrote {html} and {rep}")
+    if announce:
+        _echo(f"wrote {html} and {rep}")
 
 
 @app.command("map")
