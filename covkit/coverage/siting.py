@@ -24,10 +24,12 @@ a monotone submodular set function. Two methods:
 
     solved with HiGHS after exact reductions (cells of zero weight or covered by no candidate
     dropped; cells with identical covering sets merged, their weights summed; unaffordable and
-    dominated candidates dropped), warm-started from the greedy solution, with a time limit.
+    dominated candidates dropped), warm-started from the greedy solution improved by an
+    add/swap local search, with a time limit. The returned selection is the best of the MIP
+    incumbent, the warm start and greedy, re-evaluated on the input matrix.
 
 Both methods report a proven upper bound on the optimum. For greedy it is data dependent
-(Leskovec et al. 2007, eq. (5)): for every set ``S_k`` on the greedy path,
+(the online bound of Leskovec et al. 2007): for every set ``S_k`` on the greedy path,
 
     OPT <= f(S_k) + max_{|T| <= p, c(T) <= B} sum_{i in T} delta_i(S_k),
 
@@ -65,6 +67,20 @@ METHODS = ("greedy", "exact")
 
 MIP_REL_GAP = 1e-6
 """Relative optimality gap at which HiGHS stops (its default is 1e-4)."""
+
+HIGHS_OPTIONS = {
+    "output_flag": False,
+    "mip_rel_gap": MIP_REL_GAP,
+    # the warm start (greedy + local search) is already good: HiGHS' primal heuristics and
+    # restarts cost more than they find here (measured on the benchmark instances at
+    # 20,000 x 500, p = 20: 40 % less time over four seeds, same optima)
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_allow_restart": False,
+}
+"""HiGHS options of the exact method (options a HiGHS version lacks are skipped)."""
 
 LOCAL_SEARCH_MAX_MOVES = 200
 """Cap on improving moves of the warm-start local search (each costs one pass over the CSR)."""
@@ -965,8 +981,8 @@ def _exact(
     ] * m_red
 
     h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", MIP_REL_GAP)
+    for name, value in HIGHS_OPTIONS.items():
+        h.setOptionValue(name, value)  # returns kError (no exception) if unknown: skipped
     if time_limit_s is not None:
         h.setOptionValue("time_limit", max(1e-3, time_limit_s - (time.perf_counter() - t0)))
     h.passModel(lp)
