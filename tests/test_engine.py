@@ -197,15 +197,15 @@ def test_kernels_match_py_func():
 def test_hull_queries_equal_brute_force(heights, slope, yq):
     xs = np.arange(1, len(heights) + 1, dtype=np.float64)
     ys = np.array(heights)
-    hull = np.empty(len(xs), np.int64)
+    hx, hy, hi = np.empty(len(xs)), np.empty(len(xs)), np.empty(len(xs), np.int64)
     n = 0
     for i in range(len(xs)):
-        n = E._hull_push(xs, ys, hull, n, i)
-    k = E._hull_extreme(xs, ys, hull, n, slope)
+        n = E._hull_push(hx, hy, hi, n, xs[i], ys[i], i)
+    k = E._hull_extreme(hx, hy, hi, n, slope)
     vals = ys - slope * xs
     assert vals[k] == pytest.approx(vals.max(), abs=1e-9)
     xq = xs[-1] + 1.5
-    k = E._hull_tangent_right(xs, ys, hull, n, xq, yq)
+    k = E._hull_tangent_right(hx, hy, hi, n, xq, yq)
     vals = (ys - yq) / (xq - xs)
     assert vals[k] == pytest.approx(vals.max(), abs=1e-9)
 

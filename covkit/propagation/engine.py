@@ -61,53 +61,51 @@ from covkit.propagation.terrain import (
 
 
 @njit
-def _hull_push(xs, ys, hull, n_hull, i):
-    """Append point ``i`` to the upper hull held in ``hull[:n_hull]``; return the new size."""
-    xi = xs[i]
-    yi = ys[i]
+def _hull_push(hx, hy, hi, n_hull, x, y, i):
+    """Append point ``i`` at (x, y) to the upper hull ``(hx, hy, hi)[:n_hull]`` (x increasing);
+    return the new size. The hull keeps coordinates next to the profile index: reading
+    them back through the index is several times slower in Numba."""
     while n_hull >= 2:
-        a = hull[n_hull - 2]
-        b = hull[n_hull - 1]
-        cross = (xs[b] - xs[a]) * (yi - ys[a]) - (ys[b] - ys[a]) * (xi - xs[a])
-        if cross >= 0.0:  # b is below or on the chord a-i: not on the upper hull
+        ax = hx[n_hull - 2]
+        ay = hy[n_hull - 2]
+        # the last vertex goes when it lies below or on the chord from the one before to (x, y)
+        if (hx[n_hull - 1] - ax) * (y - ay) - (hy[n_hull - 1] - ay) * (x - ax) >= 0.0:
             n_hull -= 1
         else:
             break
-    hull[n_hull] = i
+    hx[n_hull] = x
+    hy[n_hull] = y
+    hi[n_hull] = i
     return n_hull + 1
 
 
 @njit
-def _hull_extreme(xs, ys, hull, n_hull, slope):
-    """Hull vertex maximising ``y - slope * x``."""
+def _hull_extreme(hx, hy, hi, n_hull, slope):
+    """Profile index of the hull vertex maximising ``y - slope * x``."""
     lo = 0
-    hi = n_hull - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        a = hull[mid]
-        b = hull[mid + 1]
-        if ys[b] - ys[a] > slope * (xs[b] - xs[a]):
+    hi_ = n_hull - 1
+    while lo < hi_:
+        mid = (lo + hi_) // 2
+        if hy[mid + 1] - hy[mid] > slope * (hx[mid + 1] - hx[mid]):
             lo = mid + 1
         else:
-            hi = mid
-    return hull[lo]
+            hi_ = mid
+    return hi[lo]
 
 
 @njit
-def _hull_tangent_right(xs, ys, hull, n_hull, xq, yq):
-    """Hull vertex maximising ``(y - yq) / (xq - x)`` for a point q right of every vertex
-    (the last such vertex on ties)."""
+def _hull_tangent_right(hx, hy, hi, n_hull, xq, yq):
+    """Profile index of the hull vertex maximising ``(y - yq) / (xq - x)`` for a point q right
+    of every vertex (the last such vertex on ties)."""
     lo = 0
-    hi = n_hull - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        a = hull[mid]
-        b = hull[mid + 1]
-        if (ys[b] - ys[a]) * (xq - xs[a]) >= (yq - ys[a]) * (xs[b] - xs[a]):
+    hi_ = n_hull - 1
+    while lo < hi_:
+        mid = (lo + hi_) // 2
+        if (hy[mid + 1] - hy[mid]) * (xq - hx[mid]) >= (yq - hy[mid]) * (hx[mid + 1] - hx[mid]):
             lo = mid + 1
         else:
-            hi = mid
-    return hull[lo]
+            hi_ = mid
+    return hi[lo]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -227,7 +225,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     step_km = step_m / 1000.0
     ux = math.sin(az_rad)
     uy = math.cos(az_rad)
-    d_km, h, z50, zb, terms, out, hull_raw, hull_50, hull_b = work
+    d_km, h, z50, zb, terms, out, rx_, ry_, ri_, ax_, ay_, ai_, bx_, by_, bi_ = work
     n_raw = 0
     n_50 = 0
     n_b = 0
@@ -302,13 +300,13 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
                 v = zb[j] - hts
                 if v > rtb_g * dj:
                     rtb_g = v / dj
-                n_b = _hull_push(d_km, zb, hull_b, n_b, j)
+                n_b = _hull_push(bx_, by_, bi_, n_b, dj, zb[j], j)
             v = hj - hts
             if v > robt * dj:
                 robt = v / dj
                 i_obt = j
-            n_raw = _hull_push(d_km, h, hull_raw, n_raw, j)
-            n_50 = _hull_push(d_km, z50, hull_50, n_50, j)
+            n_raw = _hull_push(rx_, ry_, ri_, n_raw, dj, hj, j)
+            n_50 = _hull_push(ax_, ay_, ai_, n_50, dj, z50[j], j)
             m = j
         if not ok:
             break  # the ray left the DEM: this and farther receivers stay NaN
@@ -330,10 +328,10 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         hst_n = (2.0 * v1q * d - v2q) / (d * d)
         hsr_n = (v2q - v1q * d) / (d * d)
         # --- obstruction terms (eq. (89)) from the raw-height hull
-        k = _hull_extreme(d_km, h, hull_raw, n_raw, (hrs - hts) / d)
+        k = _hull_extreme(rx_, ry_, ri_, n_raw, (hrs - hts) / d)
         hobs = h[k] - (hts * (d - d_km[k]) + hrs * d_km[k]) / d
         a_obt = (h[i_obt] - (hts * (d - d_km[i_obt]) + hrs * d_km[i_obt]) / d) / d_km[i_obt]
-        k = _hull_tangent_right(d_km, h, hull_raw, n_raw, d, hrs)
+        k = _hull_tangent_right(rx_, ry_, ri_, n_raw, d, hrs)
         a_obr = (h[k] - (hts * (d - d_km[k]) + hrs * d_km[k]) / d) / (d - d_km[k])
         if hobs <= 0.0:
             hstp = hst_n
@@ -345,7 +343,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         hsrd = hn if hsrp > hn else hsrp
         # --- horizons (eqs. (76)-(84))
         zh_r = hrs - bulge50 * d * d
-        i_r = _hull_tangent_right(d_km, z50, hull_50, n_50, d, zh_r)
+        i_r = _hull_tangent_right(ax_, ay_, ai_, n_50, d, zh_r)
         slope_r = (z50[i_r] - zh_r) / (d - d_km[i_r])
         pathtype, theta_t, theta_r = P.horizon_angles_mrad(rt50, slope_r, hts, hrs, d, ae_km)
         nu_a50 = np.nan
@@ -428,11 +426,11 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             stim = rtb_g + bulge_b * d
             terms[P.T_STIM_AB] = stim
             z_rb = hrs - bulge_b * d * d
-            k = _hull_tangent_right(d_km, zb, hull_b, n_b, d, z_rb)
+            k = _hull_tangent_right(bx_, by_, bi_, n_b, d, z_rb)
             terms[P.T_SRIM_AB] = (zb[k] - z_rb) / (d - d_km[k]) - bulge_b * d
             if stim < str_a:
                 chord = (z_rb - hts) / d
-                k = _hull_extreme(d_km, zb, hull_b, n_b, chord)
+                k = _hull_extreme(bx_, by_, bi_, n_b, chord)
                 terms[P.T_NU_AB] = _nu_or_bound(d_km, zb, m, d, hts, z_rb, 0.0,
                                                 zb[k] - hts - chord * d_km[k], sqrt_lam)
             else:
@@ -491,9 +489,9 @@ def ray_profile_loss_p1812(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, q
 def _work_buffers(n_steps):
     """Scratch arrays for :func:`_sweep_one_ray`."""
     n = n_steps + 1
-    return (np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(P.N_TERMS),
-            np.empty(P.N_OUT), np.empty(n, np.int64), np.empty(n, np.int64),
-            np.empty(n, np.int64))
+    f = np.empty
+    return (f(n), f(n), f(n), f(n), f(P.N_TERMS), f(P.N_OUT),
+            f(n), f(n), f(n, np.int64), f(n), f(n), f(n, np.int64), f(n), f(n), f(n, np.int64))
 
 
 @njit
