@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -297,6 +299,21 @@ def test_exact_with_time_limit_on_a_larger_instance():
     assert ex.objective <= ex.bound
     assert ex.reduced_shape[0] <= 300 and ex.reduced_shape[1] <= 80
     assert ex.greedy_share_of_optimum == pytest.approx(gr.objective / ex.bound)
+
+
+def test_exact_keeps_stdout_clean_of_the_highs_banner():
+    code = (
+        "import numpy as np, scipy.sparse as sp\n"
+        "from covkit.coverage.siting import solve_max_coverage\n"
+        "a = sp.csr_matrix(np.array([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 1, 0],\n"
+        "                            [0, 0, 1, 1, 0, 1]]))\n"
+        "r = solve_max_coverage(a, np.ones(6), budget_sites=2, method='exact')\n"
+        "print(r.objective)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout == "6.0\n"
 
 
 # ----------------------------------------------------------------------------------------------

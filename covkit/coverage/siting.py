@@ -52,6 +52,8 @@ References
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -928,6 +930,35 @@ def _map_to_kept(rows, keep_pos, dominator):
     return np.array(sorted(out), dtype=np.int64)
 
 
+_HIGHS_BANNER_SHOWN = False
+
+
+def _new_highs():
+    """A ``highspy.Highs`` instance whose one-per-process banner goes to stderr, not stdout.
+
+    HiGHS prints its version banner from C++ on the first construction, before any option can
+    be set; callers such as ``covkit ... --json`` need stdout clean, so fd 1 points at fd 2 for
+    that first construction only.
+    """
+    global _HIGHS_BANNER_SHOWN
+    import highspy
+
+    if _HIGHS_BANNER_SHOWN:
+        return highspy.Highs()
+    _HIGHS_BANNER_SHOWN = True
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        return highspy.Highs()
+    try:
+        os.dup2(2, 1)
+        return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _exact(
     csr, w, budget_sites, c, budget_cost, greedy_sel, greedy_obj, greedy_bound, time_limit_s, t0
 ):
@@ -980,7 +1011,7 @@ def _exact(
         highspy.HighsVarType.kContinuous
     ] * m_red
 
-    h = highspy.Highs()
+    h = _new_highs()
     for name, value in HIGHS_OPTIONS.items():
         h.setOptionValue(name, value)  # returns kError (no exception) if unknown: skipped
     if time_limit_s is not None:
