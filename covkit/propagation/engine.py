@@ -333,14 +333,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         a_obt = (h[i_obt] - (hts * (d - d_km[i_obt]) + hrs * d_km[i_obt]) / d) / d_km[i_obt]
         k = _hull_tangent_right(rx_, ry_, ri_, n_raw, d, hrs)
         a_obr = (h[k] - (hts * (d - d_km[k]) + hrs * d_km[k]) / d) / (d - d_km[k])
-        if hobs <= 0.0:
-            hstp = hst_n
-            hsrp = hsr_n
-        else:
-            hstp = hst_n - hobs * a_obt / (a_obt + a_obr)
-            hsrp = hsr_n - hobs * a_obr / (a_obt + a_obr)
-        hstd = h[0] if hstp >= h[0] else hstp
-        hsrd = hn if hsrp > hn else hsrp
+        hstd, hsrd = P.diffraction_surface_heights_m(hst_n, hsr_n, hobs, a_obt, a_obr, h[0], hn)
         # --- horizons (eqs. (76)-(84))
         zh_r = hrs - bulge50 * d * d
         i_r = _hull_tangent_right(ax_, ay_, ai_, n_50, d, zh_r)

@@ -391,6 +391,20 @@ def _run_lengths_km(d_km, zone, want_land, want_zone):
 
 
 @njit
+def diffraction_surface_heights_m(hst_n, hsr_n, hobs, a_obt, a_obr, h0_m, hn_m):
+    """Smooth-surface heights hstd, hsrd [m amsl] for the diffraction model (ITU-R P.1812-8
+    eqs. (89)-(91)) from the least-squares heights ``hst_n``, ``hsr_n``, the highest
+    obstruction ``hobs`` [m] and the obstruction slopes ``a_obt``, ``a_obr`` [m/km]."""
+    if hobs <= 0.0:
+        hstp = hst_n
+        hsrp = hsr_n
+    else:
+        hstp = hst_n - hobs * a_obt / (a_obt + a_obr)
+        hsrp = hsr_n - hobs * a_obr / (a_obt + a_obr)
+    return (h0_m if hstp >= h0_m else hstp), (hn_m if hsrp > hn_m else hsrp)
+
+
+@njit
 def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km):
     """Path type and horizon elevation angles (ITU-R P.1812-8 eqs. (76)-(81)).
 
@@ -500,15 +514,7 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
             nu = v
             i_nu = i
 
-    # Smooth-surface heights for the diffraction model (eqs. (89)-(91))
-    if hobs <= 0.0:
-        hstp = hst_n
-        hsrp = hsr_n
-    else:
-        hstp = hst_n - hobs * a_obt / (a_obt + a_obr)
-        hsrp = hsr_n - hobs * a_obr / (a_obt + a_obr)
-    hstd = h0 if hstp >= h0 else hstp
-    hsrd = hn if hsrp > hn else hsrp
+    hstd, hsrd = diffraction_surface_heights_m(hst_n, hsr_n, hobs, a_obt, a_obr, h0, hn)
 
     # Horizon angles and distances (eqs. (76)-(84))
     pathtype, theta_t, theta_r = horizon_angles_mrad(slope_t, slope_r, hts, hrs, d, ae_km)
