@@ -409,3 +409,18 @@ def test_demo_end_to_end_fspl(tmp_path):
     assert 0.0 <= s["trail_km_covered"] <= s["trail_km_total"]
     saved = json.loads((tmp_path / "out" / "kpi_summary.json").read_text())
     assert saved["outputs"][-1] == "kpi_summary.json" and len(saved["outputs"]) == 11
+
+
+def test_distance_model_outside_height_validity_warns(tmp_path):
+    toml = write_small_scenario(tmp_path, model="hata")
+    # the sites are 30 m and 25 m high; Hata needs 30-200 m (and 150-1500 MHz)
+    rows = station_rows()
+    for r in rows:
+        r["freq_mhz"] = 900.0
+        r["tech"] = "4G"
+        r["bandwidth_mhz"] = 20.0
+        r["scs_khz"] = 15.0
+    write_csv(tmp_path / "stations.csv", rows)
+    with pytest.warns(UserWarning, match=r"1 station\(s\), first 'T1' at 25 m: outside the hata "
+                                         r"validity 30-200 m for tx_height_m"):
+        run_scenario(toml, progress=False)

@@ -136,6 +136,29 @@ def _check_frequencies(stations, scenario: Scenario) -> None:
                 column="freq_mhz", row=i + 1)
 
 
+def _warn_outside_validity(stations, scenario: Scenario) -> None:
+    """Warn (documented, not an error) when antenna heights lie outside the distance model's
+    validity: coverage maps extrapolate such models, floored at free space."""
+    from covkit.data.loaders import warn
+    from covkit.propagation.models import model_info
+
+    info = model_info(scenario.propagation.model)
+    if info.needs_terrain:
+        return
+    checks = (("tx_height_m", stations.table["height_m"].to_numpy()),
+              ("rx_height_m", np.array([scenario.propagation.receiver_height_m])))
+    for key, values in checks:
+        lo, hi = info.validity[key]
+        bad = (values < lo) | (values > hi)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            what = (f"{int(bad.sum())} station(s), first {stations.table['station_id'].iloc[i]!r}"
+                    f" at {values[i]:g} m" if key == "tx_height_m" else
+                    f"propagation.receiver_height_m = {values[i]:g} m")
+            warn(f"{what}: outside the {info.name} validity {lo:g}-{hi:g} m for {key}; the "
+                 "model is extrapolated (never below free space)")
+
+
 def _progress(enabled: bool):
     from rich.console import Console
     from rich.progress import (
@@ -171,6 +194,7 @@ def compute_radio(inputs, progress: bool = True) -> RadioLayers:
     settings = engine_settings(sc)
     carriers = station_carriers(stations)
     _check_frequencies(stations, sc)
+    _warn_outside_validity(stations, sc)
 
     operators = stations.operators
     op_index = {o: i for i, o in enumerate(operators)}
