@@ -61,7 +61,8 @@ def load_inputs(scenario: Scenario | str | Path) -> Inputs:
                                file=inp.population)
     townships = loaders.load_townships(
         inp.townships, grid, population,
-        remote_density_ratio=scenario.coverage.remote_density_ratio)
+        remote_density_ratio=scenario.coverage.remote_density_ratio,
+        columns=inp.township_columns)
     report = dict(report)
     report["population_outside_townships"] = townships.population_outside_townships
     fibre = loaders.load_points(inp.fibre, grid, "fibre", "fibre_id") if inp.fibre else None

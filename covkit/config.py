@@ -17,6 +17,7 @@ from typing import Any
 
 from covkit.errors import CovkitInputError
 
+TOWNSHIP_COLUMN_NAMES = ("township_id", "name", "county", "remote", "households")
 MODEL_NAMES = ("fspl", "hata", "cost231", "38901-rma", "38901-uma", "38901-umi", "p1812")
 
 
@@ -69,6 +70,9 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("fibre", str, None, "", "Optional fibre drop points (CSV lon/lat or vector)."),
         Key("trails", str, None, "", "Optional trails (lines)."),
         Key("candidates", str, None, "", "Optional candidate sites (candidate_id, lon, lat)."),
+        Key("township_columns", dict, None, "", "Optional map from covkit's township column "
+            "names to the file's, e.g. {township_id = \"TOWNCODE\", name = \"TOWNNAME\", "
+            "county = \"COUNTYNAME\"}."),
     ),
     "propagation": (
         Key("model", str, "p1812", "", "Path-loss model.", choices=MODEL_NAMES),
@@ -172,6 +176,7 @@ class InputsSection:
     fibre: Path | None
     trails: Path | None
     candidates: Path | None
+    township_columns: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -262,7 +267,8 @@ def _check_value(key: Key, value: Any, where: str, file: Any) -> Any:
     kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
     # bool is an int in Python; never accept it for numbers
     if isinstance(value, bool) or not isinstance(value, kinds):
-        names = {str: "string", int: "integer", list: "list"}.get(key.kind, "number")
+        names = {str: "string", int: "integer", list: "list", dict: "table"}.get(key.kind,
+                                                                                "number")
         raise CovkitInputError(
             f"{qual} must be {'an' if names[0] in 'aeiou' else 'a'} {names}, "
             f"got {type(value).__name__} {value!r}",
@@ -286,6 +292,13 @@ def _check_value(key: Key, value: Any, where: str, file: Any) -> Any:
                 file=file, column=qual,
             )
         return int(value) if key.kind is int else float(value)
+    if key.kind is dict:
+        allowed = TOWNSHIP_COLUMN_NAMES
+        for k, v in value.items():
+            if k not in allowed or not isinstance(v, str) or not v:
+                raise CovkitInputError(
+                    f"{qual} maps {k!r} to {v!r}; keys must be among {', '.join(allowed)} and "
+                    "values column names", file=file, column=qual)
     return value
 
 
@@ -345,7 +358,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
         sc["bounds"] = tuple(float(v) for v in b)
     inp = built["inputs"]
     for k, v in inp.items():
-        if v is not None:
+        if v is not None and k != "township_columns":
             p = Path(v)
             inp[k] = p if p.is_absolute() else (base / p).resolve()
     return Scenario(

@@ -570,14 +570,19 @@ class Townships:
 
 
 def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
-                   remote_density_ratio: float = REMOTE_DENSITY_RATIO) -> Townships:
+                   remote_density_ratio: float = REMOTE_DENSITY_RATIO,
+                   columns: dict[str, str] | None = None) -> Townships:
     """Read township polygons, rasterise them and classify remote townships.
 
-    Required columns ``township_id, name, county``; optional boolean ``remote``. Without it a
-    township is remote when its population density (population on the grid inside it, divided
-    by its polygon area) is below ``remote_density_ratio`` times the national average (total
-    population of all townships divided by their total area): Taiwan's telecom universal-service
-    definition uses one fifth.
+    Required columns ``township_id, name, county``; optional boolean ``remote`` (and a
+    ``households`` count). ``columns`` maps these names to the file's own, e.g.
+    ``{"township_id": "TOWNCODE", "name": "TOWNNAME", "county": "COUNTYNAME"}`` for Taiwan's
+    official boundaries. Without ``remote`` a township is remote when its population density
+    (population on the grid inside it, divided by its polygon area) is below
+    ``remote_density_ratio`` times the national average (population of the townships on the
+    grid divided by their area): Taiwan's telecom universal-service definition uses one fifth.
+    A township with no cell on the grid cannot be classified: it is not remote, and a warning
+    names it.
     """
     from rasterio.features import rasterize
 
@@ -588,6 +593,13 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
                                file=path)
     if len(gdf) == 0:
         raise CovkitInputError("townships file has no features", file=path)
+    if columns:
+        missing = [src for src in columns.values() if src not in gdf.columns]
+        if missing:
+            raise CovkitInputError(
+                f"inputs.township_columns names column '{missing[0]}', which the file lacks "
+                f"(found: {', '.join(map(str, gdf.columns))})", file=path, column=missing[0])
+        gdf = gdf.rename(columns={src: dst for dst, src in columns.items()})
     _require_columns(gdf, ("township_id", "name", "county"), path, "townships")
     ids = _unique_ids(gdf, "township_id", path)
     _check_polygons(gdf, path)
@@ -597,16 +609,21 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     n = len(gdf)
     valid = zone >= 0
     pop = np.bincount(zone[valid], weights=population[valid], minlength=n)
+    on_grid = np.bincount(zone[valid], minlength=n) > 0
     area_km2 = gdf.geometry.area.to_numpy() / 1e6
     density = np.divide(pop, area_km2, out=np.zeros(n), where=area_km2 > 0)
-    total_area = area_km2.sum()
-    national = pop.sum() / total_area if total_area > 0 else 0.0
+    grid_area = area_km2[on_grid].sum()
+    national = pop.sum() / grid_area if grid_area > 0 else 0.0
     if "remote" in gdf.columns:
         remote = _parse_bool(gdf["remote"], path, "remote")
         source = "file"
     else:
-        remote = density < remote_density_ratio * national
+        remote = (density < remote_density_ratio * national) & on_grid
         source = "density rule"
+        if not on_grid.all():
+            off = ids[~on_grid]
+            warn(f"{path}: {off.size} township(s) have no cell on the analysis grid and are not "
+                 f"classified remote (first: {off[0]!r}); their population lies outside the grid")
     table = pd.DataFrame({
         "township_id": ids, "name": gdf["name"].astype(str).to_numpy(),
         "county": gdf["county"].astype(str).to_numpy(), "area_km2": area_km2,
