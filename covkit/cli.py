@@ -104,7 +104,7 @@ def demo(
     result = run_scenario(toml, out_dir=out, progress=not _STATE["quiet"], inputs=inputs)
     _print_summary(headline(result.summary), False, "coverage KPIs")
     if not no_sites:
-        _propose(toml, out, None, None, result)
+        _propose(toml, out, None, None, result, inputs)
     _map_and_report(out, toml)
 
 
@@ -157,11 +157,11 @@ def sites(
         _map_and_report(out, scenario)
 
 
-def _propose(scenario, out, budget, method, before) -> None:
+def _propose(scenario, out, budget, method, before, inputs=None) -> None:
     from covkit.coverage.sites import propose_sites
 
     res = propose_sites(scenario, out, budget_sites=budget, method=method,
-                        progress=not _STATE["quiet"], before=before)
+                        progress=not _STATE["quiet"], before=before, inputs=inputs)
     s = res.summary
     table = {
         "method": s["method"], "status": s["status"], "candidates": s["candidates"],

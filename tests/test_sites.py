@@ -97,3 +97,19 @@ def test_trail_km_per_cell_sums_to_length():
                               crs="EPSG:3826")
     km = trail_km_per_cell(trails, grid)
     assert km.sum() == pytest.approx(np.hypot(3000, 2000) / 1000.0)
+
+
+def test_cli_sites_writes_outputs_map_and_report(tmp_path, capsys):
+    from covkit.cli import main
+
+    toml = scenario(tmp_path)
+    out = tmp_path / "cli-out"
+    try:
+        main(["--quiet", "sites", str(toml), "--out", str(out), "--budget", "2"])
+    except SystemExit as exc:
+        assert (exc.code or 0) == 0
+    for name in ("kpi_summary.json", "sites_proposed.csv", "kpi_after.json",
+                 "sites_summary.json", "map.html", "report.html"):
+        assert (out / name).is_file(), name
+    assert len(pd.read_csv(out / "sites_proposed.csv")) <= 2
+    assert "Proposed sites" in (out / "map.html").read_text(encoding="utf-8")

@@ -307,7 +307,7 @@ def with_overrides(scenario: Scenario, budget_sites: int | None = None,
 
 def propose_sites(scenario_or_path, out_dir: Path | str | None = None, *,
                   budget_sites: int | None = None, method: str | None = None,
-                  progress: bool = True, before=None) -> SitesResult:
+                  progress: bool = True, before=None, inputs=None) -> SitesResult:
     """Propose sites that newly cover the most demand, and prove it with the real engine.
 
     Parameters
@@ -322,6 +322,8 @@ def propose_sites(scenario_or_path, out_dir: Path | str | None = None, *,
         Overrides ``sites.method``.
     before : covkit.coverage.run.CoverageResult, optional
         The coverage run of the same scenario (computed here when absent).
+    inputs : covkit.api.Inputs, optional
+        Already loaded inputs of the same scenario.
     """
     import geopandas as gpd
 
@@ -340,7 +342,9 @@ def propose_sites(scenario_or_path, out_dir: Path | str | None = None, *,
         load_scenario(scenario_or_path)
     scenario = with_overrides(scenario, budget_sites, method)
     s = scenario.sites
-    inputs = load_inputs(scenario)
+    if inputs is None:
+        inputs = load_inputs(scenario)
+    inputs = replace(inputs, scenario=scenario)
     if before is None:
         before = run_scenario(scenario, None, progress=progress, inputs=inputs)
     covered = np.asarray(before.covered, dtype=bool)
