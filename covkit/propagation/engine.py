@@ -351,12 +351,6 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             lr = i_nu
             dlt = d_km[lt]
             dlr = d - dlt
-        hst = min(hst_n, h[0])
-        hsr = min(hsr_n, hn)
-        slope_sm = (hsr - hst) / d
-        hm = -np.inf
-        for ii in range(lt, lr + 1):
-            hm = max(hm, h[ii] - (hst + slope_sm * d_km[ii]))
         # --- zones (section 3.6) with the receiver appended
         rx_sea = zone_of_height(hn) == ZONE_SEA
         if rx_sea == run_sea:
@@ -377,30 +371,12 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             else:
                 dtm = max(land_best, 0.5 * dd)
                 sea = sea_closed + closed
-        terms[P.T_D] = d
-        terms[P.T_HTS] = hts
-        terms[P.T_HRS] = hrs
-        terms[P.T_AE] = ae_km
-        terms[P.T_DLT] = dlt
-        terms[P.T_DLR] = dlr
-        terms[P.T_THETA_T] = theta_t
-        terms[P.T_THETA_R] = theta_r
-        terms[P.T_THETA] = 1000.0 * d / ae_km + theta_t + theta_r
-        terms[P.T_PATHTYPE] = pathtype
-        terms[P.T_HST_N] = hst_n
-        terms[P.T_HSR_N] = hsr_n
-        terms[P.T_HST] = hst
-        terms[P.T_HSR] = hsr
-        terms[P.T_HSTD] = hstd
-        terms[P.T_HSRD] = hsrd
-        terms[P.T_HTE] = htg_m + h[0] - hst
-        terms[P.T_HRE] = hrg_m + hn - hsr
-        terms[P.T_HM] = hm
-        terms[P.T_DTM] = dtm
-        terms[P.T_DLM] = dtm  # covkit profiles have no coastal-land zone: inland == land
-        terms[P.T_OMEGA] = sea / d
-        terms[P.T_ZONE_TX] = ZONE_SEA if tx_sea else ZONE_INLAND
-        terms[P.T_ZONE_RX] = ZONE_SEA if rx_sea else ZONE_INLAND
+        # hm only reads the intermediate points lt..lr; the receiver's terrain height is hn
+        P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
+                              dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm,
+                              dtm,  # covkit profiles have no coastal-land zone: inland == land
+                              sea / d, ZONE_SEA if tx_sea else ZONE_INLAND,
+                              ZONE_SEA if rx_sea else ZONE_INLAND)
         # --- Bullington terms, actual profile (g = h: no clutter on the profile)
         str_a = (hrs - hts) / d
         terms[P.T_STR_A] = str_a

@@ -435,6 +435,47 @@ def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km):
 
 
 @njit
+def store_profile_terms(out_terms, d_km, h_m, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
+                        dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm, dlm, omega,
+                        zone_tx, zone_rx):
+    """Fill the path terms of ``out_terms`` (``T_D`` .. ``T_ZONE_RX``), deriving the angular
+    distance (eq. (84)), the ducting heights hst, hsr, hte, hre (eqs. (90)-(92)) and the
+    roughness hm over the profile points ``lt .. lr`` (eq. (93)). Shared by
+    :func:`p1812_profile_terms` and the radial engine."""
+    h0 = h_m[0]
+    hst = min(hst_n, h0)
+    hsr = min(hsr_n, hn)
+    slope = (hsr - hst) / d
+    hm = -np.inf
+    for i in range(lt, lr + 1):
+        hm = max(hm, h_m[i] - (hst + slope * d_km[i]))
+    out_terms[T_D] = d
+    out_terms[T_HTS] = hts
+    out_terms[T_HRS] = hrs
+    out_terms[T_AE] = ae_km
+    out_terms[T_DLT] = dlt
+    out_terms[T_DLR] = dlr
+    out_terms[T_THETA_T] = theta_t
+    out_terms[T_THETA_R] = theta_r
+    out_terms[T_THETA] = 1000.0 * d / ae_km + theta_t + theta_r
+    out_terms[T_PATHTYPE] = pathtype
+    out_terms[T_HST_N] = hst_n
+    out_terms[T_HSR_N] = hsr_n
+    out_terms[T_HST] = hst
+    out_terms[T_HSR] = hsr
+    out_terms[T_HSTD] = hstd
+    out_terms[T_HSRD] = hsrd
+    out_terms[T_HTE] = htg_m + h0 - hst
+    out_terms[T_HRE] = hrg_m + hn - hsr
+    out_terms[T_HM] = hm
+    out_terms[T_DTM] = dtm
+    out_terms[T_DLM] = dlm
+    out_terms[T_OMEGA] = omega
+    out_terms[T_ZONE_TX] = zone_tx
+    out_terms[T_ZONE_RX] = zone_rx
+
+
+@njit
 def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
     """Terrain terms of an exact path profile (ITU-R P.1812-8 section 3, Attachment 1).
 
@@ -528,46 +569,13 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
         lr = i_nu
         dlt = d_km[lt]
         dlr = d - dlt
-    theta = 1000.0 * d / ae_km + theta_t + theta_r
-
-    # Ducting / layer-reflection effective heights and roughness (eqs. (90)-(93))
-    hst = min(hst_n, h0)
-    hsr = min(hsr_n, hn)
-    m = (hsr - hst) / d
-    hte = htg_m + h0 - hst
-    hre = hrg_m + hn - hsr
-    hm = -np.inf
-    for i in range(lt, lr + 1):
-        hm = max(hm, h_m[i] - (hst + m * d_km[i]))
 
     dtm, _ = _run_lengths_km(d_km, zone, True, 0)
     dlm, _ = _run_lengths_km(d_km, zone, False, ZONE_INLAND)
     _, sea = _run_lengths_km(d_km, zone, False, ZONE_SEA)
-
-    out_terms[T_D] = d
-    out_terms[T_HTS] = hts
-    out_terms[T_HRS] = hrs
-    out_terms[T_AE] = ae_km
-    out_terms[T_DLT] = dlt
-    out_terms[T_DLR] = dlr
-    out_terms[T_THETA_T] = theta_t
-    out_terms[T_THETA_R] = theta_r
-    out_terms[T_THETA] = theta
-    out_terms[T_PATHTYPE] = pathtype
-    out_terms[T_HST_N] = hst_n
-    out_terms[T_HSR_N] = hsr_n
-    out_terms[T_HST] = hst
-    out_terms[T_HSR] = hsr
-    out_terms[T_HSTD] = hstd
-    out_terms[T_HSRD] = hsrd
-    out_terms[T_HTE] = hte
-    out_terms[T_HRE] = hre
-    out_terms[T_HM] = hm
-    out_terms[T_DTM] = dtm
-    out_terms[T_DLM] = dlm
-    out_terms[T_OMEGA] = sea / d
-    out_terms[T_ZONE_TX] = zone[0]
-    out_terms[T_ZONE_RX] = zone[n - 1]
+    store_profile_terms(out_terms, d_km, h_m, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
+                        dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm, dlm,
+                        sea / d, zone[0], zone[n - 1])
 
     # Bullington terms: actual (g = h + R) and smooth (g = 0) profiles, ae and a_beta
     hts_s = hts - hstd  # eq. (37a)
