@@ -107,38 +107,41 @@ def fibre_cells(grid, fibre_x_m, fibre_y_m, distance_m: float = 400.0,
     return out
 
 
-def trail_km_covered(trails, grid, covered: np.ndarray,
-                     step_m: float | None = None) -> tuple[float, float]:
-    """Total and covered trail length [km].
+def trail_km_per_cell(trails, grid, step_m: float | None = None) -> np.ndarray:
+    """Trail length [km] in each grid cell.
 
     Each line is cut into pieces of at most ``step_m`` (default a quarter cell); a piece counts
-    as covered when the cell holding its midpoint is covered. Pieces outside the grid are
-    uncovered.
+    in the cell holding its midpoint. Pieces outside the grid are not counted.
     """
     import shapely
 
+    out = np.zeros(grid.shape)
     if trails is None or len(trails) == 0:
-        return 0.0, 0.0
+        return out
     step = float(step_m or grid.resolution_m / 4.0)
-    total = 0.0
-    cov = 0.0
-    parts = shapely.get_parts(np.asarray(trails.geometry.values))
-    for line in parts:
+    for line in shapely.get_parts(np.asarray(trails.geometry.values)):
         length = float(line.length)
         if length <= 0.0:
             continue
         n = max(1, math.ceil(length / step))
-        piece = length / n
-        pts = shapely.line_interpolate_point(line, (np.arange(n) + 0.5) * piece)
-        x = shapely.get_x(pts)
-        y = shapely.get_y(pts)
-        r, c = grid.index_of(x, y)
+        pts = shapely.line_interpolate_point(line, (np.arange(n) + 0.5) * (length / n))
+        r, c = grid.index_of(shapely.get_x(pts), shapely.get_y(pts))
         inside = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
-        hit = np.zeros(n, dtype=bool)
-        hit[inside] = covered[r[inside], c[inside]]
-        total += length
-        cov += piece * float(hit.sum())
-    return total / 1000.0, cov / 1000.0
+        np.add.at(out, (r[inside], c[inside]), length / n / 1000.0)
+    return out
+
+
+def trail_km_covered(trails, grid, covered: np.ndarray,
+                     step_m: float | None = None) -> tuple[float, float]:
+    """Total and covered trail length [km] (:func:`trail_km_per_cell` pieces in covered cells;
+    pieces outside the grid count in the total as uncovered)."""
+    import shapely
+
+    if trails is None or len(trails) == 0:
+        return 0.0, 0.0
+    total = float(shapely.length(np.asarray(trails.geometry.values)).sum()) / 1000.0
+    per_cell = trail_km_per_cell(trails, grid, step_m)
+    return total, float(per_cell[covered].sum())
 
 
 def township_kpis(townships, population: np.ndarray, covered: np.ndarray,

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ import scipy.sparse as sp
 
 from covkit.config import Scenario, load_scenario
 from covkit.coverage import radio as R
+from covkit.coverage.kpi import trail_km_per_cell
 from covkit.errors import CovkitInputError
 
 PROPOSED_OPERATOR = "proposed"
@@ -65,27 +65,6 @@ def _box_sum(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, half: int) 
     c0 = np.clip(cols - half, 0, w)
     c1 = np.clip(cols + half + 1, 0, w)
     return sat[r1, c1] - sat[r0, c1] - sat[r1, c0] + sat[r0, c0]
-
-
-def trail_km_per_cell(trails, grid, step_m: float | None = None) -> np.ndarray:
-    """Trail length [km] in each grid cell (lines cut into pieces of at most a quarter cell,
-    each counted in the cell holding its midpoint)."""
-    import shapely
-
-    out = np.zeros(grid.shape)
-    if trails is None or len(trails) == 0:
-        return out
-    step = float(step_m or grid.resolution_m / 4.0)
-    for line in shapely.get_parts(np.asarray(trails.geometry.values)):
-        length = float(line.length)
-        if length <= 0.0:
-            continue
-        n = max(1, math.ceil(length / step))
-        pts = shapely.line_interpolate_point(line, (np.arange(n) + 0.5) * (length / n))
-        r, c = grid.index_of(shapely.get_x(pts), shapely.get_y(pts))
-        ok = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
-        np.add.at(out, (r[ok], c[ok]), length / n / 1000.0)
-    return out
 
 
 def generate_candidates(inputs, demand: np.ndarray, scenario: Scenario) -> pd.DataFrame:
@@ -198,7 +177,7 @@ def candidate_station_rows(candidates: pd.DataFrame, scenario: Scenario) -> pd.D
 
 
 def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray,
-                    required_median_dbm: float, progress: bool = True):
+                    required_median_dbm: float, trail_km: np.ndarray, progress: bool = True):
     """Sparse candidates x demand-cells matrix of the cells each candidate would newly cover.
 
     Demand cells are the cells not covered before that hold people or trail. Returns
@@ -210,7 +189,6 @@ def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray
     sc = inputs.scenario
     p = sc.propagation
     grid = inputs.grid
-    trail_km = trail_km_per_cell(inputs.trails, grid)
     demand_mask = ~covered_before & ((inputs.population > 0) | (trail_km > 0))
     demand_flat = np.flatnonzero(demand_mask)
     demand_id = np.full(grid.height * grid.width, -1, np.int64)
@@ -265,7 +243,7 @@ def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray
     data = np.ones(indptr[-1], dtype=np.float64)
     csr = sp.csr_matrix((data, np.concatenate(indices) if indices else np.zeros(0, np.int64),
                          np.asarray(indptr)), shape=(len(candidates), demand_flat.size))
-    return csr, demand_flat, trail_km
+    return csr, demand_flat
 
 
 # ----------------------------------------------------------------------------------------------
@@ -353,9 +331,9 @@ def propose_sites(scenario_or_path, out_dir: Path | str | None = None, *,
     demand = np.where(covered, 0.0, s.weight_population * pop + s.weight_trail_km * trail_all)
     candidates = generate_candidates(inputs, demand, scenario)
     req = before.summary["required_median_rsrp_dbm"]
-    csr, demand_flat, trail_km = coverage_matrix(inputs, candidates, covered, req, progress)
+    csr, demand_flat = coverage_matrix(inputs, candidates, covered, req, trail_all, progress)
     pop_d = pop.ravel()[demand_flat]
-    trail_d = trail_km.ravel()[demand_flat]
+    trail_d = trail_all.ravel()[demand_flat]
     weights = s.weight_population * pop_d + s.weight_trail_km * trail_d
     # bonus demand: one item per remote township without coverage, covered by a candidate
     # that newly covers people in it
