@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from covkit._jit import njit
+from covkit._jit import njit, njit_noalloc
 from covkit.errors import CovkitInputError
 
 SPEED_OF_LIGHT_M_S = 299_792_458.0
@@ -69,7 +69,7 @@ COST231_VALIDITY: dict[str, tuple[float, float]] = {
 # --------------------------------------------------------------------------------------------
 # Kernels (the single implementation of each formula)
 # --------------------------------------------------------------------------------------------
-@njit
+@njit_noalloc
 def fspl_loss_db(distance_m, freq_mhz):
     """Free-space basic transmission loss, ITU-R P.525-4 eq. (6).
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from covkit._jit import njit, njit_parallel, prange
+from covkit._jit import njit, njit_noalloc, njit_parallel, prange
 from covkit.errors import CovkitInputError
 from covkit.propagation import p1812 as P
 from covkit.propagation.constants import DEFAULT_PATH_CENTRE_LAT_DEG as P_DEFAULT_LAT
@@ -60,7 +60,7 @@ from covkit.propagation.terrain import (
 # upper convex hull of profile points (x = distance, y = height), x strictly increasing
 
 
-@njit
+@njit_noalloc
 def _hull_push(hx, hy, hi, n_hull, x, y, i):
     """Append point ``i`` at (x, y) to the upper hull ``(hx, hy, hi)[:n_hull]`` (x increasing);
     return the new size. The hull keeps coordinates next to the profile index: reading
@@ -79,7 +79,7 @@ def _hull_push(hx, hy, hi, n_hull, x, y, i):
     return n_hull + 1
 
 
-@njit
+@njit_noalloc
 def _hull_extreme(hx, hy, hi, n_hull, slope):
     """Profile index of the hull vertex maximising ``y - slope * x``."""
     lo = 0
@@ -93,7 +93,7 @@ def _hull_extreme(hx, hy, hi, n_hull, slope):
     return hi[lo]
 
 
-@njit
+@njit_noalloc
 def _hull_tangent_right(hx, hy, hi, n_hull, xq, yq):
     """Profile index of the hull vertex maximising ``(y - yq) / (xq - x)`` for a point q right
     of every vertex (the last such vertex on ties)."""
@@ -112,7 +112,7 @@ def _hull_tangent_right(hx, hy, hi, n_hull, xq, yq):
 # smooth-profile Bullington terms (all intermediate heights zero): closed forms on the samples
 
 
-@njit
+@njit_noalloc
 def _smooth_stim(step_km, m, d, hts_s, bulge):
     """max over intermediate points d_i = i * step (i = 1..m) of (-bulge d_i^2 - hts_s) / d_i,
     plus bulge * d (eq. (13) on the smooth profile). The function is concave in d_i, so the
@@ -130,7 +130,7 @@ def _smooth_stim(step_km, m, d, hts_s, bulge):
     return best + bulge * d
 
 
-@njit
+@njit_noalloc
 def _smooth_srim(step_km, m, d, hrs_s, bulge):
     """max over i = 1..m of (z_i - z_r) / (d - d_i) - bulge * d with z_i = -bulge d_i^2 and
     z_r = hrs_s - bulge d^2 (eq. (17) on the smooth profile); concave in d - d_i."""
@@ -148,7 +148,7 @@ def _smooth_srim(step_km, m, d, hrs_s, bulge):
     return best - bulge * d
 
 
-@njit
+@njit_noalloc
 def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero):
     """LoS nu_max * sqrt(lambda) over the intermediate points i = 1..m (P.1812-8 eq. (15),
     Earth-bulge form) and its last arg-max. ``zz`` holds z_i = g_i - bulge d_i^2; with
@@ -166,7 +166,7 @@ def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero):
     return nu, i_nu
 
 
-@njit
+@njit_noalloc
 def _nu_or_bound(d_km, zz, m, d, hts, z_r, bulge_zero, n_max, sqrt_lam):
     """``nu_max * sqrt(lambda)`` (see :func:`_nu_scan`), or an upper bound of it when that bound
     already puts the knife-edge loss J(nu) at zero (nu <= -0.78, P.1812-8 eq. (12)).
@@ -183,7 +183,7 @@ def _nu_or_bound(d_km, zz, m, d, hts, z_r, bulge_zero, n_max, sqrt_lam):
     return nu
 
 
-@njit
+@njit_noalloc
 def _run_close(d_km, start, stop, d_next):
     """Length [km] of a zone run over points start..stop followed by a point at ``d_next``
     (P.1812-8 section 3.6: half of each adjoining interval counts)."""
@@ -193,7 +193,7 @@ def _run_close(d_km, start, stop, d_next):
     return length
 
 
-@njit
+@njit_noalloc
 def _free_space_db(dist_m, hts_m, hrs_m, f_ghz):
     """ITU-R P.525 free-space loss on the 3-D distance (at least 1 m)."""
     d3 = math.sqrt(dist_m * dist_m + (hts_m - hrs_m) ** 2)
@@ -204,7 +204,7 @@ def _free_space_db(dist_m, hts_m, hrs_m, f_ghz):
 # the radial sweep
 
 
-@njit
+@njit_noalloc
 def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m, hrg_m,
                    ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km,
                    q_dist_m, q_h_m, q_index, loss_out, terms_out, work):

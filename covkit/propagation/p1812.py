@@ -53,7 +53,7 @@ import math
 
 import numpy as np
 
-from covkit._jit import njit
+from covkit._jit import njit, njit_noalloc
 from covkit.errors import CovkitInputError
 from covkit.propagation.constants import (
     DEFAULT_LOCATION_RESOLUTION_M,
@@ -229,7 +229,7 @@ ZONE_INLAND = 4
 # --------------------------------------------------------------------------------------------
 # Small shared formulas
 # --------------------------------------------------------------------------------------------
-@njit
+@njit_noalloc
 def effective_earth_radius_km(dn_n_per_km):
     """Median effective Earth radius ae [km].
 
@@ -247,7 +247,7 @@ def effective_earth_radius_km(dn_n_per_km):
     return EARTH_RADIUS_KM * K50_NUMERATOR_N_PER_KM / (K50_NUMERATOR_N_PER_KM - dn_n_per_km)
 
 
-@njit
+@njit_noalloc
 def inv_cum_norm(x):
     """Approximate inverse complementary cumulative normal distribution I(x).
 
@@ -270,7 +270,7 @@ def inv_cum_norm(x):
     return t - c if x <= 0.5 else c - t
 
 
-@njit
+@njit_noalloc
 def beta0_pct(phi_deg, dtm_km, dlm_km):
     """Time percentage beta0 of refractivity lapse rates above 100 N-units/km [%].
 
@@ -297,7 +297,7 @@ def beta0_pct(phi_deg, dtm_km, dlm_km):
     return 4.17 * mu1 * mu4
 
 
-@njit
+@njit_noalloc
 def knife_edge_loss_db(nu):
     """Knife-edge diffraction loss J(nu) [dB], 0 for nu <= -0.78 (ITU-R P.1812-8 eq. (12))."""
     if nu > -0.78:
@@ -308,7 +308,7 @@ def knife_edge_loss_db(nu):
 # --------------------------------------------------------------------------------------------
 # Stage 1: profile analysis
 # --------------------------------------------------------------------------------------------
-@njit
+@njit_noalloc
 def _bullington_profile_terms(d_km, h_m, r_m, use_terrain, hts_m, hrs_m, ce_per_km):
     """Stim, Srim and the frequency-free LoS nu_max of one profile (Earth-bulge form).
 
@@ -354,7 +354,7 @@ def _bullington_profile_terms(d_km, h_m, r_m, use_terrain, hts_m, hrs_m, ce_per_
     return stim + bulge * d, srim - bulge * d, nu
 
 
-@njit
+@njit_noalloc
 def _run_lengths_km(d_km, zone, want_land, want_zone):
     """Longest run and total length [km] of profile sections in a zone set (section 3.6).
 
@@ -390,7 +390,7 @@ def _run_lengths_km(d_km, zone, want_land, want_zone):
     return longest, total
 
 
-@njit
+@njit_noalloc
 def diffraction_surface_heights_m(hst_n, hsr_n, hobs, a_obt, a_obr, h0_m, hn_m):
     """Smooth-surface heights hstd, hsrd [m amsl] for the diffraction model (ITU-R P.1812-8
     eqs. (89)-(91)) from the least-squares heights ``hst_n``, ``hsr_n``, the highest
@@ -404,7 +404,7 @@ def diffraction_surface_heights_m(hst_n, hsr_n, hobs, a_obt, a_obr, h0_m, hn_m):
     return (h0_m if hstp >= h0_m else hstp), (hn_m if hsrp > hn_m else hsrp)
 
 
-@njit
+@njit_noalloc
 def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km):
     """Path type and horizon elevation angles (ITU-R P.1812-8 eqs. (76)-(81)).
 
@@ -434,7 +434,7 @@ def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km):
     return 1.0, theta_td, theta_rd
 
 
-@njit
+@njit_noalloc
 def store_profile_terms(out_terms, d_km, h_m, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
                         dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm, dlm, omega,
                         zone_tx, zone_rx):
@@ -475,7 +475,7 @@ def store_profile_terms(out_terms, d_km, h_m, d, hts, hrs, hn, htg_m, hrg_m, ae_
     out_terms[T_ZONE_RX] = zone_rx
 
 
-@njit
+@njit_noalloc
 def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
     """Terrain terms of an exact path profile (ITU-R P.1812-8 section 3, Attachment 1).
 
@@ -605,7 +605,7 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
 # --------------------------------------------------------------------------------------------
 # Stage 2: propagation terms
 # --------------------------------------------------------------------------------------------
-@njit
+@njit_noalloc
 def bullington_loss_db(stim, srim, str_slope, nu_sqrt_lambda, hts_m, hrs_m, d_km, f_ghz):
     """Bullington diffraction loss from the profile terms (ITU-R P.1812-8 section 4.3.1).
 
@@ -641,7 +641,7 @@ def bullington_loss_db(stim, srim, str_slope, nu_sqrt_lambda, hts_m, hrs_m, d_km
     return luc + (1.0 - math.exp(-luc / 6.0)) * (10.0 + 0.02 * d_km)  # eq. (21)
 
 
-@njit
+@njit_noalloc
 def _first_term_inner_db(eps_r, sigma_s_per_m, d_km, hte_m, hre_m, adft_km, f_ghz, pol):
     """First-term spherical-Earth diffraction loss for one ground type (eqs. (29)-(36))."""
     k_h = (
@@ -670,7 +670,7 @@ def _first_term_inner_db(eps_r, sigma_s_per_m, d_km, hte_m, hre_m, adft_km, f_gh
     return -fx - g_t - g_r  # eq. (36)
 
 
-@njit
+@njit_noalloc
 def _height_gain_db(b, g_min):
     """Height-gain function G(Y) with its lower limit 2 + 20 log10(K) (eqs. (34), (35))."""
     if b > 2.0:
@@ -680,7 +680,7 @@ def _height_gain_db(b, g_min):
     return max(g, g_min)
 
 
-@njit
+@njit_noalloc
 def _first_term_db(d_km, hte_m, hre_m, adft_km, f_ghz, omega, pol):
     """First-term spherical-Earth loss, land/sea mixed by omega (eq. (28))."""
     land = _first_term_inner_db(
@@ -692,7 +692,7 @@ def _first_term_db(d_km, hte_m, hre_m, adft_km, f_ghz, omega, pol):
     return omega * sea + (1.0 - omega) * land
 
 
-@njit
+@njit_noalloc
 def spherical_earth_loss_db(d_km, hte_m, hre_m, ap_km, f_ghz, omega, pol):
     """Spherical-Earth diffraction loss Ldsph [dB] (ITU-R P.1812-8 section 4.3.2).
 
@@ -740,13 +740,13 @@ def spherical_earth_loss_db(d_km, hte_m, hre_m, ap_km, f_ghz, omega, pol):
     return (1.0 - hse / hreq) * ldft  # eq. (27)
 
 
-@njit
+@njit_noalloc
 def delta_bullington_db(lbulla_db, lbulls_db, ldsph_db):
     """Delta-Bullington diffraction loss Ld = Lbulla + max(Ldsph - Lbulls, 0) [dB] (eq. (39))."""
     return lbulla_db + max(ldsph_db - lbulls_db, 0.0)
 
 
-@njit
+@njit_noalloc
 def _delta_bullington_from_terms(terms, beta_radius, f_ghz, pol, out, i_bulla, i_bulls, i_dsph):
     """Lbulla, Lbulls, Ldsph into ``out`` and return Ld for ae or a_beta (section 4.3.4)."""
     d = terms[T_D]
@@ -817,7 +817,7 @@ def delta_bullington_from_profile(
     out4[3] = delta_bullington_db(lbulla, lbulls, ldsph)
 
 
-@njit
+@njit_noalloc
 def diffraction_loss_p_db(ld50_db, ldb_db, p_pct, b0_pct):
     """Diffraction loss not exceeded for p % of the time, Ldp [dB] (section 4.3.5).
 
@@ -840,7 +840,7 @@ def diffraction_loss_p_db(ld50_db, ldb_db, p_pct, b0_pct):
     return ld50_db + fi * (ldb_db - ld50_db)
 
 
-@njit
+@njit_noalloc
 def troposcatter_loss_db(d_km, theta_mrad, f_ghz, p_pct, n0):
     """Troposcatter basic transmission loss Lbs [dB] (ITU-R P.1812-8 section 4.4, eqs. (44), (45)).
 
@@ -868,7 +868,7 @@ def troposcatter_loss_db(d_km, theta_mrad, f_ghz, p_pct, n0):
     )  # eq. (44)
 
 
-@njit
+@njit_noalloc
 def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
     """Ducting / layer-reflection basic transmission loss Lba [dB] (section 4.5, eqs. (46)-(56)).
 
@@ -939,7 +939,7 @@ def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
     return af + adp  # eq. (46)
 
 
-@njit
+@njit_noalloc
 def _coast_terms_db(terms, dct_km, dcr_km):
     """Act + Acr of eq. (49): the over-sea site-coupling corrections [dB] (<= 0)."""
     dlt = terms[T_DLT]
@@ -956,7 +956,7 @@ def _coast_terms_db(terms, dct_km, dcr_km):
     return act + acr
 
 
-@njit
+@njit_noalloc
 def anomalous_loss_lower_bound_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
     """A cheap lower bound of the ducting loss Lba [dB] (eqs. (46)-(56)); -inf if none.
 
@@ -979,7 +979,7 @@ def anomalous_loss_lower_bound_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
     return af_lb + gamma_d * theta1 + (1.2 + 3.7e-3 * d) * math.log10(p_pct / b0_pct)
 
 
-@njit
+@njit_noalloc
 def p1812_loss_from_terms(
     terms, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km, out,
     lb_only=False
