@@ -223,8 +223,10 @@ def test_ducting_lower_bound_is_a_lower_bound(p_pct):
                 continue
             P.p1812_loss_from_terms(terms[q], 3.5, p_pct, 50.0, 0.0, 2, 325.0, 23.5, 500.0,
                                     500.0, out)
-            bound = P.anomalous_loss_lower_bound_db(terms[q], 3.5, p_pct, out[P.O_B0], 500.0,
-                                                    500.0)
+            consts = np.empty(P.N_CONSTS)
+            P.p1812_constants(3.5, p_pct, 50.0, 0.0, 2, 325.0, 23.5, consts)
+            bound = P._anomalous_fixed_db(terms[q], consts, 500.0, 500.0) \
+                + P.anomalous_ap_lower_bound_db(terms[q], consts, out[P.O_B0])
             assert bound <= out[P.O_LBA] + 1e-9
             checked += 1
     assert checked > 500

@@ -37,7 +37,7 @@ from covkit._jit import njit, njit_noalloc, njit_parallel, prange
 from covkit.errors import CovkitInputError
 from covkit.propagation import p1812 as P
 from covkit.propagation.constants import DEFAULT_PATH_CENTRE_LAT_DEG as P_DEFAULT_LAT
-from covkit.propagation.constants import EARTH_RADIUS_KM, K_BETA, SPEED_OF_LIGHT_M_GHZ
+from covkit.propagation.constants import EARTH_RADIUS_KM, K_BETA
 from covkit.propagation.empirical import environment_code, fspl_loss_db
 from covkit.propagation.models import (
     LOS_MODE_CODES,
@@ -206,8 +206,8 @@ def _free_space_db(dist_m, hts_m, hrs_m, f_ghz):
 
 @njit_noalloc
 def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m, hrg_m,
-                   ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km,
-                   q_dist_m, q_h_m, q_index, loss_out, terms_out, work):
+                   ae_km, consts, dct_km, dcr_km, q_dist_m, q_h_m, q_index, loss_out, terms_out,
+                   work):
     """P.1812-8 loss from the site to receivers along one radial.
 
     The profile samples are ``j * step_m`` from the site along azimuth ``az_rad`` (clockwise
@@ -219,9 +219,12 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     time; each receiver costs O(log n) plus the stage-2 kernel, and O(m) only for the LoS
     diffraction parameter and the roughness ``hm`` scans. Writes ``loss_out[q_index[q]]`` and,
     if ``terms_out`` has rows, ``terms_out[q]``. ``work`` holds scratch arrays
-    (:func:`_work_buffers`), reused across radials.
+    (:func:`_work_buffers`), reused across radials; ``consts`` the site's stage-2 constants
+    (:func:`~covkit.propagation.p1812.p1812_constants`).
     """
     n_q = q_dist_m.shape[0]
+    f_ghz = consts[P.C_F_GHZ]
+    p_pct = consts[P.C_P_PCT]
     step_km = step_m / 1000.0
     ux = math.sin(az_rad)
     uy = math.cos(az_rad)
@@ -232,7 +235,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     bulge50 = 500.0 / ae_km
     bulge_bb = 500.0 * (1.0 / ae_km)  # Bullington form 500 C_e, as in p1812_profile_terms
     bulge_b = 500.0 * (1.0 / (K_BETA * EARTH_RADIUS_KM))
-    sqrt_lam = math.sqrt(SPEED_OF_LIGHT_M_GHZ / f_ghz)
+    sqrt_lam = consts[P.C_SQRT_LAMBDA]
     need_beta = p_pct != 50.0  # the a_beta terms only matter below 50 % time
     # fractional cell coordinates along the ray: sample j is at (fc0 + j dfc, fr0 + j dfr)
     fc0 = (site_x_m - affine6[0]) / affine6[1] - 0.5
@@ -430,8 +433,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             terms[base] = stim
             terms[base + 1] = srim
             terms[base + 2] = nu
-        P.p1812_loss_from_terms(terms, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg,
-                                dct_km, dcr_km, out, True)
+        P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True)
         loss_out[out_i] = out[P.O_LB]
         if terms_out.shape[0] > 0:
             for t in range(P.N_TERMS):
@@ -448,9 +450,11 @@ def ray_profile_loss_p1812(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, q
     n_steps = profile_segments(q_dist_m[n_q - 1], step_m) + 1
     loss = np.full(n_q, np.nan)
     terms = np.full((n_q, P.N_TERMS), np.nan)
+    consts = np.empty(P.N_CONSTS)
+    P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
     _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m, hrg_m,
-                   ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km,
-                   q_dist_m, q_h_m, np.arange(n_q), loss, terms, _work_buffers(n_steps))
+                   ae_km, consts, dct_km, dcr_km, q_dist_m, q_h_m, np.arange(n_q), loss, terms,
+                   _work_buffers(n_steps))
     return loss, terms
 
 
@@ -535,6 +539,8 @@ def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radia
         h_rx[t] = bilinear_height_m(dem_m, affine6, affine6[0] + (col0 + cc + 0.5) * affine6[1],
                                     affine6[3] + (row0 + rr + 0.5) * affine6[5])
     no_terms = np.empty((0, P.N_TERMS))
+    consts = np.empty(P.N_CONSTS)
+    P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
     n_chunks = min(n_radials, 64)
     for ch in prange(n_chunks):
         work = _work_buffers(n_steps)
@@ -545,9 +551,8 @@ def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radia
                 continue
             az = 2.0 * math.pi * k / n_radials
             _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az, step_m, n_steps, htg_m,
-                           hrg_m, ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg,
-                           dct_km, dcr_km, dist[a:b], h_rx[a:b], flat[a:b], out, no_terms,
-                           work)
+                           hrg_m, ae_km, consts, dct_km, dcr_km, dist[a:b], h_rx[a:b],
+                           flat[a:b], out, no_terms, work)
     return out.reshape((n_rows, n_cols))
 
 
@@ -557,8 +562,7 @@ def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radia
 
 @njit
 def _reference_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m, ae_km,
-                   f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km, terms,
-                   out):
+                   consts, dct_km, dcr_km, terms, out):
     dist_m = math.hypot(x_m - site_x_m, y_m - site_y_m)
     n_seg = profile_segments(dist_m, step_m)
     d_km = np.empty(n_seg + 1)
@@ -569,10 +573,9 @@ def _reference_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, s
                           zone):
         return np.nan
     if n_seg < 2:
-        return _free_space_db(dist_m, h[0] + htg_m, h[n_seg] + hrg_m, f_ghz)
+        return _free_space_db(dist_m, h[0] + htg_m, h[n_seg] + hrg_m, consts[P.C_F_GHZ])
     P.p1812_profile_terms(d_km, h, r, zone, htg_m, hrg_m, ae_km, terms)
-    P.p1812_loss_from_terms(terms, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km,
-                            dcr_km, out)
+    P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, False)
     return out[P.O_LB]
 
 
@@ -584,12 +587,13 @@ def reference_loss_p1812(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hr
     its exact profile (:func:`~covkit.propagation.terrain.sample_profile`, bilinear heights)."""
     n = x_m.shape[0]
     loss = np.empty(n)
+    consts = np.empty(P.N_CONSTS)
+    P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
     for i in prange(n):
         terms = np.empty(P.N_TERMS)
         out = np.empty(P.N_OUT)
         loss[i] = _reference_one(dem_m, affine6, site_x_m, site_y_m, x_m[i], y_m[i], htg_m,
-                                 hrg_m, step_m, ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol,
-                                 n0, phi_deg, dct_km, dcr_km, terms, out)
+                                 hrg_m, step_m, ae_km, consts, dct_km, dcr_km, terms, out)
     return loss
 
 

@@ -221,6 +221,7 @@ OUT_NAMES = (
 
 POL_HORIZONTAL = 1
 POL_VERTICAL = 2
+LN10 = math.log(10.0)
 ZONE_SEA = 1
 ZONE_COASTAL_LAND = 3
 ZONE_INLAND = 4
@@ -271,6 +272,16 @@ def inv_cum_norm(x):
 
 
 @njit_noalloc
+def beta0_latitude_terms(phi_deg):
+    """``(b0_max, e)`` with beta0 = b0_max * mu1^e: eqs. (4), (5) with mu4 folded into one power
+    of mu1 (``mu1 * mu1^(-0.935 + 0.0176 |phi|)`` up to 70 deg, ``4.17 mu1 mu1^0.3`` beyond)."""
+    aphi = abs(phi_deg)
+    if aphi <= 70.0:
+        return 10.0 ** (-0.015 * aphi + 1.67), 1.0 + (-0.935 + 0.0176 * aphi)
+    return 4.17, 1.3
+
+
+@njit_noalloc
 def beta0_pct(phi_deg, dtm_km, dlm_km):
     """Time percentage beta0 of refractivity lapse rates above 100 N-units/km [%].
 
@@ -286,15 +297,8 @@ def beta0_pct(phi_deg, dtm_km, dlm_km):
     float
         beta0 [%], ITU-R P.1812-8 eqs. (2)-(5).
     """
-    tau = 1.0 - math.exp(-(4.12e-4 * dlm_km**2.41))  # eq. (3)
-    mu1 = (10.0 ** (-dtm_km / (16.0 - 6.6 * tau)) + 10.0 ** (-5.0 * (0.496 + 0.354 * tau))) ** 0.2
-    mu1 = min(mu1, 1.0)  # eq. (2)
-    aphi = abs(phi_deg)
-    if aphi <= 70.0:
-        mu4 = mu1 ** (-0.935 + 0.0176 * aphi)  # eq. (4)
-        return 10.0 ** (-0.015 * aphi + 1.67) * mu1 * mu4  # eq. (5)
-    mu4 = mu1**0.3
-    return 4.17 * mu1 * mu4
+    b0_max, mu1_exp = beta0_latitude_terms(phi_deg)
+    return _beta0_from(b0_max, mu1_exp, dtm_km, _tau(dlm_km))
 
 
 @njit_noalloc
@@ -605,8 +609,80 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
 # --------------------------------------------------------------------------------------------
 # Stage 2: propagation terms
 # --------------------------------------------------------------------------------------------
+# Per-site constants of stage 2: everything that depends only on the frequency, the time and
+# location percentages, the polarization, N0 and the path-centre latitude. The radial engine
+# computes them once per site; per pixel only the path-dependent parts remain.
+
+C_F_GHZ = 0  # frequency [GHz]
+C_P_PCT = 1  # time percentage p [%]
+C_LAMBDA = 2  # wavelength [m]
+C_SQRT_LAMBDA = 3  # sqrt(wavelength) [m^0.5]
+C_LOG10_F = 4  # log10(f_GHz)
+C_F13 = 5  # f_GHz^(1/3)
+C_LOG10_P50 = 6  # log10(p / 50), eq. (10)
+C_I_P = 7  # I(p / 100), Attachment 2 (eq. (40))
+C_LLOC = 8  # location correction off the sea, -I(pL / 100) sigma_L [dB] (section 4.7)
+C_LBS0 = 9  # troposcatter without its path terms: 190.1 + Lf - 0.15 N0 - 10.125 log(50/p)^0.7
+C_ALF = 10  # Alf, eq. (47a) [dB]
+C_B0_MAX = 11  # beta0 for mu1 = 1 [%], eqs. (4), (5)
+C_MU1_EXP = 12  # exponent e of beta0 = B0_MAX * mu1^e (mu1 * mu4 = mu1^e), eqs. (4), (5)
+C_K_LAND = 13  # K * adft^(1/3) for land, eq. (29) (adft in km)
+C_K_SEA = 14  # same for sea
+N_CONSTS = 15
+
+
 @njit_noalloc
-def bullington_loss_db(stim, srim, str_slope, nu_sqrt_lambda, hts_m, hrs_m, d_km, f_ghz):
+def _ground_k_scaled(eps_r, sigma_s_per_m, f_ghz, f13, pol):
+    """``K * adft^(1/3)`` of eq. (29) for one ground type: K without its radius factor."""
+    x2 = (18.0 * sigma_s_per_m / f_ghz) ** 2
+    k_h = 0.036 / f13 / math.sqrt(math.sqrt((eps_r - 1.0) ** 2 + x2))  # eq. (29a)
+    if pol == POL_VERTICAL:
+        return k_h * math.sqrt(eps_r**2 + x2)  # eq. (29b)
+    return k_h
+
+
+@njit_noalloc
+def p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts):
+    """Fill ``consts`` (length ``N_CONSTS``, indexed by the ``C_*`` constants) with the stage-2
+    quantities that do not depend on the path (see the ``C_*`` comments)."""
+    lam = SPEED_OF_LIGHT_M_GHZ / f_ghz
+    f13 = f_ghz ** (1.0 / 3.0)
+    consts[C_F_GHZ] = f_ghz
+    consts[C_P_PCT] = p_pct
+    consts[C_LAMBDA] = lam
+    consts[C_SQRT_LAMBDA] = math.sqrt(lam)
+    consts[C_LOG10_F] = math.log10(f_ghz)
+    consts[C_F13] = f13
+    consts[C_LOG10_P50] = math.log10(p_pct / 50.0)
+    consts[C_I_P] = inv_cum_norm(p_pct / 100.0)
+    consts[C_LLOC] = -inv_cum_norm(pl_pct / 100.0) * sigma_l_db
+    lf = 25.0 * math.log10(f_ghz) - 2.5 * math.log10(f_ghz / 2.0) ** 2  # eq. (45)
+    consts[C_LBS0] = 190.1 + lf - 0.15 * n0 - 10.125 * math.log10(50.0 / p_pct) ** 0.7  # (44)
+    consts[C_ALF] = 45.375 - 137.0 * f_ghz + 92.5 * f_ghz * f_ghz if f_ghz < 0.5 else 0.0
+    consts[C_B0_MAX], consts[C_MU1_EXP] = beta0_latitude_terms(phi_deg)
+    consts[C_K_LAND] = _ground_k_scaled(LAND_REL_PERMITTIVITY, LAND_CONDUCTIVITY_S_PER_M, f_ghz,
+                                        f13, pol)
+    consts[C_K_SEA] = _ground_k_scaled(SEA_REL_PERMITTIVITY, SEA_CONDUCTIVITY_S_PER_M, f_ghz,
+                                       f13, pol)
+
+
+@njit_noalloc
+def _tau(dlm_km):
+    """tau of eq. (3)."""
+    return 1.0 - math.exp(-(4.12e-4 * dlm_km**2.41))
+
+
+@njit_noalloc
+def _beta0_from(b0_max, mu1_exp, dtm_km, tau):
+    """beta0 [%] (eqs. (2)-(5)) as ``b0_max * mu1^e``: mu1 * mu4 is one power of mu1, and
+    mu1 = min(S^0.2, 1) = min(S, 1)^0.2."""
+    s = math.exp(-LN10 * dtm_km / (16.0 - 6.6 * tau)) \
+        + math.exp(-LN10 * 5.0 * (0.496 + 0.354 * tau))
+    return b0_max * min(s, 1.0) ** (0.2 * mu1_exp)
+
+
+@njit_noalloc
+def bullington_loss_db(stim, srim, str_slope, nu_sqrt_lambda, hts_m, hrs_m, d_km, consts):
     """Bullington diffraction loss from the profile terms (ITU-R P.1812-8 section 4.3.1).
 
     Parameters
@@ -621,43 +697,37 @@ def bullington_loss_db(stim, srim, str_slope, nu_sqrt_lambda, hts_m, hrs_m, d_km
         Antenna heights [m] in the datum of the profile.
     d_km : float
         Path length [km].
-    f_ghz : float
-        Frequency [GHz].
+    consts : 1-D float64 array
+        From :func:`p1812_constants`.
 
     Returns
     -------
     float
         Lbull [dB], eq. (21).
     """
-    lam = SPEED_OF_LIGHT_M_GHZ / f_ghz
     if stim < str_slope:  # LoS path, eqs. (15), (16)
-        luc = knife_edge_loss_db(nu_sqrt_lambda / math.sqrt(lam))
+        luc = knife_edge_loss_db(nu_sqrt_lambda / consts[C_SQRT_LAMBDA])
     else:  # trans-horizon path, eqs. (17)-(20)
         dbp = (hrs_m - hts_m + srim * d_km) / (stim + srim)  # eq. (18)
         nub = (hts_m + stim * dbp - (hts_m * (d_km - dbp) + hrs_m * dbp) / d_km) * math.sqrt(
-            0.002 * d_km / (lam * dbp * (d_km - dbp))
+            0.002 * d_km / (consts[C_LAMBDA] * dbp * (d_km - dbp))
         )  # eq. (20)
         luc = knife_edge_loss_db(nub)
+    if luc == 0.0:
+        return 0.0
     return luc + (1.0 - math.exp(-luc / 6.0)) * (10.0 + 0.02 * d_km)  # eq. (21)
 
 
 @njit_noalloc
-def _first_term_inner_db(eps_r, sigma_s_per_m, d_km, hte_m, hre_m, adft_km, f_ghz, pol):
-    """First-term spherical-Earth diffraction loss for one ground type (eqs. (29)-(36))."""
-    k_h = (
-        0.036
-        * (adft_km * f_ghz) ** (-1.0 / 3.0)
-        * ((eps_r - 1.0) ** 2 + (18.0 * sigma_s_per_m / f_ghz) ** 2) ** (-0.25)
-    )  # eq. (29a)
-    if pol == POL_VERTICAL:
-        k = k_h * (eps_r**2 + (18.0 * sigma_s_per_m / f_ghz) ** 2) ** 0.5  # eq. (29b)
-    else:
-        k = k_h
+def _first_term_inner_db(k_scaled, d_km, hte_m, hre_m, a13, f13):
+    """First-term spherical-Earth diffraction loss for one ground type (eqs. (29)-(36));
+    ``k_scaled`` from :func:`_ground_k_scaled`, ``a13`` = adft^(1/3), ``f13`` = f^(1/3)."""
+    k = k_scaled / a13  # eq. (29)
     k2 = k * k
     k4 = k2 * k2
     beta = (1.0 + 1.6 * k2 + 0.67 * k4) / (1.0 + 4.5 * k2 + 1.53 * k4)  # eq. (30)
-    x = 21.88 * beta * (f_ghz / adft_km**2) ** (1.0 / 3.0) * d_km  # eq. (31)
-    y_scale = 0.9575 * beta * (f_ghz**2 / adft_km) ** (1.0 / 3.0)
+    x = 21.88 * beta * (f13 / (a13 * a13)) * d_km  # eq. (31): (f / adft^2)^(1/3)
+    y_scale = 0.9575 * beta * (f13 * f13 / a13)  # (f^2 / adft)^(1/3)
     yt = y_scale * hte_m  # eq. (32a)
     yr = y_scale * hre_m  # eq. (32b)
     if x >= 1.6:
@@ -674,26 +744,29 @@ def _first_term_inner_db(eps_r, sigma_s_per_m, d_km, hte_m, hre_m, adft_km, f_gh
 def _height_gain_db(b, g_min):
     """Height-gain function G(Y) with its lower limit 2 + 20 log10(K) (eqs. (34), (35))."""
     if b > 2.0:
-        g = 17.6 * (b - 1.1) ** 0.5 - 5.0 * math.log10(b - 1.1) - 8.0
+        g = 17.6 * math.sqrt(b - 1.1) - 5.0 * math.log10(b - 1.1) - 8.0
     else:
-        g = 20.0 * math.log10(b + 0.1 * b**3)
+        g = 20.0 * math.log10(b + 0.1 * b * b * b)
     return max(g, g_min)
 
 
 @njit_noalloc
-def _first_term_db(d_km, hte_m, hre_m, adft_km, f_ghz, omega, pol):
-    """First-term spherical-Earth loss, land/sea mixed by omega (eq. (28))."""
-    land = _first_term_inner_db(
-        LAND_REL_PERMITTIVITY, LAND_CONDUCTIVITY_S_PER_M, d_km, hte_m, hre_m, adft_km, f_ghz, pol
-    )
-    sea = _first_term_inner_db(
-        SEA_REL_PERMITTIVITY, SEA_CONDUCTIVITY_S_PER_M, d_km, hte_m, hre_m, adft_km, f_ghz, pol
-    )
+def _first_term_db(d_km, hte_m, hre_m, adft_km, omega, consts):
+    """First-term spherical-Earth loss, land/sea mixed by omega (eq. (28)); an all-land or
+    all-sea path evaluates its one ground type only."""
+    a13 = adft_km ** (1.0 / 3.0)
+    f13 = consts[C_F13]
+    land = 0.0
+    sea = 0.0
+    if omega < 1.0:
+        land = _first_term_inner_db(consts[C_K_LAND], d_km, hte_m, hre_m, a13, f13)
+    if omega > 0.0:
+        sea = _first_term_inner_db(consts[C_K_SEA], d_km, hte_m, hre_m, a13, f13)
     return omega * sea + (1.0 - omega) * land
 
 
 @njit_noalloc
-def spherical_earth_loss_db(d_km, hte_m, hre_m, ap_km, f_ghz, omega, pol):
+def spherical_earth_loss_db(d_km, hte_m, hre_m, ap_km, omega, consts):
     """Spherical-Earth diffraction loss Ldsph [dB] (ITU-R P.1812-8 section 4.3.2).
 
     Parameters
@@ -704,22 +777,22 @@ def spherical_earth_loss_db(d_km, hte_m, hre_m, ap_km, f_ghz, omega, pol):
         Effective antenna heights above the smooth surface [m], > 0 (eq. (38)).
     ap_km : float
         Effective Earth radius [km].
-    f_ghz : float
-        Frequency [GHz].
     omega : float
         Fraction of the path over sea [0-1].
-    pol : int
-        1 horizontal, 2 vertical.
+    consts : 1-D float64 array
+        From :func:`p1812_constants` (frequency, polarization).
 
     Returns
     -------
     float
         Ldsph [dB], eqs. (22)-(27).
     """
-    lam = SPEED_OF_LIGHT_M_GHZ / f_ghz
-    dlos = math.sqrt(2.0 * ap_km) * (math.sqrt(0.001 * hte_m) + math.sqrt(0.001 * hre_m))  # (22)
+    lam = consts[C_LAMBDA]
+    sqrt_t = math.sqrt(hte_m)
+    sqrt_r = math.sqrt(hre_m)
+    dlos = math.sqrt(2.0 * ap_km) * (math.sqrt(0.001) * (sqrt_t + sqrt_r))  # eq. (22)
     if d_km >= dlos:
-        return _first_term_db(d_km, hte_m, hre_m, ap_km, f_ghz, omega, pol)
+        return _first_term_db(d_km, hte_m, hre_m, ap_km, omega, consts)
     c = (hte_m - hre_m) / (hte_m + hre_m)  # eq. (24d)
     m = 250.0 * d_km * d_km / (ap_km * (hte_m + hre_m))  # eq. (24e)
     b = (
@@ -735,8 +808,8 @@ def spherical_earth_loss_db(d_km, hte_m, hre_m, ap_km, f_ghz, omega, pol):
     hreq = 17.456 * math.sqrt(dse1 * dse2 * lam / d_km)  # eq. (25)
     if hse > hreq:
         return 0.0
-    aem = 500.0 * (d_km / (math.sqrt(hte_m) + math.sqrt(hre_m))) ** 2  # eq. (26)
-    ldft = max(_first_term_db(d_km, hte_m, hre_m, aem, f_ghz, omega, pol), 0.0)
+    aem = 500.0 * (d_km / (sqrt_t + sqrt_r)) ** 2  # eq. (26)
+    ldft = max(_first_term_db(d_km, hte_m, hre_m, aem, omega, consts), 0.0)
     return (1.0 - hse / hreq) * ldft  # eq. (27)
 
 
@@ -747,7 +820,7 @@ def delta_bullington_db(lbulla_db, lbulls_db, ldsph_db):
 
 
 @njit_noalloc
-def _delta_bullington_from_terms(terms, beta_radius, f_ghz, pol, out, i_bulla, i_bulls, i_dsph):
+def _delta_bullington_from_terms(terms, beta_radius, consts, out, i_bulla, i_bulls, i_dsph):
     """Lbulla, Lbulls, Ldsph into ``out`` and return Ld for ae or a_beta (section 4.3.4)."""
     d = terms[T_D]
     hts = terms[T_HTS]
@@ -761,12 +834,12 @@ def _delta_bullington_from_terms(terms, beta_radius, f_ghz, pol, out, i_bulla, i
         ap = terms[T_AE]
         ia, i_s = T_STIM_A50, T_STIM_S50
     lbulla = bullington_loss_db(
-        terms[ia], terms[ia + 1], terms[T_STR_A], terms[ia + 2], hts, hrs, d, f_ghz
+        terms[ia], terms[ia + 1], terms[T_STR_A], terms[ia + 2], hts, hrs, d, consts
     )
     lbulls = bullington_loss_db(
-        terms[i_s], terms[i_s + 1], terms[T_STR_S], terms[i_s + 2], hts_s, hrs_s, d, f_ghz
+        terms[i_s], terms[i_s + 1], terms[T_STR_S], terms[i_s + 2], hts_s, hrs_s, d, consts
     )
-    ldsph = spherical_earth_loss_db(d, hts_s, hrs_s, ap, f_ghz, terms[T_OMEGA], pol)  # eq. (38)
+    ldsph = spherical_earth_loss_db(d, hts_s, hrs_s, ap, terms[T_OMEGA], consts)  # eq. (38)
     out[i_bulla] = lbulla
     out[i_bulls] = lbulls
     out[i_dsph] = ldsph
@@ -803,14 +876,16 @@ def delta_bullington_from_profile(
     n = d_km.shape[0]
     d = d_km[n - 1]
     zeros = np.zeros(n)
+    consts = np.empty(N_CONSTS)
+    p1812_constants(f_ghz, 50.0, 50.0, 0.0, pol, 325.0, DEFAULT_PATH_CENTRE_LAT_DEG, consts)
     ce = 1.0 / ap_km
     hts_s = hts_m - hstd_m
     hrs_s = hrs_m - hsrd_m
     s1, s2, s3 = _bullington_profile_terms(d_km, g_m, zeros, True, hts_m, hrs_m, ce)
-    lbulla = bullington_loss_db(s1, s2, (hrs_m - hts_m) / d, s3, hts_m, hrs_m, d, f_ghz)
+    lbulla = bullington_loss_db(s1, s2, (hrs_m - hts_m) / d, s3, hts_m, hrs_m, d, consts)
     s1, s2, s3 = _bullington_profile_terms(d_km, g_m, zeros, False, hts_s, hrs_s, ce)
-    lbulls = bullington_loss_db(s1, s2, (hrs_s - hts_s) / d, s3, hts_s, hrs_s, d, f_ghz)
-    ldsph = spherical_earth_loss_db(d, hts_s, hrs_s, ap_km, f_ghz, omega, pol)
+    lbulls = bullington_loss_db(s1, s2, (hrs_s - hts_s) / d, s3, hts_s, hrs_s, d, consts)
+    ldsph = spherical_earth_loss_db(d, hts_s, hrs_s, ap_km, omega, consts)
     out4[0] = lbulla
     out4[1] = lbulls
     out4[2] = ldsph
@@ -841,8 +916,9 @@ def diffraction_loss_p_db(ld50_db, ldb_db, p_pct, b0_pct):
 
 
 @njit_noalloc
-def troposcatter_loss_db(d_km, theta_mrad, f_ghz, p_pct, n0):
-    """Troposcatter basic transmission loss Lbs [dB] (ITU-R P.1812-8 section 4.4, eqs. (44), (45)).
+def troposcatter_loss_db(d_km, theta_mrad, consts):
+    """Troposcatter basic transmission loss Lbs [dB] (ITU-R P.1812-8 section 4.4, eqs. (44),
+    (45)); the frequency, time-percentage and N0 terms come from :func:`p1812_constants`.
 
     Parameters
     ----------
@@ -850,48 +926,40 @@ def troposcatter_loss_db(d_km, theta_mrad, f_ghz, p_pct, n0):
         Path length [km].
     theta_mrad : float
         Path angular distance [mrad].
-    f_ghz : float
-        Frequency [GHz].
-    p_pct : float
-        Time percentage [%], 1-50.
-    n0 : float
-        Path-centre sea-level surface refractivity N0 [N-units].
+    consts : 1-D float64 array
     """
-    lf = 25.0 * math.log10(f_ghz) - 2.5 * math.log10(f_ghz / 2.0) ** 2  # eq. (45)
-    return (
-        190.1
-        + lf
-        + 20.0 * math.log10(d_km)
-        + 0.573 * theta_mrad
-        - 0.15 * n0
-        - 10.125 * math.log10(50.0 / p_pct) ** 0.7
-    )  # eq. (44)
+    return consts[C_LBS0] + 20.0 * math.log10(d_km) + 0.573 * theta_mrad  # eq. (44)
 
 
 @njit_noalloc
-def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
+def anomalous_loss_db(terms, consts, b0_pct, tau, dct_km, dcr_km):
     """Ducting / layer-reflection basic transmission loss Lba [dB] (section 4.5, eqs. (46)-(56)).
 
     Parameters
     ----------
     terms : 1-D float64 array
         Terrain terms (``T_*``).
-    f_ghz : float
-        Frequency [GHz].
-    p_pct, b0_pct : float
-        Time percentage and beta0 [%].
+    consts : 1-D float64 array
+        From :func:`p1812_constants`.
+    b0_pct, tau : float
+        beta0 [%] and tau of eq. (3) for the path.
     dct_km, dcr_km : float
         Distances from Tx / Rx to the coast over land [km] (already 0 for a terminal at sea).
     """
-    d = terms[T_D]
+    return _anomalous_fixed_db(terms, consts, dct_km, dcr_km) \
+        + _anomalous_ap_db(terms, consts, b0_pct, tau)
+
+
+@njit_noalloc
+def _anomalous_fixed_db(terms, consts, dct_km, dcr_km):
+    """Af + gamma_d theta' of eqs. (46), (47), (50): the ducting loss without Ap [dB]."""
     dlt = terms[T_DLT]
     dlr = terms[T_DLR]
     theta_t = terms[T_THETA_T]
     theta_r = terms[T_THETA_R]
     ae = terms[T_AE]
-
-    alf = 45.375 - 137.0 * f_ghz + 92.5 * f_ghz * f_ghz if f_ghz < 0.5 else 0.0  # eq. (47a)
-    f13 = f_ghz ** (1.0 / 3.0)
+    f_ghz = consts[C_F_GHZ]
+    f13 = consts[C_F13]
     theta_t2 = theta_t - 0.1 * dlt  # eq. (48a)
     theta_r2 = theta_r - 0.1 * dlr
     ast = 0.0
@@ -908,22 +976,27 @@ def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
         )
     af = (
         102.45
-        + 20.0 * math.log10(f_ghz)
+        + 20.0 * consts[C_LOG10_F]
         + 20.0 * math.log10(dlt + dlr)
-        + alf
+        + consts[C_ALF]
         + ast
         + asr
         + _coast_terms_db(terms, dct_km, dcr_km)  # Act + Acr, eq. (49)
     )  # eq. (47)
-
     gamma_d = 5e-5 * ae * f13  # eq. (51)
-    theta_t1 = min(theta_t, 0.1 * dlt)  # eq. (52a)
-    theta_r1 = min(theta_r, 0.1 * dlr)
-    theta1 = 1e3 * d / ae + theta_t1 + theta_r1  # eq. (52)
-    d_i = min(d - dlt - dlr, 40.0)  # eq. (56a)
+    theta1 = 1e3 * terms[T_D] / ae + min(theta_t, 0.1 * dlt) + min(theta_r, 0.1 * dlr)  # (52)
+    return af + gamma_d * theta1  # eq. (50) without Ap
+
+
+@njit_noalloc
+def _anomalous_ap_db(terms, consts, b0_pct, tau):
+    """Ap of eqs. (53)-(56): the time-percentage variability of the ducting loss [dB]."""
+    d = terms[T_D]
+    ae = terms[T_AE]
+    p_pct = consts[C_P_PCT]
+    d_i = min(d - terms[T_DLT] - terms[T_DLR], 40.0)  # eq. (56a)
     hm = terms[T_HM]
     mu3 = math.exp(-4.6e-5 * (hm - 10.0) * (43.0 + 6.0 * d_i)) if hm > 10.0 else 1.0  # eq. (56)
-    tau = 1.0 - math.exp(-(4.12e-4 * terms[T_DLM] ** 2.41))  # eq. (3)
     alpha = max(-0.6 - 3.5e-9 * d**3.1 * tau, -3.4)  # eq. (55a)
     mu2 = (500.0 / ae * d * d / (math.sqrt(terms[T_HTE]) + math.sqrt(terms[T_HRE])) ** 2) ** alpha
     mu2 = min(mu2, 1.0)  # eq. (55)
@@ -934,9 +1007,7 @@ def anomalous_loss_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
         / (2.0058 - lb) ** 1.012
         * math.exp(-(9.51 - 4.8 * lb + 0.198 * lb * lb) * 1e-6 * d**1.13)
     )  # eq. (53a)
-    ap = -12.0 + (1.2 + 3.7e-3 * d) * math.log10(p_pct / beta) + 12.0 * (p_pct / beta) ** gam
-    adp = gamma_d * theta1 + ap  # eq. (50)
-    return af + adp  # eq. (46)
+    return -12.0 + (1.2 + 3.7e-3 * d) * math.log10(p_pct / beta) + 12.0 * (p_pct / beta) ** gam
 
 
 @njit_noalloc
@@ -957,34 +1028,28 @@ def _coast_terms_db(terms, dct_km, dcr_km):
 
 
 @njit_noalloc
-def anomalous_loss_lower_bound_db(terms, f_ghz, p_pct, b0_pct, dct_km, dcr_km):
-    """A cheap lower bound of the ducting loss Lba [dB] (eqs. (46)-(56)); -inf if none.
+def anomalous_ap_lower_bound_db(terms, consts, b0_pct):
+    """A lower bound of Ap (eq. (53)) [dB]; -inf if none.
 
-    Drops the site-shielding terms Ast, Asr (>= 0, eq. (48)) and bounds Ap (eq. (53)): with
-    mu2, mu3 <= 1, beta <= beta0, so for p >= beta0 both log10(p / beta) >= log10(p / beta0)
-    >= 0 and (p / beta)^Gamma >= 1 (Gamma > 0), hence
-    Ap >= (1.2 + 3.7e-3 d) log10(p / beta0).
+    With mu2, mu3 <= 1, beta <= beta0, so for p >= beta0 both log10(p / beta) >=
+    log10(p / beta0) >= 0 and (p / beta)^Gamma >= 1 (Gamma > 0), hence
+    Ap >= (1.2 + 3.7e-3 d) log10(p / beta0). Lba >= Af + gamma_d theta' + this bound.
     """
+    p_pct = consts[C_P_PCT]
     if p_pct < b0_pct:
         return -np.inf
-    d = terms[T_D]
-    dlt = terms[T_DLT]
-    dlr = terms[T_DLR]
-    ae = terms[T_AE]
-    alf = 45.375 - 137.0 * f_ghz + 92.5 * f_ghz * f_ghz if f_ghz < 0.5 else 0.0  # eq. (47a)
-    af_lb = 102.45 + 20.0 * math.log10(f_ghz) + 20.0 * math.log10(dlt + dlr) + alf \
-        + _coast_terms_db(terms, dct_km, dcr_km)
-    gamma_d = 5e-5 * ae * f_ghz ** (1.0 / 3.0)  # eq. (51)
-    theta1 = 1e3 * d / ae + min(terms[T_THETA_T], 0.1 * dlt) + min(terms[T_THETA_R], 0.1 * dlr)
-    return af_lb + gamma_d * theta1 + (1.2 + 3.7e-3 * d) * math.log10(p_pct / b0_pct)
+    return (1.2 + 3.7e-3 * terms[T_D]) * math.log10(p_pct / b0_pct)
 
 
-@njit_noalloc
+@njit
 def p1812_loss_from_terms(
     terms, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km, out,
     lb_only=False
 ):
     """All P.1812-8 propagation terms from the terrain terms (sections 4.2 - 4.10).
+
+    :func:`p1812_constants` followed by :func:`p1812_loss_from_constants`; a kernel evaluating
+    many paths of one site calls those two itself, computing the constants once.
 
     Parameters
     ----------
@@ -1011,12 +1076,24 @@ def p1812_loss_from_terms(
         Filled with the outputs, indexed by the ``O_*`` constants. The effective Earth radius
         is ``terms[T_AE]`` (from DN, eq. (7a)), so DN is not an argument here.
     lb_only : bool
-        Only ``out[O_LB]`` (and what it depends on) must be exact: the radial engine's mode.
-        Skips the a_beta delta-Bullington terms at p = 50 %, where they do not enter Lb (eq.
-        (41); ``O_LBULLA_B``, ``O_LBULLS_B``, ``O_LDSPH_B`` and ``O_LDB`` are then NaN), and
-        replaces the ducting loss by a lower bound when that bound already exceeds Lbd, where
-        eq. (61) makes Lb independent of it (``O_LBA`` and ``O_LMINBAP`` are then that bound;
-        :func:`anomalous_loss_lower_bound_db`).
+        See :func:`p1812_loss_from_constants`.
+    """
+    consts = np.empty(N_CONSTS)
+    p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
+    p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only)
+
+
+@njit_noalloc
+def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
+    """All P.1812-8 propagation terms from the terrain terms and the per-site constants of
+    :func:`p1812_constants` (sections 4.2 - 4.10); fills ``out`` (``O_*``).
+
+    ``lb_only``: only ``out[O_LB]`` (and what it depends on) must be exact: the radial engine's
+    mode. Skips the a_beta delta-Bullington terms at p = 50 %, where they do not enter Lb (eq.
+    (41); ``O_LBULLA_B``, ``O_LBULLS_B``, ``O_LDSPH_B`` and ``O_LDB`` are then NaN), and
+    replaces the ducting loss by a lower bound when that bound already exceeds Lbd, where eq.
+    (61) makes Lb independent of it (``O_LBA`` and ``O_LMINBAP`` are then that bound; the bound
+    is exact in Af and gamma_d theta' and bounds Ap, :func:`anomalous_ap_lower_bound_db`).
     """
     d = terms[T_D]
     hts = terms[T_HTS]
@@ -1024,12 +1101,14 @@ def p1812_loss_from_terms(
     dlt = terms[T_DLT]
     dlr = terms[T_DLR]
     omega = terms[T_OMEGA]
+    p_pct = consts[C_P_PCT]
     if terms[T_ZONE_TX] == ZONE_SEA:
         dct_km = 0.0
     if terms[T_ZONE_RX] == ZONE_SEA:
         dcr_km = 0.0
 
-    b0 = beta0_pct(phi_deg, terms[T_DTM], terms[T_DLM])
+    tau = _tau(terms[T_DLM])
+    b0 = _beta0_from(consts[C_B0_MAX], consts[C_MU1_EXP], terms[T_DTM], tau)
 
     # Interpolation factors, eqs. (57), (58)
     fj = 1.0 - 0.5 * (1.0 + math.tanh(3.0 * 0.8 * (terms[T_THETA] - 0.3) / 0.3))
@@ -1037,18 +1116,18 @@ def p1812_loss_from_terms(
 
     # Line of sight with short-term effects, section 4.2
     dfs2 = d * d + ((hts - hrs) / 1000.0) ** 2  # eq. (8a)
-    lbfs = 92.4 + 20.0 * math.log10(f_ghz) + 10.0 * math.log10(dfs2)  # eq. (8)
+    lbfs = 92.4 + 20.0 * consts[C_LOG10_F] + 10.0 * math.log10(dfs2)  # eq. (8)
     e_mult = 2.6 * (1.0 - math.exp(-0.1 * (dlt + dlr)))
-    lb0p = lbfs + e_mult * math.log10(p_pct / 50.0)  # eqs. (9a), (10)
+    lb0p = lbfs + e_mult * consts[C_LOG10_P50]  # eqs. (9a), (10)
     lb0b = lbfs + e_mult * math.log10(b0 / 50.0)  # eqs. (9b), (11)
 
     # Diffraction, section 4.3
     ld50 = _delta_bullington_from_terms(
-        terms, False, f_ghz, pol, out, O_LBULLA_50, O_LBULLS_50, O_LDSPH_50
+        terms, False, consts, out, O_LBULLA_50, O_LBULLS_50, O_LDSPH_50
     )
     if not lb_only or p_pct != 50.0:
         ldb = _delta_bullington_from_terms(
-            terms, True, f_ghz, pol, out, O_LBULLA_B, O_LBULLS_B, O_LDSPH_B
+            terms, True, consts, out, O_LBULLA_B, O_LBULLS_B, O_LDSPH_B
         )
     else:  # unused at p = 50 % (eq. (41)): the engine skips it
         ldb = np.nan
@@ -1064,30 +1143,38 @@ def p1812_loss_from_terms(
         fi = 1.0
         lminb0p = lb0p + (1.0 - omega) * ldp
     else:
-        fi = inv_cum_norm(p_pct / 100.0) / inv_cum_norm(b0 / 100.0)
+        fi = consts[C_I_P] / inv_cum_norm(b0 / 100.0)
         lminb0p = lbd50 + (lb0b + (1.0 - omega) * ldp - lbd50) * fi
 
-    # Ducting / layer reflection, section 4.5, and eq. (60) (overflow-safe log-sum-exp)
-    lba = -np.inf
+    # Ducting / layer reflection, section 4.5: Lba = (Af + gamma_d theta') + Ap
+    lba = _anomalous_fixed_db(terms, consts, dct_km, dcr_km)
+    settled = False
     if lb_only:
-        lba = anomalous_loss_lower_bound_db(terms, f_ghz, p_pct, b0, dct_km, dcr_km)
-    if lba <= lbd:  # the bound does not settle eq. (61): the exact loss is needed
-        lba = anomalous_loss_db(terms, f_ghz, p_pct, b0, dct_km, dcr_km)
+        lba_low = lba + anomalous_ap_lower_bound_db(terms, consts, b0)
+        if lba_low > lbd:  # eq. (61) then gives Lbda = Lbd whatever the exact Lba
+            lba = lba_low
+            settled = True
+    if not settled:
+        lba += _anomalous_ap_db(terms, consts, b0, tau)
+    # eq. (60) as an overflow-safe log-sum-exp; a term below e^-40 of the other rounds away
     eta = 2.5
     big = max(lba, lb0p)
-    lminbap = big + eta * math.log(math.exp((lba - big) / eta) + math.exp((lb0p - big) / eta))
+    gap_e = abs(lba - lb0p) / eta
+    lminbap = big + eta * math.log1p(math.exp(-gap_e)) if gap_e < 40.0 else big
 
     # Combination, section 4.6, eqs. (61)-(63)
     lbda = lminbap + (lbd - lminbap) * fk if lminbap <= lbd else lbd
     lbam = lbda + (lminb0p - lbda) * fj
-    lbs = troposcatter_loss_db(d, terms[T_THETA], f_ghz, p_pct, n0)
+    lbs = troposcatter_loss_db(d, terms[T_THETA], consts)
     small = min(lbs, lbam)
-    lbc = small - 5.0 * math.log10(1.0 + 10.0 ** (-0.2 * abs(lbs - lbam)))  # eq. (63)
+    gap = abs(lbs - lbam)
+    # eq. (63); beyond a 100 dB gap 10^(-0.2 gap) < 1e-20 and log10(1 + it) rounds to 0
+    lbc = small - 5.0 * math.log10(1.0 + math.exp(-0.2 * LN10 * gap)) if gap < 100.0 else small
 
     # Location variability (section 4.7), Lb (eq. (69)) and field strength (eq. (70))
-    lloc = 0.0 if terms[T_ZONE_RX] == ZONE_SEA else -inv_cum_norm(pl_pct / 100.0) * sigma_l_db
+    lloc = 0.0 if terms[T_ZONE_RX] == ZONE_SEA else consts[C_LLOC]
     lb = max(lb0p, lbc + lloc)
-    ep = 199.36 + 20.0 * math.log10(f_ghz) - lb
+    ep = 199.36 + 20.0 * consts[C_LOG10_F] - lb
 
     out[O_LBFS] = lbfs
     out[O_LB0P] = lb0p
