@@ -7,19 +7,16 @@ compiled kernels between runs (in ``__pycache__``).
 from __future__ import annotations
 
 import numba
+import numba.core.options
 
 njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 """Decorator for scalar and array kernels: ``@njit``."""
 
-def _no_refcount_njit():
-    """``njit`` without Numba's reference counting, or plain ``njit`` where the option is gone."""
-    try:
-        return numba.njit(cache=True, nogil=True, error_model="numpy", _nrt=False)
-    except (KeyError, TypeError):  # pragma: no cover - depends on the Numba version
-        return njit
+# ``_nrt=False`` is a Numba target option (``numba.core.options.TargetOptions``); should a
+# future Numba drop it, the kernels below compile with reference counting, just slower.
+_NRT_OPTION = {"_nrt": False} if hasattr(numba.core.options.TargetOptions, "_nrt") else {}
 
-
-njit_noalloc = _no_refcount_njit()
+njit_noalloc = numba.njit(cache=True, nogil=True, error_model="numpy", **_NRT_OPTION)
 """Decorator for hot kernels that allocate nothing (arrays in, scalars or arrays out): compiled
 without Numba's reference counting (NRT). With it, every call that passes an array costs an
 atomic increment and decrement of the array's reference count - in the radial engine that was

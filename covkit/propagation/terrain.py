@@ -34,6 +34,17 @@ def bilinear_at(dem_m, fc, fr):
     """Bilinear height at fractional cell-centre coordinates (column ``fc``, row ``fr``; cell
     centres at whole numbers), edge values within half a cell of the border, NaN beyond."""
     nrows, ncols = dem_m.shape
+    if fc >= 0.0 and fr >= 0.0 and fc < ncols - 1 and fr < nrows - 1:
+        # interior fast path: the four neighbours exist; the weighted sum equals the careful
+        # one below whenever they are finite (a zero-weight term adds an exact zero)
+        c0 = int(fc)
+        r0 = int(fr)
+        tc = fc - c0
+        tr = fr - r0
+        v = ((1.0 - tc) * (1.0 - tr) * dem_m[r0, c0] + tc * (1.0 - tr) * dem_m[r0, c0 + 1]) \
+            + (1.0 - tc) * tr * dem_m[r0 + 1, c0] + tc * tr * dem_m[r0 + 1, c0 + 1]
+        if not np.isnan(v):
+            return v
     if fc < -0.5 or fr < -0.5 or fc > ncols - 0.5 or fr > nrows - 0.5:
         return np.nan
     if fc < 0.0:
