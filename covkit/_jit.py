@@ -1,13 +1,80 @@
 """The one place for Numba jit settings.
 
 No fastmath: NaN is used as nodata throughout and must propagate. ``cache=True`` keeps
-compiled kernels between runs (in ``__pycache__``).
+compiled kernels between runs (in ``__pycache__``, or under ``NUMBA_CACHE_DIR`` when set).
+
+Numba keys a cached kernel on the source of its own file only, yet a compiled kernel contains
+the code of every kernel it calls: after an edit of ``p1812.py`` alone (a ``git pull`` into an
+editable install), the engine in ``engine.py`` would keep running the old P.1812 code from its
+cache. :class:`_PackageSourceLocator` therefore stamps every covkit kernel with a hash of the
+whole package's sources, so any change to any covkit file recompiles all of them.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
+from pathlib import Path
+
 import numba
+import numba.core.caching as _caching
+import numba.core.config as _numba_config
 import numba.core.options
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=8)
+def _sources_digest(package_dir, stat_key):
+    """sha256 over the package's ``.py`` files (relative path and content)."""
+    del stat_key  # part of the memo key only: a changed file re-hashes within a process
+    h = hashlib.sha256()
+    for path in sorted(Path(package_dir).rglob("*.py")):
+        h.update(str(path.relative_to(package_dir)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def package_source_stamp(package_dir=PACKAGE_DIR):
+    """Stamp of a package's sources: changes whenever any of its ``.py`` files changes."""
+    package_dir = Path(package_dir)
+    stat_key = tuple(
+        (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(package_dir.rglob("*.py"))
+    )
+    return _sources_digest(str(package_dir), stat_key)
+
+
+_IN_TREE = getattr(_caching, "InTreeCacheLocator", None) or getattr(
+    _caching, "_InTreeCacheLocator", None)
+_CACHE_IMPL = getattr(_caching, "CacheImpl", None) or getattr(_caching, "_CacheImpl", None)
+
+if _IN_TREE is not None and _CACHE_IMPL is not None:
+
+    class _PackageSourceLocator(_IN_TREE):
+        """Numba cache locator for covkit's kernels: freshness = the whole package's sources."""
+
+        def __init__(self, py_func, py_file):
+            super().__init__(py_func, py_file)
+            if _numba_config.CACHE_DIR:
+                self._cache_path = os.path.join(_numba_config.CACHE_DIR,
+                                                self.get_suitable_cache_subpath(py_file))
+
+        def get_source_stamp(self):
+            return package_source_stamp()
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            try:
+                inside = Path(py_file).resolve().is_relative_to(PACKAGE_DIR)
+            except (OSError, ValueError):
+                inside = False
+            if not inside:
+                return None
+            return super().from_function(py_func, py_file)
+
+    if _PackageSourceLocator not in _CACHE_IMPL._locator_classes:
+        _CACHE_IMPL._locator_classes.insert(0, _PackageSourceLocator)
 
 njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 """Decorator for scalar and array kernels: ``@njit``."""

@@ -1,0 +1,47 @@
+"""Numba cache freshness: covkit kernels are stamped with the whole package's sources."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from covkit import _jit
+
+
+def test_stamp_changes_with_any_source_file(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "sub" / "b.py").write_text("y = 2\n")
+    first = _jit.package_source_stamp(pkg)
+    assert _jit.package_source_stamp(pkg) == first
+    (pkg / "sub" / "b.py").write_text("y = 3\n")
+    os.utime(pkg / "sub" / "b.py", ns=(1, 1))  # content decides, not only the mtime
+    second = _jit.package_source_stamp(pkg)
+    assert second != first
+    (pkg / "sub" / "c.py").write_text("")
+    assert _jit.package_source_stamp(pkg) != second
+
+
+def test_covkit_kernels_use_the_package_locator():
+    if not hasattr(_jit, "_PackageSourceLocator"):
+        pytest.skip("this Numba version has no cache locator registry")
+    from covkit.propagation.engine import radial_sweep_p1812
+    from covkit.propagation.p1812 import effective_earth_radius_km
+
+    effective_earth_radius_km(45.0)
+    for kernel in (effective_earth_radius_km, radial_sweep_p1812):
+        locator = kernel._cache._impl.locator
+        assert isinstance(locator, _jit._PackageSourceLocator)
+        assert locator.get_source_stamp() == _jit.package_source_stamp()
+
+
+def test_locator_ignores_functions_outside_the_package(tmp_path):
+    if not hasattr(_jit, "_PackageSourceLocator"):
+        pytest.skip("this Numba version has no cache locator registry")
+    outside = tmp_path / "m.py"
+    outside.write_text("def f():\n    return 1\n")
+    ns = {}
+    exec(compile(outside.read_text(), str(outside), "exec"), ns)
+    assert _jit._PackageSourceLocator.from_function(ns["f"], str(outside)) is None
