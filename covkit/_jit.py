@@ -20,7 +20,6 @@ from pathlib import Path
 import numba
 import numba.core.caching as _caching
 import numba.core.config as _numba_config
-import numba.core.options
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -79,9 +78,19 @@ if _IN_TREE is not None and _CACHE_IMPL is not None:
 njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 """Decorator for scalar and array kernels: ``@njit``."""
 
-# ``_nrt=False`` is a Numba target option (``numba.core.options.TargetOptions``); should a
-# future Numba drop it, the kernels below compile with reference counting, just slower.
-_NRT_OPTION = {"_nrt": False} if hasattr(numba.core.options.TargetOptions, "_nrt") else {}
+
+
+def _nrt_option():
+    """``{"_nrt": False}`` where the CPU target knows the option, else ``{}`` (the kernels then
+    compile with reference counting, just slower)."""
+    try:
+        from numba.core.cpu import CPUTargetOptions
+    except ImportError:  # pragma: no cover - depends on the Numba version
+        return {}
+    return {"_nrt": False} if hasattr(CPUTargetOptions, "_nrt") else {}
+
+
+_NRT_OPTION = _nrt_option()
 
 njit_noalloc = numba.njit(cache=True, nogil=True, error_model="numpy", **_NRT_OPTION)
 """Decorator for hot kernels that allocate nothing (arrays in, scalars or arrays out): compiled

@@ -45,3 +45,15 @@ def test_locator_ignores_functions_outside_the_package(tmp_path):
     ns = {}
     exec(compile(outside.read_text(), str(outside), "exec"), ns)
     assert _jit._PackageSourceLocator.from_function(ns["f"], str(outside)) is None
+
+
+def test_hot_kernels_compile_without_reference_counting():
+    """The engine's kernels are built without NRT (an atomic incref/decref per array argument
+    cost a tenth of the engine's time); the option must still be understood by Numba."""
+    from numba.core.cpu import CPUTargetOptions
+
+    assert hasattr(CPUTargetOptions, "_nrt")
+    assert _jit._NRT_OPTION == {"_nrt": False}
+    from covkit.propagation.terrain import bilinear_at
+
+    assert bilinear_at.targetoptions.get("_nrt") is False

@@ -154,12 +154,19 @@ def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero):
     Earth-bulge form) and its last arg-max. ``zz`` holds z_i = g_i - bulge d_i^2; with
     ``bulge_zero`` > 0 the smooth profile z_i = -bulge_zero d_i^2 is used instead."""
     chord = (z_r - hts) / d
+    # the weight sqrt(0.002 d / (d_i (d - d_i))) is at least w_min (d_i = d / 2), so a point
+    # below the chord has nu_i <= N_i w_min: when that cannot reach the best so far (with a
+    # margin for rounding) the square root is skipped; the maximum and its last arg-max stay
+    w_min_safe = math.sqrt(0.008 / d) * (1.0 - 1e-12)
     nu = -np.inf
     i_nu = 1
     for i in range(1, m + 1):
         di = d_km[i]
         z = -bulge_zero * di * di if bulge_zero > 0.0 else zz[i]
-        v = (z - (hts + di * chord)) * math.sqrt(0.002 * d / (di * (d - di)))
+        n_i = z - (hts + di * chord)
+        if n_i < 0.0 and n_i * w_min_safe < nu:
+            continue
+        v = n_i * math.sqrt(0.002 * d / (di * (d - di)))
         if v >= nu:
             nu = v
             i_nu = i
