@@ -149,17 +149,22 @@ def _smooth_srim(step_km, m, d, hrs_s, bulge):
 
 
 @njit_noalloc
-def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero):
+def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero, i_seed):
     """LoS nu_max * sqrt(lambda) over the intermediate points i = 1..m (P.1812-8 eq. (15),
     Earth-bulge form) and its last arg-max. ``zz`` holds z_i = g_i - bulge d_i^2; with
-    ``bulge_zero`` > 0 the smooth profile z_i = -bulge_zero d_i^2 is used instead."""
+    ``bulge_zero`` > 0 the smooth profile z_i = -bulge_zero d_i^2 is used instead.
+
+    ``i_seed`` (any of 1..m; best the arg-max of the clearance N_i) is evaluated first. The
+    weight sqrt(0.002 d / (d_i (d - d_i))) is at least w_min (at d_i = d / 2), so a point below
+    the chord has nu_i <= N_i w_min; when that cannot reach the best so far (with a margin for
+    rounding) its division and square root are skipped. The maximum and its last arg-max are
+    those of the full scan."""
     chord = (z_r - hts) / d
-    # the weight sqrt(0.002 d / (d_i (d - d_i))) is at least w_min (d_i = d / 2), so a point
-    # below the chord has nu_i <= N_i w_min: when that cannot reach the best so far (with a
-    # margin for rounding) the square root is skipped; the maximum and its last arg-max stay
     w_min_safe = math.sqrt(0.008 / d) * (1.0 - 1e-12)
-    nu = -np.inf
-    i_nu = 1
+    di = d_km[i_seed]
+    z = -bulge_zero * di * di if bulge_zero > 0.0 else zz[i_seed]
+    nu = (z - (hts + di * chord)) * math.sqrt(0.002 * d / (di * (d - di)))
+    i_nu = i_seed
     for i in range(1, m + 1):
         di = d_km[i]
         z = -bulge_zero * di * di if bulge_zero > 0.0 else zz[i]
@@ -174,19 +179,20 @@ def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero):
 
 
 @njit_noalloc
-def _nu_or_bound(d_km, zz, m, d, hts, z_r, bulge_zero, n_max, sqrt_lam):
+def _nu_or_bound(d_km, zz, m, d, hts, z_r, bulge_zero, n_max, i_max, sqrt_lam):
     """``nu_max * sqrt(lambda)`` (see :func:`_nu_scan`), or an upper bound of it when that bound
     already puts the knife-edge loss J(nu) at zero (nu <= -0.78, P.1812-8 eq. (12)).
 
     ``n_max`` is an upper bound of the clearance terms N_i = z_i - (hts + d_i chord); when it is
     negative, nu_i = N_i sqrt(0.002 d / (d_i (d - d_i))) <= n_max sqrt(0.008 / d) because
     d_i (d - d_i) <= d^2 / 4. The Bullington loss is then exactly the same as with the scan.
+    ``i_max`` (1..m) seeds the scan (:func:`_nu_scan`).
     """
     if n_max < 0.0:
         bound = n_max * math.sqrt(0.008 / d)
         if bound / sqrt_lam < -0.78 - 1e-9:
             return bound
-    nu, _ = _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero)
+    nu, _ = _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero, i_max)
     return nu
 
 
@@ -356,7 +362,8 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             dlt = d_km[lt]
             dlr = d - d_km[lr]
         else:
-            nu_a50, i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, 0.0)
+            seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
+            nu_a50, i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, 0.0, seed)
             lt = i_nu
             lr = i_nu
             dlt = d_km[lt]
@@ -397,7 +404,8 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             / (d - d_km[i_r]) - bulge_bb * d
         if stim < str_a:
             if np.isnan(nu_a50):
-                nu_a50, _ = _nu_scan(d_km, z50, m, d, hts, zh_r, 0.0)
+                seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
+                nu_a50, _ = _nu_scan(d_km, z50, m, d, hts, zh_r, 0.0, seed)
             terms[P.T_NU_A50] = nu_a50
         else:
             terms[P.T_NU_A50] = -np.inf  # not used on a trans-horizon path
@@ -411,7 +419,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
                 chord = (z_rb - hts) / d
                 k = _hull_extreme(bx_, by_, bi_, n_b, chord)
                 terms[P.T_NU_AB] = _nu_or_bound(d_km, zb, m, d, hts, z_rb, 0.0,
-                                                zb[k] - hts - chord * d_km[k], sqrt_lam)
+                                                zb[k] - hts - chord * d_km[k], k, sqrt_lam)
             else:
                 terms[P.T_NU_AB] = -np.inf
         else:  # a_beta terms do not enter Lb at p = 50 % (P.1812-8 eq. (41))
@@ -432,8 +440,9 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
                 chord = (z_rs - hts_s) / d
                 # N(x) = -bl x^2 - hts_s - chord x is concave: its maximum on [d_1, d_m]
                 x = min(max(-chord / (2.0 * bl), d_km[1]), d_km[m])
+                seed = min(max(int(round(x / step_km)), 1), m)
                 nu = _nu_or_bound(d_km, z50, m, d, hts_s, z_rs, bl,
-                                  -bl * x * x - hts_s - chord * x, sqrt_lam)
+                                  -bl * x * x - hts_s - chord * x, seed, sqrt_lam)
             else:
                 nu = -np.inf
             base = P.T_STIM_S50 if which == 0 else P.T_STIM_SB
