@@ -429,30 +429,42 @@ def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km):
     (float, float, float)
         Path type (1 line of sight, 2 trans-horizon), theta_t and theta_r [mrad].
     """
-    theta_max = 1000.0 * math.atan(slope_t / 1000.0)
-    theta_td = 1000.0 * math.atan((hrs_m - hts_m) / (1000.0 * d_km) - d_km / (2.0 * ae_km))
-    if theta_max > theta_td:
+    # theta_max > theta_td compared on the tangents (atan is increasing): two atans, not three
+    tan_max = slope_t / 1000.0
+    tan_td = (hrs_m - hts_m) / (1000.0 * d_km) - d_km / (2.0 * ae_km)
+    if tan_max > tan_td:
         bulge = 500.0 / ae_km
-        return 2.0, theta_max, 1000.0 * math.atan((slope_r - 2.0 * bulge * d_km) / 1000.0)
+        return (2.0, 1000.0 * math.atan(tan_max),
+                1000.0 * math.atan((slope_r - 2.0 * bulge * d_km) / 1000.0))
     theta_rd = 1000.0 * math.atan((hts_m - hrs_m) / (1000.0 * d_km) - d_km / (2.0 * ae_km))
-    return 1.0, theta_td, theta_rd
+    return 1.0, 1000.0 * math.atan(tan_td), theta_rd
+
+
+@njit_noalloc
+def ducting_surface_m(hst_n, hsr_n, h0_m, hn_m):
+    """Smooth-surface heights hst, hsr for the ducting model [m amsl] (eq. (90))."""
+    return min(hst_n, h0_m), min(hsr_n, hn_m)
 
 
 @njit_noalloc
 def store_profile_terms(out_terms, d_km, h_m, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
                         dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm, dlm, omega,
-                        zone_tx, zone_rx):
+                        zone_tx, zone_rx, k_hm):
     """Fill the path terms of ``out_terms`` (``T_D`` .. ``T_ZONE_RX``), deriving the angular
     distance (eq. (84)), the ducting heights hst, hsr, hte, hre (eqs. (90)-(92)) and the
     roughness hm over the profile points ``lt .. lr`` (eq. (93)). Shared by
-    :func:`p1812_profile_terms` and the radial engine."""
+    :func:`p1812_profile_terms` and the radial engine. ``k_hm`` is a point of ``lt .. lr``
+    known to maximise ``h_i - slope d_i`` there (the radial engine reads it off its hull), or
+    -1 to scan the points."""
     h0 = h_m[0]
-    hst = min(hst_n, h0)
-    hsr = min(hsr_n, hn)
+    hst, hsr = ducting_surface_m(hst_n, hsr_n, h0, hn)
     slope = (hsr - hst) / d
-    hm = -np.inf
-    for i in range(lt, lr + 1):
-        hm = max(hm, h_m[i] - (hst + slope * d_km[i]))
+    if k_hm >= 0:
+        hm = h_m[k_hm] - (hst + slope * d_km[k_hm])
+    else:
+        hm = -np.inf
+        for i in range(lt, lr + 1):
+            hm = max(hm, h_m[i] - (hst + slope * d_km[i]))
     out_terms[T_D] = d
     out_terms[T_HTS] = hts
     out_terms[T_HRS] = hrs
@@ -579,7 +591,7 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
     _, sea = _run_lengths_km(d_km, zone, False, ZONE_SEA)
     store_profile_terms(out_terms, d_km, h_m, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
                         dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm, dlm,
-                        sea / d, zone[0], zone[n - 1])
+                        sea / d, zone[0], zone[n - 1], -1)
 
     # Bullington terms: actual (g = h + R) and smooth (g = 0) profiles, ae and a_beta
     hts_s = hts - hstd  # eq. (37a)
@@ -1107,19 +1119,26 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     if terms[T_ZONE_RX] == ZONE_SEA:
         dcr_km = 0.0
 
-    tau = _tau(terms[T_DLM])
-    b0 = _beta0_from(consts[C_B0_MAX], consts[C_MU1_EXP], terms[T_DTM], tau)
-
     # Interpolation factors, eqs. (57), (58)
     fj = 1.0 - 0.5 * (1.0 + math.tanh(3.0 * 0.8 * (terms[T_THETA] - 0.3) / 0.3))
     fk = 1.0 - 0.5 * (1.0 + math.tanh(3.0 * 0.5 * (d - 20.0) / 20.0))
+
+    # beta0 (eqs. (2)-(5)) enters Lb through Lminb0p, which eq. (62) weighs by Fj, through Ldp
+    # below 50 % time and through the ducting loss. In lb_only mode at p = 50 % on a path with
+    # Fj = 0 (theta above ~2.7 mrad) it is only computed if the ducting bound below needs it.
+    need_b0 = not lb_only or p_pct != 50.0 or fj != 0.0  # else O_B0, O_LB0B, O_FI: NaN
+    tau = np.nan
+    b0 = np.nan
+    if need_b0:
+        tau = _tau(terms[T_DLM])
+        b0 = _beta0_from(consts[C_B0_MAX], consts[C_MU1_EXP], terms[T_DTM], tau)
 
     # Line of sight with short-term effects, section 4.2
     dfs2 = d * d + ((hts - hrs) / 1000.0) ** 2  # eq. (8a)
     lbfs = 92.4 + 20.0 * consts[C_LOG10_F] + 10.0 * math.log10(dfs2)  # eq. (8)
     e_mult = 2.6 * (1.0 - math.exp(-0.1 * (dlt + dlr)))
     lb0p = lbfs + e_mult * consts[C_LOG10_P50]  # eqs. (9a), (10)
-    lb0b = lbfs + e_mult * math.log10(b0 / 50.0)  # eqs. (9b), (11)
+    lb0b = lbfs + e_mult * math.log10(b0 / 50.0) if need_b0 else np.nan  # eqs. (9b), (11)
 
     # Diffraction, section 4.3
     ld50 = _delta_bullington_from_terms(
@@ -1139,22 +1158,30 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     lbd = lb0p + ldp  # eq. (43)
 
     # Notional minimum LoS / sea sub-path loss, eqs. (40), (59)
-    if p_pct < b0:
-        fi = 1.0
-        lminb0p = lb0p + (1.0 - omega) * ldp
-    else:
-        fi = consts[C_I_P] / inv_cum_norm(b0 / 100.0)
-        lminb0p = lbd50 + (lb0b + (1.0 - omega) * ldp - lbd50) * fi
+    fi = np.nan
+    lminb0p = np.nan
+    if need_b0:
+        if p_pct < b0:
+            fi = 1.0
+            lminb0p = lb0p + (1.0 - omega) * ldp
+        else:
+            fi = consts[C_I_P] / inv_cum_norm(b0 / 100.0)
+            lminb0p = lbd50 + (lb0b + (1.0 - omega) * ldp - lbd50) * fi
 
     # Ducting / layer reflection, section 4.5: Lba = (Af + gamma_d theta') + Ap
     lba = _anomalous_fixed_db(terms, consts, dct_km, dcr_km)
     settled = False
     if lb_only:
-        lba_low = lba + anomalous_ap_lower_bound_db(terms, consts, b0)
+        # beta0 <= B0_MAX, so the Ap bound with B0_MAX holds when beta0 was not computed
+        lba_low = lba + anomalous_ap_lower_bound_db(terms, consts,
+                                                    b0 if need_b0 else consts[C_B0_MAX])
         if lba_low > lbd:  # eq. (61) then gives Lbda = Lbd whatever the exact Lba
             lba = lba_low
             settled = True
     if not settled:
+        if not need_b0:
+            tau = _tau(terms[T_DLM])
+            b0 = _beta0_from(consts[C_B0_MAX], consts[C_MU1_EXP], terms[T_DTM], tau)
         lba += _anomalous_ap_db(terms, consts, b0, tau)
     # eq. (60) as an overflow-safe log-sum-exp; a term below e^-40 of the other rounds away
     eta = 2.5
@@ -1164,7 +1191,7 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
 
     # Combination, section 4.6, eqs. (61)-(63)
     lbda = lminbap + (lbd - lminbap) * fk if lminbap <= lbd else lbd
-    lbam = lbda + (lminb0p - lbda) * fj
+    lbam = lbda if fj == 0.0 else lbda + (lminb0p - lbda) * fj  # the same when Fj = 0
     lbs = troposcatter_loss_db(d, terms[T_THETA], consts)
     small = min(lbs, lbam)
     gap = abs(lbs - lbam)
