@@ -230,3 +230,26 @@ def test_ducting_lower_bound_is_a_lower_bound(p_pct):
             assert bound <= out[P.O_LBA] + 1e-9
             checked += 1
     assert checked > 500
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    m=st.integers(1, 400),
+    step_m=st.sampled_from([25.0, 100.0, 250.0]),
+    hts=st.floats(1.0, 2000.0),
+    hrs=st.floats(1.0, 2000.0),
+    ae_km=st.sampled_from([6371.0 * 4.0 / 3.0, 8930.8, 6371.0 * 3.0]),
+)
+def test_smooth_profile_nu_search_equals_the_scan(m, step_m, hts, hrs, ae_km):
+    """The O(log m) search of the smooth-profile LoS nu (quasi-convexity) finds the scan's max."""
+    step_km = step_m / 1000.0
+    d = (m + 0.5) * step_km
+    bulge = 500.0 / ae_km
+    z_r = hrs - bulge * d * d
+    d_km = np.arange(m + 2) * step_km
+    stim = max((-bulge * x * x - hts) / x for x in d_km[1:m + 1]) + bulge * d
+    if not stim < (hrs - hts) / d:
+        return  # not a line-of-sight smooth path: the engine does not search then
+    scan, _ = E._nu_scan(d_km, d_km, m, d, hts, z_r, bulge, 1)
+    fast = E._smooth_nu(step_km, m, d, hts, z_r, bulge)
+    assert fast == pytest.approx(scan, rel=1e-12, abs=1e-12)

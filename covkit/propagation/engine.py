@@ -179,6 +179,30 @@ def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero, i_seed):
 
 
 @njit_noalloc
+def _smooth_nu(step_km, m, d, hts, z_r, bulge):
+    """LoS ``nu_max * sqrt(lambda)`` of the smooth profile z_i = -bulge d_i^2 at d_i = i step
+    (i = 1..m), for a path on which every point lies below the chord (N_i < 0, which
+    Stim < Str guarantees). Then -nu_i = (-N_i) / sqrt(d_i (d - d_i)) sqrt(0.002 d) is a
+    positive convex function over a positive concave one, hence quasi-convex in d_i: its
+    samples fall then rise, and a binary search finds the maximum of nu in O(log m)."""
+    chord = (z_r - hts) / d
+    lo = 1
+    hi = m
+    while lo < hi:
+        mid = (lo + hi) // 2
+        x0 = mid * step_km
+        x1 = (mid + 1) * step_km
+        v0 = (-bulge * x0 * x0 - (hts + x0 * chord)) * math.sqrt(0.002 * d / (x0 * (d - x0)))
+        v1 = (-bulge * x1 * x1 - (hts + x1 * chord)) * math.sqrt(0.002 * d / (x1 * (d - x1)))
+        if v1 > v0:
+            lo = mid + 1
+        else:
+            hi = mid
+    x = lo * step_km
+    return (-bulge * x * x - (hts + x * chord)) * math.sqrt(0.002 * d / (x * (d - x)))
+
+
+@njit_noalloc
 def _nu_or_bound(d_km, zz, m, d, hts, z_r, bulge_zero, n_max, i_max, sqrt_lam):
     """``nu_max * sqrt(lambda)`` (see :func:`_nu_scan`), or an upper bound of it when that bound
     already puts the knife-edge loss J(nu) at zero (nu <= -0.78, P.1812-8 eq. (12)).
@@ -445,9 +469,10 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
                 chord = (z_rs - hts_s) / d
                 # N(x) = -bl x^2 - hts_s - chord x is concave: its maximum on [d_1, d_m]
                 x = min(max(-chord / (2.0 * bl), d_km[1]), d_km[m])
-                seed = min(max(int(round(x / step_km)), 1), m)
-                nu = _nu_or_bound(d_km, z50, m, d, hts_s, z_rs, bl,
-                                  -bl * x * x - hts_s - chord * x, seed, sqrt_lam)
+                n_max = -bl * x * x - hts_s - chord * x
+                nu = n_max * math.sqrt(0.008 / d)  # bound, exact J = 0 below -0.78 (eq. (12))
+                if n_max >= 0.0 or nu / sqrt_lam >= -0.78 - 1e-9:
+                    nu = _smooth_nu(step_km, m, d, hts_s, z_rs, bl)
             else:
                 nu = -np.inf
             base = P.T_STIM_S50 if which == 0 else P.T_STIM_SB
