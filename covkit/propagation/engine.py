@@ -290,6 +290,8 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     v2 = 0.0
     rt50 = -np.inf  # max (z50_i - hts) / d_i, first arg-max i_t
     i_t = 1
+    theta_max_slope = np.nan  # rt50 for which theta_max [mrad] was last computed
+    theta_max = np.nan
     rtb_g = -np.inf  # same with a_beta
     robt = -np.inf  # max (h_i - hts) / d_i, arg-max i_obt
     i_obt = 1
@@ -378,7 +380,11 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         zh_r = hrs - bulge50 * d * d
         i_r = _hull_tangent_right(ax_, ay_, ai_, n_50, d, zh_r)
         slope_r = (z50[i_r] - zh_r) / (d - d_km[i_r])
-        pathtype, theta_t, theta_r = P.horizon_angles_mrad(rt50, slope_r, hts, hrs, d, ae_km)
+        if rt50 != theta_max_slope:  # theta_max changes only with the running maximum
+            theta_max_slope = rt50
+            theta_max = 1000.0 * math.atan(rt50 / 1000.0)
+        pathtype, theta_t, theta_r = P.horizon_angles_mrad(rt50, slope_r, hts, hrs, d, ae_km,
+                                                           theta_max)
         nu_a50 = np.nan
         if pathtype == 2.0:
             lt = i_t

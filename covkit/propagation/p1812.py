@@ -409,7 +409,7 @@ def diffraction_surface_heights_m(hst_n, hsr_n, hobs, a_obt, a_obr, h0_m, hn_m):
 
 
 @njit_noalloc
-def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km):
+def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km, theta_max_mrad):
     """Path type and horizon elevation angles (ITU-R P.1812-8 eqs. (76)-(81)).
 
     Parameters
@@ -423,6 +423,9 @@ def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km):
         Antenna heights [m amsl].
     d_km, ae_km : float
         Path length and median effective Earth radius [km].
+    theta_max_mrad : float
+        ``1000 atan(slope_t / 1000)`` if the caller has it (the radial engine keeps it with its
+        running maximum), else NaN.
 
     Returns
     -------
@@ -434,8 +437,9 @@ def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km):
     tan_td = (hrs_m - hts_m) / (1000.0 * d_km) - d_km / (2.0 * ae_km)
     if tan_max > tan_td:
         bulge = 500.0 / ae_km
-        return (2.0, 1000.0 * math.atan(tan_max),
-                1000.0 * math.atan((slope_r - 2.0 * bulge * d_km) / 1000.0))
+        if np.isnan(theta_max_mrad):
+            theta_max_mrad = 1000.0 * math.atan(tan_max)
+        return 2.0, theta_max_mrad, 1000.0 * math.atan((slope_r - 2.0 * bulge * d_km) / 1000.0)
     theta_rd = 1000.0 * math.atan((hts_m - hrs_m) / (1000.0 * d_km) - d_km / (2.0 * ae_km))
     return 1.0, 1000.0 * math.atan(tan_td), theta_rd
 
@@ -574,7 +578,8 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
     hstd, hsrd = diffraction_surface_heights_m(hst_n, hsr_n, hobs, a_obt, a_obr, h0, hn)
 
     # Horizon angles and distances (eqs. (76)-(84))
-    pathtype, theta_t, theta_r = horizon_angles_mrad(slope_t, slope_r, hts, hrs, d, ae_km)
+    pathtype, theta_t, theta_r = horizon_angles_mrad(slope_t, slope_r, hts, hrs, d, ae_km,
+                                                     np.nan)
     if pathtype == 2.0:
         lt = i_t
         lr = i_r
@@ -1096,6 +1101,17 @@ def p1812_loss_from_terms(
 
 
 @njit_noalloc
+def _interpolation_factor(x):
+    """1 - (1 + tanh(x)) / 2 of eqs. (57), (58); tanh is exactly +-1 in double precision
+    beyond |x| = 25, so the factor is then exactly 0 or 1 without calling it."""
+    if x > 25.0:
+        return 0.0
+    if x < -25.0:
+        return 1.0
+    return 1.0 - 0.5 * (1.0 + math.tanh(x))
+
+
+@njit_noalloc
 def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     """All P.1812-8 propagation terms from the terrain terms and the per-site constants of
     :func:`p1812_constants` (sections 4.2 - 4.10); fills ``out`` (``O_*``).
@@ -1105,7 +1121,10 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     (41); ``O_LBULLA_B``, ``O_LBULLS_B``, ``O_LDSPH_B`` and ``O_LDB`` are then NaN), and
     replaces the ducting loss by a lower bound when that bound already exceeds Lbd, where eq.
     (61) makes Lb independent of it (``O_LBA`` and ``O_LMINBAP`` are then that bound; the bound
-    is exact in Af and gamma_d theta' and bounds Ap, :func:`anomalous_ap_lower_bound_db`).
+    is exact in Af and gamma_d theta' and bounds Ap, :func:`anomalous_ap_lower_bound_db`). At
+    p = 50 % it also skips what Lb then cannot depend on: beta0 where Fj = 0 and the ducting
+    bound settles (``O_B0``, ``O_LB0B``, ``O_FI``, ``O_LMINB0P`` NaN), Fk where eq. (61) takes
+    Lbd (``O_FK`` NaN), and the Esp factor (log10(p / 50) = 0).
     """
     d = terms[T_D]
     hts = terms[T_HTS]
@@ -1120,8 +1139,7 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
         dcr_km = 0.0
 
     # Interpolation factors, eqs. (57), (58)
-    fj = 1.0 - 0.5 * (1.0 + math.tanh(3.0 * 0.8 * (terms[T_THETA] - 0.3) / 0.3))
-    fk = 1.0 - 0.5 * (1.0 + math.tanh(3.0 * 0.5 * (d - 20.0) / 20.0))
+    fj = _interpolation_factor(3.0 * 0.8 * (terms[T_THETA] - 0.3) / 0.3)
 
     # beta0 (eqs. (2)-(5)) enters Lb through Lminb0p, which eq. (62) weighs by Fj, through Ldp
     # below 50 % time and through the ducting loss. In lb_only mode at p = 50 % on a path with
@@ -1136,9 +1154,11 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     # Line of sight with short-term effects, section 4.2
     dfs2 = d * d + ((hts - hrs) / 1000.0) ** 2  # eq. (8a)
     lbfs = 92.4 + 20.0 * consts[C_LOG10_F] + 10.0 * math.log10(dfs2)  # eq. (8)
-    e_mult = 2.6 * (1.0 - math.exp(-0.1 * (dlt + dlr)))
-    lb0p = lbfs + e_mult * consts[C_LOG10_P50]  # eqs. (9a), (10)
-    lb0b = lbfs + e_mult * math.log10(b0 / 50.0) if need_b0 else np.nan  # eqs. (9b), (11)
+    e_mult = 0.0  # Esp, Esb = e_mult log10(p / 50), e_mult log10(b0 / 50): eqs. (9a), (9b)
+    if need_b0 or consts[C_LOG10_P50] != 0.0:
+        e_mult = 2.6 * (1.0 - math.exp(-0.1 * (dlt + dlr)))
+    lb0p = lbfs + e_mult * consts[C_LOG10_P50]  # eq. (10)
+    lb0b = lbfs + e_mult * math.log10(b0 / 50.0) if need_b0 else np.nan  # eq. (11)
 
     # Diffraction, section 4.3
     ld50 = _delta_bullington_from_terms(
@@ -1190,7 +1210,12 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     lminbap = big + eta * math.log1p(math.exp(-gap_e)) if gap_e < 40.0 else big
 
     # Combination, section 4.6, eqs. (61)-(63)
-    lbda = lminbap + (lbd - lminbap) * fk if lminbap <= lbd else lbd
+    if lminbap <= lbd:
+        fk = _interpolation_factor(3.0 * 0.5 * (d - 20.0) / 20.0)
+        lbda = lminbap + (lbd - lminbap) * fk
+    else:
+        fk = np.nan if lb_only else _interpolation_factor(3.0 * 0.5 * (d - 20.0) / 20.0)
+        lbda = lbd
     lbam = lbda if fj == 0.0 else lbda + (lminb0p - lbda) * fj  # the same when Fj = 0
     lbs = troposcatter_loss_db(d, terms[T_THETA], consts)
     small = min(lbs, lbam)
