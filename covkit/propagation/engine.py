@@ -563,10 +563,21 @@ def assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0, col0, 
     for k in range(n_rad):
         a = offsets[k]
         b = offsets[k + 1]
-        if b - a > 1:
+        if b - a > 32:  # long radials (few radials, large radius): merge sort
             order = np.argsort(dsorted[a:b], kind="mergesort")
             dsorted[a:b] = dsorted[a:b][order]
             flat[a:b] = flat[a:b][order]
+            continue
+        for i in range(a + 1, b):  # typically a dozen pixels: stable insertion sort in place
+            dv = dsorted[i]
+            fv = flat[i]
+            j = i - 1
+            while j >= a and dsorted[j] > dv:
+                dsorted[j + 1] = dsorted[j]
+                flat[j + 1] = flat[j]
+                j -= 1
+            dsorted[j + 1] = dv
+            flat[j + 1] = fv
     return offsets, dsorted, flat
 
 

@@ -222,6 +222,7 @@ OUT_NAMES = (
 POL_HORIZONTAL = 1
 POL_VERTICAL = 2
 LN10 = math.log(10.0)
+LOG10_2 = math.log10(2.0)
 ZONE_SEA = 1
 ZONE_COASTAL_LAND = 3
 ZONE_INLAND = 4
@@ -645,7 +646,8 @@ C_B0_MAX = 11  # beta0 for mu1 = 1 [%], eqs. (4), (5)
 C_MU1_EXP = 12  # exponent e of beta0 = B0_MAX * mu1^e (mu1 * mu4 = mu1^e), eqs. (4), (5)
 C_K_LAND = 13  # K * adft^(1/3) for land, eq. (29) (adft in km)
 C_K_SEA = 14  # same for sea
-N_CONSTS = 15
+C_LOG10_P_B0MAX = 15  # log10(p / B0_MAX): the Ap bound of eq. (53) with beta0 at its maximum
+N_CONSTS = 16
 
 
 @njit_noalloc
@@ -677,6 +679,7 @@ def p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts):
     consts[C_LBS0] = 190.1 + lf - 0.15 * n0 - 10.125 * math.log10(50.0 / p_pct) ** 0.7  # (44)
     consts[C_ALF] = 45.375 - 137.0 * f_ghz + 92.5 * f_ghz * f_ghz if f_ghz < 0.5 else 0.0
     consts[C_B0_MAX], consts[C_MU1_EXP] = beta0_latitude_terms(phi_deg)
+    consts[C_LOG10_P_B0MAX] = math.log10(p_pct / consts[C_B0_MAX])
     consts[C_K_LAND] = _ground_k_scaled(LAND_REL_PERMITTIVITY, LAND_CONDUCTIVITY_S_PER_M, f_ghz,
                                         f13, pol)
     consts[C_K_SEA] = _ground_k_scaled(SEA_REL_PERMITTIVITY, SEA_CONDUCTIVITY_S_PER_M, f_ghz,
@@ -1051,8 +1054,13 @@ def anomalous_ap_lower_bound_db(terms, consts, b0_pct):
     With mu2, mu3 <= 1, beta <= beta0, so for p >= beta0 both log10(p / beta) >=
     log10(p / beta0) >= 0 and (p / beta)^Gamma >= 1 (Gamma > 0), hence
     Ap >= (1.2 + 3.7e-3 d) log10(p / beta0). Lba >= Af + gamma_d theta' + this bound.
+    ``b0_pct`` NaN: beta0 not computed, its maximum ``C_B0_MAX`` bounds it.
     """
     p_pct = consts[C_P_PCT]
+    if np.isnan(b0_pct):
+        if p_pct < consts[C_B0_MAX]:
+            return -np.inf
+        return (1.2 + 3.7e-3 * terms[T_D]) * consts[C_LOG10_P_B0MAX]
     if p_pct < b0_pct:
         return -np.inf
     return (1.2 + 3.7e-3 * terms[T_D]) * math.log10(p_pct / b0_pct)
@@ -1124,7 +1132,8 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     is exact in Af and gamma_d theta' and bounds Ap, :func:`anomalous_ap_lower_bound_db`). At
     p = 50 % it also skips what Lb then cannot depend on: beta0 where Fj = 0 and the ducting
     bound settles (``O_B0``, ``O_LB0B``, ``O_FI``, ``O_LMINB0P`` NaN), Fk where eq. (61) takes
-    Lbd (``O_FK`` NaN), and the Esp factor (log10(p / 50) = 0).
+    Lbd (``O_FK`` NaN), and the Esp factor (log10(p / 50) = 0); ``O_LBS`` is a lower bound
+    where that bound is over 100 dB above Lbam (eq. (63) then gives Lbam).
     """
     d = terms[T_D]
     hts = terms[T_HTS]
@@ -1193,8 +1202,7 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     settled = False
     if lb_only:
         # beta0 <= B0_MAX, so the Ap bound with B0_MAX holds when beta0 was not computed
-        lba_low = lba + anomalous_ap_lower_bound_db(terms, consts,
-                                                    b0 if need_b0 else consts[C_B0_MAX])
+        lba_low = lba + anomalous_ap_lower_bound_db(terms, consts, b0)  # b0 NaN: its maximum
         if lba_low > lbd:  # eq. (61) then gives Lbda = Lbd whatever the exact Lba
             lba = lba_low
             settled = True
@@ -1217,10 +1225,19 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
         fk = np.nan if lb_only else _interpolation_factor(3.0 * 0.5 * (d - 20.0) / 20.0)
         lbda = lbd
     lbam = lbda if fj == 0.0 else lbda + (lminb0p - lbda) * fj  # the same when Fj = 0
-    lbs = troposcatter_loss_db(d, terms[T_THETA], consts)
+    # eq. (63); beyond a 100 dB gap 10^(-0.2 gap) < 1e-20 and log10(1 + it) rounds to 0, so
+    # in lb_only mode a lower bound of Lbs (log10 d >= (e - 1) log10 2 for d = m 2^e, m in
+    # [0.5, 1)) that is 100 dB above Lbam settles it without the logarithms
+    lbs = np.nan
+    if lb_only:
+        _, d_exp = math.frexp(d)
+        lbs_low = consts[C_LBS0] + 20.0 * LOG10_2 * (d_exp - 1) + 0.573 * terms[T_THETA]
+        if lbs_low - lbam >= 100.0:
+            lbs = lbs_low
+    if np.isnan(lbs):
+        lbs = troposcatter_loss_db(d, terms[T_THETA], consts)
     small = min(lbs, lbam)
     gap = abs(lbs - lbam)
-    # eq. (63); beyond a 100 dB gap 10^(-0.2 gap) < 1e-20 and log10(1 + it) rounds to 0
     lbc = small - 5.0 * math.log10(1.0 + math.exp(-0.2 * LN10 * gap)) if gap < 100.0 else small
 
     # Location variability (section 4.7), Lb (eq. (69)) and field strength (eq. (70))
