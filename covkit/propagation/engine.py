@@ -6,18 +6,21 @@ Two implementations of the same thing, which the tests compare:
   (bilinear DEM samples at a step of at most ``step_m``) and ITU-R P.1812-8 evaluated on it with
   :func:`~covkit.propagation.p1812.p1812_profile_terms` - O(n) per point.
 * **engine** (:func:`radial_sweep_p1812`): per site, radials with an angular step such that the
-  arc at the maximum radius is at most one pixel (a quarter pixel by default,
-  ``EngineSettings.radial_oversampling``); every pixel is a receiver on its nearest radial, and
-  its profile is the radial's samples up to it plus itself - the profiles of successive pixels
-  along a radial are prefixes of one another, so every terrain term of P.1812 is updated
+  arc at the maximum radius is at most one pixel (a third of a pixel by default,
+  ``EngineSettings.radial_oversampling``); every pixel takes the loss at the point of its
+  nearest radial at its own distance from the site (receiver height from the terrain there, so
+  the receiver and its profile are consistent; the point is at most half the arc between
+  radials from the pixel centre), and that point's profile is the radial's samples up to it
+  plus itself - the profiles of successive pixels along a radial are prefixes of one another,
+  so every terrain term of P.1812 is updated
   incrementally: prefix sums for the smooth-Earth surface, running maxima for the
   transmitter-side slopes, and tangents from the receiver to the upper convex hull of the prefix
   (amortised O(1) insertion, O(log n) query by binary search) for the receiver-side slopes and
   obstruction terms; the smooth-profile Bullington terms have closed forms. The propagation
   terms (stage 2) are the same kernel the reference uses,
-  :func:`~covkit.propagation.p1812.p1812_loss_from_terms`. For a receiver on the radial the
-  engine reproduces the reference to rounding error (the tests check 1e-6 dB); elsewhere the
-  only difference is the sideways offset of the profile.
+  :func:`~covkit.propagation.p1812.p1812_loss_from_constants`. For a receiver on the radial
+  the engine reproduces the reference to rounding error (the tests check 1e-6 dB); elsewhere
+  the only difference is the sideways offset of the point from the pixel centre.
 
 Both use the same conventions: profile heights are bare terrain (no representative clutter;
 clutter and building-entry loss are applied at the receiver by the coverage layer), the
@@ -588,19 +591,20 @@ def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radia
     """P.1812-8 basic transmission loss [dB] over a window of the grid, by radial sweep.
 
     Every pixel within ``radius_m`` is assigned to its nearest radial (azimuth
-    ``2 pi k / n_radials`` clockwise from north) and evaluated on that radial's profile with
-    itself as the receiver (:func:`_sweep_one_ray`); ``prange`` over radials. Returns a float64
-    ``(n_rows, n_cols)`` window, NaN beyond the radius or the DEM.
+    ``2 pi k / n_radials`` clockwise from north) and takes the loss at the radial's point at the
+    pixel's distance, receiver height from the terrain at that point (:func:`_sweep_one_ray`);
+    ``prange`` over radials. Returns a float64 ``(n_rows, n_cols)`` window, NaN beyond the
+    radius or the DEM.
     """
     offsets, dist, flat = assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0,
                                                    col0, n_rows, n_cols, n_radials)
     out = np.full(n_rows * n_cols, np.nan)
     h_rx = np.empty(flat.shape[0])
-    for t in range(flat.shape[0]):
-        rr = flat[t] // n_cols
-        cc = flat[t] - rr * n_cols
-        h_rx[t] = bilinear_height_m(dem_m, affine6, affine6[0] + (col0 + cc + 0.5) * affine6[1],
-                                    affine6[3] + (row0 + rr + 0.5) * affine6[5])
+    for k in range(n_radials):
+        az = 2.0 * math.pi * k / n_radials
+        for t in range(offsets[k], offsets[k + 1]):
+            h_rx[t] = bilinear_height_m(dem_m, affine6, site_x_m + dist[t] * math.sin(az),
+                                        site_y_m + dist[t] * math.cos(az))
     no_terms = np.empty((0, P.N_TERMS))
     consts = np.empty(P.N_CONSTS)
     P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
@@ -714,9 +718,11 @@ class EngineSettings:
         Ray sample step and reference profile step as a fraction of the pixel size, (0, 1].
     radial_oversampling : float
         Radials per pixel of arc at the footprint radius (>= 1; the arc between radials at the
-        radius is ``1 / radial_oversampling`` pixel). Each pixel is evaluated on its nearest
-        radial, so this bounds the sideways offset of the profile (at most half the arc). 4
-        keeps 95 % of pixels within 1 dB of the exact profile on rugged terrain.
+        radius is ``1 / radial_oversampling`` pixel). Each pixel takes the loss at the point
+        of its nearest radial at its distance, so this bounds that point's offset from the
+        pixel centre (at most half the arc). 3 keeps 96.5 % of the pixels within 1 dB of the
+        exact profile to the pixel centre on the demo DEM (p95 0.79 dB; 2 gives 94 %, 4 gives
+        97.6 % and is 8 % slower).
     """
 
     model: str = "p1812"
@@ -731,7 +737,7 @@ class EngineSettings:
     environment: str = "urban"
     los_mode: str = "probabilistic"
     step_factor: float = 1.0
-    radial_oversampling: float = 4.0
+    radial_oversampling: float = 3.0
 
     def __post_init__(self):
         model_code(self.model)
