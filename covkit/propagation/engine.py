@@ -119,12 +119,13 @@ def _hull_tangent_right(hx, hy, hi, n_hull, xq, yq):
 def _smooth_stim(step_km, m, d, hts_s, bulge):
     """max over intermediate points d_i = i * step (i = 1..m) of (-bulge d_i^2 - hts_s) / d_i,
     plus bulge * d (eq. (13) on the smooth profile). The function is concave in d_i, so the
-    maximum is at a neighbour of the continuous optimum or at an end."""
+    maximum is at a sample next to the continuous optimum, clipped to 1..m (with hts_s <= 0 the
+    function decreases and the first sample wins)."""
     best = -np.inf
     c0 = 1
     if hts_s > 0.0:
         c0 = int(math.floor(math.sqrt(hts_s / bulge) / step_km))
-    for c in (1, m, c0, c0 + 1):
+    for c in (c0, c0 + 1):
         i = min(max(c, 1), m)
         di = i * step_km
         v = (-bulge * di * di - hts_s) / di
@@ -142,7 +143,7 @@ def _smooth_srim(step_km, m, d, hrs_s, bulge):
     c0 = m
     if hrs_s > 0.0:
         c0 = int(math.floor((d - math.sqrt(hrs_s / bulge)) / step_km))
-    for c in (1, m, c0, c0 + 1):
+    for c in (c0, c0 + 1):
         i = min(max(c, 1), m)
         di = i * step_km
         v = (-bulge * di * di - z_r) / (d - di)
