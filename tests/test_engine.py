@@ -253,3 +253,14 @@ def test_smooth_profile_nu_search_equals_the_scan(m, step_m, hts, hrs, ae_km):
     scan, _ = E._nu_scan(d_km, d_km, m, d, hts, z_r, bulge, 1)
     fast = E._smooth_nu(step_km, m, d, hts, z_r, bulge)
     assert fast == pytest.approx(scan, rel=1e-12, abs=1e-12)
+
+
+def test_fast_azimuth_matches_atan2():
+    rng = np.random.default_rng(11)
+    pts = np.vstack([rng.normal(size=(5000, 2)) * 10.0 ** rng.integers(-3, 5, size=(5000, 1)),
+                     [[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0], [-3.0, -3.0]]])
+    for dx, dy in pts:
+        ref = math.atan2(dx, dy) % (2.0 * math.pi)
+        got = E._azimuth_rad(dx, dy)
+        assert 0.0 <= got < 2.0 * math.pi
+        assert abs((got - ref + math.pi) % (2.0 * math.pi) - math.pi) < 1.2e-5
