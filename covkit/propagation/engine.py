@@ -173,8 +173,13 @@ def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero, i_seed):
         di = d_km[i]
         z = -bulge_zero * di * di if bulge_zero > 0.0 else zz[i]
         n_i = z - (hts + di * chord)
-        if n_i < 0.0 and n_i * w_min_safe < nu:
-            continue
+        if n_i < 0.0:
+            if n_i * w_min_safe < nu:
+                continue
+            # both negative: nu_i < nu <=> N_i^2 0.002 d > nu^2 d_i (d - d_i), without the
+            # division and the root (a relative margin leaves near-ties to the exact test)
+            if nu < 0.0 and n_i * n_i * (0.002 * d) > nu * nu * (di * (d - di)) * (1.0 + 1e-12):
+                continue
         v = n_i * math.sqrt(0.002 * d / (di * (d - di)))
         if v >= nu:
             nu = v
