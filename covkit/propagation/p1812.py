@@ -813,6 +813,11 @@ def spherical_earth_loss_db(d_km, hte_m, hre_m, ap_km, omega, consts):
     dlos = math.sqrt(2.0 * ap_km) * (math.sqrt(0.001) * (sqrt_t + sqrt_r))  # eq. (22)
     if d_km >= dlos:
         return _first_term_db(d_km, hte_m, hre_m, ap_km, omega, consts)
+    # Ldsph = 0 when hse > hreq. Whatever the point dse1 + dse2 = d (0 <= dse1, dse2), eq. (23)
+    # gives hse >= min(hte, hre) - 125 d^2 / ap and eq. (25) hreq <= 17.456 sqrt(d lambda / 4):
+    # most paths are settled by this without solving the cubic of eq. (24c)
+    if min(hte_m, hre_m) - 125.0 * d_km * d_km / ap_km > 17.456 * math.sqrt(0.25 * d_km * lam):
+        return 0.0
     c = (hte_m - hre_m) / (hte_m + hre_m)  # eq. (24d)
     m = 250.0 * d_km * d_km / (ap_km * (hte_m + hre_m))  # eq. (24e)
     b = (
