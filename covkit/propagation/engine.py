@@ -429,10 +429,12 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
                 sea = sea_closed + closed
         # hm (eq. (93)) reads the intermediate points lt..lr; the raw-height hull gives the
         # maximiser over all of 1..m, which settles it when it falls inside lt..lr
-        hst, hsr = P.ducting_surface_m(hst_n, hsr_n, h[0], hn)
-        k_hm = _hull_extreme(rx_, ry_, ri_, n_raw, (hsr - hst) / d)
-        if k_hm < lt or k_hm > lr:
-            k_hm = -1
+        k_hm = lt if lr == lt else -1  # lr == lt: line of sight, the single point
+        if lr > lt:
+            hst, hsr = P.ducting_surface_m(hst_n, hsr_n, h[0], hn)
+            k_hm = _hull_extreme(rx_, ry_, ri_, n_raw, (hsr - hst) / d)
+            if k_hm < lt or k_hm > lr:
+                k_hm = -1
         P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
                               dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm,
                               dtm,  # covkit profiles have no coastal-land zone: inland == land
