@@ -264,3 +264,25 @@ def test_fast_azimuth_matches_atan2():
         got = E._azimuth_rad(dx, dy)
         assert 0.0 <= got < 2.0 * math.pi
         assert abs((got - ref + math.pi) % (2.0 * math.pi) - math.pi) < 1.2e-5
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 120))
+def test_hull_queries_match_brute_force(seed, n):
+    """Upper-hull queries (galloping + bisection) equal the brute-force maxima over all points."""
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.uniform(0.05, 0.2, n))
+    y = np.cumsum(rng.normal(0.0, 30.0, n))
+    hx, hy, hi = np.empty(n), np.empty(n), np.empty(n, np.int64)
+    nh = 0
+    for i in range(n):
+        nh = E._hull_push(hx, hy, hi, nh, x[i], y[i], i)
+    for _ in range(10):
+        slope = rng.normal(0.0, 200.0)
+        k = E._hull_extreme(hx, hy, hi, nh, slope)
+        assert y[k] - slope * x[k] == pytest.approx(np.max(y - slope * x), rel=1e-12, abs=1e-9)
+        xq = x[-1] + rng.uniform(0.01, 3.0)
+        yq = rng.normal(y.mean(), 200.0)
+        k = E._hull_tangent_right(hx, hy, hi, nh, xq, yq)
+        best = np.max((y - yq) / (xq - x))
+        assert (y[k] - yq) / (xq - x[k]) == pytest.approx(best, rel=1e-12, abs=1e-12)

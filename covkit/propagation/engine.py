@@ -84,31 +84,53 @@ def _hull_push(hx, hy, hi, n_hull, x, y, i):
 
 @njit_noalloc
 def _hull_extreme(hx, hy, hi, n_hull, slope):
-    """Profile index of the hull vertex maximising ``y - slope * x``."""
-    lo = 0
+    """Profile index of the hull vertex maximising ``y - slope * x`` (the first on ties).
+
+    Galloping search from the last vertex (the answers of the engine's queries tend to lie
+    near the receiver end), then bisection: O(log of the distance from the end)."""
+    # pred(j): vertex j + 1 is better than j; true up to the answer, false from it on
+    lo = -1
     hi_ = n_hull - 1
-    while lo < hi_:
+    step = 1
+    j = hi_ - 1
+    while j >= 0:
+        if hy[j + 1] - hy[j] > slope * (hx[j + 1] - hx[j]):  # pred(j): answer > j
+            lo = j
+            break
+        hi_ = j
+        j -= step
+        step *= 2
+    while hi_ - lo > 1:
         mid = (lo + hi_) // 2
         if hy[mid + 1] - hy[mid] > slope * (hx[mid + 1] - hx[mid]):
-            lo = mid + 1
+            lo = mid
         else:
             hi_ = mid
-    return hi[lo]
+    return hi[hi_]
 
 
 @njit_noalloc
 def _hull_tangent_right(hx, hy, hi, n_hull, xq, yq):
     """Profile index of the hull vertex maximising ``(y - yq) / (xq - x)`` for a point q right
-    of every vertex (the last such vertex on ties)."""
-    lo = 0
+    of every vertex (the last such vertex on ties); galloping search from the last vertex."""
+    lo = -1
     hi_ = n_hull - 1
-    while lo < hi_:
+    step = 1
+    j = hi_ - 1
+    while j >= 0:
+        if (hy[j + 1] - hy[j]) * (xq - hx[j]) >= (yq - hy[j]) * (hx[j + 1] - hx[j]):
+            lo = j
+            break
+        hi_ = j
+        j -= step
+        step *= 2
+    while hi_ - lo > 1:
         mid = (lo + hi_) // 2
         if (hy[mid + 1] - hy[mid]) * (xq - hx[mid]) >= (yq - hy[mid]) * (hx[mid + 1] - hx[mid]):
-            lo = mid + 1
+            lo = mid
         else:
             hi_ = mid
-    return hi[lo]
+    return hi[hi_]
 
 
 # ----------------------------------------------------------------------------------------------
