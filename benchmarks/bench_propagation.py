@@ -65,17 +65,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numba  # noqa: E402
 
 from covkit.data.demo import generate_demo  # noqa: E402
+from covkit.propagation import p1812 as P1812  # noqa: E402
 from covkit.propagation.engine import (  # noqa: E402
     EngineSettings,
     reference_loss_db,
+    reference_terms_p1812,
     site_loss_window,
 )
 
 TIERS = {
     "smoke": {"radius_m": 3_000.0, "n_sites": 1, "subset": 500, "repeats_engine": 5,
-              "repeats_reference": 3, "repeats_pycraf": 1, "itm_profiles": 10, "repeats_itm": 1},
+              "repeats_reference": 3, "repeats_pycraf": 1, "itm_profiles": 10, "repeats_itm": 1,
+              "scaling_radii_m": (1_500.0, 3_000.0)},
     "full": {"radius_m": 10_000.0, "n_sites": 3, "subset": 2_000, "repeats_engine": 15,
-             "repeats_reference": 7, "repeats_pycraf": 2, "itm_profiles": 100, "repeats_itm": 2},
+             "repeats_reference": 7, "repeats_pycraf": 2, "itm_profiles": 100, "repeats_itm": 2,
+             "scaling_radii_m": (5_000.0, 10_000.0, 20_000.0, 30_000.0)},
 }
 # (site_id in demo.stations, label): fixed choice, first N used
 SITES = (
@@ -245,6 +249,50 @@ def warm_up(dem, affine6, site, settings):
     run_reference(dem, affine6, site, np.array([site["x_m"] + 300.0]),
                   np.array([site["y_m"] + 200.0]), settings)
     return time.perf_counter() - t
+
+
+def stage2_ns_per_px(dem, affine6, sites, subsets, settings, repeats):
+    """Time of the P.1812 stage-2 kernel alone [ns/px] (``p1812_loss_from_constants`` in the
+    engine's mode, the same kernel both implementations end in) on the reference terms of the
+    subset pixels, at one thread; and the number of pixels timed."""
+    ae_km = P1812.effective_earth_radius_km(settings.dn)
+    pol = 1 if settings.polarization == "h" else 2
+    batches = []
+    for s, sub in zip(sites, subsets, strict=True):
+        terms = reference_terms_p1812(dem, affine6, s["x_m"], s["y_m"], sub["x"], sub["y"],
+                                      s["tx_height_agl_m"], RX_HEIGHT_AGL_M,
+                                      affine6[1] * settings.step_factor, ae_km)
+        consts = np.empty(P1812.N_CONSTS)
+        P1812.p1812_constants(s["freq_mhz"] / 1000.0, settings.time_pct, settings.location_pct,
+                              settings.sigma_l_db, pol, settings.n0, s["lat_deg"], consts)
+        batches.append((terms, consts))
+    P1812.p1812_loss_batch_db(batches[0][0][:2], batches[0][1], settings.dct_km,
+                              settings.dcr_km, True)  # compile outside the timing
+
+    def run():
+        for terms, consts in batches:
+            P1812.p1812_loss_batch_db(terms, consts, settings.dct_km, settings.dcr_km, True)
+
+    t, _, _ = best_of(run, repeats)
+    n = sum(int(np.isfinite(terms[:, P1812.T_D]).sum()) for terms, _ in batches)
+    return 1e9 * t / n, n
+
+
+def scaling_by_radius(dem, affine6, site, radii_m, settings, rng):
+    """Engine and reference rates at one thread for one site over several footprint radii: the
+    reference costs O(n) per pixel for n profile samples, the engine O(log n)."""
+    rows = []
+    for radius_m in radii_m:
+        run_engine(dem, affine6, site, radius_m, settings)
+        t_eng, _, win = best_of(lambda r=radius_m: run_engine(dem, affine6, site, r, settings), 3)
+        n_px = int(np.isfinite(win.loss_db).sum())
+        _, _, x, y, _ = subset_pixels(win, affine6, 1_000, rng)
+        t_ref, _, _ = best_of(lambda x=x, y=y: run_reference(dem, affine6, site, x, y, settings),
+                              2)
+        eng, ref = n_px / t_eng, x.size / t_ref
+        rows.append({"radius_m": radius_m, "pixels": n_px, "engine_px_per_s_per_core": eng,
+                     "reference_px_per_s_per_core": ref, "ratio_engine_vs_reference": eng / ref})
+    return rows
 
 
 def subset_pixels(window, affine6, n, rng):
@@ -536,6 +584,16 @@ def main(argv=None):
     p95_err = float(np.percentile(diff, 95))
     within_1db = float(np.mean(diff <= 1.0))
 
+    # ---- where the time goes: stage 2 (shared with the reference) alone; scaling with radius
+    s2_ns, s2_n = stage2_ns_per_px(dem, affine6, sites, subsets, settings,
+                                   tier["repeats_reference"])
+    engine_ns = 1e9 / engine_rate
+    reference_ns = 1e9 / reference_rate
+    ratio_bound = reference_ns / s2_ns
+    scale_site = sites[1] if len(sites) > 1 else sites[0]
+    scaling = scaling_by_radius(dem, affine6, scale_site, tier["scaling_radii_m"], settings,
+                                np.random.default_rng(SEED + 1))
+
     # ---- 4. pycraf, 5. itmlogic
     if args.no_pycraf:
         pyc, pyc_reason = None, "skipped (--no-pycraf)"
@@ -607,6 +665,15 @@ def main(argv=None):
     print(f"accuracy engine vs reference ({diff.size:,} px): median |diff| {median_err:.3f} dB, "
           f"p95 {p95_err:.3f} dB, within 1 dB {100 * within_1db:.1f} %"
           + (f" ({n_nonfinite} non-finite excluded)" if n_nonfinite else ""))
+    print(f"cost per pixel: engine {engine_ns:.0f} ns, of which the P.1812 stage-2 kernel "
+          f"{s2_ns:.0f} ns ({s2_n:,} px timed alone); reference {reference_ns:.0f} ns, ending in "
+          f"the same kernel: even a free stage 1 would make the engine at most "
+          f"{ratio_bound:.0f}x faster than the reference at this radius")
+    print(f"scaling with radius (site {scale_site['site_id']}, {scale_site['label']}): "
+          + "; ".join(f"R {r['radius_m'] / 1000:g} km: engine "
+                      f"{fmt_rate(r['engine_px_per_s_per_core'])}, reference "
+                      f"{fmt_rate(r['reference_px_per_s_per_core'])}, "
+                      f"{r['ratio_engine_vs_reference']:.1f}x" for r in scaling))
     if pyc and pyc["median_abs_diff_vs_engine_db"] is not None:
         hs = ", ".join(f"{p['terrain_at_site_pycraf_m']:.0f} m vs demo "
                        f"{p['terrain_at_site_demo_m']:.0f} m" for p in pyc["sites"])
@@ -650,6 +717,11 @@ def main(argv=None):
             "engine_1_thread_core_contended": contended,
             "reference_px_per_s_per_core": reference_rate,
             "ratio_engine_vs_reference": ratio_ref,
+            "stage2_ns_per_px": s2_ns,
+            "engine_ns_per_px": engine_ns,
+            "reference_ns_per_px": reference_ns,
+            "ratio_bound_vs_reference_from_stage2": ratio_bound,
+            "scaling_by_radius": scaling,
             "median_abs_error_db": median_err,
             "p95_abs_error_db": p95_err,
             "share_within_1db": within_1db,

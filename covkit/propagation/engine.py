@@ -678,8 +678,11 @@ def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radia
 
 
 @njit
-def _reference_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m, ae_km,
-                   consts, dct_km, dcr_km, terms, out):
+def _reference_terms_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m,
+                         ae_km, terms):
+    """Stage 1 of the reference: the exact profile to (x_m, y_m) and its P.1812 terms.
+    Returns 1 (terms filled), 0 (no intermediate point: free space; only ``T_D``, ``T_HTS``,
+    ``T_HRS`` filled) or -1 (the profile leaves the DEM)."""
     dist_m = math.hypot(x_m - site_x_m, y_m - site_y_m)
     n_seg = profile_segments(dist_m, step_m)
     d_km = np.empty(n_seg + 1)
@@ -688,12 +691,45 @@ def _reference_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, s
     r = np.zeros(n_seg + 1)
     if not sample_profile(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, step_m, n_seg, d_km, h,
                           zone):
-        return np.nan
+        return -1
     if n_seg < 2:
-        return _free_space_db(dist_m, h[0] + htg_m, h[n_seg] + hrg_m, consts[P.C_F_GHZ])
+        terms[P.T_D] = dist_m / 1000.0
+        terms[P.T_HTS] = h[0] + htg_m
+        terms[P.T_HRS] = h[n_seg] + hrg_m
+        return 0
     P.p1812_profile_terms(d_km, h, r, zone, htg_m, hrg_m, ae_km, terms)
+    return 1
+
+
+@njit
+def _reference_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m, ae_km,
+                   consts, dct_km, dcr_km, terms, out):
+    status = _reference_terms_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m,
+                                  step_m, ae_km, terms)
+    if status < 0:
+        return np.nan
+    if status == 0:
+        return _free_space_db(1000.0 * terms[P.T_D], terms[P.T_HTS], terms[P.T_HRS],
+                              consts[P.C_F_GHZ])
     P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, False)
     return out[P.O_LB]
+
+
+@njit_parallel
+def reference_terms_p1812(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m,
+                          ae_km):
+    """P.1812 terrain terms (stage 1) of the exact profile to each point, one row per point;
+    NaN rows where the profile leaves the DEM or has no intermediate point. For diagnostics
+    and the benchmark's split of the cost between the two stages."""
+    n = x_m.shape[0]
+    terms = np.full((n, P.N_TERMS), np.nan)
+    for i in prange(n):
+        row = np.empty(P.N_TERMS)
+        if _reference_terms_one(dem_m, affine6, site_x_m, site_y_m, x_m[i], y_m[i], htg_m,
+                                hrg_m, step_m, ae_km, row) == 1:
+            for t in range(P.N_TERMS):
+                terms[i, t] = row[t]
+    return terms
 
 
 @njit_parallel

@@ -1113,6 +1113,21 @@ def p1812_loss_from_terms(
     p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only)
 
 
+@njit
+def p1812_loss_batch_db(terms, consts, dct_km, dcr_km, lb_only):
+    """Stage 2 over the rows of a 2-D terms array (``p1812_loss_from_constants`` per row): Lb
+    [dB] per row, NaN for rows with a NaN path length. Diagnostics and benchmarks."""
+    n = terms.shape[0]
+    loss = np.full(n, np.nan)
+    out = np.empty(N_OUT)
+    for i in range(n):
+        row = terms[i]
+        if not np.isnan(row[T_D]):
+            p1812_loss_from_constants(row, consts, dct_km, dcr_km, out, lb_only)
+            loss[i] = out[O_LB]
+    return loss
+
+
 @njit_noalloc
 def _interpolation_factor(x):
     """1 - (1 + tanh(x)) / 2 of eqs. (57), (58); tanh is exactly +-1 in double precision
