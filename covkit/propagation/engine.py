@@ -83,18 +83,26 @@ def _hull_push(hx, hy, hi, n_hull, x, y, i):
 
 
 @njit_noalloc
-def _hull_extreme(hx, hy, hi, n_hull, slope):
-    """Profile index of the hull vertex maximising ``y - slope * x`` (the first on ties).
+def _hull_step_up(hx, hy, j, a, b, tangent):
+    """True when hull vertex j + 1 beats vertex j: for a slope query (``tangent`` False) on
+    ``y - a x`` (strictly), for a tangent query from the point (a, b) right of the hull on
+    ``(y - b) / (a - x)`` (ties go right). Along an upper hull this is true, then false."""
+    if tangent:
+        return (hy[j + 1] - hy[j]) * (a - hx[j]) >= (b - hy[j]) * (hx[j + 1] - hx[j])
+    return hy[j + 1] - hy[j] > a * (hx[j + 1] - hx[j])
 
-    Galloping search from the last vertex (the answers of the engine's queries tend to lie
-    near the receiver end), then bisection: O(log of the distance from the end)."""
-    # pred(j): vertex j + 1 is better than j; true up to the answer, false from it on
-    lo = -1
+
+@njit_noalloc
+def _hull_search(hx, hy, hi, n_hull, a, b, tangent):
+    """Profile index of the hull vertex answering the query of :func:`_hull_step_up`: the
+    first vertex with no better successor. Galloping from the last vertex (the engine's
+    answers tend to lie near the receiver end), then bisection."""
+    lo = -1  # step_up(lo) true (or -1); step_up(hi_) false (or the last vertex)
     hi_ = n_hull - 1
     step = 1
     j = hi_ - 1
     while j >= 0:
-        if hy[j + 1] - hy[j] > slope * (hx[j + 1] - hx[j]):  # pred(j): answer > j
+        if _hull_step_up(hx, hy, j, a, b, tangent):
             lo = j
             break
         hi_ = j
@@ -102,7 +110,7 @@ def _hull_extreme(hx, hy, hi, n_hull, slope):
         step *= 2
     while hi_ - lo > 1:
         mid = (lo + hi_) // 2
-        if hy[mid + 1] - hy[mid] > slope * (hx[mid + 1] - hx[mid]):
+        if _hull_step_up(hx, hy, mid, a, b, tangent):
             lo = mid
         else:
             hi_ = mid
@@ -110,27 +118,16 @@ def _hull_extreme(hx, hy, hi, n_hull, slope):
 
 
 @njit_noalloc
+def _hull_extreme(hx, hy, hi, n_hull, slope):
+    """Profile index of the hull vertex maximising ``y - slope * x`` (the first on ties)."""
+    return _hull_search(hx, hy, hi, n_hull, slope, 0.0, False)
+
+
+@njit_noalloc
 def _hull_tangent_right(hx, hy, hi, n_hull, xq, yq):
     """Profile index of the hull vertex maximising ``(y - yq) / (xq - x)`` for a point q right
-    of every vertex (the last such vertex on ties); galloping search from the last vertex."""
-    lo = -1
-    hi_ = n_hull - 1
-    step = 1
-    j = hi_ - 1
-    while j >= 0:
-        if (hy[j + 1] - hy[j]) * (xq - hx[j]) >= (yq - hy[j]) * (hx[j + 1] - hx[j]):
-            lo = j
-            break
-        hi_ = j
-        j -= step
-        step *= 2
-    while hi_ - lo > 1:
-        mid = (lo + hi_) // 2
-        if (hy[mid + 1] - hy[mid]) * (xq - hx[mid]) >= (yq - hy[mid]) * (hx[mid + 1] - hx[mid]):
-            lo = mid
-        else:
-            hi_ = mid
-    return hi[hi_]
+    of every vertex (the last such vertex on ties)."""
+    return _hull_search(hx, hy, hi, n_hull, xq, yq, True)
 
 
 # ----------------------------------------------------------------------------------------------
