@@ -301,19 +301,24 @@ def test_exact_with_time_limit_on_a_larger_instance():
     assert ex.greedy_share_of_optimum == pytest.approx(gr.objective / ex.bound)
 
 
-def test_exact_keeps_stdout_clean_of_the_highs_banner():
+@pytest.mark.parametrize("banner", [True, False])
+def test_exact_keeps_stdout_clean_of_the_highs_banner(banner):
+    """The HiGHS banner goes to stderr (covkit --json keeps stdout clean), or nowhere with
+    ``solver_banner=False`` (covkit --quiet)."""
     code = (
         "import numpy as np, scipy.sparse as sp\n"
         "from covkit.coverage.siting import solve_max_coverage\n"
         "a = sp.csr_matrix(np.array([[1, 1, 1, 1, 0, 0], [1, 1, 0, 0, 1, 0],\n"
         "                            [0, 0, 1, 1, 0, 1]]))\n"
-        "r = solve_max_coverage(a, np.ones(6), budget_sites=2, method='exact')\n"
+        f"r = solve_max_coverage(a, np.ones(6), budget_sites=2, method='exact',\n"
+        f"                       solver_banner={banner})\n"
         "print(r.objective)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout == "6.0\n"
+    assert ("HiGHS" in out.stderr) is banner
 
 
 # ----------------------------------------------------------------------------------------------

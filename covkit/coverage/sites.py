@@ -363,7 +363,7 @@ def propose_sites(scenario_or_path, out_dir: Path | str | None = None, *,
         sol = solve_max_coverage(matrix, weights, budget_sites=s.budget_sites,
                                  costs=costs if s.budget_cost is not None else None,
                                  budget_cost=s.budget_cost, method=s.method,
-                                 time_limit_s=s.time_limit_s)
+                                 time_limit_s=s.time_limit_s, solver_banner=progress)
         selected = sol.selected
     # replay the picks for people, trail km and cost per pick
     done = np.zeros(csr.shape[1], bool)

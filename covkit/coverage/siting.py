@@ -740,6 +740,7 @@ def solve_max_coverage(
     budget_cost: float | None = None,
     method: str = "greedy",
     time_limit_s: float | None = None,
+    solver_banner: bool = True,
 ) -> SitingResult:
     """Choose sites that maximise the covered demand weight under a site and/or money budget.
 
@@ -762,6 +763,9 @@ def solve_max_coverage(
     time_limit_s : float, optional
         Wall-clock limit for ``"exact"`` [s] (> 0); on expiry the best solution found and the
         proven bound are returned with ``status="time_limit"``. Greedy ignores it.
+    solver_banner : bool
+        Let HiGHS print its one-per-process version banner (to stderr); ``covkit --quiet``
+        turns it off.
 
     Returns
     -------
@@ -806,6 +810,7 @@ def solve_max_coverage(
             greedy_bound,
             time_limit_s,
             t0,
+            solver_banner,
         )
     bound = max(bound, objective)
     gap = (bound - objective) / bound if bound > 0 else 0.0
@@ -933,12 +938,13 @@ def _map_to_kept(rows, keep_pos, dominator):
 _HIGHS_BANNER_SHOWN = False
 
 
-def _new_highs():
-    """A ``highspy.Highs`` instance whose one-per-process banner goes to stderr, not stdout.
+def _new_highs(banner=True):
+    """A ``highspy.Highs`` instance whose one-per-process banner goes to stderr (or nowhere
+    with ``banner`` False), not stdout.
 
     HiGHS prints its version banner from C++ on the first construction, before any option can
-    be set; callers such as ``covkit ... --json`` need stdout clean, so fd 1 points at fd 2 for
-    that first construction only.
+    be set; callers such as ``covkit ... --json`` need stdout clean, so fd 1 points at fd 2 (or
+    the null device) for that first construction only.
     """
     global _HIGHS_BANNER_SHOWN
     import highspy
@@ -952,7 +958,12 @@ def _new_highs():
     except (OSError, ValueError):
         return highspy.Highs()
     try:
-        os.dup2(2, 1)
+        if banner:
+            os.dup2(2, 1)
+        else:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.close(null)
         return highspy.Highs()
     finally:
         os.dup2(saved, 1)
@@ -960,7 +971,8 @@ def _new_highs():
 
 
 def _exact(
-    csr, w, budget_sites, c, budget_cost, greedy_sel, greedy_obj, greedy_bound, time_limit_s, t0
+    csr, w, budget_sites, c, budget_cost, greedy_sel, greedy_obj, greedy_bound, time_limit_s, t0,
+    banner=True,
 ):
     """Solve the MCLP with HiGHS; returns sel, gains, objective, bound, status, reduced shape."""
     import highspy
@@ -1011,7 +1023,7 @@ def _exact(
         highspy.HighsVarType.kContinuous
     ] * m_red
 
-    h = _new_highs()
+    h = _new_highs(banner)
     for name, value in HIGHS_OPTIONS.items():
         h.setOptionValue(name, value)  # returns kError (no exception) if unknown: skipped
     if time_limit_s is not None:
