@@ -220,9 +220,10 @@ def _smooth_nu(step_km, m, d, hts, z_r, bulge):
         mid = (lo + hi) // 2
         x0 = mid * step_km
         x1 = (mid + 1) * step_km
-        v0 = (-bulge * x0 * x0 - (hts + x0 * chord)) * math.sqrt(0.002 * d / (x0 * (d - x0)))
-        v1 = (-bulge * x1 * x1 - (hts + x1 * chord)) * math.sqrt(0.002 * d / (x1 * (d - x1)))
-        if v1 > v0:
+        n0 = -bulge * x0 * x0 - (hts + x0 * chord)
+        n1 = -bulge * x1 * x1 - (hts + x1 * chord)
+        # nu_1 > nu_0 with both N < 0: N_1^2 / (x1 (d - x1)) < N_0^2 / (x0 (d - x0))
+        if n1 * n1 * (x0 * (d - x0)) < n0 * n0 * (x1 * (d - x1)):
             lo = mid + 1
         else:
             hi = mid
