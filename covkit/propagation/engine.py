@@ -596,7 +596,9 @@ def assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0, col0, 
             if r2 > radius_m * radius_m:
                 continue
             r = math.sqrt(r2)
-            k = int(math.floor(_azimuth_rad(dx, dy) / dphi + 0.5)) % n_rad
+            k = int(_azimuth_rad(dx, dy) / dphi + 0.5)  # >= 0: truncation is floor
+            if k >= n_rad:
+                k -= n_rad
             i = rr * n_cols + cc
             rad[i] = k
             dist[i] = r
