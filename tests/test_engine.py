@@ -286,3 +286,26 @@ def test_hull_queries_match_brute_force(seed, n):
         k = E._hull_tangent_right(hx, hy, hi, nh, xq, yq)
         best = np.max((y - yq) / (xq - x))
         assert (y[k] - yq) / (xq - x[k]) == pytest.approx(best, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("p_pct", [50.0, 10.0, 1.0])
+@pytest.mark.parametrize("f_ghz", [0.7, 3.5])
+def test_lb_only_mode_gives_the_full_kernels_lb(p_pct, f_ghz):
+    """The engine's stage-2 mode skips terms and settles ducting / troposcatter / beta0 by
+    bounds only where Lb cannot depend on them: Lb equals the full evaluation's."""
+    dem = rugged_dem(seed=5)
+    rng = np.random.default_rng(int(p_pct * 10 + f_ghz * 100))
+    pts = rng.uniform(-9_000.0, 9_000.0, size=(600, 2))
+    xs, ys = SITE[0] + pts[:, 0], SITE[1] + pts[:, 1]
+    htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(p_pct, f_ghz)
+    terms = E.reference_terms_p1812(dem, AFF, *SITE, xs, ys, htg, hrg, 100.0, ae)
+    consts = np.empty(P.N_CONSTS)
+    P.p1812_constants(f, p, pl, sl, pol, n0, phi, consts)
+    fast = P.p1812_loss_batch_db(terms, consts, dct, dcr, True)
+    full = P.p1812_loss_batch_db(terms, consts, dct, dcr, False)
+    ok = np.isfinite(full)
+    assert ok.sum() > 500
+    np.testing.assert_allclose(fast[ok], full[ok], rtol=0.0, atol=1e-9)
+    # and the full kernel is the reference's: same Lb as reference_loss_p1812
+    ref = reference(dem, xs, ys, p_pct, f_ghz)
+    np.testing.assert_allclose(full[ok], ref[ok], rtol=0.0, atol=1e-9)
