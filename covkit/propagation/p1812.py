@@ -24,7 +24,11 @@ supply the first stage incrementally and reuse the second unchanged:
    p% LoS terms (section 4.2), Bullington / delta-Bullington with spherical-Earth diffraction
    (4.3), troposcatter (4.4), ducting / layer reflection (4.5), the combination (4.6), location
    variability (4.7) and the field strength (4.10). Fills an array indexed by the ``O_*``
-   constants.
+   constants. It is :func:`p1812_constants` (what depends only on frequency, percentages,
+   polarization, N0 and latitude, ``C_*``) followed by :func:`p1812_loss_from_constants`; the
+   radial engine computes the constants once per site and calls the latter per pixel in its
+   ``lb_only`` mode, which skips or bounds what Lb cannot depend on (exact in Lb; the tests
+   compare both modes).
 
 :func:`p1812_point_to_point` is the validated Python API on top of both.
 
