@@ -572,21 +572,20 @@ def _azimuth_rad(dx, dy):
     return t if t < 2.0 * math.pi else 0.0
 
 
-@njit
+@njit_parallel
 def assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0, col0, n_rows,
                              n_cols, n_rad):
     """Group the window's pixels within ``radius_m`` by nearest radial, sorted by distance.
 
     Returns CSR arrays ``(offsets[n_rad + 1], dist_m, flat_index)``: the pixels of radial ``k``
     are ``offsets[k]:offsets[k + 1]``, with their distance from the site [m] and flat index
-    ``r * n_cols + c`` into the window.
+    ``r * n_cols + c`` into the window. Rows and radials go in parallel (``prange``).
     """
     dphi = 2.0 * math.pi / n_rad
     n_px = n_rows * n_cols
     rad = np.full(n_px, -1, np.int64)
     dist = np.empty(n_px)
-    counts = np.zeros(n_rad + 1, np.int64)
-    for rr in range(n_rows):
+    for rr in prange(n_rows):  # rows write disjoint pixels
         yc = affine6[3] + (row0 + rr + 0.5) * affine6[5]
         for cc in range(n_cols):
             xc = affine6[0] + (col0 + cc + 0.5) * affine6[1]
@@ -602,7 +601,10 @@ def assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0, col0, 
             i = rr * n_cols + cc
             rad[i] = k
             dist[i] = r
-            counts[k + 1] += 1
+    counts = np.zeros(n_rad + 1, np.int64)
+    for i in range(n_px):
+        if rad[i] >= 0:
+            counts[rad[i] + 1] += 1
     offsets = np.cumsum(counts)
     fill = offsets[:-1].copy()
     flat = np.empty(offsets[n_rad], np.int64)
@@ -613,7 +615,7 @@ def assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0, col0, 
             flat[fill[k]] = i
             dsorted[fill[k]] = dist[i]
             fill[k] += 1
-    for k in range(n_rad):
+    for k in prange(n_rad):  # radials sort disjoint slices
         a = offsets[k]
         b = offsets[k + 1]
         if b - a > 32:  # long radials (few radials, large radius): merge sort
@@ -650,7 +652,7 @@ def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radia
                                                    col0, n_rows, n_cols, n_radials)
     out = np.full(n_rows * n_cols, np.nan)
     h_rx = np.empty(flat.shape[0])
-    for k in range(n_radials):
+    for k in prange(n_radials):
         az = 2.0 * math.pi * k / n_radials
         for t in range(offsets[k], offsets[k + 1]):
             h_rx[t] = bilinear_height_m(dem_m, affine6, site_x_m + dist[t] * math.sin(az),
