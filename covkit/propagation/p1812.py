@@ -1154,8 +1154,8 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     replaces the ducting loss by a lower bound when that bound already exceeds Lbd, where eq.
     (61) makes Lb independent of it (``O_LBA`` and ``O_LMINBAP`` are then that bound; the bound
     is exact in Af and gamma_d theta' and bounds Ap, :func:`anomalous_ap_lower_bound_db`). At
-    p = 50 % it also skips what Lb then cannot depend on: beta0 where Fj = 0 and the ducting
-    bound settles (``O_B0``, ``O_LB0B``, ``O_FI``, ``O_LMINB0P`` NaN), Fk where eq. (61) takes
+    p = 50 % it also skips what Lb then cannot depend on: beta0 where the ducting bound
+    settles (``O_B0``, ``O_LB0B`` NaN), Fk where eq. (61) takes
     Lbd (``O_FK`` NaN), and the Esp factor (log10(p / 50) = 0); ``O_LBS`` is a lower bound
     where that bound is over 100 dB above Lbam (eq. (63) then gives Lbam).
     """
@@ -1174,10 +1174,10 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     # Interpolation factors, eqs. (57), (58)
     fj = _interpolation_factor(3.0 * 0.8 * (terms[T_THETA] - 0.3) / 0.3)
 
-    # beta0 (eqs. (2)-(5)) enters Lb through Lminb0p, which eq. (62) weighs by Fj, through Ldp
-    # below 50 % time and through the ducting loss. In lb_only mode at p = 50 % on a path with
-    # Fj = 0 (theta above ~2.7 mrad) it is only computed if the ducting bound below needs it.
-    need_b0 = not lb_only or p_pct != 50.0 or fj != 0.0  # else O_B0, O_LB0B, O_FI: NaN
+    # beta0 (eqs. (2)-(5)) enters Lb through Lminb0p and Ldp below 50 % time (at 50 %, Fi = 0:
+    # see below) and through the ducting loss. In lb_only mode at p = 50 % it is only computed
+    # if the ducting bound below needs it.
+    need_b0 = not lb_only or p_pct != 50.0  # else O_B0, O_LB0B: NaN
     tau = np.nan
     b0 = np.nan
     if need_b0:
@@ -1211,15 +1211,18 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     lbd = lb0p + ldp  # eq. (43)
 
     # Notional minimum LoS / sea sub-path loss, eqs. (40), (59)
-    fi = np.nan
-    lminb0p = np.nan
-    if need_b0:
-        if p_pct < b0:
-            fi = 1.0
-            lminb0p = lb0p + (1.0 - omega) * ldp
-        else:
-            fi = consts[C_I_P] / inv_cum_norm(b0 / 100.0)
-            lminb0p = lbd50 + (lb0b + (1.0 - omega) * ldp - lbd50) * fi
+    # At p = 50 %, Fi = I(0.5) / I(beta0 / 100) = 0 (beta0 < 50 %), as for Ldp in section 4.3.5:
+    # the rational approximation of I (Attachment 2) returns 1.3e-9 instead of 0 there, which
+    # would move Lminb0p by ~1e-8 dB; the exact zero is used, so Lminb0p = Lbd50
+    if p_pct == 50.0:
+        fi = 0.0
+        lminb0p = lbd50
+    elif p_pct < b0:
+        fi = 1.0
+        lminb0p = lb0p + (1.0 - omega) * ldp
+    else:
+        fi = consts[C_I_P] / inv_cum_norm(b0 / 100.0)
+        lminb0p = lbd50 + (lb0b + (1.0 - omega) * ldp - lbd50) * fi
 
     # Ducting / layer reflection, section 4.5: Lba = (Af + gamma_d theta') + Ap
     lba = _anomalous_fixed_db(terms, consts, dct_km, dcr_km)
