@@ -250,7 +250,7 @@ def test_smooth_profile_nu_search_equals_the_scan(m, step_m, hts, hrs, ae_km):
     stim = max((-bulge * x * x - hts) / x for x in d_km[1:m + 1]) + bulge * d
     if not stim < (hrs - hts) / d:
         return  # not a line-of-sight smooth path: the engine does not search then
-    scan, _ = E._nu_scan(d_km, d_km, m, d, hts, z_r, bulge, 1)
+    scan, _ = E._nu_scan(d_km, -bulge * d_km * d_km, m, d, hts, z_r, 1)
     fast = E._smooth_nu(step_km, m, d, hts, z_r, bulge)
     assert fast == pytest.approx(scan, rel=1e-12, abs=1e-12)
 

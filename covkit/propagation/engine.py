@@ -172,31 +172,32 @@ def _smooth_srim(step_km, m, d, hrs_s, bulge):
 
 
 @njit_noalloc
-def _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero, i_seed):
+def _nu_scan(d_km, zz, m, d, hts, z_r, i_seed):
     """LoS nu_max * sqrt(lambda) over the intermediate points i = 1..m (P.1812-8 eq. (15),
-    Earth-bulge form) and its last arg-max. ``zz`` holds z_i = g_i - bulge d_i^2; with
-    ``bulge_zero`` > 0 the smooth profile z_i = -bulge_zero d_i^2 is used instead.
+    Earth-bulge form, ``zz`` holding z_i = g_i - bulge d_i^2) and its last arg-max.
 
-    ``i_seed`` (any of 1..m; best the arg-max of the clearance N_i) is evaluated first. The
-    weight sqrt(0.002 d / (d_i (d - d_i))) is at least w_min (at d_i = d / 2), so a point below
-    the chord has nu_i <= N_i w_min; when that cannot reach the best so far (with a margin for
-    rounding) its division and square root are skipped. The maximum and its last arg-max are
-    those of the full scan."""
+    ``i_seed`` (any of 1..m; best the arg-max of the clearance N_i) and the point next to the
+    receiver, m, are evaluated first: the better of the two is the starting best. The weight
+    sqrt(0.002 d / (d_i (d - d_i))) is at least w_min (at d_i = d / 2), so a point below the
+    chord has nu_i <= N_i w_min, and with N_i and the best both negative nu_i < best exactly
+    when N_i^2 0.002 d > best^2 d_i (d - d_i); points that fail either way (with a margin for
+    rounding) skip their division and square root. The maximum and its last arg-max are those
+    of the full scan."""
     chord = (z_r - hts) / d
     w_min_safe = math.sqrt(0.008 / d) * (1.0 - 1e-12)
-    di = d_km[i_seed]
-    z = -bulge_zero * di * di if bulge_zero > 0.0 else zz[i_seed]
-    nu = (z - (hts + di * chord)) * math.sqrt(0.002 * d / (di * (d - di)))
+    nu = -np.inf
+    for i in (i_seed, m):
+        di = d_km[i]
+        v = (zz[i] - (hts + di * chord)) * math.sqrt(0.002 * d / (di * (d - di)))
+        if v > nu:
+            nu = v
     i_nu = i_seed
     for i in range(1, m + 1):
         di = d_km[i]
-        z = -bulge_zero * di * di if bulge_zero > 0.0 else zz[i]
-        n_i = z - (hts + di * chord)
+        n_i = zz[i] - (hts + di * chord)
         if n_i < 0.0:
             if n_i * w_min_safe < nu:
                 continue
-            # both negative: nu_i < nu <=> N_i^2 0.002 d > nu^2 d_i (d - d_i), without the
-            # division and the root (a relative margin leaves near-ties to the exact test)
             if nu < 0.0 and n_i * n_i * (0.002 * d) > nu * nu * (di * (d - di)) * (1.0 + 1e-12):
                 continue
         v = n_i * math.sqrt(0.002 * d / (di * (d - di)))
@@ -232,7 +233,7 @@ def _smooth_nu(step_km, m, d, hts, z_r, bulge):
 
 
 @njit_noalloc
-def _nu_or_bound(d_km, zz, m, d, hts, z_r, bulge_zero, n_max, i_max, sqrt_lam):
+def _nu_or_bound(d_km, zz, m, d, hts, z_r, n_max, i_max, sqrt_lam):
     """``nu_max * sqrt(lambda)`` (see :func:`_nu_scan`), or an upper bound of it when that bound
     already puts the knife-edge loss J(nu) at zero (nu <= -0.78, P.1812-8 eq. (12)).
 
@@ -245,7 +246,7 @@ def _nu_or_bound(d_km, zz, m, d, hts, z_r, bulge_zero, n_max, i_max, sqrt_lam):
         bound = n_max * math.sqrt(0.008 / d)
         if bound / sqrt_lam < -0.78 - 1e-9:
             return bound
-    nu, _ = _nu_scan(d_km, zz, m, d, hts, z_r, bulge_zero, i_max)
+    nu, _ = _nu_scan(d_km, zz, m, d, hts, z_r, i_max)
     return nu
 
 
@@ -422,7 +423,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             dlr = d - d_km[lr]
         else:
             seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
-            nu_a50, i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, 0.0, seed)
+            nu_a50, i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
             lt = i_nu
             lr = i_nu
             dlt = d_km[lt]
@@ -471,7 +472,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         if stim < str_a:
             if np.isnan(nu_a50):
                 seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
-                nu_a50, _ = _nu_scan(d_km, z50, m, d, hts, zh_r, 0.0, seed)
+                nu_a50, _ = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
             terms[P.T_NU_A50] = nu_a50
         else:
             terms[P.T_NU_A50] = -np.inf  # not used on a trans-horizon path
@@ -484,7 +485,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             if stim < str_a:
                 chord = (z_rb - hts) / d
                 k = _hull_extreme(bx_, by_, bi_, n_b, chord)
-                terms[P.T_NU_AB] = _nu_or_bound(d_km, zb, m, d, hts, z_rb, 0.0,
+                terms[P.T_NU_AB] = _nu_or_bound(d_km, zb, m, d, hts, z_rb,
                                                 zb[k] - hts - chord * d_km[k], k, sqrt_lam)
             else:
                 terms[P.T_NU_AB] = -np.inf
