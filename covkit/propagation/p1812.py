@@ -1152,7 +1152,7 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     mode. Skips the a_beta delta-Bullington terms at p = 50 %, where they do not enter Lb (eq.
     (41); ``O_LBULLA_B``, ``O_LBULLS_B``, ``O_LDSPH_B`` and ``O_LDB`` are then NaN), and
     replaces the ducting loss by a lower bound when that bound already exceeds Lbd, where eq.
-    (61) makes Lb independent of it (``O_LBA`` and ``O_LMINBAP`` are then that bound; the bound
+    (61) makes Lb independent of it (``O_LBA`` and ``O_LMINBAP`` are then lower bounds; the bound
     is exact in Af and gamma_d theta' and bounds Ap, :func:`anomalous_ap_lower_bound_db`). At
     p = 50 % it also skips what Lb then cannot depend on: beta0 where the ducting bound
     settles (``O_B0``, ``O_LB0B`` NaN), Fk where eq. (61) takes
@@ -1238,11 +1238,12 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
             tau = _tau(terms[T_DLM])
             b0 = _beta0_from(consts[C_B0_MAX], consts[C_MU1_EXP], terms[T_DTM], tau)
         lba += _anomalous_ap_db(terms, consts, b0, tau)
-    # eq. (60) as an overflow-safe log-sum-exp; a term below e^-40 of the other rounds away
+    # eq. (60) as an overflow-safe log-sum-exp; a term below e^-40 of the other rounds away.
+    # Once the bound settled eq. (61) only Lminbap >= Lba > Lbd matters: max(Lba, Lb0p) is kept
     eta = 2.5
     big = max(lba, lb0p)
     gap_e = abs(lba - lb0p) / eta
-    lminbap = big + eta * math.log1p(math.exp(-gap_e)) if gap_e < 40.0 else big
+    lminbap = big + eta * math.log1p(math.exp(-gap_e)) if gap_e < 40.0 and not settled else big
 
     # Combination, section 4.6, eqs. (61)-(63)
     if lminbap <= lbd:
