@@ -236,8 +236,8 @@ def test_ducting_lower_bound_is_a_lower_bound(p_pct):
 @given(
     m=st.integers(1, 400),
     step_m=st.sampled_from([25.0, 100.0, 250.0]),
-    hts=st.floats(1.0, 2000.0),
-    hrs=st.floats(1.0, 2000.0),
+    hts=st.floats(0.01, 2000.0),
+    hrs=st.floats(0.01, 2000.0),
     ae_km=st.sampled_from([6371.0 * 4.0 / 3.0, 8930.8, 6371.0 * 3.0]),
 )
 def test_smooth_profile_nu_search_equals_the_scan(m, step_m, hts, hrs, ae_km):
@@ -309,3 +309,18 @@ def test_lb_only_mode_gives_the_full_kernels_lb(p_pct, f_ghz):
     # and the full kernel is the reference's: same Lb as reference_loss_p1812
     ref = reference(dem, xs, ys, p_pct, f_ghz)
     np.testing.assert_allclose(full[ok], ref[ok], rtol=0.0, atol=1e-9)
+
+
+def test_smooth_profile_nu_on_a_grazing_path():
+    """Every sample below the chord but the clearance N(x) above zero between two samples: the
+    quasi-convexity argument does not hold there and the samples are scanned instead."""
+    step_km, m, bulge = 1.0, 3, 0.056
+    d = (m + 0.5) * step_km
+    hts = 0.121
+    chord = -2.0 * bulge * 1.5  # N peaks at x = 1.5 km, between the samples 1 and 2
+    z_r = hts + chord * d
+    d_km = np.arange(m + 2) * step_km
+    n = -bulge * d_km**2 - (hts + d_km * chord)
+    assert (n[1:m + 1] < 0.0).all() and -bulge * 1.5**2 - (hts + 1.5 * chord) > 0.0
+    scan, _ = E._nu_scan(d_km, -bulge * d_km * d_km, m, d, hts, z_r, 1)
+    assert E._smooth_nu(step_km, m, d, hts, z_r, bulge) == pytest.approx(scan, rel=1e-12)

@@ -210,11 +210,21 @@ def _nu_scan(d_km, zz, m, d, hts, z_r, i_seed):
 @njit_noalloc
 def _smooth_nu(step_km, m, d, hts, z_r, bulge):
     """LoS ``nu_max * sqrt(lambda)`` of the smooth profile z_i = -bulge d_i^2 at d_i = i step
-    (i = 1..m), for a path on which every point lies below the chord (N_i < 0, which
-    Stim < Str guarantees). Then -nu_i = (-N_i) / sqrt(d_i (d - d_i)) sqrt(0.002 d) is a
-    positive convex function over a positive concave one, hence quasi-convex in d_i: its
-    samples fall then rise, and a binary search finds the maximum of nu in O(log m)."""
+    (i = 1..m). Where the concave clearance N(x) = -bulge x^2 - hts - chord x stays below zero
+    over [d_1, d_m], -nu(x) = (-N(x)) / sqrt(x (d - x)) sqrt(0.002 d) is a positive convex
+    function over a positive concave one, hence quasi-convex: the samples fall then rise, and
+    a binary search finds the maximum in O(log m). Otherwise (a grazing path) all samples are
+    scanned."""
     chord = (z_r - hts) / d
+    x = min(max(-chord / (2.0 * bulge), step_km), m * step_km)  # maximiser of N on [d_1, d_m]
+    if -bulge * x * x - (hts + x * chord) >= 0.0:
+        best = -np.inf
+        for i in range(1, m + 1):
+            x = i * step_km
+            v = (-bulge * x * x - (hts + x * chord)) * math.sqrt(0.002 * d / (x * (d - x)))
+            if v > best:
+                best = v
+        return best
     lo = 1
     hi = m
     while lo < hi:
