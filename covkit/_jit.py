@@ -99,12 +99,6 @@ atomic increment and decrement of the array's reference count - in the radial en
 a tenth of the run time (bilinear DEM lookups, hull updates, the P.1812 stage-2 kernel). A
 kernel under this decorator that tries to allocate fails to compile, so the rule is enforced."""
 
-njit_noalloc_inline = numba.njit(cache=True, nogil=True, error_model="numpy", inline="always",
-                                 **_NRT_OPTION)
-"""For the smallest and hottest :data:`njit_noalloc` kernels (the DEM lookup and the zone of a
-height, called per ray sample): also inlined into each caller in the Numba IR, which LLVM
-does not do across Numba's modules (about 2 % of the engine's time)."""
-
 njit_parallel = numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 """Decorator for kernels with ``prange`` loops (over radials or sites)."""
 

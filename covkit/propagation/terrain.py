@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from covkit._jit import njit_noalloc, njit_noalloc_inline
+from covkit._jit import njit_noalloc
 
 ZONE_SEA = 1
 ZONE_COASTAL_LAND = 3
@@ -29,7 +29,7 @@ def bilinear_height_m(dem_m, affine6, x_m, y_m):
                        (y_m - affine6[3]) / affine6[5] - 0.5)
 
 
-@njit_noalloc_inline
+@njit_noalloc
 def bilinear_at(dem_m, fc, fr):
     """Bilinear height at fractional cell-centre coordinates (column ``fc``, row ``fr``; cell
     centres at whole numbers), edge values within half a cell of the border, NaN beyond."""
@@ -82,14 +82,14 @@ def bilinear_at(dem_m, fc, fr):
     return v
 
 
-@njit_noalloc_inline
+@njit_noalloc
 def zone_of_height(h_m):
     """Radio-climatic zone of a profile point from its height: sea (1) at or below 0 m AMSL,
     else inland (4). Coastal land (3) is not distinguished by covkit's terrain profiles."""
     return ZONE_SEA if h_m <= 0.0 else ZONE_INLAND
 
 
-@njit_noalloc_inline
+@njit_noalloc
 def profile_segments(distance_m, step_m):
     """Number of profile intervals for a path of ``distance_m`` sampled every ``step_m``: points
     at ``k * step_m`` for ``k < n`` and the end point, so no interval exceeds ``step_m``."""
