@@ -426,18 +426,11 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         pathtype, theta_t, theta_r = P.horizon_angles_mrad(rt50, slope_r, hts, hrs, d, ae_km,
                                                            theta_max)
         nu_a50 = np.nan
-        if pathtype == 2.0:
-            lt = i_t
-            lr = i_r
-            dlt = d_km[lt]
-            dlr = d - d_km[lr]
-        else:
+        i_nu = 1
+        if pathtype != 2.0:  # line of sight: the horizons are the point of largest nu
             seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
             nu_a50, i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
-            lt = i_nu
-            lr = i_nu
-            dlt = d_km[lt]
-            dlr = d - dlt
+        lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
         # --- zones (section 3.6) with the receiver appended
         rx_sea = zone_of_height(hn) == ZONE_SEA
         if rx_sea == run_sea:

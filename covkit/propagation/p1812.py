@@ -450,6 +450,16 @@ def horizon_angles_mrad(slope_t, slope_r, hts_m, hrs_m, d_km, ae_km, theta_max_m
 
 
 @njit_noalloc
+def horizon_points(pathtype, i_t, i_r, i_nu, d_km, d):
+    """Profile indices ``lt``, ``lr`` of the Tx and Rx horizons and their distances dlt, dlr
+    [km] (eqs. (78), (81a)); on a line-of-sight path (``pathtype`` 1) both are the point of
+    largest nu, ``i_nu``."""
+    if pathtype == 2.0:
+        return i_t, i_r, d_km[i_t], d - d_km[i_r]
+    return i_nu, i_nu, d_km[i_nu], d - d_km[i_nu]
+
+
+@njit_noalloc
 def ducting_surface_m(hst_n, hsr_n, h0_m, hn_m):
     """Smooth-surface heights hst, hsr for the ducting model [m amsl] (eq. (90))."""
     return min(hst_n, h0_m), min(hsr_n, hn_m)
@@ -585,16 +595,7 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
     # Horizon angles and distances (eqs. (76)-(84))
     pathtype, theta_t, theta_r = horizon_angles_mrad(slope_t, slope_r, hts, hrs, d, ae_km,
                                                      np.nan)
-    if pathtype == 2.0:
-        lt = i_t
-        lr = i_r
-        dlt = d_km[lt]
-        dlr = d - d_km[lr]
-    else:
-        lt = i_nu
-        lr = i_nu
-        dlt = d_km[lt]
-        dlr = d - dlt
+    lt, lr, dlt, dlr = horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
 
     dtm, _ = _run_lengths_km(d_km, zone, True, 0)
     dlm, _ = _run_lengths_km(d_km, zone, False, ZONE_INLAND)
