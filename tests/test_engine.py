@@ -46,11 +46,19 @@ def ray_receivers(dem, az, distances_m):
     return xs, ys, hs
 
 
-def engine_on_ray(dem, az, dist, p_pct=50.0, f_ghz=3.5):
+def gentle_dem(seed=2):
+    """Low coastal hills (tens of metres) behind a strip of sea: most paths are line of sight."""
+    rng = np.random.default_rng(seed)
+    dem = gaussian_filter(rng.normal(size=(300, 300)), 6) * 400.0 + 25.0
+    dem[:40] = -5.0
+    return dem.astype(np.float32)
+
+
+def engine_on_ray(dem, az, dist, p_pct=50.0, f_ghz=3.5, with_terms=True):
     xs, ys, hs = ray_receivers(dem, az, dist)
     htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(p_pct, f_ghz)
     loss, terms = E.ray_profile_loss_p1812(dem, AFF, *SITE, az, 100.0, dist, hs, htg, hrg, ae,
-                                           f, p, pl, sl, pol, n0, phi, dct, dcr)
+                                           f, p, pl, sl, pol, n0, phi, dct, dcr, with_terms)
     return xs, ys, loss, terms
 
 
@@ -62,15 +70,104 @@ def reference(dem, xs, ys, p_pct=50.0, f_ghz=3.5):
 
 @pytest.mark.parametrize("az", [0.0, 0.7, 2.0, 3.9, 5.5])
 @pytest.mark.parametrize("p_pct", [50.0, 10.0, 1.0])
-def test_receivers_on_a_radial_equal_the_reference(az, p_pct):
-    dem = rugged_dem()
+@pytest.mark.parametrize("terrain", ["rugged", "gentle"])
+@pytest.mark.parametrize("with_terms", [True, False])
+def test_receivers_on_a_radial_equal_the_reference(az, p_pct, terrain, with_terms):
+    """Without terms (the grid engine's mode) line-of-sight receivers at p = 50 % may leave the
+    Bullington point out; the gentle terrain has many of them (see
+    test_deferred_bullington_point_gives_the_same_lb)."""
+    dem = rugged_dem() if terrain == "rugged" else gentle_dem()
     rng = np.random.default_rng(int(az * 10))
     dist = np.sort(np.concatenate([np.arange(1, 140) * 100.0, rng.uniform(30, 13_900, 150)]))
-    xs, ys, loss, _ = engine_on_ray(dem, az, dist, p_pct)
+    xs, ys, loss, _ = engine_on_ray(dem, az, dist, p_pct, with_terms=with_terms)
     ref = reference(dem, xs, ys, p_pct)
     assert np.array_equal(np.isfinite(loss), np.isfinite(ref))
     assert np.isfinite(ref).sum() > 250
     assert np.nanmax(np.abs(loss - ref)) < 1e-6
+
+
+def _defer(row):
+    row = row.copy()
+    row[P.T_DLT] = row[P.T_DLR] = row[P.T_HM] = np.nan
+    return row
+
+
+@pytest.mark.parametrize("f_ghz", [0.7, 3.5])
+def test_deferred_bullington_point_gives_the_same_lb(f_ghz):
+    """Stage 2 with the line-of-sight Bullington point left out (T_DLT, T_DLR, T_HM NaN) either
+    gives exactly the Lb of the complete terms or says it needs the point; on gentle coastal
+    terrain both happen."""
+    dem = gentle_dem()
+    rng = np.random.default_rng(4)
+    pts = rng.uniform(-12_000.0, 12_000.0, size=(1500, 2))
+    xs, ys = SITE[0] + pts[:, 0], SITE[1] + pts[:, 1]
+    htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(50.0, f_ghz)
+    terms = E.reference_terms_p1812(dem, AFF, *SITE, xs, ys, htg, hrg, 100.0, ae)
+    consts = np.empty(P.N_CONSTS)
+    P.p1812_constants(f, p, pl, sl, pol, n0, phi, consts)
+    exact, part = np.empty(P.N_OUT), np.empty(P.N_OUT)
+    outcomes = {True: 0, False: 0}
+    for row in terms[np.isfinite(terms[:, P.T_D]) & (terms[:, P.T_PATHTYPE] == 1.0)]:
+        assert P.p1812_loss_from_constants(row, consts, dct, dcr, exact, True)
+        done = P.p1812_loss_from_constants(_defer(row), consts, dct, dcr, part, True)
+        outcomes[done] += 1
+        if done:
+            assert part[P.O_LB] == exact[P.O_LB]
+    assert outcomes[True] > 200 and outcomes[False] > 5, outcomes
+    # only the engine's mode at p = 50 % may leave the point out
+    row = _defer(terms[np.nonzero(terms[:, P.T_PATHTYPE] == 1.0)[0][0]])
+    with pytest.raises(ValueError, match="deferred Bullington point"):
+        P.p1812_loss_from_constants(row, consts, dct, dcr, exact, False)
+
+
+@pytest.mark.parametrize("dct_km", [500.0, 0.5])
+def test_ducting_bound_without_the_bullington_point(dct_km):
+    """The bound of Af + gamma_d theta' that does not know dlt is below the exact value for
+    every dlt in (0, d) (dlr = d - dlt) on line-of-sight paths, coast terms included."""
+    dem = gentle_dem()
+    rng = np.random.default_rng(8)
+    pts = rng.uniform(-12_000.0, 12_000.0, size=(600, 2))
+    htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(50.0, 3.5)
+    terms = E.reference_terms_p1812(dem, AFF, *SITE, SITE[0] + pts[:, 0], SITE[1] + pts[:, 1],
+                                    htg, hrg, 100.0, ae)
+    consts = np.empty(P.N_CONSTS)
+    P.p1812_constants(f, p, pl, sl, pol, n0, phi, consts)
+    rows = terms[np.isfinite(terms[:, P.T_D]) & (terms[:, P.T_PATHTYPE] == 1.0)]
+    assert len(rows) > 200
+    assert (rows[:, P.T_THETA_R] > 0.0).any() and (rows[:, P.T_THETA_T] > 0.0).any()
+    over_sea = rows.copy()
+    over_sea[:, P.T_OMEGA] = 0.9  # where the coast terms (eq. (49)) apply
+    for row in np.vstack([rows, over_sea]):
+        low = P._anomalous_fixed_los_low_db(row, consts, dct_km, dct_km)
+        assert np.isfinite(low)
+        d = row[P.T_D]
+        for frac in (1e-3, 0.1, 0.3, 0.5, 0.7, 0.9, 0.999):
+            r = row.copy()
+            r[P.T_DLT], r[P.T_DLR] = frac * d, (1.0 - frac) * d
+            exact = P._anomalous_fixed_db(r, consts, dct_km, dct_km)
+            assert low <= exact + 1e-9
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 100_000), m=st.integers(1, 150), floor=st.floats(1e-4, 1.0))
+def test_nu_below_agrees_with_the_scan(seed, m, floor):
+    """_nu_below is True exactly when every point's nu_i sqrt(lambda) from the scan's formula
+    is below -sqrt(floor) (up to the rounding margin)."""
+    rng = np.random.default_rng(seed)
+    d_km = np.arange(m + 2) * 0.1
+    d = (m + rng.uniform(0.01, 1.0)) * 0.1
+    hts = rng.uniform(0.0, 300.0)
+    z_r = rng.uniform(0.0, 300.0)
+    chord = (z_r - hts) / d
+    zz = hts + d_km * chord - np.abs(rng.normal(0.0, 5.0, m + 2)) * rng.choice([1.0, 0.1, 0.01])
+    zz[rng.integers(1, m + 1)] += rng.choice([0.0, 0.0, 3.0])  # sometimes one point above
+    i = np.arange(1, m + 1)
+    nu = (zz[i] - (hts + d_km[i] * chord)) * np.sqrt(0.002 * d / (d_km[i] * (d - d_km[i])))
+    got = E._nu_below(d_km, zz, m, d, hts, z_r, floor)
+    if got:
+        assert nu.max() < -math.sqrt(floor) * (1.0 - 1e-12)
+    else:
+        assert nu.max() >= -math.sqrt(floor) * (1.0 + 1e-12)
 
 
 def test_incremental_terms_equal_profile_terms():

@@ -208,6 +208,22 @@ def _nu_scan(d_km, zz, m, d, hts, z_r, i_seed):
 
 
 @njit_noalloc
+def _nu_below(d_km, zz, m, d, hts, z_r, nu_floor2):
+    """True when every intermediate point i = 1..m has nu_i sqrt(lambda) below -sqrt(nu_floor2)
+    (see :func:`_nu_scan`): N_i < 0 and N_i^2 0.002 d > nu_floor2 d_i (d - d_i). A count over
+    all points without branches or divisions, which the compiler vectorises; the expression of
+    N_i is the scan's."""
+    chord = (z_r - hts) / d
+    a = 0.002 * d
+    n_above = 0
+    for i in range(1, m + 1):
+        di = d_km[i]
+        n_i = zz[i] - (hts + di * chord)
+        n_above += (n_i >= 0.0) | (n_i * n_i * a <= nu_floor2 * (di * (d - di)))
+    return n_above == 0
+
+
+@njit_noalloc
 def _smooth_nu(step_km, m, d, hts, z_r, bulge):
     """LoS ``nu_max * sqrt(lambda)`` of the smooth profile z_i = -bulge d_i^2 at d_i = i step
     (i = 1..m). Where the concave clearance N(x) = -bulge x^2 - hts - chord x stays below zero
@@ -295,9 +311,17 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     terrain state (hulls, running maxima, prefix sums, zone runs) is extended one sample at a
     time; each receiver costs O(log n) plus the stage-2 kernel, and O(m) only for the LoS
     diffraction parameter and the roughness ``hm`` scans. Writes ``loss_out[q_index[q]]`` and,
-    if ``terms_out`` has rows, ``terms_out[q]``. ``work`` holds scratch arrays
+    if ``terms_out`` has rows, ``terms_out[q]`` (every term). ``work`` holds scratch arrays
     (:func:`_work_buffers`), reused across radials; ``consts`` the site's stage-2 constants
-    (:func:`~covkit.propagation.p1812.p1812_constants`).
+    (:func:`~covkit.propagation.p1812.p1812_constants`). The heights are sampled up front
+    (:func:`_sample_ray`).
+
+    Without ``terms_out`` rows at p = 50 %, a line-of-sight receiver whose every point has
+    nu_i <= -0.78 (:func:`_nu_below`, a vectorised count; J(nu_max) = 0) does not look for the
+    point of largest nu: it matters for Lb only through the ducting loss, which stage 2 then
+    bounds without it and reports when the bound does not settle Lb; only then is the point
+    found (:func:`_nu_scan`) and stage 2 run again. The loss is the same either way. Srim of the
+    smooth profile, which only a trans-horizon Bullington loss reads, is skipped likewise.
     """
     n_q = q_dist_m.shape[0]
     f_ghz = consts[P.C_F_GHZ]
@@ -314,12 +338,22 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     bulge_b = 500.0 * (1.0 / (K_BETA * EARTH_RADIUS_KM))
     sqrt_lam = consts[P.C_SQRT_LAMBDA]
     need_beta = p_pct != 50.0  # the a_beta terms only matter below 50 % time
+    # the LoS Bullington point may be deferred (see p1812_loss_from_constants) at p = 50 %
+    # when only losses are wanted; nu_floor2: nu_i <= -0.78 sqrt(lambda) (J = 0, eq. (12))
+    # with a relative margin for rounding, squared
+    full_terms = terms_out.shape[0] > 0
+    defer_ok = not need_beta and not full_terms
+    nu_floor2 = 0.6084 * consts[P.C_LAMBDA] * (1.0 + 1e-9)
     # fractional cell coordinates along the ray: sample j is at (fc0 + j dfc, fr0 + j dfr)
     fc0 = (site_x_m - affine6[0]) / affine6[1] - 0.5
     fr0 = (site_y_m - affine6[3]) / affine6[5] - 0.5
     dfc = step_m * ux / affine6[1]
     dfr = step_m * uy / affine6[5]
     h[0] = bilinear_at(dem_m, fc0, fr0)
+    # every height the receivers need, up front in one loop the compiler can vectorise
+    n_need = min(profile_segments(q_dist_m[n_q - 1], step_m) - 1, n_steps - 1)
+    j_bad = _sample_ray(dem_m, fc0, fr0, dfc, dfr, n_need, step_km, bulge50,
+                        bulge_b if need_beta else 0.0, h, d_km, z50, zb)
     d_km[0] = 0.0
     z50[0] = h[0]
     zb[0] = h[0]
@@ -351,16 +385,11 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         ok = np.isfinite(h[0])
         while ok and m < target:
             j = m + 1
-            hj = bilinear_at(dem_m, fc0 + j * dfc, fr0 + j * dfr)
-            if not np.isfinite(hj):
+            if j >= j_bad:
                 ok = False
                 break
-            d_km[j] = j * step_km
-            h[j] = hj
+            hj = h[j]
             dj = d_km[j]
-            z50[j] = hj - bulge50 * dj * dj
-            if need_beta:
-                zb[j] = hj - bulge_b * dj * dj
             dd = dj - d_km[m]
             v1 += dd * (h[j] + h[m])
             v2 += dd * (h[j] * (2.0 * dj + d_km[m]) + h[m] * (dj + 2.0 * d_km[m]))
@@ -427,9 +456,16 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
                                                            theta_max)
         nu_a50 = np.nan
         i_nu = 1
+        deferred = False
         if pathtype != 2.0:  # line of sight: the horizons are the point of largest nu
-            seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
-            nu_a50, i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
+            if defer_ok and _nu_below(d_km, z50, m, d, hts, zh_r, nu_floor2):
+                # J(nu_max) = 0: at p = 50 % the point of largest nu then enters Lb only
+                # through the ducting loss, which stage 2 bounds without it
+                deferred = True
+                nu_a50 = -np.inf
+            else:
+                seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
+                nu_a50, i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
         lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
         # --- zones (section 3.6) with the receiver appended
         rx_sea = zone_of_height(hn) == ZONE_SEA
@@ -464,6 +500,10 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
                               dtm,  # covkit profiles have no coastal-land zone: inland == land
                               sea / d, ZONE_SEA if tx_sea else ZONE_INLAND,
                               ZONE_SEA if rx_sea else ZONE_INLAND, k_hm)
+        if deferred:
+            terms[P.T_DLT] = np.nan
+            terms[P.T_DLR] = np.nan
+            terms[P.T_HM] = np.nan
         # --- Bullington terms, actual profile (g = h: no clutter on the profile)
         str_a = (hrs - hts) / d
         terms[P.T_STR_A] = str_a
@@ -504,7 +544,9 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         for which in range(2 if need_beta else 1):
             bl = bulge_bb if which == 0 else bulge_b
             stim = _smooth_stim(step_km, m, d, hts_s, bl)
-            srim = _smooth_srim(step_km, m, d, hrs_s, bl)
+            srim = np.nan  # Srim enters only a trans-horizon Bullington loss (eqs. (17)-(20))
+            if stim >= str_s or full_terms:
+                srim = _smooth_srim(step_km, m, d, hrs_s, bl)
             if stim < str_s:
                 z_rs = hrs_s - bl * d * d
                 chord = (z_rs - hts_s) / d
@@ -520,23 +562,85 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             terms[base] = stim
             terms[base + 1] = srim
             terms[base + 2] = nu
-        P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True)
+        if not P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True):
+            # the bound without the point did not settle: find it and evaluate again
+            seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
+            terms[P.T_NU_A50], i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
+            lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
+            P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr,
+                                  dlt, dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd,
+                                  dtm, dtm, sea / d, ZONE_SEA if tx_sea else ZONE_INLAND,
+                                  ZONE_SEA if rx_sea else ZONE_INLAND, lt)
+            P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True)
         loss_out[out_i] = out[P.O_LB]
         if terms_out.shape[0] > 0:
             for t in range(P.N_TERMS):
                 terms_out[q - 1, t] = terms[t]
 
 
+@njit_noalloc
+def _sample_ray(dem_m, fc0, fr0, dfc, dfr, n, step_km, bulge50, bulge_b, h, d_km, z50, zb):
+    """Heights ``h[1..n]`` of the ray's samples (at fractional cell ``(fc0 + j dfc, fr0 + j
+    dfr)``), with ``d_km``, ``z50`` (effective-earth bulge removed) and ``zb`` (bulge at
+    ``bulge_b``; not written when 0). Returns the first ``j`` whose height is not finite, or
+    ``n + 1``. The values equal :func:`~covkit.propagation.terrain.bilinear_at` bit for bit:
+    when both ends of the ray are interior so is every sample (the cells are affine in ``j``),
+    and the branch-free loop uses the same expression as its interior fast path."""
+    if n < 1:
+        return n + 1
+    nrows, ncols = dem_m.shape
+    fc1 = fc0 + n * dfc
+    fr1 = fr0 + n * dfr
+    lo = 1
+    if (fc0 + dfc >= 0.0 and fr0 + dfr >= 0.0 and fc0 + dfc < ncols - 1 and fr0 + dfr < nrows - 1
+            and fc1 >= 0.0 and fr1 >= 0.0 and fc1 < ncols - 1 and fr1 < nrows - 1):
+        for j in range(1, n + 1):
+            fc = fc0 + j * dfc
+            fr = fr0 + j * dfr
+            c0 = int(fc)
+            r0 = int(fr)
+            tc = fc - c0
+            tr = fr - r0
+            h[j] = ((1.0 - tc) * (1.0 - tr) * dem_m[r0, c0] + tc * (1.0 - tr) * dem_m[r0, c0 + 1]) \
+                + (1.0 - tc) * tr * dem_m[r0 + 1, c0] + tc * tr * dem_m[r0 + 1, c0 + 1]
+        lo = n + 1
+    for j in range(lo, n + 1):
+        h[j] = bilinear_at(dem_m, fc0 + j * dfc, fr0 + j * dfr)
+    for j in range(1, n + 1):
+        dj = j * step_km
+        d_km[j] = dj
+        z50[j] = h[j] - bulge50 * dj * dj
+    if bulge_b != 0.0:
+        for j in range(1, n + 1):
+            dj = d_km[j]
+            zb[j] = h[j] - bulge_b * dj * dj
+    for j in range(1, n + 1):
+        if not np.isfinite(h[j]):
+            if lo == n + 1:  # the fast loop's NaN: retry the careful lookup once from here on
+                v = bilinear_at(dem_m, fc0 + j * dfc, fr0 + j * dfr)
+                if np.isfinite(v):
+                    h[j] = v
+                    dj = d_km[j]
+                    z50[j] = v - bulge50 * dj * dj
+                    if bulge_b != 0.0:
+                        zb[j] = v - bulge_b * dj * dj
+                    continue
+            return j
+    return n + 1
+
+
 @njit
 def ray_profile_loss_p1812(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, q_dist_m,
                            q_h_m, htg_m, hrg_m, ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0,
-                           phi_deg, dct_km, dcr_km):
+                           phi_deg, dct_km, dcr_km, with_terms=True):
     """Losses and terrain terms for receivers at sorted distances along one azimuth (tests,
-    diagnostics). Returns ``(loss_db, terms)`` with one row of terms per receiver."""
+    diagnostics). Returns ``(loss_db, terms)`` with one row of every terrain term per receiver,
+    or, with ``with_terms`` False, no rows and the losses exactly as the grid engine computes
+    them (which may leave a line-of-sight Bullington point out, see :func:`_sweep_one_ray`)."""
     n_q = q_dist_m.shape[0]
     n_steps = profile_segments(q_dist_m[n_q - 1], step_m) + 1
     loss = np.full(n_q, np.nan)
-    terms = np.full((n_q, P.N_TERMS), np.nan)
+    terms = np.full((n_q if with_terms else 0, P.N_TERMS), np.nan)
     consts = np.empty(P.N_CONSTS)
     P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
     _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m, hrg_m,

@@ -1019,6 +1019,40 @@ def _anomalous_fixed_db(terms, consts, dct_km, dcr_km):
 
 
 @njit_noalloc
+def _anomalous_fixed_los_low_db(terms, consts, dct_km, dcr_km):
+    """A lower bound of Af + gamma_d theta' (eqs. (47)-(52)) on a line-of-sight path whose
+    Bullington point (``T_DLT``, ``T_DLR``) is not known: only dlt + dlr = d (eq. (81a)) is.
+
+    Per terminal (theta = theta_t, u = 0.1 dlt; or theta_r, 0.1 dlr, u > 0) the dlt-dependent
+    part is G(u) = gamma_d min(theta, u) + As, with the site shielding As = 0 for u >= theta and
+    otherwise 0.264 (theta - u) f^(1/3) plus a non-negative logarithm (eq. (48)). So G = gamma_d
+    theta for theta <= 0, and for theta > 0, G >= 0.264 f^(1/3) theta + (gamma_d - 0.264
+    f^(1/3)) min(u, theta) >= 0.264 f^(1/3) theta, since gamma_d = 5e-5 ae f^(1/3) exceeds
+    0.264 f^(1/3) for ae > 5280 km (k50 >= 1 gives ae >= 6371 km). The coast terms (eq. (49),
+    <= 0) are included wherever some dlt < d could admit them. Returns -inf for ae <= 5280 km.
+    """
+    d = terms[T_D]
+    ae = terms[T_AE]
+    f13 = consts[C_F13]
+    gamma_d = 5e-5 * ae * f13  # eq. (51)
+    if gamma_d <= 0.264 * f13:
+        return -np.inf
+    g = 0.0
+    for theta in (terms[T_THETA_T], terms[T_THETA_R]):
+        g += gamma_d * theta if theta <= 0.0 else 0.264 * f13 * theta
+    coast = 0.0
+    if terms[T_OMEGA] >= 0.75:
+        if dct_km <= 5.0 and dct_km < d:
+            coast -= 3.0 * math.exp(-0.25 * dct_km * dct_km) * (
+                1.0 + math.tanh(0.07 * (50.0 - terms[T_HTS])))
+        if dcr_km <= 5.0 and dcr_km < d:
+            coast -= 3.0 * math.exp(-0.25 * dcr_km * dcr_km) * (
+                1.0 + math.tanh(0.07 * (50.0 - terms[T_HRS])))
+    return (102.45 + 20.0 * consts[C_LOG10_F] + 20.0 * math.log10(d) + consts[C_ALF] + coast
+            + gamma_d * 1e3 * d / ae + g)
+
+
+@njit_noalloc
 def _anomalous_ap_db(terms, consts, b0_pct, tau):
     """Ap of eqs. (53)-(56): the time-percentage variability of the ducting loss [dB]."""
     d = terms[T_D]
@@ -1149,6 +1183,9 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     """All P.1812-8 propagation terms from the terrain terms and the per-site constants of
     :func:`p1812_constants` (sections 4.2 - 4.10); fills ``out`` (``O_*``).
 
+    Returns True; False only in ``lb_only`` mode for a deferred line-of-sight Bullington point
+    (below) whose bound did not settle Lb (``out`` is then incomplete).
+
     ``lb_only``: only ``out[O_LB]`` (and what it depends on) must be exact: the radial engine's
     mode. Skips the a_beta delta-Bullington terms at p = 50 %, where they do not enter Lb (eq.
     (41); ``O_LBULLA_B``, ``O_LBULLS_B``, ``O_LDSPH_B`` and ``O_LDB`` are then NaN), and
@@ -1159,6 +1196,13 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     settles (``O_B0``, ``O_LB0B`` NaN), Fk where eq. (61) takes
     Lbd (``O_FK`` NaN), and the Esp factor (log10(p / 50) = 0); ``O_LBS`` is a lower bound
     where that bound is over 100 dB above Lbam (eq. (63) then gives Lbam).
+
+    Deferred Bullington point (``lb_only``, p = 50 %, a line-of-sight path with ``T_DLT``,
+    ``T_DLR`` and ``T_HM`` NaN): at p = 50 % the point of largest nu (eq. (78)) enters Lb only
+    through the ducting loss, so the engine may leave it out when J(nu_max) = 0 is already
+    known; the ducting loss is then bounded without it
+    (:func:`_anomalous_fixed_los_low_db`), and if that does not settle eq. (61) the function
+    returns False and the caller supplies the point.
     """
     d = terms[T_D]
     hts = terms[T_HTS]
@@ -1226,9 +1270,19 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
         lminb0p = lbd50 + (lb0b + (1.0 - omega) * ldp - lbd50) * fi
 
     # Ducting / layer reflection, section 4.5: Lba = (Af + gamma_d theta') + Ap
-    lba = _anomalous_fixed_db(terms, consts, dct_km, dcr_km)
     settled = False
-    if lb_only:
+    if np.isnan(dlt):  # deferred Bullington point (see above)
+        if not (lb_only and p_pct == 50.0 and terms[T_PATHTYPE] == 1.0):
+            raise ValueError("T_DLT is NaN: a deferred Bullington point needs lb_only, p = 50 "
+                             "and a line-of-sight path")
+        lba = _anomalous_fixed_los_low_db(terms, consts, dct_km, dcr_km) \
+            + anomalous_ap_lower_bound_db(terms, consts, b0)
+        if not lba > lbd:
+            return False
+        settled = True
+    else:
+        lba = _anomalous_fixed_db(terms, consts, dct_km, dcr_km)
+    if lb_only and not settled:
         # beta0 <= B0_MAX, so the Ap bound with B0_MAX holds when beta0 was not computed
         lba_low = lba + anomalous_ap_lower_bound_db(terms, consts, b0)  # b0 NaN: its maximum
         if lba_low > lbd:  # eq. (61) then gives Lbda = Lbd whatever the exact Lba
@@ -1296,6 +1350,7 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     out[O_FJ] = fj
     out[O_FK] = fk
     out[O_B0] = b0
+    return True
 
 
 # --------------------------------------------------------------------------------------------
