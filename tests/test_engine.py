@@ -86,17 +86,19 @@ def test_receivers_on_a_radial_equal_the_reference(az, p_pct, terrain, with_term
     assert np.nanmax(np.abs(loss - ref)) < 1e-6
 
 
-def _defer(row):
+def _defer(row, los_point=True):
     row = row.copy()
-    row[P.T_DLT] = row[P.T_DLR] = row[P.T_HM] = np.nan
+    row[P.T_HM] = np.nan
+    if los_point:
+        row[P.T_DLT] = row[P.T_DLR] = np.nan
     return row
 
 
 @pytest.mark.parametrize("f_ghz", [0.7, 3.5])
 def test_deferred_bullington_point_gives_the_same_lb(f_ghz):
-    """Stage 2 with the line-of-sight Bullington point left out (T_DLT, T_DLR, T_HM NaN) either
-    gives exactly the Lb of the complete terms or says it needs the point; on gentle coastal
-    terrain both happen."""
+    """Stage 2 with the line-of-sight Bullington point left out (T_DLT, T_DLR NaN) and hm left
+    out (T_HM NaN, any path) either gives exactly the Lb of the complete terms or says it
+    needs them; on gentle coastal terrain both happen."""
     dem = gentle_dem()
     rng = np.random.default_rng(4)
     pts = rng.uniform(-12_000.0, 12_000.0, size=(1500, 2))
@@ -114,10 +116,20 @@ def test_deferred_bullington_point_gives_the_same_lb(f_ghz):
         if done:
             assert part[P.O_LB] == exact[P.O_LB]
     assert outcomes[True] > 200 and outcomes[False] > 5, outcomes
-    # only the engine's mode at p = 50 % may leave the point out
-    row = _defer(terms[np.nonzero(terms[:, P.T_PATHTYPE] == 1.0)[0][0]])
+    outcomes = {True: 0, False: 0}
+    for row in terms[np.isfinite(terms[:, P.T_D])]:
+        P.p1812_loss_from_constants(row, consts, dct, dcr, exact, True)
+        done = P.p1812_loss_from_constants(_defer(row, False), consts, dct, dcr, part, True)
+        outcomes[done] += 1
+        if done:
+            assert part[P.O_LB] == exact[P.O_LB]
+    assert outcomes[True] > 1000 and outcomes[False] > 5, outcomes
+    # only the engine's mode may leave them out (and the LoS point only at p = 50 %)
+    row = terms[np.nonzero(terms[:, P.T_PATHTYPE] == 1.0)[0][0]]
     with pytest.raises(ValueError, match="deferred Bullington point"):
-        P.p1812_loss_from_constants(row, consts, dct, dcr, exact, False)
+        P.p1812_loss_from_constants(_defer(row), consts, dct, dcr, exact, False)
+    with pytest.raises(ValueError, match="hm may only be left out"):
+        P.p1812_loss_from_constants(_defer(row, False), consts, dct, dcr, exact, False)
 
 
 @pytest.mark.parametrize("dct_km", [500.0, 0.5])

@@ -208,6 +208,18 @@ def _nu_scan(d_km, zz, m, d, hts, z_r, i_seed):
 
 
 @njit_noalloc
+def _hm_point(hx, hy, hi, n_hull, lt, lr, hst_n, hsr_n, h0_m, hn_m, d):
+    """The ``k_hm`` argument of :func:`~covkit.propagation.p1812.store_profile_terms`: hm (eq.
+    (93)) reads the intermediate points lt..lr, and the raw-height hull gives the maximiser
+    over all of 1..m, which settles it when it falls inside lt..lr (-1: it does not, scan)."""
+    if lr == lt:  # line of sight: the single point
+        return lt
+    hst, hsr = P.ducting_surface_m(hst_n, hsr_n, h0_m, hn_m)
+    k = _hull_extreme(hx, hy, hi, n_hull, (hsr - hst) / d)
+    return k if lt <= k <= lr else -1
+
+
+@njit_noalloc
 def _nu_below(d_km, zz, m, d, hts, z_r, nu_floor2):
     """True when every intermediate point i = 1..m has nu_i sqrt(lambda) below -sqrt(nu_floor2)
     (see :func:`_nu_scan`): N_i < 0 and N_i^2 0.002 d > nu_floor2 d_i (d - d_i). A count over
@@ -487,14 +499,11 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             else:
                 dtm = max(land_best, 0.5 * dd)
                 sea = sea_closed + closed
-        # hm (eq. (93)) reads the intermediate points lt..lr; the raw-height hull gives the
-        # maximiser over all of 1..m, which settles it when it falls inside lt..lr
-        k_hm = lt if lr == lt else -1  # lr == lt: line of sight, the single point
-        if lr > lt:
-            hst, hsr = P.ducting_surface_m(hst_n, hsr_n, h[0], hn)
-            k_hm = _hull_extreme(rx_, ry_, ri_, n_raw, (hsr - hst) / d)
-            if k_hm < lt or k_hm > lr:
-                k_hm = -1
+        # hm enters Lb only through the exact ducting Ap: left out (NaN) when losses alone are
+        # wanted, stage 2 asks for it where it needs it
+        k_hm = -2
+        if not defer_ok:
+            k_hm = _hm_point(rx_, ry_, ri_, n_raw, lt, lr, hst_n, hsr_n, h[0], hn, d)
         P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
                               dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm,
                               dtm,  # covkit profiles have no coastal-land zone: inland == land
@@ -503,7 +512,6 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         if deferred:
             terms[P.T_DLT] = np.nan
             terms[P.T_DLR] = np.nan
-            terms[P.T_HM] = np.nan
         # --- Bullington terms, actual profile (g = h: no clutter on the profile)
         str_a = (hrs - hts) / d
         terms[P.T_STR_A] = str_a
@@ -563,14 +571,17 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             terms[base + 1] = srim
             terms[base + 2] = nu
         if not P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True):
-            # the bound without the point did not settle: find it and evaluate again
-            seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
-            terms[P.T_NU_A50], i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
-            lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
+            # the ducting loss needs what was left out: the LoS point of largest nu, hm
+            if deferred:
+                seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
+                terms[P.T_NU_A50], i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
+                lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
             P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr,
                                   dlt, dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd,
                                   dtm, dtm, sea / d, ZONE_SEA if tx_sea else ZONE_INLAND,
-                                  ZONE_SEA if rx_sea else ZONE_INLAND, lt)
+                                  ZONE_SEA if rx_sea else ZONE_INLAND,
+                                  _hm_point(rx_, ry_, ri_, n_raw, lt, lr, hst_n, hsr_n, h[0], hn,
+                                            d))
             P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True)
         loss_out[out_i] = out[P.O_LB]
         if terms_out.shape[0] > 0:

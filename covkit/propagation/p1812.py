@@ -473,13 +473,15 @@ def store_profile_terms(out_terms, d_km, h_m, d, hts, hrs, hn, htg_m, hrg_m, ae_
     distance (eq. (84)), the ducting heights hst, hsr, hte, hre (eqs. (90)-(92)) and the
     roughness hm over the profile points ``lt .. lr`` (eq. (93)). Shared by
     :func:`p1812_profile_terms` and the radial engine. ``k_hm`` is a point of ``lt .. lr``
-    known to maximise ``h_i - slope d_i`` there (the radial engine reads it off its hull), or
-    -1 to scan the points."""
+    known to maximise ``h_i - slope d_i`` there (the radial engine reads it off its hull), -1
+    to scan the points, or -2 to leave hm out (NaN; allowed in stage 2's ``lb_only`` mode)."""
     h0 = h_m[0]
     hst, hsr = ducting_surface_m(hst_n, hsr_n, h0, hn)
     slope = (hsr - hst) / d
     if k_hm >= 0:
         hm = h_m[k_hm] - (hst + slope * d_km[k_hm])
+    elif k_hm == -2:
+        hm = np.nan  # left out by the caller (see p1812_loss_from_constants)
     else:
         hm = -np.inf
         for i in range(lt, lr + 1):
@@ -1197,12 +1199,12 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     Lbd (``O_FK`` NaN), and the Esp factor (log10(p / 50) = 0); ``O_LBS`` is a lower bound
     where that bound is over 100 dB above Lbam (eq. (63) then gives Lbam).
 
-    Deferred Bullington point (``lb_only``, p = 50 %, a line-of-sight path with ``T_DLT``,
-    ``T_DLR`` and ``T_HM`` NaN): at p = 50 % the point of largest nu (eq. (78)) enters Lb only
-    through the ducting loss, so the engine may leave it out when J(nu_max) = 0 is already
-    known; the ducting loss is then bounded without it
-    (:func:`_anomalous_fixed_los_low_db`), and if that does not settle eq. (61) the function
-    returns False and the caller supplies the point.
+    Terms left out (``lb_only`` only; the radial engine computes them only when asked): the
+    roughness hm (``T_HM`` NaN) enters Lb only through the exact ducting Ap; and at p = 50 %
+    the point of largest nu on a line-of-sight path (eq. (78); ``T_DLT``, ``T_DLR`` NaN), which
+    the engine leaves out when J(nu_max) = 0 is already known, enters Lb only through the
+    ducting loss, then bounded without it (:func:`_anomalous_fixed_los_low_db`). Where the
+    bound does not settle eq. (61) the function returns False and the caller supplies them.
     """
     d = terms[T_D]
     hts = terms[T_HTS]
@@ -1289,6 +1291,10 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
             lba = lba_low
             settled = True
     if not settled:
+        if np.isnan(terms[T_HM]):  # hm left out: only the exact Ap reads it
+            if not lb_only:
+                raise ValueError("T_HM is NaN: hm may only be left out in lb_only mode")
+            return False
         if not need_b0:
             tau = _tau(terms[T_DLM])
             b0 = _beta0_from(consts[C_B0_MAX], consts[C_MU1_EXP], terms[T_DTM], tau)
