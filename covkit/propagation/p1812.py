@@ -226,6 +226,7 @@ OUT_NAMES = (
 POL_HORIZONTAL = 1
 POL_VERTICAL = 2
 LN10 = math.log(10.0)
+INV_LN10 = 1.0 / LN10
 LOG10_2 = math.log10(2.0)
 ZONE_SEA = 1
 ZONE_COASTAL_LAND = 3
@@ -235,6 +236,13 @@ ZONE_INLAND = 4
 # --------------------------------------------------------------------------------------------
 # Small shared formulas
 # --------------------------------------------------------------------------------------------
+@njit_noalloc
+def _log10(x):
+    """log10(x) as ln(x) / ln(10): Numba calls libm's log10 through a helper, and ln is an LLVM
+    intrinsic about 1.5x faster; the two differ by at most a few ulp (tested: 4)."""
+    return math.log(x) * INV_LN10
+
+
 @njit_noalloc
 def effective_earth_radius_km(dn_n_per_km):
     """Median effective Earth radius ae [km].
@@ -310,7 +318,7 @@ def beta0_pct(phi_deg, dtm_km, dlm_km):
 def knife_edge_loss_db(nu):
     """Knife-edge diffraction loss J(nu) [dB], 0 for nu <= -0.78 (ITU-R P.1812-8 eq. (12))."""
     if nu > -0.78:
-        return 6.9 + 20.0 * math.log10(math.sqrt((nu - 0.1) ** 2 + 1.0) + nu - 0.1)
+        return 6.9 + 20.0 * _log10(math.sqrt((nu - 0.1) ** 2 + 1.0) + nu - 0.1)
     return 0.0
 
 
@@ -677,16 +685,16 @@ def p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts):
     consts[C_P_PCT] = p_pct
     consts[C_LAMBDA] = lam
     consts[C_SQRT_LAMBDA] = math.sqrt(lam)
-    consts[C_LOG10_F] = math.log10(f_ghz)
+    consts[C_LOG10_F] = _log10(f_ghz)
     consts[C_F13] = f13
-    consts[C_LOG10_P50] = math.log10(p_pct / 50.0)
+    consts[C_LOG10_P50] = _log10(p_pct / 50.0)
     consts[C_I_P] = inv_cum_norm(p_pct / 100.0)
     consts[C_LLOC] = -inv_cum_norm(pl_pct / 100.0) * sigma_l_db
-    lf = 25.0 * math.log10(f_ghz) - 2.5 * math.log10(f_ghz / 2.0) ** 2  # eq. (45)
-    consts[C_LBS0] = 190.1 + lf - 0.15 * n0 - 10.125 * math.log10(50.0 / p_pct) ** 0.7  # (44)
+    lf = 25.0 * _log10(f_ghz) - 2.5 * _log10(f_ghz / 2.0) ** 2  # eq. (45)
+    consts[C_LBS0] = 190.1 + lf - 0.15 * n0 - 10.125 * _log10(50.0 / p_pct) ** 0.7  # (44)
     consts[C_ALF] = 45.375 - 137.0 * f_ghz + 92.5 * f_ghz * f_ghz if f_ghz < 0.5 else 0.0
     consts[C_B0_MAX], consts[C_MU1_EXP] = beta0_latitude_terms(phi_deg)
-    consts[C_LOG10_P_B0MAX] = math.log10(p_pct / consts[C_B0_MAX])
+    consts[C_LOG10_P_B0MAX] = _log10(p_pct / consts[C_B0_MAX])
     consts[C_K_LAND] = _ground_k_scaled(LAND_REL_PERMITTIVITY, LAND_CONDUCTIVITY_S_PER_M, f_ghz,
                                         f13, pol)
     consts[C_K_SEA] = _ground_k_scaled(SEA_REL_PERMITTIVITY, SEA_CONDUCTIVITY_S_PER_M, f_ghz,
@@ -758,10 +766,10 @@ def _first_term_inner_db(k_scaled, d_km, hte_m, hre_m, a13, f13):
     yt = y_scale * hte_m  # eq. (32a)
     yr = y_scale * hre_m  # eq. (32b)
     if x >= 1.6:
-        fx = 11.0 + 10.0 * math.log10(x) - 17.6 * x  # eq. (33)
+        fx = 11.0 + 10.0 * _log10(x) - 17.6 * x  # eq. (33)
     else:
-        fx = -20.0 * math.log10(x) - 5.6488 * x**1.425
-    g_min = 2.0 + 20.0 * math.log10(k)
+        fx = -20.0 * _log10(x) - 5.6488 * x**1.425
+    g_min = 2.0 + 20.0 * _log10(k)
     g_t = _height_gain_db(beta * yt, g_min)  # eqs. (34), (35)
     g_r = _height_gain_db(beta * yr, g_min)
     return -fx - g_t - g_r  # eq. (36)
@@ -771,9 +779,9 @@ def _first_term_inner_db(k_scaled, d_km, hte_m, hre_m, a13, f13):
 def _height_gain_db(b, g_min):
     """Height-gain function G(Y) with its lower limit 2 + 20 log10(K) (eqs. (34), (35))."""
     if b > 2.0:
-        g = 17.6 * math.sqrt(b - 1.1) - 5.0 * math.log10(b - 1.1) - 8.0
+        g = 17.6 * math.sqrt(b - 1.1) - 5.0 * _log10(b - 1.1) - 8.0
     else:
-        g = 20.0 * math.log10(b + 0.1 * b * b * b)
+        g = 20.0 * _log10(b + 0.1 * b * b * b)
     return max(g, g_min)
 
 
@@ -960,7 +968,7 @@ def troposcatter_loss_db(d_km, theta_mrad, consts):
         Path angular distance [mrad].
     consts : 1-D float64 array
     """
-    return consts[C_LBS0] + 20.0 * math.log10(d_km) + 0.573 * theta_mrad  # eq. (44)
+    return consts[C_LBS0] + 20.0 * _log10(d_km) + 0.573 * theta_mrad  # eq. (44)
 
 
 @njit_noalloc
@@ -998,18 +1006,18 @@ def _anomalous_fixed_db(terms, consts, dct_km, dcr_km):
     asr = 0.0
     if theta_t2 > 0.0:  # eq. (48)
         ast = (
-            20.0 * math.log10(1.0 + 0.361 * theta_t2 * math.sqrt(f_ghz * dlt))
+            20.0 * _log10(1.0 + 0.361 * theta_t2 * math.sqrt(f_ghz * dlt))
             + 0.264 * theta_t2 * f13
         )
     if theta_r2 > 0.0:
         asr = (
-            20.0 * math.log10(1.0 + 0.361 * theta_r2 * math.sqrt(f_ghz * dlr))
+            20.0 * _log10(1.0 + 0.361 * theta_r2 * math.sqrt(f_ghz * dlr))
             + 0.264 * theta_r2 * f13
         )
     af = (
         102.45
         + 20.0 * consts[C_LOG10_F]
-        + 20.0 * math.log10(dlt + dlr)
+        + 20.0 * _log10(dlt + dlr)
         + consts[C_ALF]
         + ast
         + asr
@@ -1050,7 +1058,7 @@ def _anomalous_fixed_los_low_db(terms, consts, dct_km, dcr_km):
         if dcr_km <= 5.0 and dcr_km < d:
             coast -= 3.0 * math.exp(-0.25 * dcr_km * dcr_km) * (
                 1.0 + math.tanh(0.07 * (50.0 - terms[T_HRS])))
-    return (102.45 + 20.0 * consts[C_LOG10_F] + 20.0 * math.log10(d) + consts[C_ALF] + coast
+    return (102.45 + 20.0 * consts[C_LOG10_F] + 20.0 * _log10(d) + consts[C_ALF] + coast
             + gamma_d * 1e3 * d / ae + g)
 
 
@@ -1067,13 +1075,13 @@ def _anomalous_ap_db(terms, consts, b0_pct, tau):
     mu2 = (500.0 / ae * d * d / (math.sqrt(terms[T_HTE]) + math.sqrt(terms[T_HRE])) ** 2) ** alpha
     mu2 = min(mu2, 1.0)  # eq. (55)
     beta = b0_pct * mu2 * mu3  # eq. (54)
-    lb = math.log10(beta)
+    lb = _log10(beta)
     gam = (
         1.076
         / (2.0058 - lb) ** 1.012
         * math.exp(-(9.51 - 4.8 * lb + 0.198 * lb * lb) * 1e-6 * d**1.13)
     )  # eq. (53a)
-    return -12.0 + (1.2 + 3.7e-3 * d) * math.log10(p_pct / beta) + 12.0 * (p_pct / beta) ** gam
+    return -12.0 + (1.2 + 3.7e-3 * d) * _log10(p_pct / beta) + 12.0 * (p_pct / beta) ** gam
 
 
 @njit_noalloc
@@ -1109,7 +1117,7 @@ def anomalous_ap_lower_bound_db(terms, consts, b0_pct):
         return (1.2 + 3.7e-3 * terms[T_D]) * consts[C_LOG10_P_B0MAX]
     if p_pct < b0_pct:
         return -np.inf
-    return (1.2 + 3.7e-3 * terms[T_D]) * math.log10(p_pct / b0_pct)
+    return (1.2 + 3.7e-3 * terms[T_D]) * _log10(p_pct / b0_pct)
 
 
 @njit
@@ -1233,12 +1241,12 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
 
     # Line of sight with short-term effects, section 4.2
     dfs2 = d * d + ((hts - hrs) / 1000.0) ** 2  # eq. (8a)
-    lbfs = 92.4 + 20.0 * consts[C_LOG10_F] + 10.0 * math.log10(dfs2)  # eq. (8)
+    lbfs = 92.4 + 20.0 * consts[C_LOG10_F] + 10.0 * _log10(dfs2)  # eq. (8)
     e_mult = 0.0  # Esp, Esb = e_mult log10(p / 50), e_mult log10(b0 / 50): eqs. (9a), (9b)
     if need_b0 or consts[C_LOG10_P50] != 0.0:
         e_mult = 2.6 * (1.0 - math.exp(-0.1 * (dlt + dlr)))
     lb0p = lbfs + e_mult * consts[C_LOG10_P50]  # eq. (10)
-    lb0b = lbfs + e_mult * math.log10(b0 / 50.0) if need_b0 else np.nan  # eq. (11)
+    lb0b = lbfs + e_mult * _log10(b0 / 50.0) if need_b0 else np.nan  # eq. (11)
 
     # Diffraction, section 4.3
     ld50 = _delta_bullington_from_terms(
@@ -1327,7 +1335,7 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
         lbs = troposcatter_loss_db(d, terms[T_THETA], consts)
     small = min(lbs, lbam)
     gap = abs(lbs - lbam)
-    lbc = small - 5.0 * math.log10(1.0 + math.exp(-0.2 * LN10 * gap)) if gap < 100.0 else small
+    lbc = small - 5.0 * _log10(1.0 + math.exp(-0.2 * LN10 * gap)) if gap < 100.0 else small
 
     # Location variability (section 4.7), Lb (eq. (69)) and field strength (eq. (70))
     lloc = 0.0 if terms[T_ZONE_RX] == ZONE_SEA else consts[C_LLOC]
