@@ -1021,7 +1021,7 @@ def _anomalous_fixed_db(terms, consts, dct_km, dcr_km):
         + consts[C_ALF]
         + ast
         + asr
-        + _coast_terms_db(terms, dct_km, dcr_km)  # Act + Acr, eq. (49)
+        + _coast_terms_db(terms, dct_km, dcr_km, dlt, dlr)  # Act + Acr, eq. (49)
     )  # eq. (47)
     gamma_d = 5e-5 * ae * f13  # eq. (51)
     theta1 = 1e3 * terms[T_D] / ae + min(theta_t, 0.1 * dlt) + min(theta_r, 0.1 * dlr)  # (52)
@@ -1050,14 +1050,7 @@ def _anomalous_fixed_los_low_db(terms, consts, dct_km, dcr_km):
     g = 0.0
     for theta in (terms[T_THETA_T], terms[T_THETA_R]):
         g += gamma_d * theta if theta <= 0.0 else 0.264 * f13 * theta
-    coast = 0.0
-    if terms[T_OMEGA] >= 0.75:
-        if dct_km <= 5.0 and dct_km < d:
-            coast -= 3.0 * math.exp(-0.25 * dct_km * dct_km) * (
-                1.0 + math.tanh(0.07 * (50.0 - terms[T_HTS])))
-        if dcr_km <= 5.0 and dcr_km < d:
-            coast -= 3.0 * math.exp(-0.25 * dcr_km * dcr_km) * (
-                1.0 + math.tanh(0.07 * (50.0 - terms[T_HRS])))
+    coast = _coast_terms_db(terms, dct_km, dcr_km, d, d)  # with every term dlt, dlr < d admit
     return (102.45 + 20.0 * consts[C_LOG10_F] + 20.0 * _log10(d) + consts[C_ALF] + coast
             + gamma_d * 1e3 * d / ae + g)
 
@@ -1085,10 +1078,9 @@ def _anomalous_ap_db(terms, consts, b0_pct, tau):
 
 
 @njit_noalloc
-def _coast_terms_db(terms, dct_km, dcr_km):
-    """Act + Acr of eq. (49): the over-sea site-coupling corrections [dB] (<= 0)."""
-    dlt = terms[T_DLT]
-    dlr = terms[T_DLR]
+def _coast_terms_db(terms, dct_km, dcr_km, dlt, dlr):
+    """Act + Acr of eq. (49): the over-sea site-coupling corrections [dB] (<= 0), for horizon
+    distances ``dlt``, ``dlr`` [km]."""
     omega = terms[T_OMEGA]
     act = 0.0
     acr = 0.0
