@@ -18,7 +18,10 @@ Two implementations of the same thing, which the tests compare:
   (amortised O(1) insertion, O(log n) query by binary search) for the receiver-side slopes and
   obstruction terms; the smooth-profile Bullington terms have closed forms. The propagation
   terms (stage 2) are the same kernel the reference uses,
-  :func:`~covkit.propagation.p1812.p1812_loss_from_constants`. For a receiver on the radial
+  :func:`~covkit.propagation.p1812.p1812_loss_from_constants`; the engine leaves out the
+  terms Lb depends on only through the exact ducting loss (the roughness hm and, where
+  J(nu_max) = 0 is known, the line-of-sight point of largest nu) and supplies them where stage
+  2 asks. For a receiver on the radial
   the engine reproduces the reference to rounding error (the tests check 1e-6 dB); elsewhere
   the only difference is the sideways offset of the point from the pixel centre.
 
