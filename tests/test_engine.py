@@ -442,3 +442,22 @@ def test_log10_helper_matches_math_log10():
     for x in xs:
         ref = math.log10(x)
         assert abs(P._log10(x) - ref) <= 4.0 * np.spacing(abs(ref)) + 1e-300
+
+
+@pytest.mark.parametrize(("f_ghz", "pol", "dn", "dc_km"), [
+    (0.2, 1, 0.0, 0.5),  # below 0.5 GHz (Alf), ae at k = 1, coast terms in reach
+    (5.9, 2, 90.0, 3.0),
+])
+def test_radial_without_terms_equals_the_reference_in_other_settings(f_ghz, pol, dn, dc_km):
+    """The grid engine's mode (terms left out until stage 2 asks) against the reference away
+    from the defaults: the bounds it relies on hold there too."""
+    dem = gentle_dem(seed=3)
+    dist = np.arange(1, 140) * 100.0 + 13.0
+    ae = P.effective_earth_radius_km(dn)
+    for az in (0.3, 2.9, 5.0):
+        xs, ys, hs = ray_receivers(dem, az, dist)
+        args = (25.0, 1.5, ae, f_ghz, 50.0, 50.0, 0.0, pol, 325.0, 23.5, dc_km, dc_km)
+        loss, _ = E.ray_profile_loss_p1812(dem, AFF, *SITE, az, 100.0, dist, hs, *args, False)
+        ref = E.reference_loss_p1812(dem, AFF, *SITE, xs, ys, 25.0, 1.5, 100.0, *args[2:])
+        assert np.isfinite(ref).sum() > 100
+        np.testing.assert_allclose(loss, ref, rtol=0.0, atol=1e-6)
