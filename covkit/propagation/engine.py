@@ -57,6 +57,7 @@ from covkit.propagation.terrain import (
     ZONE_SEA,
     bilinear_at,
     bilinear_height_m,
+    bilinear_interior,
     profile_segments,
     sample_profile,
     zone_of_height,
@@ -365,7 +366,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     dfc = step_m * ux / affine6[1]
     dfr = step_m * uy / affine6[5]
     h[0] = bilinear_at(dem_m, fc0, fr0)
-    # every height the receivers need, up front in one loop the compiler can vectorise
+    # every height the receivers need, up front in one branch-free loop
     n_need = min(profile_segments(q_dist_m[n_q - 1], step_m) - 1, n_steps - 1)
     j_bad = _sample_ray(dem_m, fc0, fr0, dfc, dfr, n_need, step_km, bulge50,
                         bulge_b if need_beta else 0.0, h, d_km, z50, zb)
@@ -599,7 +600,7 @@ def _sample_ray(dem_m, fc0, fr0, dfc, dfr, n, step_km, bulge50, bulge_b, h, d_km
     ``bulge_b``; not written when 0). Returns the first ``j`` whose height is not finite, or
     ``n + 1``. The values equal :func:`~covkit.propagation.terrain.bilinear_at` bit for bit:
     when both ends of the ray are interior so is every sample (the cells are affine in ``j``),
-    and the branch-free loop uses the same expression as its interior fast path."""
+    and the branch-free loop uses its interior fast path."""
     if n < 1:
         return n + 1
     nrows, ncols = dem_m.shape
@@ -609,14 +610,7 @@ def _sample_ray(dem_m, fc0, fr0, dfc, dfr, n, step_km, bulge50, bulge_b, h, d_km
     if (fc0 + dfc >= 0.0 and fr0 + dfr >= 0.0 and fc0 + dfc < ncols - 1 and fr0 + dfr < nrows - 1
             and fc1 >= 0.0 and fr1 >= 0.0 and fc1 < ncols - 1 and fr1 < nrows - 1):
         for j in range(1, n + 1):
-            fc = fc0 + j * dfc
-            fr = fr0 + j * dfr
-            c0 = int(fc)
-            r0 = int(fr)
-            tc = fc - c0
-            tr = fr - r0
-            h[j] = ((1.0 - tc) * (1.0 - tr) * dem_m[r0, c0] + tc * (1.0 - tr) * dem_m[r0, c0 + 1]) \
-                + (1.0 - tc) * tr * dem_m[r0 + 1, c0] + tc * tr * dem_m[r0 + 1, c0 + 1]
+            h[j] = bilinear_interior(dem_m, fc0 + j * dfc, fr0 + j * dfr)
         lo = n + 1
     for j in range(lo, n + 1):
         h[j] = bilinear_at(dem_m, fc0 + j * dfc, fr0 + j * dfr)
@@ -630,7 +624,7 @@ def _sample_ray(dem_m, fc0, fr0, dfc, dfr, n, step_km, bulge50, bulge_b, h, d_km
             zb[j] = h[j] - bulge_b * dj * dj
     for j in range(1, n + 1):
         if not np.isfinite(h[j]):
-            if lo == n + 1:  # the fast loop's NaN: retry the careful lookup once from here on
+            if lo == n + 1:  # a NaN neighbour of zero weight? the careful lookup decides
                 v = bilinear_at(dem_m, fc0 + j * dfc, fr0 + j * dfr)
                 if np.isfinite(v):
                     h[j] = v

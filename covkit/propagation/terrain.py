@@ -30,19 +30,26 @@ def bilinear_height_m(dem_m, affine6, x_m, y_m):
 
 
 @njit_noalloc
+def bilinear_interior(dem_m, fc, fr):
+    """Bilinear height at fractional cell coordinates with all four neighbours inside the
+    raster (0 <= fc < ncols - 1, 0 <= fr < nrows - 1; not checked). Equals the careful sum of
+    :func:`bilinear_at` whenever the neighbours are finite (a zero-weight term adds an exact
+    zero); NaN if any is NaN."""
+    c0 = int(fc)
+    r0 = int(fr)
+    tc = fc - c0
+    tr = fr - r0
+    return ((1.0 - tc) * (1.0 - tr) * dem_m[r0, c0] + tc * (1.0 - tr) * dem_m[r0, c0 + 1]) \
+        + (1.0 - tc) * tr * dem_m[r0 + 1, c0] + tc * tr * dem_m[r0 + 1, c0 + 1]
+
+
+@njit_noalloc
 def bilinear_at(dem_m, fc, fr):
     """Bilinear height at fractional cell-centre coordinates (column ``fc``, row ``fr``; cell
     centres at whole numbers), edge values within half a cell of the border, NaN beyond."""
     nrows, ncols = dem_m.shape
     if fc >= 0.0 and fr >= 0.0 and fc < ncols - 1 and fr < nrows - 1:
-        # interior fast path: the four neighbours exist; the weighted sum equals the careful
-        # one below whenever they are finite (a zero-weight term adds an exact zero)
-        c0 = int(fc)
-        r0 = int(fr)
-        tc = fc - c0
-        tr = fr - r0
-        v = ((1.0 - tc) * (1.0 - tr) * dem_m[r0, c0] + tc * (1.0 - tr) * dem_m[r0, c0 + 1]) \
-            + (1.0 - tc) * tr * dem_m[r0 + 1, c0] + tc * tr * dem_m[r0 + 1, c0 + 1]
+        v = bilinear_interior(dem_m, fc, fr)  # the fast path: the four neighbours exist
         if not np.isnan(v):
             return v
     if fc < -0.5 or fr < -0.5 or fc > ncols - 0.5 or fr > nrows - 0.5:
