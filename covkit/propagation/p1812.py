@@ -1050,7 +1050,7 @@ def _anomalous_fixed_los_low_db(terms, consts, dct_km, dcr_km):
     g = 0.0
     for theta in (terms[T_THETA_T], terms[T_THETA_R]):
         g += gamma_d * theta if theta <= 0.0 else 0.264 * f13 * theta
-    coast = _coast_terms_db(terms, dct_km, dcr_km, d, d)  # with every term dlt, dlr < d admit
+    coast = _coast_terms_db(terms, dct_km, dcr_km, d, d)  # each term that some dlt < d admits
     return (102.45 + 20.0 * consts[C_LOG10_F] + 20.0 * _log10(d) + consts[C_ALF] + coast
             + gamma_d * 1e3 * d / ae + g)
 
@@ -1185,8 +1185,8 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     """All P.1812-8 propagation terms from the terrain terms and the per-site constants of
     :func:`p1812_constants` (sections 4.2 - 4.10); fills ``out`` (``O_*``).
 
-    Returns True; False only in ``lb_only`` mode for a deferred line-of-sight Bullington point
-    (below) whose bound did not settle Lb (``out`` is then incomplete).
+    Returns True; False only in ``lb_only`` mode when Lb needs a term the caller left out
+    (below; ``out`` is then incomplete).
 
     ``lb_only``: only ``out[O_LB]`` (and what it depends on) must be exact: the radial engine's
     mode. Skips the a_beta delta-Bullington terms at p = 50 %, where they do not enter Lb (eq.
