@@ -461,3 +461,44 @@ def test_radial_without_terms_equals_the_reference_in_other_settings(f_ghz, pol,
         ref = E.reference_loss_p1812(dem, AFF, *SITE, xs, ys, 25.0, 1.5, 100.0, *args[2:])
         assert np.isfinite(ref).sum() > 100
         np.testing.assert_allclose(loss, ref, rtol=0.0, atol=1e-6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 100_000), n=st.integers(0, 120))
+def test_sample_ray_equals_bilinear_at(seed, n):
+    """The up-front ray sampling gives bilinear_at's heights bit for bit (interior rays, rays
+    that leave the raster, NaN cells of zero and non-zero weight) and stops at the first
+    non-finite one."""
+    from covkit.propagation.terrain import bilinear_at
+
+    rng = np.random.default_rng(seed)
+    dem = rng.normal(100.0, 50.0, (40, 50)).astype(np.float32)
+    dem[rng.integers(0, 40, 3), rng.integers(0, 50, 3)] = np.nan
+    fc0, fr0 = rng.uniform(-1.0, 50.0), rng.uniform(-1.0, 40.0)
+    if rng.random() < 0.3:  # whole-cell positions: NaN neighbours of zero weight
+        fc0, fr0 = float(round(fc0)), float(round(fr0))
+    az = rng.uniform(0.0, 2.0 * math.pi)
+    dfc, dfr = 0.7 * math.sin(az), 0.7 * math.cos(az)
+    if rng.random() < 0.3:
+        dfc, dfr = float(round(dfc)), float(round(dfr))
+    h, d_km, z50, zb = (np.full(n + 2, -1.0) for _ in range(4))
+    j_bad = E._sample_ray(dem, fc0, fr0, dfc, dfr, n, 0.1, 0.05, 0.02, h, d_km, z50, zb)
+    ref = np.array([bilinear_at(dem, fc0 + j * dfc, fr0 + j * dfr) for j in range(n + 1)])
+    bad = [j for j in range(1, n + 1) if not np.isfinite(ref[j])]
+    assert j_bad == (bad[0] if bad else n + 1)
+    for j in range(1, j_bad if j_bad <= n else n + 1):
+        assert h[j] == ref[j]
+        assert d_km[j] == j * 0.1
+        dj = d_km[j]
+        assert z50[j] == ref[j] - 0.05 * dj * dj and zb[j] == ref[j] - 0.02 * dj * dj
+
+
+def test_sample_ray_nan_neighbour_of_zero_weight():
+    """Samples on a row of cell centres next to a NaN row: the branch-free loop yields NaN
+    (0 * NaN), the careful lookup gives the finite height, as bilinear_at does."""
+    dem = np.full((20, 20), 10.0, np.float32)
+    dem[6] = np.nan
+    h, d_km, z50, zb = (np.empty(12) for _ in range(4))
+    assert E._sample_ray(dem, 2.0, 5.0, 1.0, 0.0, 10, 0.1, 0.0, 0.0, h, d_km, z50, zb) == 11
+    np.testing.assert_array_equal(h[1:11], 10.0)
+    assert E._sample_ray(dem, 2.0, 5.5, 1.0, 0.0, 10, 0.1, 0.0, 0.0, h, d_km, z50, zb) == 1
