@@ -621,22 +621,15 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
     out_terms[T_STR_S] = (hrs_s - hts_s) / d
     ce50 = 1.0 / ae_km
     ceb = 1.0 / (K_BETA * EARTH_RADIUS_KM)
-    s1, s2, s3 = _bullington_profile_terms(d_km, h_m, r_m, True, hts, hrs, ce50)
-    out_terms[T_STIM_A50] = s1
-    out_terms[T_SRIM_A50] = s2
-    out_terms[T_NU_A50] = s3
-    s1, s2, s3 = _bullington_profile_terms(d_km, h_m, r_m, False, hts_s, hrs_s, ce50)
-    out_terms[T_STIM_S50] = s1
-    out_terms[T_SRIM_S50] = s2
-    out_terms[T_NU_S50] = s3
-    s1, s2, s3 = _bullington_profile_terms(d_km, h_m, r_m, True, hts, hrs, ceb)
-    out_terms[T_STIM_AB] = s1
-    out_terms[T_SRIM_AB] = s2
-    out_terms[T_NU_AB] = s3
-    s1, s2, s3 = _bullington_profile_terms(d_km, h_m, r_m, False, hts_s, hrs_s, ceb)
-    out_terms[T_STIM_SB] = s1
-    out_terms[T_SRIM_SB] = s2
-    out_terms[T_NU_SB] = s3
+    # each set is (Stim, Srim, nu) at consecutive indices from its T_STIM_*
+    for base, use_terrain, ht, hr, ce in ((T_STIM_A50, True, hts, hrs, ce50),
+                                          (T_STIM_S50, False, hts_s, hrs_s, ce50),
+                                          (T_STIM_AB, True, hts, hrs, ceb),
+                                          (T_STIM_SB, False, hts_s, hrs_s, ceb)):
+        stim, srim, nu = _bullington_profile_terms(d_km, h_m, r_m, use_terrain, ht, hr, ce)
+        out_terms[base] = stim
+        out_terms[base + 1] = srim
+        out_terms[base + 2] = nu
 
 
 # --------------------------------------------------------------------------------------------
