@@ -78,6 +78,7 @@ from covkit.propagation.engine import (  # noqa: E402
     reference_terms_p1812,
     site_loss_window,
 )
+from covkit.propagation.terrain import coast_distance_km  # noqa: E402
 
 TIERS = {
     "smoke": {"radius_m": 3_000.0, "n_sites": 1, "subset": 500, "repeats_engine": 5,
@@ -236,16 +237,29 @@ def load_sites(demo, n_sites):
 # covkit engine and reference
 
 
+_COAST = {}
+
+
+def coast_of(dem, affine6):
+    """The DEM's distance-to-sea raster (P.1812 coastal-land zone), as a coverage run passes
+    it; computed once per DEM, untimed."""
+    key = id(dem)
+    if key not in _COAST:
+        _COAST[key] = (dem, coast_distance_km(dem, affine6[1]))
+    return _COAST[key][1]
+
+
 def run_engine(dem, affine6, site, radius_m, settings):
     return site_loss_window(dem, affine6, site["x_m"], site["y_m"], site["tx_height_agl_m"],
                             RX_HEIGHT_AGL_M, site["freq_mhz"], radius_m, settings,
-                            site_lat_deg=site["lat_deg"])
+                            site_lat_deg=site["lat_deg"], coast_km=coast_of(dem, affine6))
 
 
 def run_reference(dem, affine6, site, x, y, settings):
     return reference_loss_db(dem, affine6, site["x_m"], site["y_m"], x, y,
                              site["tx_height_agl_m"], RX_HEIGHT_AGL_M, site["freq_mhz"],
-                             settings, site_lat_deg=site["lat_deg"])
+                             settings, site_lat_deg=site["lat_deg"],
+                             coast_km=coast_of(dem, affine6))
 
 
 def warm_up(dem, affine6, site, settings):
@@ -265,8 +279,8 @@ def stage2_ns_per_px(dem, affine6, sites, subsets, settings, repeats):
     pol = 1 if settings.polarization == "h" else 2
     batches = []
     for s, sub in zip(sites, subsets, strict=True):
-        terms = reference_terms_p1812(dem, affine6, s["x_m"], s["y_m"], sub["x"], sub["y"],
-                                      s["tx_height_agl_m"], RX_HEIGHT_AGL_M,
+        terms = reference_terms_p1812(dem, affine6, coast_of(dem, affine6), s["x_m"], s["y_m"],
+                                      sub["x"], sub["y"], s["tx_height_agl_m"], RX_HEIGHT_AGL_M,
                                       affine6[1] * settings.step_factor, ae_km)
         consts = np.empty(P1812.N_CONSTS)
         P1812.p1812_constants(s["freq_mhz"] / 1000.0, settings.time_pct, settings.location_pct,

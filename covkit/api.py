@@ -102,7 +102,7 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
     the exact one from the station to each point (see
     :func:`covkit.propagation.engine.reference_loss_db`).
     """
-    from covkit.coverage.run import engine_settings
+    from covkit.coverage.run import coast_raster, engine_settings
     from covkit.propagation.engine import reference_loss_db
 
     scenario, grid, dem, stations = _grid_dem_stations(scenario)
@@ -124,7 +124,8 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
     settings = engine_settings(scenario)
     loss = reference_loss_db(dem, grid.affine6, st["x_m"], st["y_m"], x, y,
                              st["height_m"], scenario.propagation.receiver_height_m,
-                             st["freq_mhz"], settings, site_lat_deg=st["lat"])
+                             st["freq_mhz"], settings, site_lat_deg=st["lat"],
+                             coast_km=coast_raster(dem, grid.affine6, settings.model))
     lon, lat = loaders.xy_to_lonlat(x, y, sc.crs)
     return [{"station_id": str(station_id), "point": i + 1, "x_m": float(x[i]),
              "y_m": float(y[i]), "lon": float(lon[i]), "lat": float(lat[i]),

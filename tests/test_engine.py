@@ -19,7 +19,13 @@ from covkit.errors import CovkitInputError
 from covkit.propagation import engine as E
 from covkit.propagation import p1812 as P
 from covkit.propagation.empirical import fspl_loss_db
-from covkit.propagation.terrain import bilinear_height_m, profile_segments, sample_profile
+from covkit.propagation.terrain import (
+    NO_COAST,
+    bilinear_height_m,
+    coast_distance_km,
+    profile_segments,
+    sample_profile,
+)
 
 AFF = np.array([0.0, 100.0, 0.0, 30_000.0, 0.0, -100.0])  # 300 x 300 cells of 100 m
 SITE = (15_000.0, 15_000.0)
@@ -54,17 +60,16 @@ def gentle_dem(seed=2):
     return dem.astype(np.float32)
 
 
-def engine_on_ray(dem, az, dist, p_pct=50.0, f_ghz=3.5, with_terms=True):
+def engine_on_ray(dem, az, dist, p_pct=50.0, f_ghz=3.5, with_terms=True, coast=NO_COAST):
     xs, ys, hs = ray_receivers(dem, az, dist)
-    htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(p_pct, f_ghz)
-    loss, terms = E.ray_profile_loss_p1812(dem, AFF, *SITE, az, 100.0, dist, hs, htg, hrg, ae,
-                                           f, p, pl, sl, pol, n0, phi, dct, dcr, with_terms)
+    loss, terms = E.ray_profile_loss_p1812(dem, AFF, coast, *SITE, az, 100.0, dist, hs,
+                                           *model_args(p_pct, f_ghz), with_terms)
     return xs, ys, loss, terms
 
 
-def reference(dem, xs, ys, p_pct=50.0, f_ghz=3.5):
+def reference(dem, xs, ys, p_pct=50.0, f_ghz=3.5, coast=NO_COAST):
     htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(p_pct, f_ghz)
-    return E.reference_loss_p1812(dem, AFF, *SITE, xs, ys, htg, hrg, 100.0, ae, f, p, pl, sl,
+    return E.reference_loss_p1812(dem, AFF, coast, *SITE, xs, ys, htg, hrg, 100.0, ae, f, p, pl, sl,
                                   pol, n0, phi, dct, dcr)
 
 
@@ -72,23 +77,27 @@ def reference(dem, xs, ys, p_pct=50.0, f_ghz=3.5):
 @pytest.mark.parametrize("p_pct", [50.0, 10.0, 1.0])
 @pytest.mark.parametrize("terrain", ["rugged", "gentle"])
 @pytest.mark.parametrize("with_terms", [True, False])
-def test_receivers_on_a_radial_equal_the_reference(az, p_pct, terrain, with_terms):
+@pytest.mark.parametrize("coastal", [False, True])
+def test_receivers_on_a_radial_equal_the_reference(az, p_pct, terrain, with_terms, coastal):
     """Without terms (the grid engine's mode) line-of-sight receivers at p = 50 % may leave the
     Bullington point out; the gentle terrain has many of them (see
-    test_deferred_bullington_point_gives_the_same_lb)."""
+    test_deferred_bullington_point_gives_the_same_lb). ``coastal``: with the distance to the
+    sea, land up to 100 m within 50 km of it is coastal land (zone 3)."""
     dem = rugged_dem() if terrain == "rugged" else gentle_dem()
+    coast = coast_distance_km(dem, 100.0) if coastal else NO_COAST
     rng = np.random.default_rng(int(az * 10))
     dist = np.sort(np.concatenate([np.arange(1, 140) * 100.0, rng.uniform(30, 13_900, 150)]))
-    xs, ys, loss, _ = engine_on_ray(dem, az, dist, p_pct, with_terms=with_terms)
-    ref = reference(dem, xs, ys, p_pct)
+    xs, ys, loss, _ = engine_on_ray(dem, az, dist, p_pct, with_terms=with_terms, coast=coast)
+    ref = reference(dem, xs, ys, p_pct, coast=coast)
     assert np.array_equal(np.isfinite(loss), np.isfinite(ref))
     assert np.isfinite(ref).sum() > 250
     assert np.nanmax(np.abs(loss - ref)) < 1e-6
 
 
-def _defer(row, los_point=True):
+def _defer(row, los_point=True, hm_dlm=True):
     row = row.copy()
-    row[P.T_HM] = np.nan
+    if hm_dlm:
+        row[P.T_HM] = row[P.T_DLM] = np.nan
     if los_point:
         row[P.T_DLT] = row[P.T_DLR] = np.nan
     return row
@@ -96,15 +105,15 @@ def _defer(row, los_point=True):
 
 @pytest.mark.parametrize("f_ghz", [0.7, 3.5])
 def test_deferred_bullington_point_gives_the_same_lb(f_ghz):
-    """Stage 2 with the line-of-sight Bullington point left out (T_DLT, T_DLR NaN) and hm left
-    out (T_HM NaN, any path) either gives exactly the Lb of the complete terms or says it
-    needs them; on gentle coastal terrain both happen."""
+    """Stage 2 with the line-of-sight Bullington point left out (T_DLT, T_DLR NaN) and hm and
+    dlm left out (T_HM, T_DLM NaN, any path) either gives exactly the Lb of the complete terms
+    or says it needs them; on gentle coastal terrain both happen."""
     dem = gentle_dem()
     rng = np.random.default_rng(4)
     pts = rng.uniform(-12_000.0, 12_000.0, size=(1500, 2))
     xs, ys = SITE[0] + pts[:, 0], SITE[1] + pts[:, 1]
     htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(50.0, f_ghz)
-    terms = E.reference_terms_p1812(dem, AFF, *SITE, xs, ys, htg, hrg, 100.0, ae)
+    terms = E.reference_terms_p1812(dem, AFF, NO_COAST, *SITE, xs, ys, htg, hrg, 100.0, ae)
     consts = np.empty(P.N_CONSTS)
     P.p1812_constants(f, p, pl, sl, pol, n0, phi, consts)
     exact, part = np.empty(P.N_OUT), np.empty(P.N_OUT)
@@ -127,9 +136,13 @@ def test_deferred_bullington_point_gives_the_same_lb(f_ghz):
     # only the engine's mode may leave them out (and the LoS point only at p = 50 %)
     row = terms[np.nonzero(terms[:, P.T_PATHTYPE] == 1.0)[0][0]]
     with pytest.raises(ValueError, match="deferred Bullington point"):
-        P.p1812_loss_from_constants(_defer(row), consts, dct, dcr, exact, False)
-    with pytest.raises(ValueError, match="hm may only be left out"):
+        P.p1812_loss_from_constants(_defer(row, hm_dlm=False), consts, dct, dcr, exact, False)
+    with pytest.raises(ValueError, match="dlm may only be left out"):
         P.p1812_loss_from_constants(_defer(row, False), consts, dct, dcr, exact, False)
+    hm_only = row.copy()
+    hm_only[P.T_HM] = np.nan
+    with pytest.raises(ValueError, match="they may only be left out"):
+        P.p1812_loss_from_constants(hm_only, consts, dct, dcr, exact, False)
 
 
 @pytest.mark.parametrize("dct_km", [500.0, 0.5])
@@ -140,8 +153,8 @@ def test_ducting_bound_without_the_bullington_point(dct_km):
     rng = np.random.default_rng(8)
     pts = rng.uniform(-12_000.0, 12_000.0, size=(600, 2))
     htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(50.0, 3.5)
-    terms = E.reference_terms_p1812(dem, AFF, *SITE, SITE[0] + pts[:, 0], SITE[1] + pts[:, 1],
-                                    htg, hrg, 100.0, ae)
+    terms = E.reference_terms_p1812(dem, AFF, NO_COAST, *SITE, SITE[0] + pts[:, 0],
+                                    SITE[1] + pts[:, 1], htg, hrg, 100.0, ae)
     consts = np.empty(P.N_CONSTS)
     P.p1812_constants(f, p, pl, sl, pol, n0, phi, consts)
     rows = terms[np.isfinite(terms[:, P.T_D]) & (terms[:, P.T_PATHTYPE] == 1.0)]
@@ -182,17 +195,20 @@ def test_nu_below_agrees_with_the_scan(seed, m, floor):
         assert nu.max() >= -math.sqrt(floor) * (1.0 + 1e-12)
 
 
-def test_incremental_terms_equal_profile_terms():
+@pytest.mark.parametrize("coastal", [False, True])
+def test_incremental_terms_equal_profile_terms(coastal):
     dem = rugged_dem()
+    coast = coast_distance_km(dem, 100.0) if coastal else NO_COAST
     az = 0.35  # crosses the sea strip: zones, omega and dtm are exercised
     dist = np.arange(1, 140) * 100.0 + 37.0
-    xs, ys, _, terms = engine_on_ray(dem, az, dist, p_pct=10.0)  # p < 50: all terms computed
+    # p < 50: all terms computed
+    xs, ys, _, terms = engine_on_ray(dem, az, dist, p_pct=10.0, coast=coast)
     ref_terms = np.empty(P.N_TERMS)
     checked = 0
     for q in range(1, len(dist)):
         n_seg = profile_segments(dist[q], 100.0)
         d_km, h, zone = np.empty(n_seg + 1), np.empty(n_seg + 1), np.empty(n_seg + 1)
-        assert sample_profile(dem, AFF, *SITE, xs[q], ys[q], 100.0, n_seg, d_km, h, zone)
+        assert sample_profile(dem, AFF, *SITE, xs[q], ys[q], 100.0, n_seg, d_km, h, zone, coast)
         P.p1812_profile_terms(d_km, h, np.zeros(n_seg + 1), zone, 25.0, 1.5, AE_KM, ref_terms)
         sqrt_lam = math.sqrt(0.2998 / 3.5)
         for t in range(P.N_TERMS):
@@ -206,6 +222,9 @@ def test_incremental_terms_equal_profile_terms():
         checked += 1
     assert checked > 100
     assert np.nanmax(terms[:, P.T_OMEGA]) > 0.0  # some paths do cross the sea
+    # with the coast, land up to 100 m near the sea is coastal: dlm < dtm on some paths
+    ok = np.isfinite(terms[:, P.T_DLM])
+    assert (terms[ok, P.T_DLM] < terms[ok, P.T_DTM] - 1e-9).any() == coastal
     # at p = 50 % the a_beta terms are skipped (they do not enter Lb)
     _, _, _, terms50 = engine_on_ray(dem, az, dist)
     assert np.isnan(terms50[5:, P.T_SRIM_AB]).all()
@@ -294,7 +313,7 @@ def test_kernels_match_py_func():
     dem = rugged_dem()
     dist = np.arange(2, 30) * 100.0 + 11.0
     xs, ys, hs = ray_receivers(dem, 1.0, dist)
-    args = (dem, AFF, *SITE, 1.0, 100.0, dist, hs, *model_args())
+    args = (dem, AFF, NO_COAST, *SITE, 1.0, 100.0, dist, hs, *model_args())
     a, _ = E.ray_profile_loss_p1812(*args)
     b, _ = E.ray_profile_loss_p1812.py_func(*args)
     np.testing.assert_allclose(a, b, atol=1e-9)
@@ -407,7 +426,7 @@ def test_lb_only_mode_gives_the_full_kernels_lb(p_pct, f_ghz):
     pts = rng.uniform(-9_000.0, 9_000.0, size=(600, 2))
     xs, ys = SITE[0] + pts[:, 0], SITE[1] + pts[:, 1]
     htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(p_pct, f_ghz)
-    terms = E.reference_terms_p1812(dem, AFF, *SITE, xs, ys, htg, hrg, 100.0, ae)
+    terms = E.reference_terms_p1812(dem, AFF, NO_COAST, *SITE, xs, ys, htg, hrg, 100.0, ae)
     consts = np.empty(P.N_CONSTS)
     P.p1812_constants(f, p, pl, sl, pol, n0, phi, consts)
     fast = P.p1812_loss_batch_db(terms, consts, dct, dcr, True)
@@ -452,13 +471,15 @@ def test_radial_without_terms_equals_the_reference_in_other_settings(f_ghz, pol,
     """The grid engine's mode (terms left out until stage 2 asks) against the reference away
     from the defaults: the bounds it relies on hold there too."""
     dem = gentle_dem(seed=3)
+    coast = coast_distance_km(dem, 100.0)  # all coastal land but the hill tops
     dist = np.arange(1, 140) * 100.0 + 13.0
     ae = P.effective_earth_radius_km(dn)
     for az in (0.3, 2.9, 5.0):
         xs, ys, hs = ray_receivers(dem, az, dist)
         args = (25.0, 1.5, ae, f_ghz, 50.0, 50.0, 0.0, pol, 325.0, 23.5, dc_km, dc_km)
-        loss, _ = E.ray_profile_loss_p1812(dem, AFF, *SITE, az, 100.0, dist, hs, *args, False)
-        ref = E.reference_loss_p1812(dem, AFF, *SITE, xs, ys, 25.0, 1.5, 100.0, *args[2:])
+        loss, _ = E.ray_profile_loss_p1812(dem, AFF, coast, *SITE, az, 100.0, dist, hs, *args,
+                                           False)
+        ref = E.reference_loss_p1812(dem, AFF, coast, *SITE, xs, ys, 25.0, 1.5, 100.0, *args[2:])
         assert np.isfinite(ref).sum() > 100
         np.testing.assert_allclose(loss, ref, rtol=0.0, atol=1e-6)
 
@@ -502,3 +523,32 @@ def test_sample_ray_nan_neighbour_of_zero_weight():
     assert E._sample_ray(dem, 2.0, 5.0, 1.0, 0.0, 10, 0.1, 0.0, 0.0, h, d_km, z50, zb) == 11
     np.testing.assert_array_equal(h[1:11], 10.0)
     assert E._sample_ray(dem, 2.0, 5.5, 1.0, 0.0, 10, 0.1, 0.0, 0.0, h, d_km, z50, zb) == 1
+
+
+def test_coast_distance_and_zones():
+    """Coastal land (P.1812-8 Table 2): land up to 100 m within 50 km of the sea."""
+    from covkit.propagation.terrain import (
+        ZONE_COASTAL_LAND,
+        ZONE_INLAND,
+        ZONE_SEA,
+        zone_at,
+    )
+
+    dem = np.full((5, 800), 50.0, np.float32)  # 100 m cells: 80 km wide
+    dem[:, :10] = -3.0  # sea in the first ten columns
+    dem[0, 0] = np.nan  # nodata is not sea
+    coast = coast_distance_km(dem, 100.0)
+    assert coast[2, 5] == 0.0 and coast[2, 10] == pytest.approx(0.1)
+    assert coast[2, 509] == pytest.approx(50.0) and coast[2, 510] == pytest.approx(50.1)
+    assert zone_at(-1.0, coast, 300.0, 2.0) == ZONE_SEA
+    assert zone_at(0.0, coast, 300.0, 2.0) == ZONE_SEA
+    assert zone_at(80.0, coast, 300.0, 2.0) == ZONE_COASTAL_LAND
+    assert zone_at(100.0, coast, 509.0, 2.0) == ZONE_COASTAL_LAND  # both limits inclusive
+    assert zone_at(100.5, coast, 300.0, 2.0) == ZONE_INLAND
+    assert zone_at(80.0, coast, 520.0, 2.0) == ZONE_INLAND  # 51 km from the sea
+    assert zone_at(80.0, NO_COAST, 300.0, 2.0) == ZONE_INLAND
+    assert np.isinf(coast_distance_km(np.full((3, 3), 5.0), 100.0)).all()  # no sea in sight
+    with pytest.raises(CovkitInputError, match="coast_km has shape"):
+        E.site_loss_window(dem, np.array([0.0, 100.0, 0.0, 500.0, 0.0, -100.0]), 30_000.0,
+                           250.0, 25.0, 1.5, 3500.0, 2_000.0, E.EngineSettings(),
+                           coast_km=coast[:, :10])

@@ -89,6 +89,16 @@ def engine_settings(scenario: Scenario):
                           environment=p.environment, los_mode=p.los_mode)
 
 
+def coast_raster(dem_m, affine6, model):
+    """Distance to the sea [km] on the analysis grid for P.1812's coastal-land zone
+    (:func:`~covkit.propagation.terrain.coast_distance_km`); None for the other models."""
+    if model != "p1812":
+        return None
+    from covkit.propagation.terrain import coast_distance_km
+
+    return coast_distance_km(dem_m, affine6[1])
+
+
 def uses_clutter(scenario: Scenario) -> bool:
     """P.2108 clutter applies when configured and the model is not a TR 38.901 one."""
     p = scenario.propagation
@@ -215,6 +225,7 @@ def compute_radio(inputs, progress: bool = True) -> RadioLayers:
 
     dem = np.ascontiguousarray(inputs.dem_m, dtype=np.float64)
     affine6 = grid.affine6
+    coast = coast_raster(dem, affine6, p.model)
     srow, scol = grid.index_of(stations.site_x_m, stations.site_y_m)
     srow = np.clip(srow, 0, h - 1)
     scol = np.clip(scol, 0, w - 1)
@@ -241,7 +252,8 @@ def compute_radio(inputs, progress: bool = True) -> RadioLayers:
                                        float(stations.site_y_m[site]),
                                        float(stations.site_height_m[site]),
                                        float(p.receiver_height_m), float(freq), radius_m,
-                                       settings, site_lat_deg=float(site_lat.loc[site]))
+                                       settings, site_lat_deg=float(site_lat.loc[site]),
+                                       coast_km=coast)
             except CovkitInputError as exc:
                 i = int(rows[0])
                 raise CovkitInputError(

@@ -27,9 +27,11 @@ Two implementations of the same thing, which the tests compare:
 
 Both use the same conventions: profile heights are bare terrain (no representative clutter;
 clutter and building-entry loss are applied at the receiver by the coverage layer), the
-radio-climatic zone is sea at or below 0 m AMSL and inland elsewhere
-(:func:`~covkit.propagation.terrain.zone_of_height`), and within the first sample step (a
-profile with no intermediate point) the loss is free space, ITU-R P.525.
+radio-climatic zone is sea at or below 0 m AMSL, coastal land up to 100 m within 50 km of the
+sea when a distance-to-sea raster is given (``coast_km``; the coverage layer passes the DEM's,
+:func:`~covkit.propagation.terrain.coast_distance_km`) and inland elsewhere
+(:func:`~covkit.propagation.terrain.zone_at`), and within the first sample step (a profile with
+no intermediate point) the loss is free space, ITU-R P.525.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from covkit.propagation.models import (
     model_info,
 )
 from covkit.propagation.terrain import (
+    NO_COAST,
     ZONE_INLAND,
     ZONE_SEA,
     bilinear_at,
@@ -60,6 +63,7 @@ from covkit.propagation.terrain import (
     bilinear_interior,
     profile_segments,
     sample_profile,
+    zone_at,
     zone_of_height,
 )
 
@@ -224,6 +228,26 @@ def _hm_point(hx, hy, hi, n_hull, lt, lr, hst_n, hsr_n, h0_m, hn_m, d):
 
 
 @njit_noalloc
+def _inland_km(d_km, h, zn, n_zoned, m, d, zone_rx, coast_km, fc0, fr0, dfc, dfr):
+    """dlm, the longest inland (zone 4) section [km] of the profile 0..m plus the receiver at
+    ``d`` [km] in ``zone_rx`` (section 3.6, :func:`~covkit.propagation.p1812._run_lengths_km`),
+    and the new ``n_zoned``: the zones of the samples ``n_zoned..m`` are found first
+    (:func:`~covkit.propagation.terrain.zone_at`). The receiver sits at index m + 1 for the
+    count; what that slot held is put back."""
+    for j in range(n_zoned, m + 1):
+        zn[j] = zone_at(h[j], coast_km, fc0 + j * dfc, fr0 + j * dfr)
+    n_zoned = max(n_zoned, m + 1)
+    d_keep = d_km[m + 1]
+    z_keep = zn[m + 1]
+    d_km[m + 1] = d
+    zn[m + 1] = zone_rx
+    dlm, _ = P._run_lengths_km(d_km, zn, m + 2, False, ZONE_INLAND)
+    d_km[m + 1] = d_keep
+    zn[m + 1] = z_keep
+    return dlm, n_zoned
+
+
+@njit_noalloc
 def _nu_below(d_km, zz, m, d, hts, z_r, nu_floor2):
     """True when every intermediate point i = 1..m has nu_i sqrt(lambda) below -sqrt(nu_floor2)
     (see :func:`_nu_scan`): N_i < 0 and N_i^2 0.002 d > nu_floor2 d_i (d - d_i). A count over
@@ -314,9 +338,9 @@ def _free_space_db(dist_m, hts_m, hrs_m, f_ghz):
 
 
 @njit_noalloc
-def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m, hrg_m,
-                   ae_km, consts, dct_km, dcr_km, q_dist_m, q_h_m, q_index, loss_out, terms_out,
-                   work):
+def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m,
+                   hrg_m, ae_km, consts, dct_km, dcr_km, q_dist_m, q_h_m, q_index, loss_out,
+                   terms_out, work):
     """P.1812-8 loss from the site to receivers along one radial.
 
     The profile samples are ``j * step_m`` from the site along azimuth ``az_rad`` (clockwise
@@ -345,7 +369,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     step_km = step_m / 1000.0
     ux = math.sin(az_rad)
     uy = math.cos(az_rad)
-    d_km, h, z50, zb, terms, out, rx_, ry_, ri_, ax_, ay_, ai_, bx_, by_, bi_ = work
+    d_km, h, z50, zb, zn, terms, out, rx_, ry_, ri_, ax_, ay_, ai_, bx_, by_, bi_ = work
     n_raw = 0
     n_50 = 0
     n_b = 0
@@ -375,6 +399,11 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
     zb[0] = h[0]
     hts = h[0] + htg_m
     tx_sea = zone_of_height(h[0]) == ZONE_SEA
+    # coastal land (zone 3) matters only for dlm, the longest inland section (beta0): the
+    # zones of the samples are found when a receiver needs dlm (n_zoned: zn[0..n_zoned-1] set)
+    has_coast = coast_km.shape[0] > 0
+    zn[0] = zone_at(h[0], coast_km, fc0, fr0)
+    n_zoned = 1
     # running state over the intermediate points 1..m
     v1 = 0.0  # eqs. (85), (86) prefix sums over the intervals up to sample m
     v2 = 0.0
@@ -485,6 +514,7 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
         lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
         # --- zones (section 3.6) with the receiver appended
         rx_sea = zone_of_height(hn) == ZONE_SEA
+        zone_rx = zone_at(hn, coast_km, fc0 + dist_m / step_m * dfc, fr0 + dist_m / step_m * dfr)
         if rx_sea == run_sea:
             cur = d - d_km[run_start]
             if run_start > 0:
@@ -503,16 +533,20 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
             else:
                 dtm = max(land_best, 0.5 * dd)
                 sea = sea_closed + closed
-        # hm enters Lb only through the exact ducting Ap: left out (NaN) when losses alone are
-        # wanted, stage 2 asks for it where it needs it
+        # hm and (with coastal land) dlm enter Lb at p = 50 % only through the exact ducting
+        # loss: left out (NaN) when losses alone are wanted, stage 2 asks for them where needed
         k_hm = -2
+        dlm = dtm  # without coastal land, every land point is inland
+        if has_coast:
+            dlm = np.nan
         if not defer_ok:
             k_hm = _hm_point(rx_, ry_, ri_, n_raw, lt, lr, hst_n, hsr_n, h[0], hn, d)
+            if has_coast:
+                dlm, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, zone_rx, coast_km, fc0,
+                                          fr0, dfc, dfr)
         P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
-                              dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm,
-                              dtm,  # covkit profiles have no coastal-land zone: inland == land
-                              sea / d, ZONE_SEA if tx_sea else ZONE_INLAND,
-                              ZONE_SEA if rx_sea else ZONE_INLAND, k_hm)
+                              dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm, dlm,
+                              sea / d, zn[0], zone_rx, k_hm)
         if deferred:
             terms[P.T_DLT] = np.nan
             terms[P.T_DLR] = np.nan
@@ -580,10 +614,12 @@ def _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, 
                 seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
                 terms[P.T_NU_A50], i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
                 lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
+            if has_coast:
+                dlm, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, zone_rx, coast_km, fc0,
+                                          fr0, dfc, dfr)
             P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr,
                                   dlt, dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd,
-                                  dtm, dtm, sea / d, ZONE_SEA if tx_sea else ZONE_INLAND,
-                                  ZONE_SEA if rx_sea else ZONE_INLAND,
+                                  dtm, dlm, sea / d, zn[0], zone_rx,
                                   _hm_point(rx_, ry_, ri_, n_raw, lt, lr, hst_n, hsr_n, h[0], hn,
                                             d))
             P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True)
@@ -638,7 +674,7 @@ def _sample_ray(dem_m, fc0, fr0, dfc, dfr, n, step_km, bulge50, bulge_b, h, d_km
 
 
 @njit
-def ray_profile_loss_p1812(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, q_dist_m,
+def ray_profile_loss_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m, q_dist_m,
                            q_h_m, htg_m, hrg_m, ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0,
                            phi_deg, dct_km, dcr_km, with_terms=True):
     """Losses and terrain terms for receivers at sorted distances along one azimuth (tests,
@@ -651,7 +687,8 @@ def ray_profile_loss_p1812(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, q
     terms = np.full((n_q if with_terms else 0, P.N_TERMS), np.nan)
     consts = np.empty(P.N_CONSTS)
     P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
-    _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m, hrg_m,
+    _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m,
+                   hrg_m,
                    ae_km, consts, dct_km, dcr_km, q_dist_m, q_h_m, np.arange(n_q), loss, terms,
                    _work_buffers(n_steps))
     return loss, terms
@@ -662,7 +699,7 @@ def _work_buffers(n_steps):
     """Scratch arrays for :func:`_sweep_one_ray`."""
     n = n_steps + 1
     f = np.empty
-    return (f(n), f(n), f(n), f(n), f(P.N_TERMS), f(P.N_OUT),
+    return (f(n), f(n), f(n), f(n), f(n), f(P.N_TERMS), f(P.N_OUT),
             f(n), f(n), f(n, np.int64), f(n), f(n), f(n, np.int64), f(n), f(n), f(n, np.int64))
 
 
@@ -753,8 +790,8 @@ def assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0, col0, 
 
 
 @njit_parallel
-def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radials, step_m,
-                       n_steps, radius_m, row0, col0, n_rows, n_cols, ae_km, f_ghz, p_pct,
+def radial_sweep_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_m, n_radials,
+                       step_m, n_steps, radius_m, row0, col0, n_rows, n_cols, ae_km, f_ghz, p_pct,
                        pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km):
     """P.1812-8 basic transmission loss [dB] over a window of the grid, by radial sweep.
 
@@ -785,7 +822,7 @@ def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radia
             if b == a:
                 continue
             az = 2.0 * math.pi * k / n_radials
-            _sweep_one_ray(dem_m, affine6, site_x_m, site_y_m, az, step_m, n_steps, htg_m,
+            _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az, step_m, n_steps, htg_m,
                            hrg_m, ae_km, consts, dct_km, dcr_km, dist[a:b], h_rx[a:b],
                            flat[a:b], out, no_terms, work)
     return out.reshape((n_rows, n_cols))
@@ -796,8 +833,8 @@ def radial_sweep_p1812(dem_m, affine6, site_x_m, site_y_m, htg_m, hrg_m, n_radia
 
 
 @njit
-def _reference_terms_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m,
-                         ae_km, terms):
+def _reference_terms_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m,
+                         step_m, ae_km, terms):
     """Stage 1 of the reference: the exact profile to (x_m, y_m) and its P.1812 terms.
     Returns 1 (terms filled), 0 (no intermediate point: free space; only ``T_D``, ``T_HTS``,
     ``T_HRS`` filled) or -1 (the profile leaves the DEM)."""
@@ -808,7 +845,7 @@ def _reference_terms_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hr
     zone = np.empty(n_seg + 1)
     r = np.zeros(n_seg + 1)
     if not sample_profile(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, step_m, n_seg, d_km, h,
-                          zone):
+                          zone, coast_km):
         return -1
     if n_seg < 2:
         terms[P.T_D] = dist_m / 1000.0
@@ -820,10 +857,10 @@ def _reference_terms_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hr
 
 
 @njit
-def _reference_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m, ae_km,
-                   consts, dct_km, dcr_km, terms, out):
-    status = _reference_terms_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m,
-                                  step_m, ae_km, terms)
+def _reference_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m,
+                   ae_km, consts, dct_km, dcr_km, terms, out):
+    status = _reference_terms_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m,
+                                  hrg_m, step_m, ae_km, terms)
     if status < 0:
         return np.nan
     if status == 0:
@@ -834,8 +871,8 @@ def _reference_one(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, s
 
 
 @njit_parallel
-def reference_terms_p1812(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m,
-                          ae_km):
+def reference_terms_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m,
+                          step_m, ae_km):
     """P.1812 terrain terms (stage 1) of the exact profile to each point, one row per point;
     NaN rows where the profile leaves the DEM or has no intermediate point. For diagnostics
     and the benchmark's split of the cost between the two stages."""
@@ -843,7 +880,7 @@ def reference_terms_p1812(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, h
     terms = np.full((n, P.N_TERMS), np.nan)
     for i in prange(n):
         row = np.empty(P.N_TERMS)
-        if _reference_terms_one(dem_m, affine6, site_x_m, site_y_m, x_m[i], y_m[i], htg_m,
+        if _reference_terms_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m[i], y_m[i], htg_m,
                                 hrg_m, step_m, ae_km, row) == 1:
             for t in range(P.N_TERMS):
                 terms[i, t] = row[t]
@@ -851,8 +888,8 @@ def reference_terms_p1812(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, h
 
 
 @njit_parallel
-def reference_loss_p1812(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m,
-                         ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km,
+def reference_loss_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m,
+                         step_m, ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km,
                          dcr_km):
     """P.1812-8 basic transmission loss [dB] from the site to each point (x_m[i], y_m[i]) on
     its exact profile (:func:`~covkit.propagation.terrain.sample_profile`, bilinear heights)."""
@@ -863,8 +900,8 @@ def reference_loss_p1812(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, htg_m, hr
     for i in prange(n):
         terms = np.empty(P.N_TERMS)
         out = np.empty(P.N_OUT)
-        loss[i] = _reference_one(dem_m, affine6, site_x_m, site_y_m, x_m[i], y_m[i], htg_m,
-                                 hrg_m, step_m, ae_km, consts, dct_km, dcr_km, terms, out)
+        loss[i] = _reference_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m[i], y_m[i],
+                                 htg_m, hrg_m, step_m, ae_km, consts, dct_km, dcr_km, terms, out)
     return loss
 
 
@@ -1011,8 +1048,21 @@ def ray_layout(radius_m, pixel_m, step_factor=1.0, radial_oversampling=1.0):
     return n_rad, step_m, n_steps
 
 
+def _coast_arg(coast_km, shape):
+    """The kernels' coast-distance argument: ``coast_km`` as a float32 raster of the DEM's
+    shape, or :data:`~covkit.propagation.terrain.NO_COAST`."""
+    if coast_km is None:
+        return NO_COAST
+    coast_km = np.ascontiguousarray(coast_km, dtype=np.float32)
+    if coast_km.shape != tuple(shape):
+        raise CovkitInputError(f"coast_km has shape {coast_km.shape}, the DEM {tuple(shape)}",
+                               column="coast_km")
+    return coast_km
+
+
 def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m,
-                     freq_mhz, radius_m, settings: EngineSettings, site_lat_deg=None):
+                     freq_mhz, radius_m, settings: EngineSettings, site_lat_deg=None,
+                     coast_km=None):
     """Path loss [dB] from one site over the grid cells within ``radius_m``.
 
     Parameters
@@ -1032,6 +1082,10 @@ def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_hei
     settings : EngineSettings
     site_lat_deg : float, optional
         Site latitude [deg], used as P.1812's path-centre latitude (default 23.5).
+    coast_km : 2-D float array, optional
+        Distance to the sea [km] on the same grid
+        (:func:`~covkit.propagation.terrain.coast_distance_km`): P.1812's coastal-land zone
+        (land up to 100 m within 50 km of the sea). Without it, all land is inland.
 
     Returns
     -------
@@ -1059,8 +1113,9 @@ def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_hei
         n_rad, step_m, n_steps = ray_layout(radius_m, pixel_m, settings.step_factor,
                                              settings.radial_oversampling)
         out = radial_sweep_p1812(
-            dem_m, affine6, float(site_x_m), float(site_y_m), float(tx_height_agl_m),
-            float(rx_height_agl_m), n_rad, step_m, n_steps, float(radius_m), r0, c0, nr, nc,
+            dem_m, affine6, _coast_arg(coast_km, dem_m.shape), float(site_x_m), float(site_y_m),
+            float(tx_height_agl_m), float(rx_height_agl_m), n_rad, step_m, n_steps,
+            float(radius_m), r0, c0, nr, nc,
             P.effective_earth_radius_km(settings.dn), f / 1000.0, float(settings.time_pct),
             float(settings.location_pct), float(settings.sigma_l_db),
             1 if settings.polarization == "h" else 2, float(settings.n0),
@@ -1078,9 +1133,11 @@ def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_hei
 
 
 def reference_loss_db(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, tx_height_agl_m,
-                      rx_height_agl_m, freq_mhz, settings: EngineSettings, site_lat_deg=None):
+                      rx_height_agl_m, freq_mhz, settings: EngineSettings, site_lat_deg=None,
+                      coast_km=None):
     """Exact (reference) loss [dB] from the site to each point (x_m, y_m) [m]: P.1812 on the
-    exact profile with a step of ``settings.step_factor`` pixels, or the distance model."""
+    exact profile with a step of ``settings.step_factor`` pixels, or the distance model.
+    ``site_lat_deg`` and ``coast_km`` as for :func:`site_loss_window`."""
     affine6 = np.asarray(affine6, dtype=np.float64)
     x = np.atleast_1d(np.asarray(x_m, dtype=np.float64))
     y = np.atleast_1d(np.asarray(y_m, dtype=np.float64))
@@ -1088,8 +1145,10 @@ def reference_loss_db(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, tx_height_ag
     lo, hi = info.validity["freq_mhz"]
     f = _check("freq_mhz", freq_mhz, max(lo, 1e-3), hi, "MHz")
     if settings.model_code == MODEL_P1812:
+        dem_m = np.asarray(dem_m)
         return reference_loss_p1812(
-            np.asarray(dem_m), affine6, float(site_x_m), float(site_y_m), x, y,
+            dem_m, affine6, _coast_arg(coast_km, dem_m.shape), float(site_x_m), float(site_y_m),
+            x, y,
             float(tx_height_agl_m), float(rx_height_agl_m), float(affine6[1]) *
             settings.step_factor, P.effective_earth_radius_km(settings.dn), f / 1000.0,
             float(settings.time_pct), float(settings.location_pct), float(settings.sigma_l_db),

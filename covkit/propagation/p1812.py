@@ -372,13 +372,13 @@ def _bullington_profile_terms(d_km, h_m, r_m, use_terrain, hts_m, hrs_m, ce_per_
 
 
 @njit_noalloc
-def _run_lengths_km(d_km, zone, want_land, want_zone):
-    """Longest run and total length [km] of profile sections in a zone set (section 3.6).
+def _run_lengths_km(d_km, zone, n, want_land, want_zone):
+    """Longest run and total length [km] of profile sections in a zone set (section 3.6), over
+    the first ``n`` points.
 
     A run of points i0..i1 covers d[i1] - d[i0] plus half of each adjoining profile interval.
     ``want_land`` selects zones 3 and 4; otherwise zone == ``want_zone``.
     """
-    n = d_km.shape[0]
     longest = 0.0
     total = 0.0
     i = 0
@@ -607,9 +607,9 @@ def p1812_profile_terms(d_km, h_m, r_m, zone, htg_m, hrg_m, ae_km, out_terms):
                                                      np.nan)
     lt, lr, dlt, dlr = horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
 
-    dtm, _ = _run_lengths_km(d_km, zone, True, 0)
-    dlm, _ = _run_lengths_km(d_km, zone, False, ZONE_INLAND)
-    _, sea = _run_lengths_km(d_km, zone, False, ZONE_SEA)
+    dtm, _ = _run_lengths_km(d_km, zone, n, True, 0)
+    dlm, _ = _run_lengths_km(d_km, zone, n, False, ZONE_INLAND)
+    _, sea = _run_lengths_km(d_km, zone, n, False, ZONE_SEA)
     store_profile_terms(out_terms, d_km, h_m, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
                         dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm, dlm,
                         sea / d, zone[0], zone[n - 1], -1)
@@ -1193,7 +1193,8 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     where that bound is over 100 dB above Lbam (eq. (63) then gives Lbam).
 
     Terms left out (``lb_only`` only; the radial engine computes them only when asked): the
-    roughness hm (``T_HM`` NaN) enters Lb only through the exact ducting Ap; and at p = 50 %
+    roughness hm (``T_HM`` NaN) enters Lb only through the exact ducting Ap, and at p = 50 %
+    so does the longest inland section dlm (``T_DLM`` NaN; through beta0); and at p = 50 %
     the point of largest nu on a line-of-sight path (eq. (78); ``T_DLT``, ``T_DLR`` NaN), which
     the engine leaves out when J(nu_max) = 0 is already known, enters Lb only through the
     ducting loss, then bounded without it (:func:`_anomalous_fixed_los_low_db`). Where the
@@ -1221,6 +1222,8 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
     tau = np.nan
     b0 = np.nan
     if need_b0:
+        if np.isnan(terms[T_DLM]):
+            raise ValueError("T_DLM is NaN: dlm may only be left out in lb_only mode at p = 50")
         tau = _tau(terms[T_DLM])
         b0 = _beta0_from(consts[C_B0_MAX], consts[C_MU1_EXP], terms[T_DTM], tau)
 
@@ -1284,9 +1287,10 @@ def p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, lb_only):
             lba = lba_low
             settled = True
     if not settled:
-        if np.isnan(terms[T_HM]):  # hm left out: only the exact Ap reads it
-            if not lb_only:
-                raise ValueError("T_HM is NaN: hm may only be left out in lb_only mode")
+        if np.isnan(terms[T_HM]) or np.isnan(terms[T_DLM]):  # left out: only the exact Ap
+            if not lb_only:  # reads hm, and beta0 (of dlm) matters at p = 50 % only there
+                raise ValueError("T_HM or T_DLM is NaN: they may only be left out in lb_only "
+                                 "mode")
             return False
         if not need_b0:
             tau = _tau(terms[T_DLM])

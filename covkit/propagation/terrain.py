@@ -89,11 +89,47 @@ def bilinear_at(dem_m, fc, fr):
     return v
 
 
+COASTAL_LAND_MAX_HEIGHT_M = 100.0
+"""Coastal land (zone 3, ITU-R P.1812-8 Table 2): land up to 100 m above sea level..."""
+COASTAL_LAND_MAX_DISTANCE_KM = 50.0
+"""... and at most 50 km from the nearest sea area."""
+NO_COAST = np.empty((0, 0), np.float32)
+"""The coast-distance raster argument meaning "none": every land point is inland (zone 4)."""
+
+
 @njit_noalloc
 def zone_of_height(h_m):
-    """Radio-climatic zone of a profile point from its height: sea (1) at or below 0 m AMSL,
-    else inland (4). Coastal land (3) is not distinguished by covkit's terrain profiles."""
+    """Sea (1) at or below 0 m AMSL, else inland (4): the zone of a profile point when no
+    distance to the coast is known (see :func:`zone_at`)."""
     return ZONE_SEA if h_m <= 0.0 else ZONE_INLAND
+
+
+@njit_noalloc
+def zone_at(h_m, coast_km, fc, fr):
+    """Radio-climatic zone of a profile point of height ``h_m`` at fractional cell ``(fc, fr)``:
+    sea (1) at or below 0 m AMSL; coastal land (3) up to 100 m where the bilinear distance to
+    the sea from ``coast_km`` (:func:`coast_distance_km`) is at most 50 km; else inland (4).
+    ``coast_km`` with no cells (:data:`NO_COAST`): no coastal land."""
+    if h_m <= 0.0:
+        return ZONE_SEA
+    if h_m > COASTAL_LAND_MAX_HEIGHT_M or coast_km.shape[0] == 0:
+        return ZONE_INLAND
+    if bilinear_at(coast_km, fc, fr) <= COASTAL_LAND_MAX_DISTANCE_KM:
+        return ZONE_COASTAL_LAND
+    return ZONE_INLAND
+
+
+def coast_distance_km(dem_m, pixel_m):
+    """Distance [km] from each cell centre to the nearest sea cell (finite height <= 0 m),
+    float32 on the DEM's grid (0 on the sea; +inf everywhere when the DEM has no sea: covkit
+    cannot see a coast beyond the raster). The Euclidean distance transform of the sea mask."""
+    from scipy.ndimage import distance_transform_edt
+
+    dem_m = np.asarray(dem_m)
+    sea = np.isfinite(dem_m) & (dem_m <= 0.0)
+    if not sea.any():
+        return np.full(dem_m.shape, np.inf, np.float32)
+    return (distance_transform_edt(~sea) * (float(pixel_m) / 1000.0)).astype(np.float32)
 
 
 @njit_noalloc
@@ -105,14 +141,16 @@ def profile_segments(distance_m, step_m):
 
 
 @njit_noalloc
-def sample_profile(dem_m, affine6, x0_m, y0_m, x1_m, y1_m, step_m, n_seg, d_km, h_m, zone):
+def sample_profile(dem_m, affine6, x0_m, y0_m, x1_m, y1_m, step_m, n_seg, d_km, h_m, zone,
+                   coast_km):
     """Exact profile from (x0, y0) to (x1, y1): ``n_seg + 1`` points at ``k * step_m`` from the
     start (``k = 0 .. n_seg - 1``) and the end point (``n_seg = profile_segments(...)``).
 
     Anchoring the samples at the start makes the profile to any point a prefix-extension of the
     profile along the same azimuth, the property the radial engine relies on. Fills ``d_km``
     (distance from the start [km]), ``h_m`` (bilinear terrain height [m]) and ``zone``
-    (radio-climatic zone per point). Returns False if any height is NaN.
+    (radio-climatic zone per point, :func:`zone_at` with the coast-distance raster
+    ``coast_km`` on the DEM's grid, or :data:`NO_COAST`). Returns False if any height is NaN.
     """
     dx = x1_m - x0_m
     dy = y1_m - y0_m
@@ -122,10 +160,12 @@ def sample_profile(dem_m, affine6, x0_m, y0_m, x1_m, y1_m, step_m, n_seg, d_km, 
     ok = True
     for k in range(n_seg + 1):
         t_m = k * step_m if k < n_seg else dist_m
-        h = bilinear_height_m(dem_m, affine6, x0_m + t_m * ux, y0_m + t_m * uy)
+        fc = (x0_m + t_m * ux - affine6[0]) / affine6[1] - 0.5
+        fr = (y0_m + t_m * uy - affine6[3]) / affine6[5] - 0.5
+        h = bilinear_at(dem_m, fc, fr)
         d_km[k] = t_m / 1000.0
         h_m[k] = h
-        zone[k] = zone_of_height(h)
+        zone[k] = zone_at(h, coast_km, fc, fr)
         if not np.isfinite(h):
             ok = False
     return ok
