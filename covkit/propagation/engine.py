@@ -514,7 +514,8 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
         lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
         # --- zones (section 3.6) with the receiver appended
         rx_sea = zone_of_height(hn) == ZONE_SEA
-        zone_rx = zone_at(hn, coast_km, fc0 + dist_m / step_m * dfc, fr0 + dist_m / step_m * dfr)
+        # whether land is coastal matters only for dlm: found with it (below)
+        zone_rx = ZONE_SEA if rx_sea else ZONE_INLAND
         if rx_sea == run_sea:
             cur = d - d_km[run_start]
             if run_start > 0:
@@ -542,6 +543,8 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
         if not defer_ok:
             k_hm = _hm_point(rx_, ry_, ri_, n_raw, lt, lr, hst_n, hsr_n, h[0], hn, d)
             if has_coast:
+                zone_rx = zone_at(hn, coast_km, fc0 + dist_m / step_m * dfc,
+                                  fr0 + dist_m / step_m * dfr)
                 dlm, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, zone_rx, coast_km, fc0,
                                           fr0, dfc, dfr)
         P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
@@ -615,6 +618,8 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
                 terms[P.T_NU_A50], i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
                 lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
             if has_coast:
+                zone_rx = zone_at(hn, coast_km, fc0 + dist_m / step_m * dfc,
+                                  fr0 + dist_m / step_m * dfr)
                 dlm, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, zone_rx, coast_km, fc0,
                                           fr0, dfc, dfr)
             P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr,
