@@ -6,7 +6,8 @@ Usage::
                                            [--no-pycraf] [--no-itmlogic]
 
 All figures are on the demo DEM (``covkit.data.demo.generate_demo``: 620 x 1000 cells of 100 m),
-full ITU-R P.1812-8 (p = 50 %, pL = 50 %, vertical polarisation), receiver 1.5 m above ground,
+full ITU-R P.1812-8 (p = 50 %, pL = 50 %, vertical polarisation, coastal-land zone from the
+DEM's distance to the sea as in a coverage run), receiver 1.5 m above ground,
 each site at its own antenna height and carrier frequency. Sites are a fixed choice (a coastal
 city site, a mountain-top site, an inland hill site, an inland lowland site); ``--sites N`` takes
 the first N. Tiers: ``full`` R = 10 km, 3 sites; ``smoke`` (CI) R = 3 km, 1 site.
@@ -774,6 +775,7 @@ def main(argv=None):
                 "location_pct": settings.location_pct, "polarization": settings.polarization,
                 "step_factor": settings.step_factor,
                 "radial_oversampling": settings.radial_oversampling,
+                "coastal_land_zone": True,  # coast_of(): the DEM's distance to the sea
                 "subset_per_site": tier["subset"], "repeats_engine": tier["repeats_engine"],
                 "repeats_reference": tier["repeats_reference"],
                 "repeats_pycraf": tier["repeats_pycraf"], "itm_profiles_per_site":
