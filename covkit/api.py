@@ -33,6 +33,9 @@ class Inputs:
     trails: object | None
     candidates: pd.DataFrame | None
     report: dict = field(default_factory=dict)
+    coast_km: np.ndarray | None = None
+    """Distance to the sea [km] on the grid, for P.1812's coastal-land zone (None: no coastal
+    land; :func:`covkit.coverage.run.coast_raster`)."""
 
 
 def _grid_dem_stations(scenario):
@@ -52,6 +55,8 @@ def load_inputs(scenario: Scenario | str | Path) -> Inputs:
     ----------
     scenario : Scenario or path to a scenario TOML file
     """
+    from covkit.coverage.run import coast_raster
+
     scenario, grid, dem, stations = _grid_dem_stations(scenario)
     inp = scenario.inputs
     population, report = loaders.load_population(inp.population, grid)
@@ -69,7 +74,8 @@ def load_inputs(scenario: Scenario | str | Path) -> Inputs:
     trails = loaders.load_trails(inp.trails, grid) if inp.trails else None
     candidates = loaders.load_candidates(inp.candidates, grid) if inp.candidates else None
     return Inputs(scenario, grid, dem, stations, population, townships, fibre, trails,
-                  candidates, report)
+                  candidates, report,
+                  coast_raster(dem, grid.affine6, scenario.propagation.model))
 
 
 def summarize_inputs(inputs: Inputs) -> dict:

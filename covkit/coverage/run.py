@@ -225,7 +225,6 @@ def compute_radio(inputs, progress: bool = True) -> RadioLayers:
 
     dem = np.ascontiguousarray(inputs.dem_m, dtype=np.float64)
     affine6 = grid.affine6
-    coast = coast_raster(dem, affine6, p.model)
     srow, scol = grid.index_of(stations.site_x_m, stations.site_y_m)
     srow = np.clip(srow, 0, h - 1)
     scol = np.clip(scol, 0, w - 1)
@@ -253,7 +252,7 @@ def compute_radio(inputs, progress: bool = True) -> RadioLayers:
                                        float(stations.site_height_m[site]),
                                        float(p.receiver_height_m), float(freq), radius_m,
                                        settings, site_lat_deg=float(site_lat.loc[site]),
-                                       coast_km=coast)
+                                       coast_km=inputs.coast_km)
             except CovkitInputError as exc:
                 i = int(rows[0])
                 raise CovkitInputError(

@@ -183,13 +183,7 @@ def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray
     Demand cells are the cells not covered before that hold people or trail. Returns
     ``(csr, demand_flat_index)``.
     """
-    from covkit.coverage.run import (
-        EARTH_RADIUS_M,
-        _progress,
-        coast_raster,
-        engine_settings,
-        uses_clutter,
-    )
+    from covkit.coverage.run import EARTH_RADIUS_M, _progress, engine_settings, uses_clutter
     from covkit.propagation.engine import site_loss_window
 
     sc = inputs.scenario
@@ -201,7 +195,6 @@ def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray
     demand_id[demand_flat] = np.arange(demand_flat.size)
     dem = np.ascontiguousarray(inputs.dem_m, dtype=np.float64)
     affine6 = grid.affine6
-    coast = coast_raster(dem, affine6, p.model)
     settings = engine_settings(sc)
     rows = candidate_station_rows(candidates, sc)
     nrb = R.n_rb(CANDIDATE_TECH, CANDIDATE_BANDWIDTH_MHZ, CANDIDATE_SCS_KHZ)
@@ -218,7 +211,8 @@ def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray
             hgt = float(rows["height_m"].iloc[i])
             win = site_loss_window(dem, affine6, x, y, hgt, float(p.receiver_height_m),
                                    float(sc.sites.freq_mhz), radius_m, settings,
-                                   site_lat_deg=float(rows["lat"].iloc[i]), coast_km=coast)
+                                   site_lat_deg=float(rows["lat"].iloc[i]),
+                                   coast_km=inputs.coast_km)
             nr, nc = win.loss_db.shape
             r0, c0 = int(win.row0), int(win.col0)
             best = np.full((nr, nc), -np.inf, np.float32)
