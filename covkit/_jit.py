@@ -79,7 +79,6 @@ njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 """Decorator for scalar and array kernels: ``@njit``."""
 
 
-
 def _nrt_option():
     """``{"_nrt": False}`` where the CPU target knows the option, else ``{}`` (the kernels then
     compile with reference counting, just slower)."""

@@ -61,6 +61,7 @@ from covkit.propagation.terrain import (
     bilinear_at,
     bilinear_height_m,
     bilinear_interior,
+    cell_coords,
     profile_segments,
     sample_profile,
     zone_at,
@@ -228,15 +229,17 @@ def _hm_point(hx, hy, hi, n_hull, lt, lr, hst_n, hsr_n, h0_m, hn_m, d):
 
 
 @njit_noalloc
-def _inland_km(d_km, h, zn, n_zoned, m, d, zone_rx, coast_km, fc0, fr0, dfc, dfr):
-    """dlm, the longest inland (zone 4) section [km] of the profile 0..m plus the receiver at
-    ``d`` [km] in ``zone_rx`` (section 3.6, :func:`~covkit.propagation.p1812._run_lengths_km`),
-    and the new ``n_zoned``: the zones of the samples ``n_zoned..m`` are found first
+def _inland_km(d_km, h, zn, n_zoned, m, d, hn, t_rx, coast_km, fc0, fr0, dfc, dfr):
+    """dlm, the longest inland (zone 4) section [km] of the profile 0..m plus the receiver (at
+    ``d`` [km], height ``hn``, ``t_rx`` sample steps from the site) (section 3.6,
+    :func:`~covkit.propagation.p1812._run_lengths_km`); the receiver's zone; and the new
+    ``n_zoned``: the zones of the samples ``n_zoned..m`` are found first
     (:func:`~covkit.propagation.terrain.zone_at`). The receiver sits at index m + 1 for the
     count; what that slot held is put back."""
     for j in range(n_zoned, m + 1):
         zn[j] = zone_at(h[j], coast_km, fc0 + j * dfc, fr0 + j * dfr)
     n_zoned = max(n_zoned, m + 1)
+    zone_rx = zone_at(hn, coast_km, fc0 + t_rx * dfc, fr0 + t_rx * dfr)
     d_keep = d_km[m + 1]
     z_keep = zn[m + 1]
     d_km[m + 1] = d
@@ -244,7 +247,7 @@ def _inland_km(d_km, h, zn, n_zoned, m, d, zone_rx, coast_km, fc0, fr0, dfc, dfr
     dlm, _ = P._run_lengths_km(d_km, zn, m + 2, False, ZONE_INLAND)
     d_km[m + 1] = d_keep
     zn[m + 1] = z_keep
-    return dlm, n_zoned
+    return dlm, zone_rx, n_zoned
 
 
 @njit_noalloc
@@ -385,8 +388,7 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
     defer_ok = not need_beta and not full_terms
     nu_floor2 = 0.6084 * consts[P.C_LAMBDA] * (1.0 + 1e-9)
     # fractional cell coordinates along the ray: sample j is at (fc0 + j dfc, fr0 + j dfr)
-    fc0 = (site_x_m - affine6[0]) / affine6[1] - 0.5
-    fr0 = (site_y_m - affine6[3]) / affine6[5] - 0.5
+    fc0, fr0 = cell_coords(affine6, site_x_m, site_y_m)
     dfc = step_m * ux / affine6[1]
     dfr = step_m * uy / affine6[5]
     h[0] = bilinear_at(dem_m, fc0, fr0)
@@ -543,10 +545,8 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
         if not defer_ok:
             k_hm = _hm_point(rx_, ry_, ri_, n_raw, lt, lr, hst_n, hsr_n, h[0], hn, d)
             if has_coast:
-                zone_rx = zone_at(hn, coast_km, fc0 + dist_m / step_m * dfc,
-                                  fr0 + dist_m / step_m * dfr)
-                dlm, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, zone_rx, coast_km, fc0,
-                                          fr0, dfc, dfr)
+                dlm, zone_rx, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, hn,
+                                                   dist_m / step_m, coast_km, fc0, fr0, dfc, dfr)
         P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr, dlt,
                               dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd, dtm, dlm,
                               sea / d, zn[0], zone_rx, k_hm)
@@ -618,10 +618,8 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
                 terms[P.T_NU_A50], i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
                 lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
             if has_coast:
-                zone_rx = zone_at(hn, coast_km, fc0 + dist_m / step_m * dfc,
-                                  fr0 + dist_m / step_m * dfr)
-                dlm, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, zone_rx, coast_km, fc0,
-                                          fr0, dfc, dfr)
+                dlm, zone_rx, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, hn,
+                                                   dist_m / step_m, coast_km, fc0, fr0, dfc, dfr)
             P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr,
                                   dlt, dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd,
                                   dtm, dlm, sea / d, zn[0], zone_rx,
@@ -693,9 +691,8 @@ def ray_profile_loss_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad,
     consts = np.empty(P.N_CONSTS)
     P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
     _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m,
-                   hrg_m,
-                   ae_km, consts, dct_km, dcr_km, q_dist_m, q_h_m, np.arange(n_q), loss, terms,
-                   _work_buffers(n_steps))
+                   hrg_m, ae_km, consts, dct_km, dcr_km, q_dist_m, q_h_m, np.arange(n_q), loss,
+                   terms, _work_buffers(n_steps))
     return loss, terms
 
 
@@ -812,9 +809,11 @@ def radial_sweep_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_
     h_rx = np.empty(flat.shape[0])
     for k in prange(n_radials):
         az = 2.0 * math.pi * k / n_radials
+        ux = math.sin(az)
+        uy = math.cos(az)
         for t in range(offsets[k], offsets[k + 1]):
-            h_rx[t] = bilinear_height_m(dem_m, affine6, site_x_m + dist[t] * math.sin(az),
-                                        site_y_m + dist[t] * math.cos(az))
+            h_rx[t] = bilinear_height_m(dem_m, affine6, site_x_m + dist[t] * ux,
+                                        site_y_m + dist[t] * uy)
     no_terms = np.empty((0, P.N_TERMS))
     consts = np.empty(P.N_CONSTS)
     P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)

@@ -20,13 +20,20 @@ ZONE_INLAND = 4
 
 
 @njit_noalloc
+def cell_coords(affine6, x_m, y_m):
+    """Fractional cell-centre coordinates ``(column, row)`` of the point (x_m, y_m): cell
+    centres at whole numbers, as :func:`bilinear_at` takes them."""
+    return (x_m - affine6[0]) / affine6[1] - 0.5, (y_m - affine6[3]) / affine6[5] - 0.5
+
+
+@njit_noalloc
 def bilinear_height_m(dem_m, affine6, x_m, y_m):
     """Terrain height [m] at (x_m, y_m) by bilinear interpolation between cell centres.
 
     Returns NaN outside the raster or where a contributing cell is NaN.
     """
-    return bilinear_at(dem_m, (x_m - affine6[0]) / affine6[1] - 0.5,
-                       (y_m - affine6[3]) / affine6[5] - 0.5)
+    fc, fr = cell_coords(affine6, x_m, y_m)
+    return bilinear_at(dem_m, fc, fr)
 
 
 @njit_noalloc
@@ -160,8 +167,7 @@ def sample_profile(dem_m, affine6, x0_m, y0_m, x1_m, y1_m, step_m, n_seg, d_km, 
     ok = True
     for k in range(n_seg + 1):
         t_m = k * step_m if k < n_seg else dist_m
-        fc = (x0_m + t_m * ux - affine6[0]) / affine6[1] - 0.5
-        fr = (y0_m + t_m * uy - affine6[3]) / affine6[5] - 0.5
+        fc, fr = cell_coords(affine6, x0_m + t_m * ux, y0_m + t_m * uy)
         h = bilinear_at(dem_m, fc, fr)
         d_km[k] = t_m / 1000.0
         h_m[k] = h
