@@ -1,117 +1,290 @@
-"""The Python API that the CLI and notebooks call.
+"""covkit's public Python API; :mod:`covkit` re-exports its main names.
 
-``load_inputs(scenario)`` reads every input of a scenario onto its analysis grid;
-``run_scenario`` computes coverage and KPIs (:mod:`covkit.coverage.run`); ``propose_sites``
-proposes new sites (:mod:`covkit.coverage.sites`); ``point_losses`` checks single links.
+A study goes scenario -> inputs -> coverage -> site proposals -> files and maps:
+
+>>> import covkit
+>>> scenario = covkit.load_scenario("scenario.toml")          # doctest: +SKIP
+>>> result = covkit.run(scenario)                             # doctest: +SKIP
+>>> result.to_xarray().rsrp_best_dbm.rio.to_raster("rsrp.tif")  # doctest: +SKIP
+>>> result.townships.explore(column="coverage_pct")           # doctest: +SKIP
+>>> proposal = covkit.propose_sites(result, budget_sites=10)  # doctest: +SKIP
+
+Inputs may be files named by the scenario or in-memory objects given to :func:`load_inputs`
+(GeoDataFrame / DataFrame, ``xarray.DataArray`` or ``(array, transform, crs)``). The CLI is a
+thin layer over this module.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from covkit.config import Scenario, load_scenario
+from covkit import maps, report
+from covkit import parameters as P
+from covkit.config import Scenario, load_scenario, schema_markdown
+from covkit.coverage import sites
+from covkit.coverage.layers import engine_settings
+from covkit.coverage.result import CoverageResult
+from covkit.coverage.run import run_coverage
+from covkit.coverage.sites import SiteProposal, with_overrides
+from covkit.coverage.summary import headline
 from covkit.data import loaders
-from covkit.data.grid import Grid
+from covkit.data.demo import write_demo
+from covkit.data.inputs import (
+    Inputs,
+    coast_raster,
+    grid_dem_stations,
+    load_inputs,
+    summarize_inputs,
+)
 from covkit.errors import CovkitInputError
+from covkit.propagation.engine import reference_loss_db
+from covkit.propagation.models import path_loss_db
+from covkit.propagation.p1812 import p1812_point_to_point
+
+__all__ = [
+    "CoverageResult",
+    "Inputs",
+    "Scenario",
+    "SiteProposal",
+    "Study",
+    "coverage_map",
+    "headline",
+    "load_inputs",
+    "load_scenario",
+    "path_loss",
+    "point_losses",
+    "propose_sites",
+    "run",
+    "run_study",
+    "schema_markdown",
+    "summarize_inputs",
+    "with_overrides",
+    "write_demo",
+    "write_map",
+    "write_report",
+]
+
+write_map = maps.write_map
+write_report = report.write_report
 
 
-@dataclass(frozen=True)
-class Inputs:
-    """Every input of a scenario, validated and on the analysis grid."""
-
-    scenario: Scenario
-    grid: Grid
-    dem_m: np.ndarray
-    stations: loaders.Stations
-    population: np.ndarray
-    townships: loaders.Townships
-    fibre: pd.DataFrame | None
-    trails: object | None
-    candidates: pd.DataFrame | None
-    report: dict = field(default_factory=dict)
-    coast_km: np.ndarray | None = None
-    """Distance to the sea [km] on the grid, for P.1812's coastal-land zone (None: no coastal
-    land; :func:`covkit.coverage.run.coast_raster`)."""
+def _inputs_of(scenario_or_inputs) -> Inputs:
+    if isinstance(scenario_or_inputs, Inputs):
+        return scenario_or_inputs
+    return load_inputs(scenario_or_inputs)
 
 
-def _grid_dem_stations(scenario):
-    """The scenario, its analysis grid, the DEM on it and the validated stations."""
-    if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
-    sc, inp = scenario.scenario, scenario.inputs
-    grid = loaders.grid_for(sc.crs, sc.resolution_m, inp.dem, sc.bounds)
-    dem = loaders.load_dem(inp.dem, grid)
-    return scenario, grid, dem, loaders.load_stations(inp.stations, grid, dem)
-
-
-def load_inputs(scenario: Scenario | str | Path) -> Inputs:
-    """Read, validate and grid every input file named by a scenario.
+def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
+        out_dir: str | Path | None = None, progress: bool = False) -> CoverageResult:
+    """Coverage layers and regulator KPIs of a scenario.
 
     Parameters
     ----------
-    scenario : Scenario or path to a scenario TOML file
+    scenario_or_inputs : Scenario, Inputs, dict or path to a scenario TOML file
+        A scenario (its input files are loaded) or inputs from :func:`load_inputs`.
+    out_dir : path, optional
+        Also write the run folder's coverage files there (:meth:`CoverageResult.write`).
+    progress : bool
+        Show a progress bar over sites on stderr.
+
+    Returns
+    -------
+    CoverageResult
     """
-    from covkit.coverage.run import coast_raster
-
-    scenario, grid, dem, stations = _grid_dem_stations(scenario)
-    inp = scenario.inputs
-    population, report = loaders.load_population(inp.population, grid)
-    if population.sum() <= 0:
-        raise CovkitInputError("population on the analysis grid is zero: check that the "
-                               "population file overlaps the grid and is in people per cell",
-                               file=inp.population)
-    townships = loaders.load_townships(
-        inp.townships, grid, population,
-        remote_density_ratio=scenario.coverage.remote_density_ratio,
-        columns=inp.township_columns)
-    report = dict(report)
-    report["population_outside_townships"] = townships.population_outside_townships
-    fibre = loaders.load_points(inp.fibre, grid, "fibre", "fibre_id") if inp.fibre else None
-    trails = loaders.load_trails(inp.trails, grid) if inp.trails else None
-    candidates = loaders.load_candidates(inp.candidates, grid) if inp.candidates else None
-    return Inputs(scenario, grid, dem, stations, population, townships, fibre, trails,
-                  candidates, report,
-                  coast_raster(dem, grid.affine6, scenario.propagation.model))
+    t0 = time.perf_counter()
+    result = run_coverage(_inputs_of(scenario_or_inputs), progress=progress, started_s=t0)
+    if out_dir is not None:
+        result.write(out_dir)
+    return result
 
 
-def summarize_inputs(inputs: Inputs) -> dict:
-    """Headline figures of loaded inputs (for the CLI and logs)."""
-    tw = inputs.townships.table
-    st = inputs.stations.table
-    g = inputs.grid
-    return {
-        "scenario": inputs.scenario.scenario.name,
-        "grid": f"{g.width} x {g.height} cells of {g.resolution_m:g} m ({g.crs})",
-        "elevation_max_m": float(np.nanmax(inputs.dem_m)),
-        "population_total": float(inputs.population.sum()),
-        "townships": int(len(tw)),
-        "remote_townships": int(tw["remote"].sum()),
-        "population_remote": float(tw.loc[tw["remote"], "population"].sum()),
-        "sectors": int(len(st)),
-        "sites": int(inputs.stations.n_sites),
-        "operators": inputs.stations.operators,
-        "fibre_points": 0 if inputs.fibre is None else int(len(inputs.fibre)),
-        "trails_km": 0.0 if inputs.trails is None else float(inputs.trails["length_km"].sum()),
-        **{k: float(v) for k, v in inputs.report.items()},
-    }
+def propose_sites(coverage: CoverageResult | Scenario | Inputs | str | Path, *,
+                  budget_sites: int | None = None, method: str | None = None,
+                  out_dir: str | Path | None = None, progress: bool = False) -> SiteProposal:
+    """Sites that newly cover the most uncovered demand, proven with the real engine.
+
+    Parameters
+    ----------
+    coverage : CoverageResult, or anything :func:`run` takes (coverage is computed first)
+    budget_sites : int, optional
+        Number of sites (default: the scenario's ``sites.budget_sites``).
+    method : {"greedy", "exact"}, optional
+        Default: the scenario's ``sites.method``.
+    out_dir : path, optional
+        Also write sites_proposed.csv / .gpkg, kpi_after.json, sites_summary.json there.
+    progress : bool
+        Show progress bars (and the exact solver's log) on stderr.
+
+    Returns
+    -------
+    SiteProposal
+    """
+    if not isinstance(coverage, CoverageResult):
+        scenario = coverage.scenario if isinstance(coverage, Inputs) else \
+            coverage if isinstance(coverage, Scenario) else load_scenario(coverage)
+        with_overrides(scenario, budget_sites, method)  # refuse bad overrides before running
+        coverage = run(coverage, progress=progress)
+    proposal = sites.propose_sites(coverage, budget_sites=budget_sites, method=method,
+                                   progress=progress)
+    if out_dir is not None:
+        proposal.write(out_dir)
+    return proposal
+
+
+@dataclass
+class Study:
+    """What :func:`run_study` produced and wrote."""
+
+    coverage: CoverageResult
+    sites: SiteProposal | None
+    out_dir: Path
+    map_html: Path | None = None
+    report_html: Path | None = None
+    files: list[Path] = field(default_factory=list)
+
+
+def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
+              budget_sites: int | None = None, method: str | None = None,
+              map_and_report: bool = True, progress: bool = False) -> Study:
+    """The whole pipeline into one folder: coverage and KPIs, optionally site proposals,
+    then map.html and report.html.
+
+    Parameters
+    ----------
+    scenario_or_inputs : Scenario, Inputs, dict or path
+    out_dir : path
+        The run folder.
+    sites : bool
+        Also propose sites (``budget_sites`` / ``method`` override the scenario).
+    map_and_report : bool
+        Write map.html (offline, with its lib/ folder) and report.html / report.md.
+    progress : bool
+        Progress bars on stderr.
+    """
+    out = Path(out_dir)
+    inputs = _inputs_of(scenario_or_inputs)
+    if sites:  # refuse bad overrides before the coverage run
+        with_overrides(inputs.scenario, budget_sites, method)
+    coverage = run(inputs, out_dir=out, progress=progress)
+    study = Study(coverage, None, out, files=list(coverage.files))
+    if sites:
+        study.sites = propose_sites(coverage, budget_sites=budget_sites, method=method,
+                                    out_dir=out, progress=progress)
+        study.files += study.sites.files
+    if map_and_report:
+        study.map_html = write_map(out, inputs.scenario.path)
+        study.report_html, _ = write_report(out)
+    return study
+
+
+def coverage_map(result: CoverageResult, proposal: SiteProposal | None = None, **kwargs):
+    """A ``folium.Map`` of a coverage result (and proposed sites), built in memory.
+
+    Keyword arguments go to :func:`covkit.maps.build_map`.
+    """
+    return maps.coverage_map(result, proposal, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------
+# single links
+
+
+def _profile_arrays(profile) -> dict:
+    if isinstance(profile, str | Path):
+        return loaders.read_profile_csv(Path(profile))
+    if isinstance(profile, pd.DataFrame):
+        cols = {c: profile[c].to_numpy() for c in profile.columns}
+    elif isinstance(profile, dict):
+        cols = {k: np.asarray(v) for k, v in profile.items()}
+    else:
+        raise CovkitInputError("profile must be a CSV path, a DataFrame or a dict with "
+                               f"distance_km and height_m, got {type(profile).__name__}",
+                               column="profile")
+    for key in ("distance_km", "height_m"):
+        if key not in cols:
+            raise CovkitInputError(f"profile needs a {key} column", column=key)
+    return {"distance_km": cols["distance_km"], "height_m": cols["height_m"],
+            "clutter_height_m": cols.get("clutter_height_m"), "zone": cols.get("zone")}
+
+
+def path_loss(freq_mhz: float, tx_height_agl_m: float, rx_height_agl_m: float, *,
+              model: str = P.MODEL.default, distance_m=None, profile=None,
+              environment: str = P.ENVIRONMENT.default, los_mode: str = P.LOS_MODE.default,
+              time_pct: float = P.TIME_PCT.default,
+              location_pct: float = P.LOCATION_PCT.default,
+              polarization: str = P.POLARIZATION.default, dn: float = P.DN.default,
+              n0: float = P.N0.default, dct_km: float = P.DCT_KM.default,
+              dcr_km: float = P.DCR_KM.default, tx_lat_deg=None, tx_lon_deg=None,
+              rx_lat_deg=None, rx_lon_deg=None, extrapolate: bool = False) -> dict:
+    """Basic transmission loss of a single link.
+
+    Parameters
+    ----------
+    freq_mhz : float
+        Frequency [MHz].
+    tx_height_agl_m, rx_height_agl_m : float
+        Antenna heights above ground [m].
+    model : str
+        ``p1812`` (needs ``profile``) or a distance model: ``fspl``, ``hata``, ``cost231``,
+        ``38901-rma``, ``38901-uma``, ``38901-umi``.
+    distance_m : float or array_like, optional
+        Horizontal distance [m] for the distance models (default: the profile's length).
+    profile : path, DataFrame or dict, optional
+        Terrain profile ``distance_km, height_m`` [km, m AMSL] and optional
+        ``clutter_height_m, zone`` (1 sea, 3 coastal land, 4 inland), first point at the
+        transmitter.
+    environment, los_mode : str
+        Hata / COST-231 environment; TR 38.901 LOS handling.
+    time_pct, location_pct, polarization, dn, n0, dct_km, dcr_km, *_lat_deg, *_lon_deg
+        P.1812 parameters (ranges in :mod:`covkit.parameters`).
+    extrapolate : bool
+        Distance models: evaluate outside their validity ranges instead of raising.
+
+    Returns
+    -------
+    dict
+        ``model``, ``distance_m``, ``loss_db`` and, for P.1812, every intermediate term
+        (``Lbfs``, ``Lb0p``, ``Ld50``, ``Lbd``, ``Lbs``, ``Lba``, ``Lb``, ``Ep``, ...).
+    """
+    P.MODEL.check(model, key="model")
+    prof = None if profile is None else _profile_arrays(profile)
+    if model == "p1812":
+        if prof is None:
+            raise CovkitInputError("model 'p1812' needs a terrain profile (profile=...)",
+                                   column="profile")
+        out = p1812_point_to_point(
+            prof["distance_km"], prof["height_m"], freq_mhz, tx_height_agl_m, rx_height_agl_m,
+            clutter_height_m=prof["clutter_height_m"], zone=prof["zone"], time_pct=time_pct,
+            location_pct=location_pct, polarization=polarization, dn=dn, n0=n0,
+            tx_lat_deg=tx_lat_deg, tx_lon_deg=tx_lon_deg, rx_lat_deg=rx_lat_deg,
+            rx_lon_deg=rx_lon_deg, dct_km=dct_km, dcr_km=dcr_km)
+        out = {k: (v.item() if hasattr(v, "item") else v) for k, v in out.items()}
+        return {"model": model, "distance_m": float(prof["distance_km"][-1]) * 1000.0, **out}
+    if distance_m is None:
+        if prof is None:
+            raise CovkitInputError(f"model {model!r} needs distance_m (or a profile)",
+                                   column="distance_m")
+        distance_m = float(prof["distance_km"][-1]) * 1000.0
+    loss = path_loss_db(model, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
+                        environment=environment, los_mode=los_mode, extrapolate=extrapolate)
+    loss = float(loss) if np.ndim(loss) == 0 else loss
+    return {"model": model, "distance_m": distance_m, "loss_db": loss}
 
 
 def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: str | Path,
                  ) -> list[dict]:
-    """Exact (reference) path loss from one station to each point of a points CSV.
+    """Exact (reference) path loss from one station of a scenario to each point of a CSV.
 
     Uses the scenario's DEM (on its analysis grid), model and receiver height; the profile is
-    the exact one from the station to each point (see
-    :func:`covkit.propagation.engine.reference_loss_db`).
+    the exact one from the station to each point
+    (:func:`covkit.propagation.engine.reference_loss_db`).
     """
-    from covkit.coverage.run import coast_raster, engine_settings
-    from covkit.propagation.engine import reference_loss_db
-
-    scenario, grid, dem, stations = _grid_dem_stations(scenario)
+    scenario, grid, dem, stations = grid_dem_stations(scenario)
     sc, inp = scenario.scenario, scenario.inputs
     table = stations.table
     match = table.index[table["station_id"] == str(station_id)]
@@ -138,17 +311,3 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
              "distance_m": float(np.hypot(x[i] - st["x_m"], y[i] - st["y_m"])),
              "model": settings.model, "loss_db": float(loss[i])}
             for i in range(len(x))]
-
-
-def run_scenario(scenario, out_dir=None, progress: bool = True, inputs: Inputs | None = None):
-    """Coverage layers and KPIs of a scenario (see :func:`covkit.coverage.run.run_scenario`)."""
-    from covkit.coverage.run import run_scenario as _run
-
-    return _run(scenario, out_dir, progress=progress, inputs=inputs)
-
-
-def propose_sites(scenario, out_dir=None, **kwargs):
-    """Site proposals (see :func:`covkit.coverage.sites.propose_sites`)."""
-    from covkit.coverage.sites import propose_sites as _propose
-
-    return _propose(scenario, out_dir, **kwargs)

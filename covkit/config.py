@@ -9,45 +9,21 @@ is :data:`SCHEMA`; the README is generated from the same table (``covkit scenari
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from covkit import parameters as P
 from covkit.errors import CovkitInputError
+from covkit.parameters import NUMBER, Param
 
 TOWNSHIP_COLUMN_NAMES = ("township_id", "name", "county", "remote", "households")
-MODEL_NAMES = ("fspl", "hata", "cost231", "38901-rma", "38901-uma", "38901-umi", "p1812")
 
 
-@dataclass(frozen=True)
-class Key:
-    """One scenario key: its type, default, unit, allowed range and meaning."""
-
-    name: str
-    kind: type | tuple[type, ...]
-    default: Any
-    unit: str
-    help: str
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    choices: tuple[str, ...] | None = None
-    required: bool = False
-
-    def range_text(self) -> str:
-        if self.choices:
-            return " | ".join(self.choices)
-        if self.lo is None and self.hi is None:
-            return ""
-        left = "(" if self.lo_open else "["
-        lo = "-inf" if self.lo is None else f"{self.lo:g}"
-        hi = "inf" if self.hi is None else f"{self.hi:g}"
-        return f"{left}{lo}, {hi}]"
-
-
-_NUM = (int, float)
+Key = Param
+_NUM = NUMBER
 
 SCHEMA: dict[str, tuple[Key, ...]] = {
     "scenario": (
@@ -75,7 +51,7 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
             "county = \"COUNTYNAME\"}."),
     ),
     "propagation": (
-        Key("model", str, "p1812", "", "Path-loss model.", choices=MODEL_NAMES),
+        P.MODEL,
         Key("max_radius_km", _NUM, 10.0, "km", "Computation radius around each site.",
             0.1, 200.0),
         Key("receiver_height_m", _NUM, 1.5, "m", "Receiver height above ground.", 0.5, 50.0),
@@ -83,24 +59,18 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
             "the threshold for a pixel to count as covered.", 0.01, 0.99),
         Key("shadow_sigma_db", _NUM, 5.5, "dB", "Log-normal shadowing standard deviation.",
             0.0, 20.0),
-        Key("k_factor", _NUM, 4.0 / 3.0, "", "Effective earth-radius factor for profile "
-            "curvature (models without their own refractivity input).", 0.5, 10.0),
-        Key("time_pct", _NUM, 50.0, "%", "Percentage of time (P.1812).", 1.0, 50.0),
-        Key("dn", _NUM, 45.0, "N-units/km", "Average radio-refractive index lapse-rate through "
-            "the lowest 1 km (P.1812 DN).", 0.0, 200.0),
-        Key("n0", _NUM, 325.0, "N-units", "Sea-level surface refractivity (P.1812 N0).",
-            200.0, 450.0),
-        Key("environment", str, "urban", "", "Environment for Hata / COST-231 "
-            "(urban, suburban, open; COST-231: urban = medium city, metropolitan).",
-            choices=("urban", "suburban", "open", "metropolitan")),
-        Key("los_mode", str, "probabilistic", "", "TR 38.901 LOS handling.",
-            choices=("probabilistic", "los", "nlos")),
+        P.K_FACTOR,
+        P.TIME_PCT,
+        P.DN,
+        P.N0,
+        P.ENVIRONMENT,
+        P.LOS_MODE,
         Key("clutter", str, "none", "", "Extra clutter loss at the receiver (P.2108 section "
             "3.2). Not used with 38901-* models, which include clutter.",
             choices=("none", "p2108")),
         Key("building_entry", str, "none", "", "Building-entry loss (P.2109) for indoor "
             "coverage.", choices=("none", "traditional", "thermally_efficient")),
-        Key("polarization", str, "v", "", "Polarisation (P.1812).", choices=("h", "v")),
+        P.POLARIZATION,
     ),
     "coverage": (
         Key("rsrp_threshold_dbm", _NUM, -110.0, "dBm", "RSRP a pixel needs to count as "
@@ -167,12 +137,14 @@ class ScenarioSection:
 
 @dataclass(frozen=True)
 class InputsSection:
-    """Absolute paths of the input files (resolved against the TOML file's folder)."""
+    """Absolute paths of the input files (resolved against the TOML file's folder; None where a
+    scenario built with :meth:`Scenario.from_dict` leaves an input to
+    :func:`covkit.load_inputs`)."""
 
-    dem: Path
-    stations: Path
-    population: Path
-    townships: Path
+    dem: Path | None
+    stations: Path | None
+    population: Path | None
+    townships: Path | None
     fibre: Path | None
     trails: Path | None
     candidates: Path | None
@@ -239,6 +211,38 @@ class Scenario:
     sites: SitesSection
     path: Path | None = field(default=None, compare=False)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], base_dir: Path | str = ".") -> Scenario:
+        """A validated scenario from a mapping laid out like the TOML file.
+
+        Input files may be left out: give them to :func:`covkit.load_inputs` as paths or
+        in-memory objects. Relative paths are resolved against ``base_dir``.
+
+        Examples
+        --------
+        >>> Scenario.from_dict({"scenario": {"crs": "EPSG:3826", "resolution_m": 200.0},
+        ...                     "propagation": {"model": "hata"}}).propagation.model
+        'hata'
+        """
+        return scenario_from_dict(data, base_dir=base_dir, require_inputs=False)
+
+    def replace(self, **sections: dict[str, Any]) -> Scenario:
+        """A copy with some keys changed, validated like the file:
+        ``scenario.replace(propagation={"model": "hata"}, sites={"budget_sites": 5})``."""
+        data = self.to_dict()
+        for sec, values in sections.items():
+            if sec not in data:
+                raise CovkitInputError(f"unknown section [{sec}]; sections are: "
+                                       f"{', '.join(data)}", column=sec)
+            data[sec] = {**data[sec], **values}
+        data["inputs"] = {k: v for k, v in data["inputs"].items() if v is not None}
+        if data["scenario"].get("bounds") is None:
+            data["scenario"].pop("bounds", None)
+        for sec in ("coverage", "sites"):
+            data[sec] = {k: v for k, v in data[sec].items() if v is not None}
+        out = scenario_from_dict(data, require_inputs=False)
+        return dataclasses.replace(out, path=self.path)
+
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain dict of every parameter (paths as strings), for provenance in outputs."""
         out: dict[str, dict[str, Any]] = {}
@@ -264,34 +268,7 @@ _SECTION_CLASSES = {
 
 def _check_value(key: Key, value: Any, where: str, file: Any) -> Any:
     qual = f"{where}.{key.name}"
-    kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
-    # bool is an int in Python; never accept it for numbers
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        names = {str: "string", int: "integer", list: "list", dict: "table"}.get(key.kind,
-                                                                                "number")
-        raise CovkitInputError(
-            f"{qual} must be {'an' if names[0] in 'aeiou' else 'a'} {names}, "
-            f"got {type(value).__name__} {value!r}",
-            file=file, column=qual,
-        )
-    if key.choices is not None and value not in key.choices:
-        raise CovkitInputError(
-            f"{qual} = {value!r} is not one of: {', '.join(key.choices)}",
-            file=file, column=qual,
-        )
-    if key.kind is _NUM or key.kind is int:
-        v = float(value)
-        if not math.isfinite(v):
-            raise CovkitInputError(f"{qual} must be finite, got {value!r}", file=file,
-                                   column=qual)
-        bad = (key.lo is not None and (v <= key.lo if key.lo_open else v < key.lo)) or (
-            key.hi is not None and v > key.hi)
-        if bad:
-            raise CovkitInputError(
-                f"{qual} = {value!r} is out of range {key.range_text()} {key.unit}".rstrip(),
-                file=file, column=qual,
-            )
-        return int(value) if key.kind is int else float(value)
+    value = key.check(value, key=qual, file=file)
     if key.kind is dict:
         allowed = TOWNSHIP_COLUMN_NAMES
         for k, v in value.items():
@@ -303,7 +280,8 @@ def _check_value(key: Key, value: Any, where: str, file: Any) -> Any:
 
 
 def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
-                       file: Path | str | None = None) -> Scenario:
+                       file: Path | str | None = None, *,
+                       require_inputs: bool = True) -> Scenario:
     """Validate a parsed scenario mapping and build a :class:`Scenario`.
 
     Parameters
@@ -314,6 +292,10 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
         Folder that relative input paths are resolved against.
     file : path, optional
         The TOML file, named in error messages.
+    require_inputs : bool
+        Whether the required input files (``inputs.dem``, ``stations``, ``population``,
+        ``townships``) must be named. False lets :func:`covkit.load_inputs` take them as
+        paths or in-memory objects instead.
     """
     base = Path(base_dir)
     unknown_sections = sorted(set(data) - set(SCHEMA))
@@ -337,7 +319,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
         values = {}
         for key in keys:
             if key.name not in raw:
-                if key.required:
+                if key.required and (require_inputs or sec != "inputs"):
                     raise CovkitInputError(f"missing required key {sec}.{key.name}",
                                            file=file, column=f"{sec}.{key.name}")
                 values[key.name] = key.default

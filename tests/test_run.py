@@ -22,8 +22,8 @@ from small_scenario import (
     write_small_scenario,
 )
 
+import covkit
 from covkit.coverage import radio as R
-from covkit.coverage.run import run_scenario
 from covkit.errors import CovkitInputError
 
 OUTPUT_NAMES = ("rsrp_best.tif", "rsrp_second.tif", "best_server.tif", "sinr.tif",
@@ -37,7 +37,7 @@ def small_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("small")
     toml = write_small_scenario(folder / "scenario", model="fspl")
     out = folder / "out"
-    return run_scenario(toml, out_dir=out, progress=False), out
+    return covkit.run(toml, out_dir=out), out
 
 
 # ------------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ shadow_sigma_db = 8.0
 [coverage]
 rsrp_threshold_dbm = {thr!r}
 """, encoding="utf-8")
-    res_ = run_scenario(tmp_path / "scenario.toml", progress=False)
+    res_ = covkit.run(tmp_path / "scenario.toml")
     share = res_.summary["population_covered"] / res_.summary["population_total"]
     disc_share = math.pi * radius**2 / (n * res) ** 2
     # discretisation: at most the band of half a cell either side of the circle
@@ -201,7 +201,7 @@ sinr_threshold_db = 3.0
 zone_min_covered_share = 0.6
 household_size = 2.0
 """)
-    res = run_scenario(toml, progress=False)
+    res = covkit.run(toml)
     tw = res.townships
     share = tw["covered_population"] / tw["population"]
     np.testing.assert_array_equal(tw["zone_covered"], share >= 0.6)
@@ -210,10 +210,10 @@ household_size = 2.0
     assert zm["population_in_covered_zones"] == pytest.approx(
         tw.loc[tw["zone_covered"], "population"].sum())
     # the SINR condition can only remove coverage
-    res2 = run_scenario(write_small_scenario(tmp_path / "b", model="fspl", extra_toml="""
+    res2 = covkit.run(write_small_scenario(tmp_path / "b", model="fspl", extra_toml="""
 [coverage]
 rsrp_threshold_dbm = -95.0
-"""), progress=False)
+"""))
     assert not (res.covered & ~res2.covered).any()
     with np.errstate(invalid="ignore"):
         assert (res.sinr_db[res.covered] >= 3.0).all()
@@ -221,19 +221,19 @@ rsrp_threshold_dbm = -95.0
 
 
 def test_location_probability_shrinks_coverage(tmp_path):
-    a = run_scenario(write_small_scenario(tmp_path / "a", extra_toml="""
+    a = covkit.run(write_small_scenario(tmp_path / "a", extra_toml="""
 location_probability = 0.5
 [coverage]
 rsrp_threshold_dbm = -95.0
 throughput = "none"
-"""), progress=False)
-    b = run_scenario(write_small_scenario(tmp_path / "b", extra_toml="""
+"""))
+    b = covkit.run(write_small_scenario(tmp_path / "b", extra_toml="""
 location_probability = 0.9
 shadow_sigma_db = 6.0
 [coverage]
 rsrp_threshold_dbm = -95.0
 throughput = "none"
-"""), progress=False)
+"""))
     assert b.covered.sum() < a.covered.sum()
     assert not (b.covered & ~a.covered).any()
     req = -95.0 + 6.0 * 1.2815516
@@ -241,9 +241,9 @@ throughput = "none"
     assert b.summary["speed_tiers"] is None and b.throughput_dl_mbps is None
     # a rerun into the same folder without throughput removes the stale throughput raster
     out = tmp_path / "out"
-    run_scenario(write_small_scenario(tmp_path / "c"), out_dir=out, progress=False)
+    covkit.run(write_small_scenario(tmp_path / "c"), out_dir=out)
     assert (out / "throughput_dl_mbps.tif").is_file()
-    run_scenario(tmp_path / "b" / "scenario.toml", out_dir=out, progress=False)
+    covkit.run(tmp_path / "b" / "scenario.toml", out_dir=out)
     assert not (out / "throughput_dl_mbps.tif").exists()
     assert (out / "covered.tif").is_file()
 
@@ -260,7 +260,7 @@ def test_overlapping_townships_refused(tmp_path):
         tmp_path / "townships.gpkg", layer="townships")
     out = tmp_path / "out"
     with pytest.raises(CovkitInputError, match="'T01' and 'T02' overlap"):
-        run_scenario(toml, out_dir=out, progress=False)
+        covkit.run(toml, out_dir=out)
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -270,7 +270,7 @@ def test_township_gap_reported(tmp_path):
                      geometry=[box(X0, Y0 - 3000, X0 + 2000, Y0)], crs=CRS).to_file(
         tmp_path / "townships.gpkg", layer="townships")
     with pytest.warns(UserWarning, match="outside every township"):
-        res = run_scenario(toml, progress=False)
+        res = covkit.run(toml)
     s = res.summary
     assert s["population_outside_townships"] == pytest.approx(6000.0)
     assert s["population_in_townships"] + s["population_outside_townships"] == pytest.approx(
@@ -285,7 +285,7 @@ def test_unsupported_bandwidth_names_station_row(tmp_path):
     rows[1]["scs_khz"] = 15.0
     write_csv(tmp_path / "stations.csv", rows)
     with pytest.raises(CovkitInputError, match=r"row 2.*'S2'.*not in TS 38.101-1"):
-        run_scenario(toml, progress=False)
+        covkit.run(toml)
 
 
 def test_clutter_frequency_validity(tmp_path):
@@ -294,15 +294,15 @@ def test_clutter_frequency_validity(tmp_path):
     rows[0]["freq_mhz"] = 450.0
     write_csv(tmp_path / "stations.csv", rows)
     with pytest.raises(CovkitInputError, match=r"row 1.*450 MHz is outside 500-67000 MHz.*p2108"):
-        run_scenario(toml, progress=False)
+        covkit.run(toml)
 
 
 def test_clutter_and_building_entry_lower_rsrp(tmp_path):
-    base = run_scenario(write_small_scenario(tmp_path / "a"), progress=False)
-    ind = run_scenario(write_small_scenario(tmp_path / "b", extra_toml="""
+    base = covkit.run(write_small_scenario(tmp_path / "a"))
+    ind = covkit.run(write_small_scenario(tmp_path / "b", extra_toml="""
 clutter = "p2108"
 building_entry = "traditional"
-"""), progress=False)
+"""))
     ok = np.isfinite(base.rsrp_best_dbm)
     assert (ind.rsrp_best_dbm[ok] < base.rsrp_best_dbm[ok] - 5.0).all()
 
@@ -322,7 +322,7 @@ def test_failed_run_leaves_no_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(O, "_write_gpkg_to", boom)  # after the rasters and CSVs are staged
     with pytest.raises(RuntimeError, match="simulated"):
-        run_scenario(toml, out_dir=out, progress=False)
+        covkit.run(toml, out_dir=out)
     assert out.is_dir()
     assert list(out.iterdir()) == []
 
@@ -375,7 +375,7 @@ def test_run_accepts_scenario_object(tmp_path):
     from covkit.config import load_scenario
 
     sc = load_scenario(write_small_scenario(tmp_path))
-    res = run_scenario(sc, progress=False)
+    res = covkit.run(sc)
     assert res.files == []
     assert res.best_server.dtype == np.int32
     assert (res.best_server[np.isfinite(res.rsrp_best_dbm)] >= 0).all()
@@ -396,7 +396,7 @@ def test_demo_end_to_end_fspl(tmp_path):
     sc = load_scenario(write_demo(tmp_path / "scenario"))
     sc = dataclasses.replace(sc, propagation=dataclasses.replace(
         sc.propagation, model="fspl", max_radius_km=5.0))
-    res = run_scenario(sc, out_dir=tmp_path / "out", progress=False)
+    res = covkit.run(sc, out_dir=tmp_path / "out")
     s = res.summary
     assert s["stations"]["sectors"] == 744 and s["stations"]["sites"] == 235
     assert s["population_covered"] + s["population_uncovered"] == s["population_total"]
@@ -423,4 +423,4 @@ def test_distance_model_outside_height_validity_warns(tmp_path):
     write_csv(tmp_path / "stations.csv", rows)
     with pytest.warns(UserWarning, match=r"1 station\(s\), first 'T1' at 25 m: outside the hata "
                                          r"validity 30-200 m for tx_height_m"):
-        run_scenario(toml, progress=False)
+        covkit.run(toml)

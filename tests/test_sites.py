@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from small_scenario import X0, Y0, lonlat, write_small_scenario
 
-from covkit.coverage.sites import propose_sites, trail_km_per_cell
+import covkit
+from covkit.coverage.sites import trail_km_per_cell
 from covkit.data.grid import Grid
 from covkit.errors import CovkitInputError
 
@@ -32,7 +33,7 @@ def scenario(tmp_path, extra_sites="", radius_km=0.8):
 def result(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sites")
     toml = scenario(tmp, "weight_trail_km = 100.0\n")
-    return propose_sites(toml, tmp / "out", progress=False), tmp
+    return covkit.propose_sites(toml, out_dir=tmp / "out"), tmp
 
 
 def test_outputs_and_kpi_after(result):
@@ -76,16 +77,16 @@ def test_candidates_sources_and_user_file(result):
 
 def test_budget_override_and_exact(tmp_path):
     toml = scenario(tmp_path)
-    greedy = propose_sites(toml, None, budget_sites=1, progress=False)
-    exact = propose_sites(toml, None, budget_sites=2, method="exact", progress=False)
+    greedy = covkit.propose_sites(toml, budget_sites=1)
+    exact = covkit.propose_sites(toml, budget_sites=2, method="exact")
     assert len(greedy.proposed) == 1
     assert len(exact.proposed) <= 2
     assert exact.summary["method"] == "exact"
     assert exact.summary["objective"] >= greedy.summary["objective"]
     with pytest.raises(CovkitInputError, match=r"--budget 0 must be at least 1"):
-        propose_sites(toml, None, budget_sites=0, progress=False)
+        covkit.propose_sites(toml, budget_sites=0)
     with pytest.raises(CovkitInputError, match=r"method 'best' must be greedy or exact"):
-        propose_sites(toml, None, method="best", progress=False)
+        covkit.propose_sites(toml, method="best")
 
 
 def test_trail_km_per_cell_sums_to_length():

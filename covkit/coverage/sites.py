@@ -19,17 +19,35 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
+from scipy.ndimage import maximum_filter
+from scipy.spatial import cKDTree
 
-from covkit.config import Scenario, load_scenario
+from covkit import runfolder as F
+from covkit.config import Scenario
 from covkit.coverage import radio as R
 from covkit.coverage.kpi import trail_km_per_cell
+from covkit.coverage.layers import (
+    Accumulators,
+    Sectors,
+    SiteFold,
+    compute_radio,
+    coverage_from_radio,
+)
+from covkit.coverage.result import CoverageResult
+from covkit.coverage.siting import solve_max_coverage
+from covkit.coverage.summary import compute_kpis
+from covkit.data.loaders import Stations, xy_to_lonlat
 from covkit.errors import CovkitInputError
+from covkit.outputs import StagedOutputs
+from covkit.progress import progress_bar
 
 PROPOSED_OPERATOR = "proposed"
 """Operator name of proposed sites in ``kpi_after.json``."""
@@ -40,15 +58,44 @@ CANDIDATE_SCS_KHZ = 30.0
 
 
 @dataclass
-class SitesResult:
-    """What :func:`propose_sites` produced."""
+class SiteProposal:
+    """What :func:`propose_sites` produced.
+
+    Attributes
+    ----------
+    candidates : DataFrame
+        Every candidate evaluated (see :func:`generate_candidates`).
+    proposed : GeoDataFrame
+        The proposed sites in pick order (points in the working CRS): ``rank, candidate_id,
+        source, lon, lat, x_m, y_m, height_m, township_id, remote, new_population,
+        cumulative_population, new_trail_km, cost, cost_per_new_person``.
+    summary : dict
+        Objective, method, bound, gap, before/after figures (``sites_summary.json``).
+    kpi_before, kpi_after : dict
+        The KPI summary before, and recomputed with the proposed sites built
+        (``kpi_after.json``).
+    files : list of Path
+        Files written by :meth:`write` (empty until then).
+    """
 
     candidates: pd.DataFrame
-    proposed: pd.DataFrame
+    proposed: gpd.GeoDataFrame
     summary: dict
     kpi_before: dict
     kpi_after: dict
-    files: list[Path]
+    files: list[Path] = field(default_factory=list)
+
+    def write(self, out_dir: Path | str) -> list[Path]:
+        """Write sites_proposed.csv / .gpkg, kpi_after.json and sites_summary.json into
+        ``out_dir`` as one set; returns them."""
+        table = pd.DataFrame(self.proposed.drop(columns=self.proposed.geometry.name))
+        with StagedOutputs(Path(out_dir)) as out:
+            out.csv(F.SITES_PROPOSED_CSV, table)
+            out.gpkg(F.SITES_PROPOSED_GPKG, self.proposed, layer="sites_proposed")
+            out.json(F.KPI_AFTER, self.kpi_after)
+            out.json(F.SITES_SUMMARY, self.summary)
+            self.files = out.files
+        return self.files
 
 
 # ----------------------------------------------------------------------------------------------
@@ -83,10 +130,6 @@ def generate_candidates(inputs, demand: np.ndarray, scenario: Scenario) -> pd.Da
     lat, height_m, cost (before backhaul), township_index (-1 outside), remote, demand_in_reach;
     remote townships first, then by demand in reach; at most ``sites.max_candidates``.
     """
-    from scipy.ndimage import maximum_filter
-
-    from covkit.data.loaders import xy_to_lonlat
-
     s = scenario.sites
     grid = inputs.grid
     dem = np.asarray(inputs.dem_m, dtype=np.float64)
@@ -104,8 +147,6 @@ def generate_candidates(inputs, demand: np.ndarray, scenario: Scenario) -> pd.Da
                                 "height_m": s.mast_height_m, "cost": s.site_cost}))
     # points along trails
     if inputs.trails is not None and len(inputs.trails):
-        import shapely
-
         px, py = [], []
         for line in shapely.get_parts(np.asarray(inputs.trails.geometry.values)):
             n = max(1, int(line.length // s.candidate_spacing_m))
@@ -146,8 +187,6 @@ def generate_candidates(inputs, demand: np.ndarray, scenario: Scenario) -> pd.Da
     df["lon"] = lon
     df["lat"] = lat
     if inputs.fibre is not None and len(inputs.fibre) and s.backhaul_cost_per_km > 0:
-        from scipy.spatial import cKDTree
-
         tree = cKDTree(np.column_stack([inputs.fibre["x_m"], inputs.fibre["y_m"]]))
         dist, _ = tree.query(np.column_stack([df["x_m"], df["y_m"]]))
         df["backhaul_km"] = dist / 1000.0
@@ -177,66 +216,41 @@ def candidate_station_rows(candidates: pd.DataFrame, scenario: Scenario) -> pd.D
 
 
 def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray,
-                    required_median_dbm: float, trail_km: np.ndarray, progress: bool = True):
+                    required_median_dbm: float, trail_km: np.ndarray, progress: bool = False):
     """Sparse candidates x demand-cells matrix of the cells each candidate would newly cover.
 
-    Demand cells are the cells not covered before that hold people or trail. Returns
+    Every candidate goes through the same per-site fold as the existing stations
+    (:class:`covkit.coverage.layers.SiteFold`), on grids of its own window. Demand cells are
+    the cells not covered before that hold people or trail. Returns
     ``(csr, demand_flat_index)``.
     """
-    from covkit.coverage.run import EARTH_RADIUS_M, _progress, engine_settings, uses_clutter
-    from covkit.propagation.engine import site_loss_window
-
     sc = inputs.scenario
-    p = sc.propagation
     grid = inputs.grid
     demand_mask = ~covered_before & ((inputs.population > 0) | (trail_km > 0))
     demand_flat = np.flatnonzero(demand_mask)
     demand_id = np.full(grid.height * grid.width, -1, np.int64)
     demand_id[demand_flat] = np.arange(demand_flat.size)
-    dem = np.ascontiguousarray(inputs.dem_m, dtype=np.float64)
-    affine6 = grid.affine6
-    settings = engine_settings(sc)
+    fold = SiteFold(inputs)
     rows = candidate_station_rows(candidates, sc)
     nrb = R.n_rb(CANDIDATE_TECH, CANDIDATE_BANDWIDTH_MHZ, CANDIDATE_SCS_KHZ)
     eirp_re = R.eirp_per_re_dbm(float(sc.sites.eirp_dbm), nrb)
-    building = R.BUILDING_CODES[p.building_entry]
-    clutter_on = uses_clutter(sc)
-    radius_m = p.max_radius_km * 1000.0
+    freq_mhz = float(sc.sites.freq_mhz)
     indptr = [0]
     indices: list[np.ndarray] = []
-    with _progress(progress) as bar:
+    with progress_bar(progress) as bar:
         task = bar.add_task(f"sites: {len(candidates)} candidates", total=len(candidates))
         for i in range(len(candidates)):
             x, y = float(rows["x_m"].iloc[i]), float(rows["y_m"].iloc[i])
             hgt = float(rows["height_m"].iloc[i])
-            win = site_loss_window(dem, affine6, x, y, hgt, float(p.receiver_height_m),
-                                   float(sc.sites.freq_mhz), radius_m, settings,
-                                   site_lat_deg=float(rows["lat"].iloc[i]),
-                                   coast_km=inputs.coast_km)
-            nr, nc = win.loss_db.shape
-            r0, c0 = int(win.row0), int(win.col0)
-            best = np.full((nr, nc), -np.inf, np.float32)
-            second = np.full((nr, nc), -np.inf, np.float32)
-            server = np.full((nr, nc), -1, np.int32)
-            op_best = np.full((1, nr, nc), -np.inf, np.float32)
-            op_server = np.full((1, nr, nc), -1, np.int32)
-            layer_mw = np.zeros((1, nr, nc), np.float32)
-            ground = dem[grid.index_of(x, y)]
-            # the window as a grid of its own: same kernel as the existing stations
-            aff_w = affine6.copy()
-            aff_w[0] += c0 * affine6[1]
-            aff_w[3] += r0 * affine6[5]
-            R.reduce_site_window(
-                np.ascontiguousarray(win.loss_db), 0, 0,
-                np.ascontiguousarray(dem[r0:r0 + nr, c0:c0 + nc]), aff_w, x, y,
-                float(ground + hgt), float(p.receiver_height_m), p.k_factor * EARTH_RADIUS_M,
-                float(sc.sites.freq_mhz), clutter_on, building, np.array([i], np.int64),
-                np.array([eirp_re]), np.array([np.nan]), np.array([0.0]), np.array([360.0]),
-                np.array([0], np.int64), np.array([0], np.int64), best, second, server,
-                op_best, op_server, layer_mw)
+            win = fold.loss_window(x, y, hgt, freq_mhz, float(rows["lat"].iloc[i]))
+            acc = Accumulators.empty(win.loss_db.shape, 1, 1)
+            sector = Sectors(np.array([i], np.int64), np.array([eirp_re]), np.array([np.nan]),
+                             np.array([0.0]), np.array([360.0]), np.array([0], np.int64),
+                             np.array([0], np.int64))
+            fold.fold(win, x, y, hgt, freq_mhz, sector, acc, window_grids=True)
             with np.errstate(invalid="ignore"):
-                rr, cc = np.nonzero(best >= required_median_dbm)
-            ids = demand_id[(rr + r0) * grid.width + (cc + c0)]
+                rr, cc = np.nonzero(acc.best_dbm >= required_median_dbm)
+            ids = demand_id[(rr + int(win.row0)) * grid.width + (cc + int(win.col0))]
             ids = np.sort(ids[ids >= 0])
             indices.append(ids)
             indptr.append(indptr[-1] + ids.size)
@@ -253,8 +267,6 @@ def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray
 
 def _with_proposed_stations(inputs, candidates: pd.DataFrame, scenario: Scenario):
     """Inputs whose stations table also holds the proposed sites (one omni sector each)."""
-    from covkit.data.loaders import Stations
-
     old = inputs.stations
     new_rows = candidate_station_rows(candidates, scenario)
     new_rows["site_index"] = np.arange(len(new_rows)) + old.n_sites
@@ -284,48 +296,30 @@ def with_overrides(scenario: Scenario, budget_sites: int | None = None,
     return replace(scenario, sites=s)
 
 
-def propose_sites(scenario_or_path, out_dir: Path | str | None = None, *,
-                  budget_sites: int | None = None, method: str | None = None,
-                  progress: bool = True, before=None, inputs=None) -> SitesResult:
+def propose_sites(before: CoverageResult, *, budget_sites: int | None = None,
+                  method: str | None = None, progress: bool = False) -> SiteProposal:
     """Propose sites that newly cover the most demand, and prove it with the real engine.
 
     Parameters
     ----------
-    scenario_or_path : Scenario or path
-    out_dir : path, optional
-        Writes ``sites_proposed.csv``, ``sites_proposed.gpkg``, ``kpi_after.json`` and
-        ``sites_summary.json`` (atomically) when given.
+    before : CoverageResult
+        The coverage run of the existing stations (:func:`covkit.run`); its inputs and
+        scenario (``[sites]`` section) are used.
     budget_sites : int, optional
         Overrides ``sites.budget_sites``.
     method : {"greedy", "exact"}, optional
         Overrides ``sites.method``.
-    before : covkit.coverage.run.CoverageResult, optional
-        The coverage run of the same scenario (computed here when absent).
-    inputs : covkit.api.Inputs, optional
-        Already loaded inputs of the same scenario.
+    progress : bool
+        Show progress bars on stderr (and the HiGHS log of the exact method).
+
+    Returns
+    -------
+    SiteProposal
     """
-    import geopandas as gpd
-
-    from covkit.api import load_inputs
-    from covkit.coverage.run import (
-        compute_kpis,
-        compute_radio,
-        coverage_from_radio,
-        run_scenario,
-    )
-    from covkit.coverage.siting import solve_max_coverage
-    from covkit.outputs import StagedOutputs
-
     t0 = time.perf_counter()
-    scenario = scenario_or_path if isinstance(scenario_or_path, Scenario) else \
-        load_scenario(scenario_or_path)
-    scenario = with_overrides(scenario, budget_sites, method)
+    scenario = with_overrides(before.scenario, budget_sites, method)
+    inputs = replace(before.inputs, scenario=scenario)
     s = scenario.sites
-    if inputs is None:
-        inputs = load_inputs(scenario)
-    inputs = replace(inputs, scenario=scenario)
-    if before is None:
-        before = run_scenario(scenario, None, progress=progress, inputs=inputs)
     covered = np.asarray(before.covered, dtype=bool)
     pop = np.asarray(inputs.population, dtype=np.float64)
     trail_all = trail_km_per_cell(inputs.trails, inputs.grid)
@@ -431,15 +425,7 @@ def propose_sites(scenario_or_path, out_dir: Path | str | None = None, *,
         "parameters": scenario.to_dict()["sites"],
         "run_seconds": round(time.perf_counter() - t0, 2),
     }
-    files: list[Path] = []
-    if out_dir is not None:
-        gdf = gpd.GeoDataFrame(proposed, geometry=gpd.points_from_xy(proposed["x_m"],
-                                                                     proposed["y_m"]),
-                               crs=inputs.grid.crs)
-        with StagedOutputs(Path(out_dir)) as out:
-            out.csv("sites_proposed.csv", proposed)
-            out.gpkg("sites_proposed.gpkg", gdf, layer="sites_proposed")
-            out.json("kpi_after.json", kpi_after)
-            out.json("sites_summary.json", summary)
-            files = out.files
-    return SitesResult(candidates, proposed, summary, kpi_before, kpi_after, files)
+    proposed = gpd.GeoDataFrame(proposed, geometry=gpd.points_from_xy(proposed["x_m"],
+                                                                      proposed["y_m"]),
+                                crs=inputs.grid.crs)
+    return SiteProposal(candidates, proposed, summary, kpi_before, kpi_after)

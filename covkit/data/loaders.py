@@ -7,6 +7,7 @@ column and the 1-based data row (the header is not counted; in a CSV, data row N
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +47,35 @@ def _check_exists(path: Path, what: str) -> Path:
     return path
 
 
-def read_table(path: Path, what: str):
+def is_in_memory(src) -> bool:
+    """Whether an input is an in-memory object (DataFrame, GeoDataFrame, xarray.DataArray or an
+    ``(array, transform, crs)`` tuple) rather than a file path."""
+    return not isinstance(src, str | Path)
+
+
+def source_name(src, what: str) -> Path | str:
+    """What error messages call an input: its path, or ``<in-memory stations DataFrame>``."""
+    if not is_in_memory(src):
+        return Path(src)
+    kind = "(array, transform, crs)" if isinstance(src, tuple) else type(src).__name__
+    return f"<in-memory {what} {kind}>"
+
+
+def read_table(path, what: str):
     """Read a CSV, GeoPackage, GeoJSON/TopoJSON, Shapefile or (Geo)Parquet into a DataFrame.
 
     Vector files come back as GeoDataFrames. GeoJSON/TopoJSON without a declared CRS are
-    WGS 84 by specification; other vector files without a CRS are refused.
+    WGS 84 by specification; other vector files without a CRS are refused. A DataFrame or
+    GeoDataFrame given instead of a path is returned as a copy (a GeoDataFrame needs a CRS).
     """
+    if isinstance(path, pd.DataFrame):
+        if hasattr(path, "geometry") and getattr(path, "crs", None) is None and len(path):
+            raise CovkitInputError(f"{what} GeoDataFrame has no CRS; set one with "
+                                   ".set_crs(...)", file=source_name(path, what))
+        return path.copy()
+    if is_in_memory(path):
+        raise CovkitInputError(f"{what} must be a file path, a DataFrame or a GeoDataFrame, "
+                               f"got {type(path).__name__}")
     path = _check_exists(path, what)
     suffix = path.suffix.lower()
     try:
@@ -208,23 +232,100 @@ def _point_coordinates(df, path: Path, crs: str, what: str) -> tuple[np.ndarray,
 # DEM
 
 
-def read_raster_info(path: Path, what: str):
-    """Open a raster and return (crs, bounds); errors name the file."""
+RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".asc"}
+
+
+def is_raster(src) -> bool:
+    """Whether an input is a raster: a raster file, an xarray.DataArray or an
+    ``(array, transform, crs)`` tuple."""
+    if isinstance(src, tuple):
+        return True
+    if is_in_memory(src):
+        return type(src).__name__ == "DataArray"
+    return Path(src).suffix.lower() in RASTER_SUFFIXES
+
+
+def _array_transform_crs(src, what: str):
+    """(2-D array, Affine, CRS) of an in-memory raster; the nodata value or None."""
+    from affine import Affine
+
+    name = source_name(src, what)
+    if isinstance(src, tuple):
+        if len(src) != 3:
+            raise CovkitInputError(f"{what} tuple must be (array, transform, crs), got "
+                                   f"{len(src)} items", file=name)
+        array, transform, crs = src
+        nodata = None
+    else:
+        try:
+            import rioxarray  # noqa: F401 - registers the .rio accessor
+        except ImportError:  # pragma: no cover - declared dependency
+            raise CovkitInputError("reading an xarray.DataArray needs rioxarray") from None
+        da = src.squeeze()
+        array, transform, crs, nodata = da.values, da.rio.transform(), da.rio.crs, \
+            da.rio.nodata
+    array = np.asarray(array)
+    if array.ndim != 2:
+        raise CovkitInputError(f"{what} raster must be 2-D, got shape {array.shape}", file=name)
+    if not isinstance(transform, Affine):
+        try:
+            transform = Affine(*transform[:6]) if len(transform) >= 6 else \
+                Affine.from_gdal(*transform)
+        except TypeError:
+            raise CovkitInputError(f"{what} transform must be an affine.Affine or 6 numbers",
+                                   file=name) from None
+    if crs is None:
+        raise CovkitInputError(f"{what} raster has no CRS", file=name)
+    return array, transform, crs, nodata
+
+
+@contextmanager
+def open_raster(src, what: str):
+    """Open a raster input with rasterio: a file path, an xarray.DataArray with a CRS
+    (rioxarray) or an ``(array, transform, crs)`` tuple (held in GDAL's memory file system).
+
+    Raises
+    ------
+    CovkitInputError
+        When the file does not exist, cannot be read or has no CRS (naming the input).
+    """
     import rasterio
+    from rasterio.io import MemoryFile
 
-    path = _check_exists(path, what)
+    name = source_name(src, what)
+    if is_in_memory(src):
+        array, transform, crs, nodata = _array_transform_crs(src, what)
+        if array.dtype.kind not in "biuf":
+            raise CovkitInputError(f"{what} raster must be numeric, got {array.dtype}",
+                                   file=name)
+        array = array.astype(np.float64) if array.dtype.kind == "b" else array
+        profile = {"driver": "GTiff", "height": array.shape[0], "width": array.shape[1],
+                   "count": 1, "dtype": array.dtype.name, "crs": crs, "transform": transform,
+                   "nodata": nodata}
+        with MemoryFile() as mem:
+            with mem.open(**profile) as ds:
+                ds.write(array, 1)
+            with mem.open() as ds:
+                yield ds
+        return
+    path = _check_exists(src, what)
     try:
-        with rasterio.open(path) as src:
-            if src.crs is None:
-                raise CovkitInputError(f"{what} raster has no CRS", file=path)
-            return src.crs, src.bounds
-    except CovkitInputError:
-        raise
-    except Exception as exc:  # noqa: BLE001
+        ds = rasterio.open(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
         raise CovkitInputError(f"cannot read {what} raster: {exc}", file=path) from None
+    with ds:
+        if ds.crs is None:
+            raise CovkitInputError(f"{what} raster has no CRS", file=path)
+        yield ds
 
 
-def grid_for(crs: str, resolution_m: float, dem_path: Path,
+def read_raster_info(path, what: str):
+    """Open a raster and return (crs, bounds); errors name the file."""
+    with open_raster(path, what) as src:
+        return src.crs, src.bounds
+
+
+def grid_for(crs: str, resolution_m: float, dem_path,
              bounds: tuple[float, float, float, float] | None = None) -> Grid:
     """The analysis grid: ``bounds`` if given, else the DEM's extent in the working CRS."""
     if bounds is None:
@@ -235,31 +336,27 @@ def grid_for(crs: str, resolution_m: float, dem_path: Path,
     return Grid.from_bounds(crs, bounds, resolution_m)
 
 
-def load_dem(path: Path, grid: Grid) -> np.ndarray:
+def load_dem(path, grid: Grid) -> np.ndarray:
     """Terrain elevation [m AMSL] on the grid, float32, NaN where unknown.
 
-    Any GeoTIFF rasterio reads, in any CRS; nodata is honoured; bilinear resampling.
+    Any GeoTIFF rasterio reads (or an in-memory raster, see :func:`open_raster`), in any CRS;
+    nodata is honoured; bilinear resampling.
     """
-    import rasterio
     from rasterio.warp import Resampling, reproject
 
-    path = _check_exists(path, "DEM")
-    try:
-        with rasterio.open(path) as src:
-            if src.crs is None:
-                raise CovkitInputError("DEM raster has no CRS", file=path)
+    name = source_name(path, "DEM")
+    with open_raster(path, "DEM") as src:
+        try:
             data = src.read(1, masked=True).astype(np.float64).filled(np.nan)
             out = np.full(grid.shape, np.nan, dtype=np.float64)
             reproject(data, out, src_transform=src.transform, src_crs=src.crs,
                       src_nodata=np.nan, dst_transform=grid.transform, dst_crs=grid.crs,
                       dst_nodata=np.nan, resampling=Resampling.bilinear)
-    except CovkitInputError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise CovkitInputError(f"cannot read DEM raster: {exc}", file=path) from None
+        except Exception as exc:  # noqa: BLE001
+            raise CovkitInputError(f"cannot read DEM raster: {exc}", file=name) from None
     if not np.isfinite(out).any():
         raise CovkitInputError("DEM does not overlap the analysis grid (all cells nodata)",
-                               file=path)
+                               file=name)
     return out.astype(np.float32)
 
 
@@ -301,8 +398,8 @@ def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> St
     Optional: site_id, azimuth_deg (empty = omni), tilt_deg, beamwidth_deg, tech (4G/5G),
     bandwidth_mhz, scs_khz. Stations must lie inside the grid and on known terrain.
     """
-    path = Path(path)
-    df = read_table(path, "stations")
+    src, path = path, source_name(path, "stations")
+    df = read_table(src, "stations")
     if len(df) == 0:
         raise CovkitInputError("stations table has no rows", file=path)
     needed = [c for c in STATION_REQUIRED if c not in ("lon", "lat")]
@@ -420,26 +517,26 @@ def load_population(path: Path, grid: Grid, *, supersample: int = 4) -> tuple[np
     inside the grid is preserved exactly (the resampled field is rescaled to it);
     ``report['population_outside_grid']`` is what lies outside.
     """
-    path = _check_exists(path, "population")
-    if path.suffix.lower() in (".tif", ".tiff", ".vrt", ".img", ".asc"):
+    if is_raster(path):
         return _population_from_raster(path, grid)
+    if not is_in_memory(path):
+        _check_exists(path, "population")
     return _population_from_polygons(path, grid, supersample)
 
 
-def _population_from_raster(path: Path, grid: Grid) -> tuple[np.ndarray, dict]:
+def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
     import rasterio
     from rasterio.warp import Resampling, reproject
 
-    try:
-        with rasterio.open(path) as src:
-            if src.crs is None:
-                raise CovkitInputError("population raster has no CRS", file=path)
+    name = source_name(path, "population")
+    with open_raster(path, "population") as src:
+        try:
             data = src.read(1, masked=True).astype(np.float64).filled(0.0)
             src_transform, src_crs = src.transform, src.crs
-    except CovkitInputError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise CovkitInputError(f"cannot read population raster: {exc}", file=path) from None
+        except Exception as exc:  # noqa: BLE001
+            raise CovkitInputError(f"cannot read population raster: {exc}",
+                                   file=name) from None
+    path = name
     if not np.isfinite(data).all():
         data = np.where(np.isfinite(data), data, 0.0)
     neg = data < 0
@@ -470,8 +567,9 @@ def _population_from_raster(path: Path, grid: Grid) -> tuple[np.ndarray, dict]:
                  "population_outside_grid": total_source - inside_total}
 
 
-def _population_from_polygons(path: Path, grid: Grid, supersample: int) -> tuple[np.ndarray, dict]:
-    gdf = read_table(path, "population")
+def _population_from_polygons(path, grid: Grid, supersample: int) -> tuple[np.ndarray, dict]:
+    src, path = path, source_name(path, "population")
+    gdf = read_table(src, "population")
     if not hasattr(gdf, "geometry"):
         raise CovkitInputError("population must be a raster or a polygon file with a "
                                "'population' column", file=path)
@@ -586,8 +684,8 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     """
     from rasterio.features import rasterize
 
-    path = Path(path)
-    gdf = read_table(path, "townships")
+    src, path = path, source_name(path, "townships")
+    gdf = read_table(src, "townships")
     if not hasattr(gdf, "geometry"):
         raise CovkitInputError("townships must be a polygon file (GeoPackage, GeoJSON, ...)",
                                file=path)
@@ -661,8 +759,8 @@ def load_points(path: Path, grid: Grid, what: str, id_column: str | None = None)
     Returns a DataFrame with ``x_m, y_m, lon, lat`` (and the id column when present). Points
     outside the grid are kept but flagged ``inside_grid`` False.
     """
-    path = Path(path)
-    df = read_table(path, what)
+    src, path = path, source_name(path, what)
+    df = read_table(src, what)
     if id_column and id_column in df.columns:
         ids = _unique_ids(df, id_column, path)
     elif id_column:
@@ -682,9 +780,9 @@ def load_points(path: Path, grid: Grid, what: str, id_column: str | None = None)
 
 def load_candidates(path: Path, grid: Grid) -> pd.DataFrame:
     """User candidate sites: ``candidate_id, lon, lat`` and optional ``height_m, cost``."""
-    path = Path(path)
-    df = load_points(path, grid, "candidates", id_column="candidate_id")
-    raw = read_table(path, "candidates")
+    src, path = path, source_name(path, "candidates")
+    df = load_points(src, grid, "candidates", id_column="candidate_id")
+    raw = read_table(src, "candidates")
     if "height_m" in raw.columns:
         df["height_m"] = _numeric(raw, "height_m", path, allow_nan=True, lo=0.0, lo_open=True,
                                   hi=1000.0, what="mast height [m]")
@@ -696,8 +794,8 @@ def load_candidates(path: Path, grid: Grid) -> pd.DataFrame:
 
 def load_trails(path: Path, grid: Grid):
     """Trails as a GeoDataFrame of lines in the working CRS, with ``length_km``."""
-    path = Path(path)
-    gdf = read_table(path, "trails")
+    src, path = path, source_name(path, "trails")
+    gdf = read_table(src, "trails")
     if not hasattr(gdf, "geometry"):
         raise CovkitInputError("trails must be a line file (GeoPackage, GeoJSON, ...)", file=path)
     geom = gdf.geometry

@@ -9,6 +9,9 @@ from __future__ import annotations
 EARTH_RADIUS_KM = 6371.0
 """Mean Earth radius [km] (ITU-R P.1812-8 eq. (7a), (7b); P.2001 Attachment H)."""
 
+EARTH_RADIUS_M = EARTH_RADIUS_KM * 1000.0
+"""Mean Earth radius [m]."""
+
 SPEED_OF_LIGHT_M_GHZ = 0.2998
 """Speed of light in [m * GHz]: wavelength_m = SPEED_OF_LIGHT_M_GHZ / f_ghz.
 

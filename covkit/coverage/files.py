@@ -1,0 +1,124 @@
+"""Provenance of a coverage run and the files it writes.
+
+:func:`provenance` is what a run records beside its figures (version, grid, stations, every
+parameter, each input's path, size and sha256, run time); :func:`write_coverage` writes the run
+folder's coverage files (names in :mod:`covkit.runfolder`) as one set
+(:class:`covkit.outputs.StagedOutputs`: all or none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from covkit import runfolder as F
+from covkit.outputs import StagedOutputs
+from covkit.version import __version__
+
+
+def file_info(path: Path | str | None) -> dict | None:
+    """``{"path", "bytes", "sha256"}`` of an input file; ``{"path": label, "bytes": None,
+    "sha256": None}`` for an in-memory input; None when not given."""
+    if path is None:
+        return None
+    if isinstance(path, str) and path.startswith("<in-memory"):
+        return {"path": path, "bytes": None, "sha256": None}
+    path = Path(path)
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": h.hexdigest()}
+
+
+def provenance(inputs, radio, layers, run_warnings: list[str], method: dict,
+               run_seconds: float) -> dict:
+    """What a run records beside its figures (the keys after the KPIs in kpi_summary.json)."""
+    scenario = inputs.scenario
+    grid = inputs.grid
+    return {
+        "covkit_version": __version__,
+        "grid": {"crs": grid.crs, "resolution_m": grid.resolution_m, "width": grid.width,
+                 "height": grid.height, "bounds": list(grid.bounds)},
+        "stations": {"sectors": len(inputs.stations.table), "sites": inputs.stations.n_sites,
+                     "site_frequency_groups": radio.n_groups, "operators": radio.operators},
+        "cells_computed": int(np.isfinite(radio.best_dbm).sum()),
+        "required_median_rsrp_dbm": layers.required_median_dbm,
+        "warnings": run_warnings,
+        "method": method,
+        "parameters": scenario.to_dict(),
+        "input_files": {k: file_info(inputs.sources.get(k)) for k in
+                        ("dem", "stations", "population", "townships", "fibre", "trails",
+                         "candidates")},
+        "scenario_file": None if scenario.path is None else str(scenario.path),
+        "run_seconds": round(run_seconds, 2),
+    }
+
+
+def best_server_legend(stations_table: pd.DataFrame) -> pd.DataFrame:
+    """The value -> sector table of ``best_server.tif``."""
+    st = stations_table
+    return pd.DataFrame({"value": np.arange(len(st)), "station_id": st["station_id"],
+                         "site_id": st["site_id"], "operator": st["operator"],
+                         "freq_mhz": st["freq_mhz"], "tech": st["tech"]})
+
+
+def covered_u8(covered: np.ndarray, computed: np.ndarray) -> np.ndarray:
+    """``covered`` as uint8: 1 covered, 0 not, 255 where no sector was computed."""
+    return np.where(computed, covered.astype(np.uint8), np.uint8(255))
+
+
+def write_coverage(out_dir: Path | str, result) -> tuple[list[Path], dict]:
+    """Write a coverage result's files into ``out_dir`` as one set.
+
+    Returns the files written and the summary as written (with its ``outputs`` list). A known
+    coverage file that this run did not produce (e.g. throughput switched off) is removed, so
+    no stale file of an earlier run stays beside the new ones.
+    """
+    out_dir = Path(out_dir)
+    grid = result.grid
+    name = result.scenario.scenario.name
+    computed = np.isfinite(result.rsrp_best_dbm)
+    townships = result.townships
+    table = pd.DataFrame(townships.drop(columns=townships.geometry.name))
+    gdf = gpd.GeoDataFrame(table.copy(), geometry=np.asarray(townships.geometry.values),
+                           crs=grid.crs)
+
+    def tags(what, unit):
+        return {"scenario": name, "layer": what, "unit": unit, "producer": "covkit run"}
+
+    with StagedOutputs(out_dir) as out:
+        out.cog(F.RSRP_BEST, result.rsrp_best_dbm, grid, np.nan,
+                tags("best RSRP over all sectors", "dBm"), "rsrp_best_dbm")
+        out.cog(F.RSRP_SECOND, result.rsrp_second_dbm, grid, np.nan,
+                tags("second-best RSRP over all sectors", "dBm"), "rsrp_second_dbm")
+        out.cog(F.BEST_SERVER, result.best_server, grid, -1,
+                tags("best server: 0-based row of the stations table (best_server.csv)", ""),
+                "best_server")
+        out.cog(F.SINR, result.sinr_db, grid, np.nan,
+                tags("SINR of the best server", "dB"), "sinr_db")
+        out.cog(F.COVERAGE_PROBABILITY, result.coverage_probability, grid, np.nan,
+                tags("P(best RSRP >= threshold) under log-normal shadowing", "0-1"),
+                "coverage_probability")
+        out.cog(F.COVERED, covered_u8(result.covered, computed), grid, 255,
+                tags("1 = covered by at least one operator, 0 = not", ""), "covered")
+        if result.throughput_dl_mbps is not None:
+            out.cog(F.THROUGHPUT_DL, result.throughput_dl_mbps, grid, np.nan,
+                    tags("best downlink throughput over operators (attenuated Shannon)",
+                         "Mbit/s"), "throughput_dl_mbps")
+        out.csv(F.BEST_SERVER_LEGEND, best_server_legend(result.inputs.stations.table))
+        out.csv(F.KPI_TOWNSHIPS_CSV, table)
+        out.gpkg(F.KPI_TOWNSHIPS_GPKG, gdf, layer="kpi_townships")
+        summary = dict(result.summary)
+        summary["outputs"] = [p.name for p in out.files] + [F.KPI_SUMMARY]
+        out.json(F.KPI_SUMMARY, summary)
+        files = out.files
+    written = {p.name for p in files}
+    for stale in F.COVERAGE_RASTERS + F.COVERAGE_TABLES:
+        if stale not in written:
+            (out_dir / stale).unlink(missing_ok=True)
+    return files, summary

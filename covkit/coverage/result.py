@@ -1,0 +1,134 @@
+"""What a coverage run returns: rasters, the township table and the KPI summary, in the
+ecosystem's own types (:meth:`CoverageResult.to_xarray`, a GeoDataFrame of townships)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rioxarray  # noqa: F401 - registers the .rio accessor used by to_xarray
+import xarray as xr
+
+from covkit.config import Scenario
+from covkit.coverage.files import covered_u8, write_coverage
+from covkit.data.grid import Grid
+
+_LAYERS = (
+    # attribute, variable, long name, unit, nodata
+    ("rsrp_best_dbm", "rsrp_best_dbm", "best RSRP over all sectors", "dBm", np.nan),
+    ("rsrp_second_dbm", "rsrp_second_dbm", "second-best RSRP over all sectors", "dBm", np.nan),
+    ("best_server", "best_server", "best server: 0-based row of the stations table", "", -1),
+    ("sinr_db", "sinr_db", "SINR of the best server", "dB", np.nan),
+    ("coverage_probability", "coverage_probability",
+     "P(best RSRP >= threshold) under log-normal shadowing", "1", np.nan),
+    ("throughput_dl_mbps", "throughput_dl_mbps",
+     "best downlink throughput over operators (attenuated Shannon)", "Mbit/s", np.nan),
+)
+
+
+@dataclass
+class CoverageResult:
+    """Everything a coverage run produced.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    grid : Grid
+        The analysis grid (working CRS, north-up).
+    rsrp_best_dbm, rsrp_second_dbm : 2-D float32 arrays
+        Best and second-best RSRP [dBm] (NaN: no sector within reach).
+    best_server : 2-D int32 array
+        Stations-table row of the best server (-1: none).
+    sinr_db : 2-D float32 array
+        SINR of the best server [dB].
+    coverage_probability : 2-D float32 array
+        P(best RSRP >= threshold) under log-normal shadowing [0-1].
+    covered : 2-D bool array
+        Covered by at least one operator.
+    covered_by_operator : dict of str -> 2-D bool array
+    throughput_dl_mbps : 2-D float32 array or None
+        Best downlink throughput [Mbit/s] (None with ``coverage.throughput = "none"``).
+    townships : GeoDataFrame
+        One row per township: every KPI column and the polygon (working CRS).
+    summary : dict
+        The KPI summary (``kpi_summary.json``).
+    files : list of Path
+        Files written by :meth:`write` (empty until then).
+    inputs : covkit.data.inputs.Inputs
+        The inputs the run used.
+    """
+
+    scenario: Scenario
+    grid: Grid
+    rsrp_best_dbm: np.ndarray
+    rsrp_second_dbm: np.ndarray
+    best_server: np.ndarray
+    sinr_db: np.ndarray
+    coverage_probability: np.ndarray
+    covered: np.ndarray
+    covered_by_operator: dict[str, np.ndarray]
+    throughput_dl_mbps: np.ndarray | None
+    townships: gpd.GeoDataFrame
+    summary: dict
+    files: list[Path] = field(default_factory=list)
+    inputs: object = field(default=None, repr=False)
+
+    def to_xarray(self) -> xr.Dataset:
+        """The rasters as an ``xarray.Dataset`` on the analysis grid.
+
+        Dimensions ``y`` (north to south) and ``x`` (cell centres [m] in the working CRS);
+        the CRS and transform in a ``spatial_ref`` coordinate (the CF / rioxarray convention),
+        so ``ds.rsrp_best_dbm.rio.to_raster("rsrp.tif")`` writes a GeoTIFF. Variables:
+        ``rsrp_best_dbm``, ``rsrp_second_dbm``, ``best_server``, ``sinr_db``,
+        ``coverage_probability``, ``throughput_dl_mbps`` (when computed), ``covered``
+        (uint8: 1 covered, 0 not, 255 not computed) and ``covered_by_operator`` (the same per
+        operator, dimension ``operator``). Each has ``units``, ``long_name`` and its nodata
+        value in ``_FillValue``; ``ds.attrs`` holds the scenario name and the headline KPIs.
+        """
+        g = self.grid
+        xs, ys = g.cell_centres()
+        coords = {"y": ("y", ys, {"units": "m", "axis": "Y"}),
+                  "x": ("x", xs, {"units": "m", "axis": "X"})}
+        ds = xr.Dataset(coords=coords)
+        computed = np.isfinite(self.rsrp_best_dbm)
+        for attr, var, long_name, unit, nodata in _LAYERS:
+            arr = getattr(self, attr)
+            if arr is None:
+                continue
+            ds[var] = (("y", "x"), arr, {"long_name": long_name, "units": unit})
+            ds[var] = ds[var].rio.write_nodata(nodata, encoded=False)
+        ds["covered"] = (("y", "x"), covered_u8(self.covered, computed),
+                         {"long_name": "covered by at least one operator (1), not (0)",
+                          "units": "1"})
+        ds["covered"] = ds["covered"].rio.write_nodata(255, encoded=False)
+        ops = list(self.covered_by_operator)
+        if ops:
+            stack = np.stack([covered_u8(self.covered_by_operator[o], computed) for o in ops])
+            ds = ds.assign_coords(operator=("operator", ops))
+            ds["covered_by_operator"] = (("operator", "y", "x"), stack,
+                                         {"long_name": "covered by the operator (1), not (0)",
+                                          "units": "1"})
+            ds["covered_by_operator"] = ds["covered_by_operator"].rio.write_nodata(
+                255, encoded=False)
+        ds = ds.rio.write_crs(g.crs).rio.write_transform(g.transform)
+        ds = ds.rio.set_spatial_dims(x_dim="x", y_dim="y")
+        s = self.summary
+        ds.attrs.update({
+            "title": f"covkit coverage: {self.scenario.scenario.name}",
+            "scenario": self.scenario.scenario.name,
+            "population_coverage_pct": s.get("population_coverage_pct"),
+            "non_remote_population_coverage_pct": s.get("non_remote_population_coverage_pct"),
+            "required_median_rsrp_dbm": s.get("required_median_rsrp_dbm"),
+            "covkit_version": s.get("covkit_version"),
+        })
+        ds.attrs = {k: v for k, v in ds.attrs.items() if v is not None}
+        return ds
+
+    def write(self, out_dir: Path | str) -> list[Path]:
+        """Write the run folder's coverage files (COG rasters, best_server.csv,
+        kpi_townships.csv / .gpkg, kpi_summary.json) into ``out_dir`` as one set; returns
+        them. ``summary`` gains the ``outputs`` list."""
+        self.files, self.summary = write_coverage(out_dir, self)
+        return self.files

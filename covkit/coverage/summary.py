@@ -1,0 +1,203 @@
+"""The KPI summary of a coverage run: per-township table and the national figures regulators
+report (population coverage, remote vs non-remote, per operator, speed tiers, zone mode,
+households within reach of fibre, trail km, per county), with one-line definitions
+(:data:`METHOD`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from covkit.coverage import kpi as K
+from covkit.coverage.layers import CoverageLayers, RadioLayers
+
+
+def _f(x) -> float:
+    return float(x)
+
+
+METHOD = {
+    "rsrp": "RSRP = EIRP - 10 log10(12 N_RB) - path loss + antenna pattern (TR 38.901 Table "
+            "7.3-1, relative to boresight, elevation atan((h_rx - h_tx)/d - d/(2 k a))) - "
+            "P.2108 clutter (median, if configured) - P.2109 building entry loss (median, if "
+            "configured); N_RB from TS 38.101-1 Table 5.3.2-1 / TS 36.101 Table 5.6-1",
+    "best_server": "sector with the highest RSRP (any operator, and per operator)",
+    "sinr": "S / (cell_load * (sum of the other sectors of the same operator and frequency) + "
+            "N), N = -174 dBm/Hz + 10 log10(scs) + noise figure, per resource element",
+    "coverage_probability": "P(RSRP >= threshold) = Phi((median RSRP - threshold) / "
+                            "shadow_sigma_db)",
+    "covered": "median RSRP >= threshold + Phi^-1(location_probability) * shadow_sigma_db "
+               "(and SINR >= sinr_threshold_db when set); any operator = at least one "
+               "operator",
+    "population_coverage": "sum of people in covered cells / people in all cells (cells of "
+                           "the analysis grid, population raster spread exactly)",
+    "remote": "townships flagged remote in the townships file or by the density rule "
+              "(coverage.remote_density_ratio x national average density)",
+    "households": "population / coverage.household_size per cell, or the townships file's "
+                  "households column",
+    "fibre": "households in cells whose centre lies within coverage.fibre_distance_m of a "
+             "fibre drop point",
+    "trails": "trail length whose sample points (quarter-cell spacing) fall in covered cells",
+    "throughput": "attenuated Shannon (TR 36.942 A.2): 0.6 log2(1+SINR), 0 below -10 dB, "
+                  "max 4.4 (LTE) / 7.4063 (NR) bit/s/Hz, x bandwidth x (1 - overhead 0.25 "
+                  "LTE / 0.14 NR); tiers 7/1 and 35/3 Mbps on downlink only (uplink not "
+                  "modelled); a tier pixel must also be covered",
+    "zone_mode": "a township counts as covered when covered population / population >= "
+                 "coverage.zone_min_covered_share",
+}
+
+
+def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd.DataFrame,
+                                                                               dict]:
+    """Per-township table and the summary dict (without run-time provenance)."""
+    sc = inputs.scenario
+    cov = sc.coverage
+    grid = inputs.grid
+    pop = np.asarray(inputs.population, dtype=np.float64)
+    tw = inputs.townships
+    remote = tw.table["remote"].to_numpy(dtype=bool)
+
+    if inputs.fibre is not None and len(inputs.fibre):
+        near = K.fibre_cells(grid, inputs.fibre["x_m"].to_numpy(),
+                             inputs.fibre["y_m"].to_numpy(), cov.fibre_distance_m,
+                             mask=pop > 0)
+    else:
+        near = np.zeros(grid.shape, dtype=bool)
+    hh, hh_f, hh_out, hh_out_f, hh_source = K.households_per_township(
+        tw, pop, near, cov.household_size)
+    df = K.township_kpis(tw, pop, layers.covered, layers.covered_by_operator, hh, hh_f,
+                         cov.zone_min_covered_share, layers.tier_covered or None)
+
+    total = _f(pop.sum())
+    covered = _f((pop * layers.covered).sum())
+    outside = _f(tw.population_outside_townships)
+    nr = ~remote
+
+    def block(mask_rows, cov_col="covered_population"):
+        p_ = _f(df.loc[mask_rows, "population"].sum())
+        c_ = _f(df.loc[mask_rows, cov_col].sum())
+        return p_, c_
+
+    nr_pop, nr_cov = block(nr)
+    r_pop, r_cov = block(remote)
+    summary: dict = {
+        "scenario": sc.scenario.name,
+        "population_total": total,
+        "population_covered": covered,
+        "population_uncovered": total - covered,
+        "population_coverage_pct": K.pct(covered, total),
+        "population_in_townships": _f(df["population"].sum()),
+        "population_outside_townships": outside,
+        "population_outside_townships_covered": covered - _f(df["covered_population"].sum()),
+        "non_remote_population": nr_pop,
+        "non_remote_population_covered": nr_cov,
+        "non_remote_population_coverage_pct": K.pct(nr_cov, nr_pop),
+        "remote_population": r_pop,
+        "remote_population_covered": r_cov,
+        "remote_population_coverage_pct": K.pct(r_cov, r_pop),
+        "townships": len(df),
+        "remote_townships": int(remote.sum()),
+        "remote_townships_with_coverage": int((remote & (df["covered_population"] > 0)
+                                               .to_numpy()).sum()),
+    }
+    # households and fibre
+    hh_total = _f(hh.sum()) + hh_out
+    hh_f_total = _f(hh_f.sum()) + hh_out_f
+    summary.update({
+        "households_total": hh_total,
+        "households_fibre_400m": hh_f_total,
+        "fibre_household_coverage_pct": K.pct(hh_f_total, hh_total),
+        "non_remote_households": _f(hh[nr].sum()),
+        "non_remote_households_fibre_400m": _f(hh_f[nr].sum()),
+        "fibre_household_coverage_non_remote_pct": K.pct(hh_f[nr].sum(), hh[nr].sum()),
+        "households_source": hh_source,
+        "fibre_distance_m": cov.fibre_distance_m,
+    })
+    # trails
+    if inputs.trails is not None:
+        t_km, t_cov = K.trail_km_covered(inputs.trails, grid, layers.covered)
+        summary.update({"trail_km_total": t_km, "trail_km_covered": t_cov,
+                        "trail_coverage_pct": K.pct(t_cov, t_km)})
+    else:
+        summary.update({"trail_km_total": None, "trail_km_covered": None,
+                        "trail_coverage_pct": None})
+    # per operator
+    st = inputs.stations.table
+    ops = {}
+    for op in radio.operators:
+        c_col = f"covered_population_{op}"
+        c_all = _f((pop * layers.covered_by_operator[op]).sum())
+        _, c_nr = block(nr, c_col)
+        _, c_r = block(remote, c_col)
+        rows = st["operator"] == op
+        entry = {
+            "sectors": int(rows.sum()),
+            "sites": int(st.loc[rows, "site_index"].nunique()),
+            "population_covered": c_all,
+            "population_coverage_pct": K.pct(c_all, total),
+            "non_remote_population_coverage_pct": K.pct(c_nr, nr_pop),
+            "remote_population_coverage_pct": K.pct(c_r, r_pop),
+            "remote_townships_with_coverage": int((remote & (df[c_col] > 0).to_numpy()).sum()),
+        }
+        for name, grids in layers.tier_covered_by_operator.get(op, {}).items():
+            entry[f"population_{name}_pct"] = K.pct((pop * grids).sum(), total)
+        ops[op] = entry
+    summary["operators"] = ops
+    # speed tiers (any operator)
+    if layers.tier_covered:
+        tiers = {}
+        zone = tw.zone
+        for name, grids in layers.tier_covered.items():
+            c_t, _ = K.zone_sums(zone, pop * grids, len(df))
+            tiers[name] = {
+                "population_pct": K.pct((pop * grids).sum(), total),
+                "non_remote_population_pct": K.pct(c_t[nr].sum(), nr_pop),
+                "remote_population_pct": K.pct(c_t[remote].sum(), r_pop),
+            }
+        summary["speed_tiers"] = tiers
+    else:
+        summary["speed_tiers"] = None
+    # zone mode
+    if cov.zone_min_covered_share is not None:
+        zc = df["zone_covered"].to_numpy(dtype=bool)
+        zp = _f(df.loc[zc, "population"].sum())
+        summary["zone_mode"] = {
+            "min_covered_share": cov.zone_min_covered_share,
+            "zones": len(df),
+            "zones_covered": int(zc.sum()),
+            "non_remote_zones_covered": int((zc & nr).sum()),
+            "remote_zones_covered": int((zc & remote).sum()),
+            "population_in_covered_zones": zp,
+            "population_in_covered_zones_pct": K.pct(zp, total),
+            "non_remote_population_in_covered_zones_pct": K.pct(
+                df.loc[zc & nr, "population"].sum(), nr_pop),
+        }
+    else:
+        summary["zone_mode"] = None
+    # counties
+    counties = {}
+    for county, g in df.groupby("county", sort=True):
+        p_, c_ = _f(g["population"].sum()), _f(g["covered_population"].sum())
+        counties[str(county)] = {"population": p_, "covered_population": c_,
+                                 "coverage_pct": K.pct(c_, p_)}
+    summary["counties"] = counties
+    return df, summary
+
+
+def headline(summary: dict) -> dict:
+    """The figures printed in the summary table (stdout)."""
+    keys = ("population_total", "population_coverage_pct", "non_remote_population_coverage_pct",
+            "remote_population_coverage_pct", "remote_townships",
+            "remote_townships_with_coverage", "fibre_household_coverage_non_remote_pct",
+            "trail_coverage_pct", "population_outside_townships")
+    out = {k: summary.get(k) for k in keys if summary.get(k) is not None}
+    for op, e in summary.get("operators", {}).items():
+        out[f"population_coverage_pct {op}"] = e["population_coverage_pct"]
+    for name, t in (summary.get("speed_tiers") or {}).items():
+        out[f"population_pct tier {name.replace('_', '/')} Mbps"] = t["population_pct"]
+    if summary.get("zone_mode"):
+        out["zones_covered"] = summary["zone_mode"]["zones_covered"]
+    if "run_seconds" in summary:
+        out["run_seconds"] = summary["run_seconds"]
+    return out

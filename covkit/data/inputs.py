@@ -1,0 +1,183 @@
+"""Every input of a scenario, read, validated and put on the analysis grid.
+
+:func:`load_inputs` takes the scenario's files, or in-memory objects in their place
+(GeoDataFrame / DataFrame for tables and polygons, ``xarray.DataArray`` with a CRS or an
+``(array, transform, crs)`` tuple for rasters), and returns :class:`Inputs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from covkit.config import Scenario, load_scenario
+from covkit.data import loaders
+from covkit.data.grid import Grid
+from covkit.errors import CovkitInputError
+from covkit.propagation.terrain import coast_distance_km
+
+INPUT_NAMES = ("dem", "stations", "population", "townships", "fibre", "trails", "candidates")
+"""The inputs of a scenario, in the order of the ``[inputs]`` section."""
+REQUIRED_INPUTS = ("dem", "stations", "population", "townships")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every input of a scenario, validated and on the analysis grid.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    grid : Grid
+        The analysis grid.
+    dem_m : 2-D float32 array
+        Terrain elevation [m AMSL] on the grid (NaN = unknown).
+    stations : covkit.data.loaders.Stations
+    population : 2-D float64 array
+        People per grid cell.
+    townships : covkit.data.loaders.Townships
+    fibre, candidates : DataFrame or None
+        Points with ``x_m, y_m, lon, lat``.
+    trails : GeoDataFrame or None
+        Lines in the working CRS with ``length_km``.
+    report : dict
+        Figures of the loading (population outside the grid, ...).
+    coast_km : 2-D array or None
+        Distance to the sea [km] on the grid, for P.1812's coastal-land zone (None for the
+        other models).
+    sources : dict
+        Per input name: its path, or a label such as ``<in-memory stations DataFrame>``
+        (None: not given).
+    """
+
+    scenario: Scenario
+    grid: Grid
+    dem_m: np.ndarray
+    stations: loaders.Stations
+    population: np.ndarray
+    townships: loaders.Townships
+    fibre: pd.DataFrame | None
+    trails: object | None
+    candidates: pd.DataFrame | None
+    report: dict = field(default_factory=dict)
+    coast_km: np.ndarray | None = None
+    sources: dict = field(default_factory=dict)
+
+
+def coast_raster(dem_m, affine6, model):
+    """Distance to the sea [km] on the analysis grid for P.1812's coastal-land zone
+    (:func:`~covkit.propagation.terrain.coast_distance_km`); None for the other models."""
+    if model != "p1812":
+        return None
+    return coast_distance_km(dem_m, affine6[1])
+
+
+def _as_scenario(scenario) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, dict):
+        return Scenario.from_dict(scenario)
+    return load_scenario(scenario)
+
+
+def _resolve(scenario: Scenario, given: dict) -> dict:
+    """Per input name of ``given``: the object or path given, else the scenario's path (None
+    if neither; an error for a required input)."""
+    out = {}
+    for name in given:
+        src = given.get(name)
+        out[name] = getattr(scenario.inputs, name) if src is None else src
+        if out[name] is None and name in REQUIRED_INPUTS:
+            raise CovkitInputError(
+                f"no {name} input: set inputs.{name} in the scenario or pass {name}=... "
+                "(a path or an in-memory object)", file=scenario.path, column=f"inputs.{name}")
+    return out
+
+
+def grid_dem_stations(scenario, *, dem=None, stations=None):
+    """The scenario, its analysis grid, the DEM on it and the validated stations."""
+    scenario = _as_scenario(scenario)
+    src = _resolve(scenario, {"dem": dem, "stations": stations})
+    sc = scenario.scenario
+    grid = loaders.grid_for(sc.crs, sc.resolution_m, src["dem"], sc.bounds)
+    dem_m = loaders.load_dem(src["dem"], grid)
+    return scenario, grid, dem_m, loaders.load_stations(src["stations"], grid, dem_m)
+
+
+def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=None,
+                population=None, townships=None, fibre=None, trails=None,
+                candidates=None) -> Inputs:
+    """Read, validate and grid every input of a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario, dict or path to a scenario TOML file
+    dem : path, xarray.DataArray or (array, transform, crs), optional
+        Terrain [m AMSL]; default: the scenario's ``inputs.dem``.
+    stations : path, DataFrame or GeoDataFrame, optional
+        One row per sector (see the README's input table).
+    population : path, raster (as ``dem``) or GeoDataFrame of polygons, optional
+        People per cell, or polygons with a ``population`` column.
+    townships : path or GeoDataFrame, optional
+        Township polygons with ``township_id, name, county`` (optional ``remote``).
+    fibre, trails, candidates : path, DataFrame or GeoDataFrame, optional
+        Optional inputs; default: the scenario's.
+
+    Returns
+    -------
+    Inputs
+
+    Raises
+    ------
+    CovkitInputError
+        Naming the file (or in-memory input), column and row of the first problem.
+    """
+    scenario = _as_scenario(scenario)
+    src = _resolve(scenario, {"dem": dem, "stations": stations, "population": population,
+                              "townships": townships, "fibre": fibre, "trails": trails,
+                              "candidates": candidates})
+    scenario, grid, dem_m, st = grid_dem_stations(scenario, dem=src["dem"],
+                                                  stations=src["stations"])
+    pop, report = loaders.load_population(src["population"], grid)
+    if pop.sum() <= 0:
+        raise CovkitInputError("population on the analysis grid is zero: check that the "
+                               "population file overlaps the grid and is in people per cell",
+                               file=loaders.source_name(src["population"], "population"))
+    tw = loaders.load_townships(src["townships"], grid, pop,
+                                remote_density_ratio=scenario.coverage.remote_density_ratio,
+                                columns=scenario.inputs.township_columns)
+    report = dict(report)
+    report["population_outside_townships"] = tw.population_outside_townships
+    fib = None if src["fibre"] is None else loaders.load_points(src["fibre"], grid, "fibre",
+                                                                 "fibre_id")
+    trl = None if src["trails"] is None else loaders.load_trails(src["trails"], grid)
+    cand = None if src["candidates"] is None else loaders.load_candidates(src["candidates"],
+                                                                          grid)
+    sources = {k: None if v is None else loaders.source_name(v, k) for k, v in src.items()}
+    return Inputs(scenario, grid, dem_m, st, pop, tw, fib, trl, cand, report,
+                  coast_raster(dem_m, grid.affine6, scenario.propagation.model), sources)
+
+
+def summarize_inputs(inputs: Inputs) -> dict:
+    """Headline figures of loaded inputs (for the CLI and logs)."""
+    tw = inputs.townships.table
+    st = inputs.stations.table
+    g = inputs.grid
+    return {
+        "scenario": inputs.scenario.scenario.name,
+        "grid": f"{g.width} x {g.height} cells of {g.resolution_m:g} m ({g.crs})",
+        "elevation_max_m": float(np.nanmax(inputs.dem_m)),
+        "population_total": float(inputs.population.sum()),
+        "townships": int(len(tw)),
+        "remote_townships": int(tw["remote"].sum()),
+        "population_remote": float(tw.loc[tw["remote"], "population"].sum()),
+        "sectors": int(len(st)),
+        "sites": int(inputs.stations.n_sites),
+        "operators": inputs.stations.operators,
+        "fibre_points": 0 if inputs.fibre is None else int(len(inputs.fibre)),
+        "trails_km": 0.0 if inputs.trails is None else float(inputs.trails["length_km"].sum()),
+        **{k: float(v) for k, v in inputs.report.items()},
+    }
