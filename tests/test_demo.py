@@ -7,6 +7,7 @@ generator promises in its module docstring.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 
 import geopandas as gpd
@@ -415,6 +416,22 @@ def test_write_demo_overwrites(tmp_path, monkeypatch, demo):
     write_demo(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == EXPECTED_FILES
     assert (tmp_path / "stations.csv").read_text(encoding="utf-8").startswith("station_id,")
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch, demo):
+    # pyogrio creates the GeoPackage before it rejects the complex column: that half-written
+    # file must not replace the trails.gpkg of an earlier write, and no temporary file stays
+    monkeypatch.setattr(demo_writer, "generate_demo", lambda seed=2025: demo)
+    write_demo(tmp_path)
+    bad_trails = demo.trails.assign(bad=np.ones(len(demo.trails), dtype=np.complex128))
+    broken = dataclasses.replace(demo, trails=bad_trails)
+    monkeypatch.setattr(demo_writer, "generate_demo", lambda seed=2025: broken)
+    with pytest.raises(NotImplementedError, match="complex128"):
+        write_demo(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == EXPECTED_FILES
+    tr = gpd.read_file(tmp_path / "trails.gpkg", layer="trails")
+    assert list(tr.columns) == list(demo.trails.columns)
+    assert list(tr["trail_id"]) == list(demo.trails["trail_id"])
 
 
 def test_loaders_read_the_demo(demo, written):

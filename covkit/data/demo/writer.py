@@ -3,16 +3,14 @@
 ``dem.tif`` and ``population.tif`` are GeoTIFFs (EPSG:32710, tiled 256 x 256, deflate with
 floating-point predictor) tagged ``SYNTHETIC``; ``townships.gpkg`` and ``trails.gpkg`` carry
 the same note as layer and dataset metadata; ``stations.csv`` and ``fibre.csv`` are UTF-8
-with ``\\n`` line ends; ``scenario.toml`` names the other files relative to itself. Each file is
-written under a temporary name beside its final name and renamed into place only when
-complete.
+with ``\\n`` line ends; ``scenario.toml`` names the other files relative to itself. Each file
+goes through :func:`covkit.outputs.atomic_path`: written under a temporary name beside its
+final name and renamed into place only when complete.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +18,7 @@ import numpy as np
 
 from covkit.data.demo.grid import DEMO_CRS, DEMO_SEED, DEMO_TRANSFORM, SCENARIO_NAME, SYNTHETIC_NOTE
 from covkit.data.demo.island import generate_demo
+from covkit.outputs import atomic_path
 
 
 def scenario_toml_text(seed: int = DEMO_SEED) -> str:
@@ -67,22 +66,6 @@ weight_new_township = 0.0
 """
 
 
-def _tmp_path(final: Path) -> Path:
-    return final.with_name(f".{final.stem}.{uuid.uuid4().hex}.tmp{final.suffix}")
-
-
-def _atomic(final: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same directory, then ``os.replace``."""
-    tmp = _tmp_path(final)
-    try:
-        write(tmp)
-        os.replace(tmp, final)
-    finally:
-        for p in (tmp, Path(f"{tmp}-journal"), Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            if p.exists():
-                p.unlink()
-
-
 def _write_raster(path: Path, arr: np.ndarray, tags: dict[str, str], desc: str) -> None:
     import rasterio
 
@@ -107,12 +90,21 @@ def _write_raster(path: Path, arr: np.ndarray, tags: dict[str, str], desc: str) 
 
 
 def _write_gpkg(path: Path, gdf: gpd.GeoDataFrame, layer: str, seed: int) -> None:
+    """Write one GeoPackage layer with the SYNTHETIC note as layer and dataset metadata.
+
+    SQLite side files of ``path`` (``-journal``, ``-wal``, ``-shm``) are removed afterwards,
+    whether or not the write succeeded, so none is left beside a temporary name.
+    """
     import pyogrio
 
     meta = {"SYNTHETIC": SYNTHETIC_NOTE, "GENERATOR": "covkit.data.demo", "SEED": str(seed)}
-    pyogrio.write_dataframe(
-        gdf, path, layer=layer, driver="GPKG", layer_metadata=meta, dataset_metadata=meta
-    )
+    try:
+        pyogrio.write_dataframe(
+            gdf, path, layer=layer, driver="GPKG", layer_metadata=meta, dataset_metadata=meta
+        )
+    finally:
+        for suffix in ("-journal", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -126,7 +118,9 @@ def write_demo(out_dir: str | os.PathLike, seed: int = DEMO_SEED) -> Path:
     Writes ``dem.tif``, ``population.tif`` (GeoTIFF, EPSG:32710, tiled, deflate),
     ``townships.gpkg``, ``trails.gpkg``, ``stations.csv``, ``fibre.csv`` and
     ``scenario.toml`` into ``out_dir`` (created if missing). Each file is written to a
-    temporary file in ``out_dir`` and moved into place with ``os.replace``.
+    temporary file in ``out_dir`` and moved into place with ``os.replace``
+    (:func:`covkit.outputs.atomic_path`); on error the temporary file is deleted and no
+    half-written file appears under a final name.
 
     Parameters
     ----------
@@ -144,31 +138,26 @@ def write_demo(out_dir: str | os.PathLike, seed: int = DEMO_SEED) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     demo = generate_demo(seed)
     common = {"GENERATOR": "covkit.data.demo", "SEED": str(int(seed)), "CRS": DEMO_CRS}
-    _atomic(
-        out / "dem.tif",
-        lambda p: _write_raster(
-            p, demo.dem_m, {**common, "UNITS": "metre AMSL"}, "elevation_amsl_m (synthetic)"
-        ),
-    )
-    _atomic(
-        out / "population.tif",
-        lambda p: _write_raster(
-            p,
+    with atomic_path(out / "dem.tif") as tmp:
+        _write_raster(
+            tmp, demo.dem_m, {**common, "UNITS": "metre AMSL"}, "elevation_amsl_m (synthetic)"
+        )
+    with atomic_path(out / "population.tif") as tmp:
+        _write_raster(
+            tmp,
             demo.population,
             {**common, "UNITS": "persons per 100 m cell", "TOTAL": f"{demo.pop_total_persons:.0f}"},
             "pop_persons (synthetic)",
-        ),
-    )
-    _atomic(out / "townships.gpkg", lambda p: _write_gpkg(p, demo.townships, "townships", seed))
-    _atomic(out / "trails.gpkg", lambda p: _write_gpkg(p, demo.trails, "trails", seed))
-    _atomic(
-        out / "stations.csv",
-        lambda p: _write_text(p, demo.stations.to_csv(index=False, lineterminator="\n")),
-    )
-    _atomic(
-        out / "fibre.csv",
-        lambda p: _write_text(p, demo.fibre.to_csv(index=False, lineterminator="\n")),
-    )
+        )
+    with atomic_path(out / "townships.gpkg") as tmp:
+        _write_gpkg(tmp, demo.townships, "townships", seed)
+    with atomic_path(out / "trails.gpkg") as tmp:
+        _write_gpkg(tmp, demo.trails, "trails", seed)
+    with atomic_path(out / "stations.csv") as tmp:
+        _write_text(tmp, demo.stations.to_csv(index=False, lineterminator="\n"))
+    with atomic_path(out / "fibre.csv") as tmp:
+        _write_text(tmp, demo.fibre.to_csv(index=False, lineterminator="\n"))
     toml_path = out / "scenario.toml"
-    _atomic(toml_path, lambda p: _write_text(p, scenario_toml_text(seed)))
+    with atomic_path(toml_path) as tmp:
+        _write_text(tmp, scenario_toml_text(seed))
     return toml_path
