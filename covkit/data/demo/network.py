@@ -36,6 +36,7 @@ from covkit.data.demo.settlements import Place, place_names
 from covkit.data.demo.terrain import River, river_points
 
 OPERATORS = ("OpA", "OpB", "OpC")
+"""The three synthetic operators of ``stations.csv``."""
 
 # Per operator: n78 carrier centre [MHz] (3400-3500, 3500-3600, 3600-3700), LTE band 3 carrier
 # [MHz], inter-site distance scale (OpA densest) and spacing of sites along roads [m].
@@ -61,6 +62,7 @@ STATION_COLUMNS = [
     "bandwidth_mhz",
     "scs_khz",
 ]
+"""Columns of ``stations.csv`` (and of ``DemoScenario.stations``), in this order."""
 
 
 def _to_lonlat() -> Callable:
