@@ -1,4 +1,4 @@
-"""Tests of the synthetic demo island generator (covkit.data.demo).
+"""Tests of the synthetic demo island generator (the covkit.data.demo package).
 
 The island is generated once in memory (``demo``) and once more by ``write_demo`` (``written``),
 so comparing the two also checks determinism. Figures in the assertions are the ranges the
@@ -7,6 +7,7 @@ generator promises in its module docstring.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 
 import geopandas as gpd
@@ -18,16 +19,18 @@ import rasterio
 from pyproj import Transformer
 from rasterio import features
 
-from covkit.data import demo as demo_mod
 from covkit.data.demo import (
     DEMO_CRS,
     DEMO_SHAPE,
     DEMO_TRANSFORM,
+    STATION_COLUMNS,
     SYNTHETIC_NOTE,
     DemoScenario,
     generate_demo,
     write_demo,
 )
+from covkit.data.demo import writer as demo_writer
+from covkit.data.demo.terrain import land_mask
 
 EXPECTED_FILES = {
     "dem.tif",
@@ -111,8 +114,8 @@ def test_same_seed_same_island(demo, written):
 def test_other_seed_other_island(demo):
     rng_a = np.random.default_rng(demo.seed)
     rng_b = np.random.default_rng(demo.seed + 1)
-    land_a = demo_mod._land_mask(rng_a)
-    land_b = demo_mod._land_mask(rng_b)
+    land_a = land_mask(rng_a)
+    land_b = land_mask(rng_b)
     assert np.array_equal(land_a, demo.land_mask)
     assert not np.array_equal(land_a, land_b)
 
@@ -245,7 +248,7 @@ def test_remote_mountain_townships(demo, zone_stats):
 
 def test_station_table(demo):
     st = demo.stations
-    assert list(st.columns) == demo_mod._STATION_COLUMNS
+    assert list(st.columns) == STATION_COLUMNS
     assert st["station_id"].is_unique
     assert 400 <= len(st) <= 900
     assert set(st["operator"]) == {"OpA", "OpB", "OpC"}
@@ -407,12 +410,28 @@ def test_scenario_toml(written):
 
 def test_write_demo_overwrites(tmp_path, monkeypatch, demo):
     # a second write into the same directory replaces the files; reuse the generated island
-    monkeypatch.setattr(demo_mod, "generate_demo", lambda seed=2025: demo)
+    monkeypatch.setattr(demo_writer, "generate_demo", lambda seed=2025: demo)
     (tmp_path / "stations.csv").write_text("stale\n", encoding="utf-8")
     write_demo(tmp_path)
     write_demo(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == EXPECTED_FILES
     assert (tmp_path / "stations.csv").read_text(encoding="utf-8").startswith("station_id,")
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch, demo):
+    # pyogrio creates the GeoPackage before it rejects the complex column: that half-written
+    # file must not replace the trails.gpkg of an earlier write, and no temporary file stays
+    monkeypatch.setattr(demo_writer, "generate_demo", lambda seed=2025: demo)
+    write_demo(tmp_path)
+    bad_trails = demo.trails.assign(bad=np.ones(len(demo.trails), dtype=np.complex128))
+    broken = dataclasses.replace(demo, trails=bad_trails)
+    monkeypatch.setattr(demo_writer, "generate_demo", lambda seed=2025: broken)
+    with pytest.raises(NotImplementedError, match="complex128"):
+        write_demo(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} == EXPECTED_FILES
+    tr = gpd.read_file(tmp_path / "trails.gpkg", layer="trails")
+    assert list(tr.columns) == list(demo.trails.columns)
+    assert list(tr["trail_id"]) == list(demo.trails["trail_id"])
 
 
 def test_loaders_read_the_demo(demo, written):
