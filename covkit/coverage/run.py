@@ -23,8 +23,7 @@ from covkit.config import Scenario, load_scenario
 from covkit.coverage import kpi as K
 from covkit.coverage import radio as R
 from covkit.errors import CovkitInputError
-
-EARTH_RADIUS_M = 6371.0e3
+from covkit.propagation.constants import EARTH_RADIUS_M
 
 OUTPUT_RASTERS = ("rsrp_best.tif", "rsrp_second.tif", "best_server.tif", "sinr.tif",
                   "coverage_probability.tif", "covered.tif", "throughput_dl_mbps.tif")

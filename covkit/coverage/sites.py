@@ -183,7 +183,8 @@ def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray
     Demand cells are the cells not covered before that hold people or trail. Returns
     ``(csr, demand_flat_index)``.
     """
-    from covkit.coverage.run import EARTH_RADIUS_M, _progress, engine_settings, uses_clutter
+    from covkit.coverage.run import _progress, engine_settings, uses_clutter
+    from covkit.propagation.constants import EARTH_RADIUS_M
     from covkit.propagation.engine import site_loss_window
 
     sc = inputs.scenario

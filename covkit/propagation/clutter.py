@@ -25,7 +25,7 @@ import numpy as np
 
 from covkit._jit import njit
 from covkit.errors import CovkitInputError
-from covkit.propagation.empirical import _finish, as_float_array
+from covkit.propagation.arrays import as_float_array, finish
 
 CLUTTER_WATER_SEA = 1
 CLUTTER_OPEN_RURAL = 2
@@ -383,7 +383,7 @@ def terrestrial_clutter_loss_db_checked(freq_mhz, distance_m, location_fraction)
     _require((f >= 500.0) & (f <= 67_000.0), f, m, "freq_mhz", "500 <= f <= 67000 MHz")
     _require(d >= 250.0, d, m, "distance_m", "d >= 250 m")
     _require((p > 0.0) & (p < 1.0), p, m, "location_fraction", "0 < p < 1")
-    return _finish(shape, terrestrial_clutter_loss_db_array(f, d, p, np.empty(f.size)))
+    return finish(shape, terrestrial_clutter_loss_db_array(f, d, p, np.empty(f.size)))
 
 
 def height_gain_correction_db_checked(freq_mhz, height_m, clutter_type, *,
@@ -425,7 +425,7 @@ def height_gain_correction_db_checked(freq_mhz, height_m, clutter_type, *,
     _require(ws > 0.0, ws, m, "street_width_m", "w_s > 0 m")
     _require(r > 0.0, r, m, "clutter_height_m", "R > 0 m")
     out = height_gain_correction_db_array(f, h, ws, r, ct.astype(np.int64), np.empty(f.size))
-    return _finish(shape, out)
+    return finish(shape, out)
 
 
 def aeronautical_clutter_loss_db_checked(freq_mhz, elevation_deg, location_fraction):
@@ -451,7 +451,7 @@ def aeronautical_clutter_loss_db_checked(freq_mhz, elevation_deg, location_fract
     _require((f >= 10_000.0) & (f <= 100_000.0), f, m, "freq_mhz", "10000 <= f <= 100000 MHz")
     _require((t >= 0.0) & (t <= 90.0), t, m, "elevation_deg", "0 <= theta <= 90 deg")
     _require((p > 0.0) & (p < 1.0), p, m, "location_fraction", "0 < p < 1")
-    return _finish(shape, aeronautical_clutter_loss_db_array(f, t, p, np.empty(f.size)))
+    return finish(shape, aeronautical_clutter_loss_db_array(f, t, p, np.empty(f.size)))
 
 
 def building_entry_loss_db_checked(freq_mhz, probability, building_type, elevation_deg=0.0):
@@ -481,4 +481,4 @@ def building_entry_loss_db_checked(freq_mhz, probability, building_type, elevati
     _require((p > 0.0) & (p < 1.0), p, m, "probability", "0 < P < 1")
     _require((e >= -90.0) & (e <= 90.0), e, m, "elevation_deg", "-90 <= theta <= 90 deg")
     out = building_entry_loss_db_array(f, p, bt.astype(np.int64), e, np.empty(f.size))
-    return _finish(shape, out)
+    return finish(shape, out)

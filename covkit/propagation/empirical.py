@@ -27,9 +27,8 @@ import numpy as np
 
 from covkit._jit import njit, njit_noalloc
 from covkit.errors import CovkitInputError
-
-SPEED_OF_LIGHT_M_S = 299_792_458.0
-"""Speed of light in vacuum [m/s] (used by P.525; TR 38.901 uses its own 3.0e8)."""
+from covkit.propagation.arrays import check_range, finish, prepare
+from covkit.propagation.constants import SPEED_OF_LIGHT_M_S
 
 ENV_URBAN = 0
 ENV_LARGE_CITY = 1
@@ -215,53 +214,8 @@ def cost231_loss_db_array(distance_m, freq_mhz, tx_height_m, rx_height_m, env_co
 
 
 # --------------------------------------------------------------------------------------------
-# Python layer: validation helpers shared by the propagation modules
+# Python layer
 # --------------------------------------------------------------------------------------------
-def as_float_array(name: str, value) -> np.ndarray:
-    """Convert ``value`` to a float64 array; raise if it is not numeric or not finite.
-
-    Parameters
-    ----------
-    name : str
-        Parameter name used in the error message.
-    value : array_like
-        Scalar or array.
-    """
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise CovkitInputError(f"{name} must be numeric, got {value!r}", column=name) from exc
-    if not np.all(np.isfinite(arr)):
-        raise CovkitInputError(f"{name} must be finite, got {value!r}", column=name)
-    return arr
-
-
-def check_positive(name: str, arr: np.ndarray) -> None:
-    """Raise :class:`CovkitInputError` naming ``name`` unless every value is > 0."""
-    if np.any(arr <= 0.0):
-        bad = float(arr[arr <= 0.0].flat[0])
-        raise CovkitInputError(f"{name} must be > 0, got {bad:g}", column=name)
-
-
-def check_range(
-    model: str, name: str, arr: np.ndarray, lo: float, hi: float, extrapolate: bool
-) -> None:
-    """Raise :class:`CovkitInputError` if ``arr`` leaves ``[lo, hi]`` and not ``extrapolate``.
-
-    The message names the model, the parameter, the first offending value and the range.
-    """
-    if extrapolate:
-        return
-    outside = (arr < lo) | (arr > hi)
-    if np.any(outside):
-        bad = float(arr[outside].flat[0])
-        raise CovkitInputError(
-            f"{model}: {name}={bad:g} is outside the model's validity range [{lo:g}, {hi:g}]; "
-            "pass extrapolate=True to evaluate the formula outside its range",
-            column=name,
-        )
-
-
 def environment_code(environment: str, allowed: tuple[str, ...] | None = None) -> int:
     """Map an environment name to its int code, listing the valid choices on error."""
     choices = tuple(ENVIRONMENT_CODES) if allowed is None else allowed
@@ -272,27 +226,6 @@ def environment_code(environment: str, allowed: tuple[str, ...] | None = None) -
             column="environment",
         )
     return ENVIRONMENT_CODES[key]
-
-
-def _prepare(names, values):
-    arrays = [as_float_array(n, v) for n, v in zip(names, values, strict=True)]
-    for n, a in zip(names, arrays, strict=True):
-        check_positive(n, a)
-    try:
-        b = np.broadcast_arrays(*arrays)
-    except ValueError as exc:
-        raise CovkitInputError(
-            f"{', '.join(names)} cannot be broadcast together: "
-            f"shapes {[a.shape for a in arrays]}"
-        ) from exc
-    shape = b[0].shape
-    flat = [np.ascontiguousarray(x, dtype=np.float64).ravel() for x in b]
-    return shape, flat
-
-
-def _finish(shape, out):
-    out = out.reshape(shape)
-    return float(out) if out.ndim == 0 else out
 
 
 def fspl(distance_m, freq_mhz):
@@ -310,19 +243,19 @@ def fspl(distance_m, freq_mhz):
     float or numpy.ndarray
         Loss [dB] (broadcast shape of the inputs).
     """
-    shape, (d, f) = _prepare(("distance_m", "freq_mhz"), (distance_m, freq_mhz))
-    return _finish(shape, fspl_loss_db_array(d, f, np.empty(d.size)))
+    shape, (d, f) = prepare(("distance_m", "freq_mhz"), (distance_m, freq_mhz))
+    return finish(shape, fspl_loss_db_array(d, f, np.empty(d.size)))
 
 
 def _hata_family(model, validity, loop, distance_m, freq_mhz, tx_height_m, rx_height_m,
                  env_code, extrapolate):
     names = ("distance_m", "freq_mhz", "tx_height_m", "rx_height_m")
-    shape, flat = _prepare(names, (distance_m, freq_mhz, tx_height_m, rx_height_m))
+    shape, flat = prepare(names, (distance_m, freq_mhz, tx_height_m, rx_height_m))
     for n, a in zip(names, flat, strict=True):
         lo, hi = validity[n]
         check_range(model, n, a, lo, hi, extrapolate)
     d, f, hb, hm = flat
-    return _finish(shape, loop(d, f, hb, hm, env_code, np.empty(d.size)))
+    return finish(shape, loop(d, f, hb, hm, env_code, np.empty(d.size)))
 
 
 def hata(distance_m, freq_mhz, tx_height_m, rx_height_m, *, environment="urban",

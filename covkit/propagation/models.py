@@ -31,15 +31,13 @@ import numpy as np
 
 from covkit._jit import njit
 from covkit.errors import CovkitInputError
+from covkit.propagation.arrays import check_range, finish, prepare
 from covkit.propagation.empirical import (
     COST231_ENVIRONMENTS,
     COST231_VALIDITY,
     ENV_URBAN,
     ENVIRONMENT_CODES,
     HATA_VALIDITY,
-    _finish,
-    _prepare,
-    check_range,
     cost231_loss_db,
     environment_code,
     fspl_loss_db,
@@ -270,7 +268,7 @@ def path_loss_db(model, distance_m, freq_mhz, tx_height_m, rx_height_m, *,
             f"model {info.name!r} needs a terrain profile: use the radial engine or "
             "covkit.propagation.p1812, not path_loss_db", column="model")
     names = ("distance_m", "freq_mhz", "tx_height_m", "rx_height_m")
-    shape, flat = _prepare(names, (distance_m, freq_mhz, tx_height_m, rx_height_m))
+    shape, flat = prepare(names, (distance_m, freq_mhz, tx_height_m, rx_height_m))
     env = ENV_URBAN
     lm = LOS_MODE_PROBABILISTIC
     if code in (MODEL_HATA, MODEL_COST231):
@@ -284,7 +282,7 @@ def path_loss_db(model, distance_m, freq_mhz, tx_height_m, rx_height_m, *,
                          extrapolate)
     d, f, htx, hrx = flat
     out = loss_db_by_code_array(code, d, f, htx, hrx, env, lm, np.empty(d.size))
-    return _finish(shape, out)
+    return finish(shape, out)
 
 
 __all__ = [

@@ -38,7 +38,8 @@ import numpy as np
 
 from covkit._jit import njit
 from covkit.errors import CovkitInputError
-from covkit.propagation.empirical import _finish, _prepare, check_range
+from covkit.propagation.arrays import check_range, finish, prepare
+from covkit.propagation.constants import SPEED_OF_LIGHT_TR38901_M_S
 
 SCENARIO_RMA = 0
 SCENARIO_UMA = 1
@@ -57,9 +58,6 @@ LOS_MODE_CODES: dict[str, int] = {
     "probabilistic": LOS_MODE_PROBABILISTIC,
 }
 """LOS-mode name -> int code."""
-
-C_TR38901_M_S = 3.0e8
-"""Speed of light as written in TR 38.901 Table 7.4.1-1 note 1 / note 5 [m/s]."""
 
 RMA_DEFAULT_STREET_WIDTH_M = 20.0
 """RMa default average street width W [m] (Table 7.4.1-1; applicability 5-50 m)."""
@@ -101,7 +99,7 @@ RMA_NLOS_MAX_DISTANCE_M = 5_000.0
 @njit
 def rma_breakpoint_m(freq_mhz, tx_height_m, rx_height_m):
     """RMa breakpoint distance ``d_BP = 2 pi hBS hUT fc / c`` [m] (Table 7.4.1-1 note 5)."""
-    return 2.0 * math.pi * tx_height_m * rx_height_m * freq_mhz * 1.0e6 / C_TR38901_M_S
+    return 2.0 * math.pi * tx_height_m * rx_height_m * freq_mhz * 1.0e6 / SPEED_OF_LIGHT_TR38901_M_S
 
 
 @njit
@@ -131,7 +129,7 @@ def urban_breakpoint_m(freq_mhz, tx_height_m, rx_height_m, env_height_m):
     """UMa/UMi breakpoint ``d'_BP = 4 (hBS - hE)(hUT - hE) fc / c`` [m] (note 1)."""
     return (
         4.0 * (tx_height_m - env_height_m) * (rx_height_m - env_height_m) * freq_mhz * 1.0e6
-        / C_TR38901_M_S
+        / SPEED_OF_LIGHT_TR38901_M_S
     )
 
 
@@ -439,7 +437,7 @@ def tr38901_path_loss(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, 
     lm = los_mode_code(los_mode)
     names = ("distance_m", "freq_mhz", "tx_height_m", "rx_height_m", "street_width_m",
              "building_height_m")
-    shape, flat = _prepare(names, (distance_m, freq_mhz, tx_height_m, rx_height_m,
+    shape, flat = prepare(names, (distance_m, freq_mhz, tx_height_m, rx_height_m,
                                    street_width_m, building_height_m))
     arrays = dict(zip(names, flat, strict=True))
     if sc != SCENARIO_RMA:
@@ -450,4 +448,4 @@ def tr38901_path_loss(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, 
     loss, sigma, plos = np.empty(n), np.empty(n), np.empty(n)
     d, f, hbs, hut, w, h = flat
     tr38901_array(sc, d, f, hbs, hut, lm, w, h, loss, sigma, plos)
-    return TR38901Result(_finish(shape, loss), _finish(shape, sigma), _finish(shape, plos))
+    return TR38901Result(finish(shape, loss), finish(shape, sigma), finish(shape, plos))
