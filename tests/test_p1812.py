@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from covkit.errors import CovkitInputError
+from covkit.propagation import constants as C
 from covkit.propagation import p1812 as m
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -304,7 +305,7 @@ def test_input_error_is_value_error():
 def test_defaults_and_location_variability():
     """Documented defaults: Taiwan latitude, default sigma_L of section 4.7, pL monotone."""
     base = m.p1812_point_to_point(**_flat_inputs())
-    assert base["phi"] == m.DEFAULT_PATH_CENTRE_LAT_DEG
+    assert base["phi"] == C.DEFAULT_PATH_CENTRE_LAT_DEG
     # Rx 1.5 m above 0 m clutter: u_h = 1 - 1.5 / 10; w_a = 100 m
     expected_sigma = (0.52 + 0.024 * 0.9) * 100.0**0.28 * (1.0 - 0.15)
     assert base["sigma_l_db"] == pytest.approx(expected_sigma)
