@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from scipy.ndimage import gaussian_filter
 
 from covkit.errors import CovkitInputError
+from covkit.parameters import PARAMS
 from covkit.propagation import engine as E
 from covkit.propagation import p1812 as P
 from covkit.propagation.empirical import fspl_loss_db
@@ -301,6 +302,38 @@ def test_site_outside_dem_and_bad_settings():
     far = E.site_loss_window(dem, AFF, -50_000.0, 0.0, 25.0, 1.5, 3500.0, 5000.0,
                              E.EngineSettings())
     assert far.loss_db.size == 0
+
+
+@pytest.mark.parametrize(("key", "value"), [("dn", 157.0), ("dn", -1.0), ("n0", 501.0),
+                                          ("n0", 199.0)])
+def test_settings_refuse_refractivity_outside_the_shared_range(key, value):
+    """dn in [0, 156], n0 in [200, 500]: the ranges of covkit.parameters."""
+    rng = PARAMS[key].range_text()
+    with pytest.raises(CovkitInputError, match=rf"{key} = {value} is out of range \{rng}"):
+        E.EngineSettings(**{key: value})
+
+
+@pytest.mark.parametrize(("key", "value"), [("dn", 0.0), ("dn", 156.0), ("n0", 200.0),
+                                          ("n0", 500.0)])
+def test_engine_runs_at_the_refractivity_bounds(key, value):
+    """The bounds themselves are accepted and give finite losses; dn = 0 is ae = 6371 km
+    (no refraction), the same in the sweep and in the reference."""
+    dem = rugged_dem()
+    s = E.EngineSettings(**{key: value})
+    win = E.site_loss_window(dem, AFF, *SITE, 25.0, 1.5, 3500.0, 3000.0, s)
+    assert np.isfinite(win.loss_db).sum() > 100
+    x = AFF[0] + (win.col0 + 5 + 0.5) * AFF[1]
+    y = AFF[3] + (win.row0 + win.loss_db.shape[0] // 2 + 0.5) * AFF[5]
+    ref = E.reference_loss_db(dem, AFF, *SITE, [x], [y], 25.0, 1.5, 3500.0, s)
+    assert np.isfinite(ref[0])
+
+
+def test_settings_defaults_are_the_shared_parameters():
+    s = E.EngineSettings()
+    for name in ("model", "time_pct", "location_pct", "sigma_l_db", "polarization", "dn", "n0",
+                 "dct_km", "dcr_km", "environment", "los_mode"):
+        assert getattr(s, name) == PARAMS[name].default
+    assert s.polarization == "v"
 
 
 def test_ray_leaving_the_dem_gives_nan_beyond():

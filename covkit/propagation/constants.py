@@ -64,7 +64,3 @@ DEFAULT_PATH_CENTRE_LAT_DEG = 23.5
 are given: the latitude of Taiwan (Tropic of Cancer), covkit's primary study area. It only
 enters through beta0 (ITU-R P.1812-8 eqs. (2)-(5)), i.e. the ducting / anomalous-propagation
 terms at small time percentages."""
-
-DEFAULT_LOCATION_RESOLUTION_M = 100.0
-"""Default prediction resolution w_a [m] for the location-variability standard deviation
-(ITU-R P.1812-8 section 4.7)."""

@@ -50,7 +50,7 @@ from covkit.propagation.terrain import (
 
 
 @njit_parallel
-def distance_model_window(code, site_x_m, site_y_m, tx_height_m, rx_height_m, freq_mhz,
+def distance_model_window(code, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m, freq_mhz,
                           env_code, los_mode_code, radius_m, affine6, row0, col0, n_rows,
                           n_cols, out):
     """Loss [dB] of a non-terrain model (fspl, Hata, COST-231, TR 38.901) at each pixel centre
@@ -65,9 +65,9 @@ def distance_model_window(code, site_x_m, site_y_m, tx_height_m, rx_height_m, fr
                 out[rr, cc] = np.nan
                 continue
             r = max(r, 1.0)
-            loss = loss_db_by_code(code, r, freq_mhz, tx_height_m, rx_height_m, env_code,
+            loss = loss_db_by_code(code, r, freq_mhz, tx_height_agl_m, rx_height_agl_m, env_code,
                                    los_mode_code)
-            dh = tx_height_m - rx_height_m
+            dh = tx_height_agl_m - rx_height_agl_m
             out[rr, cc] = max(loss, fspl_loss_db(math.sqrt(r * r + dh * dh), freq_mhz))
 
 

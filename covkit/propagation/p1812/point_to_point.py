@@ -10,8 +10,18 @@ import math
 import numpy as np
 
 from covkit.errors import CovkitInputError
+from covkit.parameters import (
+    DCR_KM,
+    DCT_KM,
+    DN,
+    LOCATION_PCT,
+    LOCATION_RESOLUTION_M,
+    N0,
+    POLARIZATION,
+    SIGMA_L_DB,
+    TIME_PCT,
+)
 from covkit.propagation.constants import (
-    DEFAULT_LOCATION_RESOLUTION_M,
     DEFAULT_PATH_CENTRE_LAT_DEG,
     EARTH_RADIUS_KM,
     ZONE_COASTAL_LAND,
@@ -40,7 +50,7 @@ from covkit.propagation.p1812.tables import (
 # --------------------------------------------------------------------------------------------
 # Python API
 # --------------------------------------------------------------------------------------------
-def location_sigma_db(freq_ghz, rx_height_m, rx_clutter_height_m, resolution_m):
+def location_sigma_db(freq_ghz, rx_height_agl_m, rx_clutter_height_m, resolution_m):
     """Location-variability standard deviation sigma_L [dB] (ITU-R P.1812-8 section 4.7).
 
     ``sigma_L = (0.52 + 0.024 f) * w_a^0.28 * u_h`` with the height factor u_h = 1 below the
@@ -50,7 +60,7 @@ def location_sigma_db(freq_ghz, rx_height_m, rx_clutter_height_m, resolution_m):
     ----------
     freq_ghz : float
         Frequency [GHz].
-    rx_height_m : float
+    rx_height_agl_m : float
         Receiver antenna height above ground [m].
     rx_clutter_height_m : float
         Representative clutter height at the receiver [m].
@@ -58,12 +68,12 @@ def location_sigma_db(freq_ghz, rx_height_m, rx_clutter_height_m, resolution_m):
         Prediction resolution w_a [m] (width of the square area).
     """
     sigma = (0.52 + 0.024 * freq_ghz) * resolution_m**0.28
-    if rx_height_m < rx_clutter_height_m:
+    if rx_height_agl_m < rx_clutter_height_m:
         uh = 1.0
-    elif rx_height_m >= rx_clutter_height_m + 10.0:
+    elif rx_height_agl_m >= rx_clutter_height_m + 10.0:
         uh = 0.0
     else:
-        uh = 1.0 - (rx_height_m - rx_clutter_height_m) / 10.0
+        uh = 1.0 - (rx_height_agl_m - rx_clutter_height_m) / 10.0
     return sigma * uh
 
 
@@ -124,36 +134,32 @@ def _check_scalar(name, value, lo, hi, unit):
     return v
 
 
-_POLARIZATIONS = {
-    "h": POL_HORIZONTAL,
-    "horizontal": POL_HORIZONTAL,
-    "v": POL_VERTICAL,
-    "vertical": POL_VERTICAL,
-}
+_POLARIZATIONS = {"h": POL_HORIZONTAL, "v": POL_VERTICAL}
+_POLARIZATION_ALIASES = {"horizontal": "h", "vertical": "v"}
 
 
 def p1812_point_to_point(
     distance_km,
     height_m,
     freq_mhz,
-    tx_height_m,
-    rx_height_m,
+    tx_height_agl_m,
+    rx_height_agl_m,
     *,
     clutter_height_m=None,
     zone=None,
-    time_pct=50.0,
-    location_pct=50.0,
+    time_pct=TIME_PCT.default,
+    location_pct=LOCATION_PCT.default,
     sigma_l_db=None,
-    location_resolution_m=DEFAULT_LOCATION_RESOLUTION_M,
-    polarization="h",
-    dn=45.0,
-    n0=325.0,
+    location_resolution_m=LOCATION_RESOLUTION_M.default,
+    polarization=POLARIZATION.default,
+    dn=DN.default,
+    n0=N0.default,
     tx_lat_deg=None,
     tx_lon_deg=None,
     rx_lat_deg=None,
     rx_lon_deg=None,
-    dct_km=500.0,
-    dcr_km=500.0,
+    dct_km=DCT_KM.default,
+    dcr_km=DCR_KM.default,
 ):
     """ITU-R P.1812-8 basic transmission loss for one Tx->Rx terrain profile.
 
@@ -166,7 +172,7 @@ def p1812_point_to_point(
         Terrain heights [m amsl], same length.
     freq_mhz : float
         Frequency [MHz], 30-6000.
-    tx_height_m, rx_height_m : float
+    tx_height_agl_m, rx_height_agl_m : float
         Antenna heights above ground [m], 1-3000.
     clutter_height_m : array_like of float, optional
         Representative clutter heights R_i [m] (>= 0); default 0 everywhere.
@@ -177,14 +183,15 @@ def p1812_point_to_point(
     location_pct : float
         Location percentage pL [%], 1-99.
     sigma_l_db : float, optional
-        Location-variability standard deviation [dB] (>= 0); default from section 4.7 with
+        Location-variability standard deviation [dB], 0-30; default from section 4.7 with
         ``location_resolution_m`` and the Rx clutter height ``clutter_height_m[-1]``.
     location_resolution_m : float
         Prediction resolution w_a [m] for the default sigma_L, 1-1000.
     polarization : {"h", "v"}
-        Polarization ("horizontal" / "vertical" also accepted).
+        Polarization, default "v" ("horizontal" / "vertical" also accepted).
     dn : float
-        Refractivity lapse rate DN [N-units/km], 0 < DN < 157 (sets ae, eq. (7a)).
+        Refractivity lapse rate DN [N-units/km], 0-156 (sets ae, eqs. (6), (7a); 0: no
+        refraction, ae = 6371 km).
     n0 : float
         Sea-level surface refractivity N0 [N-units], 200-500.
     tx_lat_deg, tx_lon_deg, rx_lat_deg, rx_lon_deg : float, optional
@@ -252,27 +259,22 @@ def p1812_point_to_point(
                 row=i + 1,
             )
     f_mhz = _check_scalar("freq_mhz", freq_mhz, 30.0, 6000.0, "MHz")
-    htg = _check_scalar("tx_height_m", tx_height_m, 1.0, 3000.0, "m")
-    hrg = _check_scalar("rx_height_m", rx_height_m, 1.0, 3000.0, "m")
-    p = _check_scalar("time_pct", time_pct, 1.0, 50.0, "%")
-    pl = _check_scalar("location_pct", location_pct, 1.0, 99.0, "%")
-    wa = _check_scalar("location_resolution_m", location_resolution_m, 1.0, 1000.0, "m")
-    dn_v = _check_scalar("dn", dn, 1e-6, 156.0, "N-units/km")
-    n0_v = _check_scalar("n0", n0, 200.0, 500.0, "N-units")
-    dct = _check_scalar("dct_km", dct_km, 0.0, math.inf, "km")
-    dcr = _check_scalar("dcr_km", dcr_km, 0.0, math.inf, "km")
+    htg = _check_scalar("tx_height_agl_m", tx_height_agl_m, 1.0, 3000.0, "m")
+    hrg = _check_scalar("rx_height_agl_m", rx_height_agl_m, 1.0, 3000.0, "m")
+    p = TIME_PCT.check_number(time_pct)
+    pl = LOCATION_PCT.check_number(location_pct)
+    wa = LOCATION_RESOLUTION_M.check_number(location_resolution_m)
+    dn_v = DN.check_number(dn)
+    n0_v = N0.check_number(n0)
+    dct = DCT_KM.check_number(dct_km)
+    dcr = DCR_KM.check_number(dcr_km)
     key = str(polarization).strip().lower()
-    if key not in _POLARIZATIONS:
-        raise CovkitInputError(
-            f"polarization={polarization!r} is not one of 'h', 'v' ('horizontal', 'vertical')",
-            column="polarization",
-        )
-    pol = _POLARIZATIONS[key]
+    pol = _POLARIZATIONS[POLARIZATION.check(_POLARIZATION_ALIASES.get(key, key))]
     f_ghz = f_mhz / 1000.0
     if sigma_l_db is None:
         sigma = location_sigma_db(f_ghz, hrg, r[-1], wa)
     else:
-        sigma = _check_scalar("sigma_l_db", sigma_l_db, 0.0, 100.0, "dB")
+        sigma = SIGMA_L_DB.check_number(sigma_l_db)
 
     coords = {
         "tx_lat_deg": tx_lat_deg,
