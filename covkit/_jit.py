@@ -4,10 +4,11 @@ No fastmath: NaN is used as nodata throughout and must propagate. ``cache=True``
 compiled kernels between runs (in ``__pycache__``, or under ``NUMBA_CACHE_DIR`` when set).
 
 Numba keys a cached kernel on the source of its own file only, yet a compiled kernel contains
-the code of every kernel it calls: after an edit of ``p1812.py`` alone (a ``git pull`` into an
-editable install), the engine in ``engine.py`` would keep running the old P.1812 code from its
-cache. :class:`_PackageSourceLocator` therefore stamps every covkit kernel with a hash of the
-whole package's sources, so any change to any covkit file recompiles all of them.
+the code of every kernel it calls: after an edit of ``propagation/p1812/loss.py`` alone (a
+``git pull`` into an editable install), the engine in ``propagation/engine/sweep.py`` would keep
+running the old P.1812 code from its cache. :class:`_PackageSourceLocator` therefore stamps
+every covkit kernel with a hash of the whole package's sources, so any change to any covkit
+file recompiles all of them.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ NTIA_TOL_DB = 0.05 + 0.003
 
 # NTIA return code -> the parameter our error message must name
 TERRESTRIAL_CODES = {3200: "freq_mhz", 3201: "distance_m", 3202: "location_fraction"}
-HEIGHT_GAIN_CODES = {32: "freq_mhz", 33: "height_m", 34: "street_width_m",
+HEIGHT_GAIN_CODES = {32: "freq_mhz", 33: "height_agl_m", 34: "street_width_m",
                      35: "clutter_height_m"}
 AERO_CODES = {64: "freq_mhz", 65: "elevation_deg", 66: "location_fraction"}
 

@@ -107,14 +107,14 @@ def test_hata_rural_alias_and_metropolitan_alias():
         (dict(distance_m=20_001.0), "distance_m"),
         (dict(freq_mhz=149.0), "freq_mhz"),
         (dict(freq_mhz=1600.0), "freq_mhz"),
-        (dict(tx_height_m=29.0), "tx_height_m"),
-        (dict(tx_height_m=201.0), "tx_height_m"),
-        (dict(rx_height_m=0.5), "rx_height_m"),
-        (dict(rx_height_m=11.0), "rx_height_m"),
+        (dict(tx_height_agl_m=29.0), "tx_height_agl_m"),
+        (dict(tx_height_agl_m=201.0), "tx_height_agl_m"),
+        (dict(rx_height_agl_m=0.5), "rx_height_agl_m"),
+        (dict(rx_height_agl_m=11.0), "rx_height_agl_m"),
     ],
 )
 def test_hata_out_of_range_names_parameter(kwargs, param):
-    args = dict(distance_m=5000.0, freq_mhz=900.0, tx_height_m=30.0, rx_height_m=1.5)
+    args = dict(distance_m=5000.0, freq_mhz=900.0, tx_height_agl_m=30.0, rx_height_agl_m=1.5)
     args.update(kwargs)
     with pytest.raises(CovkitInputError, match=f"hata: {param}=.*outside"):
         em.hata(**args)

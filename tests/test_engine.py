@@ -16,9 +16,13 @@ from hypothesis import strategies as st
 from scipy.ndimage import gaussian_filter
 
 from covkit.errors import CovkitInputError
+from covkit.parameters import PARAMS
 from covkit.propagation import engine as E
 from covkit.propagation import p1812 as P
 from covkit.propagation.empirical import fspl_loss_db
+from covkit.propagation.engine import hull as H
+from covkit.propagation.engine import sweep as S
+from covkit.propagation.p1812 import loss as PL
 from covkit.propagation.terrain import (
     NO_COAST,
     bilinear_height_m,
@@ -163,13 +167,13 @@ def test_ducting_bound_without_the_bullington_point(dct_km):
     over_sea = rows.copy()
     over_sea[:, P.T_OMEGA] = 0.9  # where the coast terms (eq. (49)) apply
     for row in np.vstack([rows, over_sea]):
-        low = P._anomalous_fixed_los_low_db(row, consts, dct_km, dct_km)
+        low = PL._anomalous_fixed_los_low_db(row, consts, dct_km, dct_km)
         assert np.isfinite(low)
         d = row[P.T_D]
         for frac in (1e-3, 0.1, 0.3, 0.5, 0.7, 0.9, 0.999):
             r = row.copy()
             r[P.T_DLT], r[P.T_DLR] = frac * d, (1.0 - frac) * d
-            exact = P._anomalous_fixed_db(r, consts, dct_km, dct_km)
+            exact = PL._anomalous_fixed_db(r, consts, dct_km, dct_km)
             assert low <= exact + 1e-9
 
 
@@ -188,7 +192,7 @@ def test_nu_below_agrees_with_the_scan(seed, m, floor):
     zz[rng.integers(1, m + 1)] += rng.choice([0.0, 0.0, 3.0])  # sometimes one point above
     i = np.arange(1, m + 1)
     nu = (zz[i] - (hts + d_km[i] * chord)) * np.sqrt(0.002 * d / (d_km[i] * (d - d_km[i])))
-    got = E._nu_below(d_km, zz, m, d, hts, z_r, floor)
+    got = S._nu_below(d_km, zz, m, d, hts, z_r, floor)
     if got:
         assert nu.max() < -math.sqrt(floor) * (1.0 - 1e-12)
     else:
@@ -300,6 +304,38 @@ def test_site_outside_dem_and_bad_settings():
     assert far.loss_db.size == 0
 
 
+@pytest.mark.parametrize(("key", "value"), [("dn", 157.0), ("dn", -1.0), ("n0", 501.0),
+                                          ("n0", 199.0)])
+def test_settings_refuse_refractivity_outside_the_shared_range(key, value):
+    """dn in [0, 156], n0 in [200, 500]: the ranges of covkit.parameters."""
+    rng = PARAMS[key].range_text()
+    with pytest.raises(CovkitInputError, match=rf"{key} = {value} is out of range \{rng}"):
+        E.EngineSettings(**{key: value})
+
+
+@pytest.mark.parametrize(("key", "value"), [("dn", 0.0), ("dn", 156.0), ("n0", 200.0),
+                                          ("n0", 500.0)])
+def test_engine_runs_at_the_refractivity_bounds(key, value):
+    """The bounds themselves are accepted and give finite losses; dn = 0 is ae = 6371 km
+    (no refraction), the same in the sweep and in the reference."""
+    dem = rugged_dem()
+    s = E.EngineSettings(**{key: value})
+    win = E.site_loss_window(dem, AFF, *SITE, 25.0, 1.5, 3500.0, 3000.0, s)
+    assert np.isfinite(win.loss_db).sum() > 100
+    x = AFF[0] + (win.col0 + 5 + 0.5) * AFF[1]
+    y = AFF[3] + (win.row0 + win.loss_db.shape[0] // 2 + 0.5) * AFF[5]
+    ref = E.reference_loss_db(dem, AFF, *SITE, [x], [y], 25.0, 1.5, 3500.0, s)
+    assert np.isfinite(ref[0])
+
+
+def test_settings_defaults_are_the_shared_parameters():
+    s = E.EngineSettings()
+    for name in ("model", "time_pct", "location_pct", "sigma_l_db", "polarization", "dn", "n0",
+                 "dct_km", "dcr_km", "environment", "los_mode"):
+        assert getattr(s, name) == PARAMS[name].default
+    assert s.polarization == "v"
+
+
 def test_ray_leaving_the_dem_gives_nan_beyond():
     dem = rugged_dem()
     dem[:, 200:] = np.nan
@@ -328,12 +364,12 @@ def test_hull_queries_equal_brute_force(heights, slope, yq):
     hx, hy, hi = np.empty(len(xs)), np.empty(len(xs)), np.empty(len(xs), np.int64)
     n = 0
     for i in range(len(xs)):
-        n = E._hull_push(hx, hy, hi, n, xs[i], ys[i], i)
-    k = E._hull_extreme(hx, hy, hi, n, slope)
+        n = H.hull_push(hx, hy, hi, n, xs[i], ys[i], i)
+    k = H.hull_extreme(hx, hy, hi, n, slope)
     vals = ys - slope * xs
     assert vals[k] == pytest.approx(vals.max(), abs=1e-9)
     xq = xs[-1] + 1.5
-    k = E._hull_tangent_right(hx, hy, hi, n, xq, yq)
+    k = H.hull_tangent_right(hx, hy, hi, n, xq, yq)
     vals = (ys - yq) / (xq - xs)
     assert vals[k] == pytest.approx(vals.max(), abs=1e-9)
 
@@ -353,7 +389,7 @@ def test_ducting_lower_bound_is_a_lower_bound(p_pct):
                                     500.0, out)
             consts = np.empty(P.N_CONSTS)
             P.p1812_constants(3.5, p_pct, 50.0, 0.0, 2, 325.0, 23.5, consts)
-            bound = P._anomalous_fixed_db(terms[q], consts, 500.0, 500.0) \
+            bound = PL._anomalous_fixed_db(terms[q], consts, 500.0, 500.0) \
                 + P.anomalous_ap_lower_bound_db(terms[q], consts, out[P.O_B0])
             assert bound <= out[P.O_LBA] + 1e-9
             checked += 1
@@ -378,8 +414,8 @@ def test_smooth_profile_nu_search_equals_the_scan(m, step_m, hts, hrs, ae_km):
     stim = max((-bulge * x * x - hts) / x for x in d_km[1:m + 1]) + bulge * d
     if not stim < (hrs - hts) / d:
         return  # not a line-of-sight smooth path: the engine does not search then
-    scan, _ = E._nu_scan(d_km, -bulge * d_km * d_km, m, d, hts, z_r, 1)
-    fast = E._smooth_nu(step_km, m, d, hts, z_r, bulge)
+    scan, _ = S._nu_scan(d_km, -bulge * d_km * d_km, m, d, hts, z_r, 1)
+    fast = S._smooth_nu(step_km, m, d, hts, z_r, bulge)
     assert fast == pytest.approx(scan, rel=1e-12, abs=1e-12)
 
 
@@ -389,7 +425,7 @@ def test_fast_azimuth_matches_atan2():
                      [[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0], [-3.0, -3.0]]])
     for dx, dy in pts:
         ref = math.atan2(dx, dy) % (2.0 * math.pi)
-        got = E._azimuth_rad(dx, dy)
+        got = S._azimuth_rad(dx, dy)
         assert 0.0 <= got < 2.0 * math.pi
         assert abs((got - ref + math.pi) % (2.0 * math.pi) - math.pi) < 1.2e-5
 
@@ -404,14 +440,14 @@ def test_hull_queries_match_brute_force(seed, n):
     hx, hy, hi = np.empty(n), np.empty(n), np.empty(n, np.int64)
     nh = 0
     for i in range(n):
-        nh = E._hull_push(hx, hy, hi, nh, x[i], y[i], i)
+        nh = H.hull_push(hx, hy, hi, nh, x[i], y[i], i)
     for _ in range(10):
         slope = rng.normal(0.0, 200.0)
-        k = E._hull_extreme(hx, hy, hi, nh, slope)
+        k = H.hull_extreme(hx, hy, hi, nh, slope)
         assert y[k] - slope * x[k] == pytest.approx(np.max(y - slope * x), rel=1e-12, abs=1e-9)
         xq = x[-1] + rng.uniform(0.01, 3.0)
         yq = rng.normal(y.mean(), 200.0)
-        k = E._hull_tangent_right(hx, hy, hi, nh, xq, yq)
+        k = H.hull_tangent_right(hx, hy, hi, nh, xq, yq)
         best = np.max((y - yq) / (xq - x))
         assert (y[k] - yq) / (xq - x[k]) == pytest.approx(best, rel=1e-12, abs=1e-12)
 
@@ -450,8 +486,8 @@ def test_smooth_profile_nu_on_a_grazing_path():
     d_km = np.arange(m + 2) * step_km
     n = -bulge * d_km**2 - (hts + d_km * chord)
     assert (n[1:m + 1] < 0.0).all() and -bulge * 1.5**2 - (hts + 1.5 * chord) > 0.0
-    scan, _ = E._nu_scan(d_km, -bulge * d_km * d_km, m, d, hts, z_r, 1)
-    assert E._smooth_nu(step_km, m, d, hts, z_r, bulge) == pytest.approx(scan, rel=1e-12)
+    scan, _ = S._nu_scan(d_km, -bulge * d_km * d_km, m, d, hts, z_r, 1)
+    assert S._smooth_nu(step_km, m, d, hts, z_r, bulge) == pytest.approx(scan, rel=1e-12)
 
 
 def test_log10_helper_matches_math_log10():
@@ -460,7 +496,7 @@ def test_log10_helper_matches_math_log10():
     xs = np.concatenate([10.0 ** rng.uniform(-12, 12, 20_000), [1.0, 10.0, 1e-300, 1e300]])
     for x in xs:
         ref = math.log10(x)
-        assert abs(P._log10(x) - ref) <= 4.0 * np.spacing(abs(ref)) + 1e-300
+        assert abs(PL._log10(x) - ref) <= 4.0 * np.spacing(abs(ref)) + 1e-300
 
 
 @pytest.mark.parametrize(("f_ghz", "pol", "dn", "dc_km"), [
@@ -503,7 +539,7 @@ def test_sample_ray_equals_bilinear_at(seed, n):
     if rng.random() < 0.3:
         dfc, dfr = float(round(dfc)), float(round(dfr))
     h, d_km, z50, zb = (np.full(n + 2, -1.0) for _ in range(4))
-    j_bad = E._sample_ray(dem, fc0, fr0, dfc, dfr, n, 0.1, 0.05, 0.02, h, d_km, z50, zb)
+    j_bad = S._sample_ray(dem, fc0, fr0, dfc, dfr, n, 0.1, 0.05, 0.02, h, d_km, z50, zb)
     ref = np.array([bilinear_at(dem, fc0 + j * dfc, fr0 + j * dfr) for j in range(n + 1)])
     bad = [j for j in range(1, n + 1) if not np.isfinite(ref[j])]
     assert j_bad == (bad[0] if bad else n + 1)
@@ -520,9 +556,9 @@ def test_sample_ray_nan_neighbour_of_zero_weight():
     dem = np.full((20, 20), 10.0, np.float32)
     dem[6] = np.nan
     h, d_km, z50, zb = (np.empty(12) for _ in range(4))
-    assert E._sample_ray(dem, 2.0, 5.0, 1.0, 0.0, 10, 0.1, 0.0, 0.0, h, d_km, z50, zb) == 11
+    assert S._sample_ray(dem, 2.0, 5.0, 1.0, 0.0, 10, 0.1, 0.0, 0.0, h, d_km, z50, zb) == 11
     np.testing.assert_array_equal(h[1:11], 10.0)
-    assert E._sample_ray(dem, 2.0, 5.5, 1.0, 0.0, 10, 0.1, 0.0, 0.0, h, d_km, z50, zb) == 1
+    assert S._sample_ray(dem, 2.0, 5.5, 1.0, 0.0, 10, 0.1, 0.0, 0.0, h, d_km, z50, zb) == 1
 
 
 def test_coast_distance_and_zones():

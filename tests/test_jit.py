@@ -57,3 +57,28 @@ def test_hot_kernels_compile_without_reference_counting():
     from covkit.propagation.terrain import bilinear_at
 
     assert bilinear_at.targetoptions.get("_nrt") is False
+
+
+def test_kernels_in_subpackages_load_from_the_cache_in_a_new_process():
+    """Kernels of the p1812/ and engine/ subpackages are cached: a second process loads them
+    and compiles nothing (NUMBA_DEBUG_CACHE reports every save and load)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if not hasattr(_jit, "_PackageSourceLocator"):
+        pytest.skip("this Numba version has no cache locator registry")
+    code = ("from covkit.propagation.engine.reference import free_space_db\n"
+            "from covkit.propagation.p1812.profile import effective_earth_radius_km\n"
+            "print(effective_earth_radius_km(45.0), free_space_db(1000.0, 30.0, 1.5, 0.9))\n")
+    root = Path(_jit.__file__).resolve().parents[1]
+    env = {**os.environ, "NUMBA_DEBUG_CACHE": "1",
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, cwd=root, check=True) for _ in range(2)]
+    assert runs[0].stdout.splitlines()[-1] == runs[1].stdout.splitlines()[-1]
+    second = runs[1].stdout + runs[1].stderr
+    assert "data loaded from" in second
+    assert "profile.effective_earth_radius_km" in second
+    assert "reference.free_space_db" in second
+    assert "saved" not in second

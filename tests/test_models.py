@@ -22,7 +22,8 @@ def test_codes_are_stable():
     assert set(mo.MODELS) == set(mo.MODEL_CODES)
     for name, info in mo.MODELS.items():
         assert info.code == mo.MODEL_CODES[name]
-        assert set(info.validity) == {"distance_m", "freq_mhz", "tx_height_m", "rx_height_m"}
+        assert set(info.validity) == {"distance_m", "freq_mhz", "tx_height_agl_m",
+                                      "rx_height_agl_m"}
         for lo, hi in info.validity.values():
             assert lo <= hi
     assert mo.MODELS["p1812"].needs_terrain
@@ -36,7 +37,7 @@ def test_unknown_model_lists_choices():
     with pytest.raises(ValueError):
         mo.path_loss_db("longley-rice", 1000.0, 900.0, 30.0, 1.5)
     assert mo.model_code(" Hata ") == 1
-    assert mo.model_info("38901-umi").validity["tx_height_m"] == (10.0, 10.0)
+    assert mo.model_info("38901-umi").validity["tx_height_agl_m"] == (10.0, 10.0)
 
 
 def test_p1812_not_through_path_loss_db():
@@ -69,7 +70,7 @@ def test_validation_through_registry():
     with pytest.raises(CovkitInputError, match="hata: distance_m=500"):
         mo.path_loss_db("hata", 500.0, 900.0, 30.0, 1.5)
     assert math.isfinite(mo.path_loss_db("hata", 500.0, 900.0, 30.0, 1.5, extrapolate=True))
-    with pytest.raises(CovkitInputError, match="38901-uma: tx_height_m=30"):
+    with pytest.raises(CovkitInputError, match="38901-uma: tx_height_agl_m=30"):
         mo.path_loss_db("38901-uma", 500.0, 3500.0, 30.0, 1.5)
     with pytest.raises(CovkitInputError, match="38901-rma: distance_m=7000"):
         mo.path_loss_db("38901-rma", 7000.0, 3500.0, 35.0, 1.5, los_mode="nlos")
@@ -79,7 +80,7 @@ def test_validation_through_registry():
         mo.path_loss_db("38901-umi", 100.0, 3500.0, 10.0, 1.5, los_mode="maybe")
     with pytest.raises(CovkitInputError, match="unknown environment 'open'"):
         mo.path_loss_db("cost231", 1000.0, 1800.0, 30.0, 1.5, environment="open")
-    with pytest.raises(CovkitInputError, match="rx_height_m must be > 0"):
+    with pytest.raises(CovkitInputError, match="rx_height_agl_m must be > 0"):
         mo.path_loss_db("fspl", 1000.0, 900.0, 30.0, 0.0)
     # environment / los_mode are ignored by models they do not apply to
     assert mo.path_loss_db("fspl", 1000.0, 900.0, 30.0, 1.5, environment="x", los_mode="y") > 0
@@ -112,8 +113,8 @@ def test_registry_models_finite_and_non_decreasing_in_validity_box(name, u1, u2,
     info = mo.MODELS[name]
     v = dict(info.validity)
     if name == "fspl":
-        v = {"distance_m": (1.0, 1e5), "freq_mhz": (30.0, 1e5), "tx_height_m": (1.0, 300.0),
-             "rx_height_m": (1.0, 10.0)}
+        v = {"distance_m": (1.0, 1e5), "freq_mhz": (30.0, 1e5), "tx_height_agl_m": (1.0, 300.0),
+             "rx_height_agl_m": (1.0, 10.0)}
     if name == "38901-rma":
         v["distance_m"] = (10.0, 5000.0)
 
@@ -123,8 +124,8 @@ def test_registry_models_finite_and_non_decreasing_in_validity_box(name, u1, u2,
 
     d1, d2 = sorted((pick("distance_m", u1), pick("distance_m", u2)))
     f = pick("freq_mhz", uf)
-    hb = pick("tx_height_m", 0.5)
-    hm = pick("rx_height_m", uh)
+    hb = pick("tx_height_agl_m", 0.5)
+    hm = pick("rx_height_agl_m", uh)
     a = mo.path_loss_db(name, d1, f, hb, hm, los_mode=mode)
     b = mo.path_loss_db(name, d2, f, hb, hm, los_mode=mode)
     assert math.isfinite(a) and math.isfinite(b)

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from covkit.errors import CovkitInputError
+from covkit.propagation import constants as C
 from covkit.propagation import p1812 as m
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -249,8 +250,8 @@ def test_bullington_terms_match_direct_formula(shared_dir):
 def _flat_inputs():
     d = np.linspace(0.0, 10.0, 21)
     return dict(
-        distance_km=d, height_m=np.full(21, 100.0), freq_mhz=900.0, tx_height_m=30.0,
-        rx_height_m=1.5,
+        distance_km=d, height_m=np.full(21, 100.0), freq_mhz=900.0, tx_height_agl_m=30.0,
+        rx_height_agl_m=1.5,
     )  # fmt: skip
 
 
@@ -264,8 +265,8 @@ def _flat_inputs():
         ({"time_pct": 60.0}, "time_pct"),
         ({"location_pct": 0.0}, "location_pct"),
         ({"location_pct": 99.5}, "location_pct"),
-        ({"tx_height_m": 0.5}, "tx_height_m"),
-        ({"rx_height_m": 3001.0}, "rx_height_m"),
+        ({"tx_height_agl_m": 0.5}, "tx_height_agl_m"),
+        ({"rx_height_agl_m": 3001.0}, "rx_height_agl_m"),
         ({"distance_km": np.linspace(0.0, 0.2, 21)}, "distance_km.*0.25"),
         ({"distance_km": np.linspace(0.0, 3100.0, 21)}, "distance_km.*3000"),
         ({"distance_km": np.r_[0.0, 1.0, 0.5, np.linspace(2, 10, 18)]}, "strictly increasing"),
@@ -294,6 +295,34 @@ def test_invalid_inputs_raise(change, match):
         m.p1812_point_to_point(**kwargs)
 
 
+@pytest.mark.parametrize(("key", "value"), [("dn", 157.0), ("n0", 501.0), ("n0", 199.0),
+                                          ("dn", -0.5)])
+def test_refractivity_outside_the_shared_range_is_refused(key, value):
+    """dn in [0, 156], n0 in [200, 500]: the ranges of covkit.parameters."""
+    kwargs = _flat_inputs()
+    kwargs[key] = value
+    with pytest.raises(CovkitInputError, match=rf"{key} = {value} is out of range"):
+        m.p1812_point_to_point(**kwargs)
+
+
+@pytest.mark.parametrize(("key", "value"), [("dn", 0.0), ("dn", 156.0), ("n0", 200.0),
+                                          ("n0", 500.0)])
+def test_refractivity_bounds_are_accepted(key, value):
+    res = m.p1812_point_to_point(**_flat_inputs(), **{key: value})
+    assert math.isfinite(res["Lb"])
+    if key == "dn" and value == 0.0:
+        assert res["ae"] == pytest.approx(C.EARTH_RADIUS_KM)  # k50 = 1: no refraction
+
+
+def test_default_polarization_is_vertical():
+    """The default of covkit.parameters (as in scenarios and the engine): vertical."""
+    base = m.p1812_point_to_point(**_flat_inputs())
+    vert = m.p1812_point_to_point(**_flat_inputs(), polarization="v")
+    hori = m.p1812_point_to_point(**_flat_inputs(), polarization="h")
+    assert base["Lb"] == vert["Lb"]
+    assert base["Ldsph50"] != hori["Ldsph50"]
+
+
 def test_input_error_is_value_error():
     kwargs = _flat_inputs()
     kwargs["freq_mhz"] = 1.0
@@ -304,7 +333,7 @@ def test_input_error_is_value_error():
 def test_defaults_and_location_variability():
     """Documented defaults: Taiwan latitude, default sigma_L of section 4.7, pL monotone."""
     base = m.p1812_point_to_point(**_flat_inputs())
-    assert base["phi"] == m.DEFAULT_PATH_CENTRE_LAT_DEG
+    assert base["phi"] == C.DEFAULT_PATH_CENTRE_LAT_DEG
     # Rx 1.5 m above 0 m clutter: u_h = 1 - 1.5 / 10; w_a = 100 m
     expected_sigma = (0.52 + 0.024 * 0.9) * 100.0**0.28 * (1.0 - 0.15)
     assert base["sigma_l_db"] == pytest.approx(expected_sigma)
@@ -335,8 +364,8 @@ def p1812_inputs(draw):
         clutter_height_m=np.array(clutter),
         zone=np.array(zones),
         freq_mhz=draw(st.floats(30.0, 6000.0)),
-        tx_height_m=draw(st.floats(1.0, 3000.0)),
-        rx_height_m=draw(st.floats(1.0, 3000.0)),
+        tx_height_agl_m=draw(st.floats(1.0, 3000.0)),
+        rx_height_agl_m=draw(st.floats(1.0, 3000.0)),
         time_pct=draw(st.floats(1.0, 50.0)),
         location_pct=draw(st.floats(1.0, 99.0)),
         polarization=draw(st.sampled_from(["h", "v"])),

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from covkit.propagation import constants as C
 from covkit.propagation import p1812 as m
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -74,7 +75,7 @@ def test_delta_bullington_matches_p452(result_file, shared_dir):
             d_km, g_m, hts, hrs, hstd, hsrd, float(row["ae"]), f_ghz, omega, pol, out50
         )
         m.delta_bullington_from_profile(
-            d_km, g_m, hts, hrs, hstd, hsrd, m.K_BETA * m.EARTH_RADIUS_KM, f_ghz, omega, pol, outb
+            d_km, g_m, hts, hrs, hstd, hsrd, C.K_BETA * C.EARTH_RADIUS_KM, f_ghz, omega, pol, outb
         )
         ldp = m.diffraction_loss_p_db(out50[3], outb[3], p_pct, b0)
         ctx = f"{result_file} f={f_ghz} p={p_pct} pol={pol}"

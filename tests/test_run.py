@@ -422,5 +422,5 @@ def test_distance_model_outside_height_validity_warns(tmp_path):
         r["scs_khz"] = 15.0
     write_csv(tmp_path / "stations.csv", rows)
     with pytest.warns(UserWarning, match=r"1 station\(s\), first 'T1' at 25 m: outside the hata "
-                                         r"validity 30-200 m for tx_height_m"):
+                                         r"validity 30-200 m for tx_height_agl_m"):
         covkit.run(toml)

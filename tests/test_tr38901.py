@@ -230,13 +230,13 @@ def test_shadow_fading_sigmas():
         ("rma", (11_000.0, 3500.0, 35.0, 1.5), "los", "distance_m=11000"),
         ("rma", (9.0, 3500.0, 35.0, 1.5), "los", "distance_m=9"),
         ("rma", (1000.0, 31_000.0, 35.0, 1.5), "los", "freq_mhz=31000"),
-        ("rma", (1000.0, 3500.0, 5.0, 1.5), "los", "tx_height_m=5"),
-        ("rma", (1000.0, 3500.0, 35.0, 11.0), "los", "rx_height_m=11"),
-        ("uma", (1000.0, 3500.0, 30.0, 1.5), "los", "38901-uma: tx_height_m=30"),
-        ("uma", (1000.0, 3500.0, 25.0, 1.0), "los", "rx_height_m=1"),
+        ("rma", (1000.0, 3500.0, 5.0, 1.5), "los", "tx_height_agl_m=5"),
+        ("rma", (1000.0, 3500.0, 35.0, 11.0), "los", "rx_height_agl_m=11"),
+        ("uma", (1000.0, 3500.0, 30.0, 1.5), "los", "38901-uma: tx_height_agl_m=30"),
+        ("uma", (1000.0, 3500.0, 25.0, 1.0), "los", "rx_height_agl_m=1"),
         ("uma", (1000.0, 400.0, 25.0, 1.5), "los", "freq_mhz=400"),
         ("umi", (5001.0, 3500.0, 10.0, 1.5), "los", "38901-umi: distance_m=5001"),
-        ("umi", (100.0, 3500.0, 10.0, 23.0), "los", "rx_height_m=23"),
+        ("umi", (100.0, 3500.0, 10.0, 23.0), "los", "rx_height_agl_m=23"),
     ],
 )
 def test_out_of_range_raises_naming_parameter(scenario, args, mode, pattern):

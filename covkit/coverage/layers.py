@@ -91,15 +91,15 @@ def warn_outside_validity(stations, scenario: Scenario) -> None:
     info = model_info(scenario.propagation.model)
     if info.needs_terrain:
         return
-    checks = (("tx_height_m", stations.table["height_m"].to_numpy()),
-              ("rx_height_m", np.array([scenario.propagation.receiver_height_m])))
+    checks = (("tx_height_agl_m", stations.table["height_m"].to_numpy()),
+              ("rx_height_agl_m", np.array([scenario.propagation.receiver_height_m])))
     for key, values in checks:
         lo, hi = info.validity[key]
         bad = (values < lo) | (values > hi)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             what = (f"{int(bad.sum())} station(s), first {stations.table['station_id'].iloc[i]!r}"
-                    f" at {values[i]:g} m" if key == "tx_height_m" else
+                    f" at {values[i]:g} m" if key == "tx_height_agl_m" else
                     f"propagation.receiver_height_m = {values[i]:g} m")
             warn(f"{what}: outside the {info.name} validity {lo:g}-{hi:g} m for {key}; the "
                  "model is extrapolated (never below free space)")

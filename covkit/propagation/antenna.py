@@ -31,10 +31,8 @@ import numpy as np
 
 from covkit._jit import njit
 from covkit.errors import CovkitInputError
-from covkit.propagation.empirical import _finish, as_float_array
-
-DBD_TO_DBI = 2.15
-"""Gain of a half-wave dipole over isotropic [dB] (dBi = dBd + 2.15)."""
+from covkit.propagation.arrays import as_float_array, finish
+from covkit.propagation.constants import DBD_TO_DBI
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,7 +236,7 @@ class SectorAntenna:
                                     float(self.hpbw_v_deg), float(self.front_to_back_db),
                                     float(self.sla_v_db), float(self.max_gain_dbi),
                                     np.empty(rel.size))
-        return _finish(shape, out)
+        return finish(shape, out)
 
 
 def omni_antenna(max_gain_dbi: float = 0.0, *, tilt_deg: float = 0.0,
@@ -342,7 +340,7 @@ class TabulatedAntenna:
                                        p.horizontal_loss_db, p.vertical_angle_deg,
                                        p.vertical_loss_db, float(p.max_gain_dbi), cap,
                                        np.empty(rel.size))
-        return _finish(shape, out)
+        return finish(shape, out)
 
 
 _KEYWORDS = {"NAME", "MAKE", "FREQUENCY", "H_WIDTH", "V_WIDTH", "FRONT_TO_BACK", "GAIN", "TILT",

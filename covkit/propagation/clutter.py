@@ -25,7 +25,7 @@ import numpy as np
 
 from covkit._jit import njit
 from covkit.errors import CovkitInputError
-from covkit.propagation.empirical import _finish, as_float_array
+from covkit.propagation.arrays import as_float_array, finish
 
 CLUTTER_WATER_SEA = 1
 CLUTTER_OPEN_RURAL = 2
@@ -167,7 +167,7 @@ def terrestrial_clutter_loss_db(freq_mhz, distance_m, location_fraction):
 
 
 @njit
-def height_gain_correction_db(freq_mhz, height_m, street_width_m, clutter_height_m,
+def height_gain_correction_db(freq_mhz, height_agl_m, street_width_m, clutter_height_m,
                               clutter_type):
     """Height-gain terminal correction, ITU-R P.2108-1 section 3.1 [dB].
 
@@ -183,7 +183,7 @@ def height_gain_correction_db(freq_mhz, height_m, street_width_m, clutter_height
     ----------
     freq_mhz : float
         Frequency [MHz]; valid 30-3000 MHz.
-    height_m : float
+    height_agl_m : float
         Antenna height above ground [m], > 0.
     street_width_m : float
         Street width w_s [m], > 0 (default 27 m).
@@ -197,13 +197,13 @@ def height_gain_correction_db(freq_mhz, height_m, street_width_m, clutter_height
     float
         Additional loss A_h [dB]; NaN for an unknown clutter type.
     """
-    if height_m >= clutter_height_m:
+    if height_agl_m >= clutter_height_m:
         return 0.0
     f_ghz = freq_mhz / 1000.0
-    h_dif = clutter_height_m - height_m
+    h_dif = clutter_height_m - height_agl_m
     if clutter_type == CLUTTER_WATER_SEA or clutter_type == CLUTTER_OPEN_RURAL:
         k_h2 = 21.8 + 6.2 * math.log10(f_ghz)
-        return -k_h2 * math.log10(height_m / clutter_height_m)
+        return -k_h2 * math.log10(height_agl_m / clutter_height_m)
     if clutter_type < CLUTTER_SUBURBAN or clutter_type > CLUTTER_DENSE_URBAN:
         return math.nan
     theta_clut_deg = math.degrees(math.atan(h_dif / street_width_m))
@@ -294,11 +294,11 @@ def terrestrial_clutter_loss_db_array(freq_mhz, distance_m, location_fraction, o
 
 
 @njit
-def height_gain_correction_db_array(freq_mhz, height_m, street_width_m, clutter_height_m,
+def height_gain_correction_db_array(freq_mhz, height_agl_m, street_width_m, clutter_height_m,
                                     clutter_type, out):
     """Element-wise :func:`height_gain_correction_db` over 1-D arrays [dB]."""
     for i in range(out.size):
-        out[i] = height_gain_correction_db(freq_mhz[i], height_m[i], street_width_m[i],
+        out[i] = height_gain_correction_db(freq_mhz[i], height_agl_m[i], street_width_m[i],
                                            clutter_height_m[i], clutter_type[i])
     return out
 
@@ -383,10 +383,10 @@ def terrestrial_clutter_loss_db_checked(freq_mhz, distance_m, location_fraction)
     _require((f >= 500.0) & (f <= 67_000.0), f, m, "freq_mhz", "500 <= f <= 67000 MHz")
     _require(d >= 250.0, d, m, "distance_m", "d >= 250 m")
     _require((p > 0.0) & (p < 1.0), p, m, "location_fraction", "0 < p < 1")
-    return _finish(shape, terrestrial_clutter_loss_db_array(f, d, p, np.empty(f.size)))
+    return finish(shape, terrestrial_clutter_loss_db_array(f, d, p, np.empty(f.size)))
 
 
-def height_gain_correction_db_checked(freq_mhz, height_m, clutter_type, *,
+def height_gain_correction_db_checked(freq_mhz, height_agl_m, clutter_type, *,
                                       street_width_m=DEFAULT_STREET_WIDTH_M,
                                       clutter_height_m=None):
     """Validated P.2108 section 3.1 height-gain terminal correction; scalars or arrays [dB].
@@ -395,7 +395,7 @@ def height_gain_correction_db_checked(freq_mhz, height_m, clutter_type, *,
     ----------
     freq_mhz : float or array_like
         Frequency [MHz], 30-3000 MHz.
-    height_m : float or array_like
+    height_agl_m : float or array_like
         Terminal antenna height above ground [m], > 0.
     clutter_type : str, int or array_like of int
         ``water_sea`` (1), ``open_rural`` (2), ``suburban`` (3), ``urban`` (4),
@@ -416,16 +416,16 @@ def height_gain_correction_db_checked(freq_mhz, height_m, clutter_type, *,
     if clutter_height_m is None:
         clutter_height_m = np.vectorize(CLUTTER_DEFAULT_HEIGHT_M.__getitem__, otypes=[float])(
             codes)
-    names = ("freq_mhz", "height_m", "street_width_m", "clutter_height_m", "clutter_type")
+    names = ("freq_mhz", "height_agl_m", "street_width_m", "clutter_height_m", "clutter_type")
     shape, (f, h, ws, r, ct) = _broadcast(
-        names, (freq_mhz, height_m, street_width_m, clutter_height_m, codes))
+        names, (freq_mhz, height_agl_m, street_width_m, clutter_height_m, codes))
     m = "P.2108 section 3.1"
     _require((f >= 30.0) & (f <= 3000.0), f, m, "freq_mhz", "30 <= f <= 3000 MHz")
-    _require(h > 0.0, h, m, "height_m", "h > 0 m")
+    _require(h > 0.0, h, m, "height_agl_m", "h > 0 m")
     _require(ws > 0.0, ws, m, "street_width_m", "w_s > 0 m")
     _require(r > 0.0, r, m, "clutter_height_m", "R > 0 m")
     out = height_gain_correction_db_array(f, h, ws, r, ct.astype(np.int64), np.empty(f.size))
-    return _finish(shape, out)
+    return finish(shape, out)
 
 
 def aeronautical_clutter_loss_db_checked(freq_mhz, elevation_deg, location_fraction):
@@ -451,7 +451,7 @@ def aeronautical_clutter_loss_db_checked(freq_mhz, elevation_deg, location_fract
     _require((f >= 10_000.0) & (f <= 100_000.0), f, m, "freq_mhz", "10000 <= f <= 100000 MHz")
     _require((t >= 0.0) & (t <= 90.0), t, m, "elevation_deg", "0 <= theta <= 90 deg")
     _require((p > 0.0) & (p < 1.0), p, m, "location_fraction", "0 < p < 1")
-    return _finish(shape, aeronautical_clutter_loss_db_array(f, t, p, np.empty(f.size)))
+    return finish(shape, aeronautical_clutter_loss_db_array(f, t, p, np.empty(f.size)))
 
 
 def building_entry_loss_db_checked(freq_mhz, probability, building_type, elevation_deg=0.0):
@@ -481,4 +481,4 @@ def building_entry_loss_db_checked(freq_mhz, probability, building_type, elevati
     _require((p > 0.0) & (p < 1.0), p, m, "probability", "0 < P < 1")
     _require((e >= -90.0) & (e <= 90.0), e, m, "elevation_deg", "-90 <= theta <= 90 deg")
     out = building_entry_loss_db_array(f, p, bt.astype(np.int64), e, np.empty(f.size))
-    return _finish(shape, out)
+    return finish(shape, out)

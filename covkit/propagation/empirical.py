@@ -27,9 +27,8 @@ import numpy as np
 
 from covkit._jit import njit, njit_noalloc
 from covkit.errors import CovkitInputError
-
-SPEED_OF_LIGHT_M_S = 299_792_458.0
-"""Speed of light in vacuum [m/s] (used by P.525; TR 38.901 uses its own 3.0e8)."""
+from covkit.propagation.arrays import check_range, finish, prepare
+from covkit.propagation.constants import SPEED_OF_LIGHT_M_S
 
 ENV_URBAN = 0
 ENV_LARGE_CITY = 1
@@ -52,16 +51,16 @@ COST231_ENVIRONMENTS = ("urban", "large_city", "metropolitan", "suburban")
 HATA_VALIDITY: dict[str, tuple[float, float]] = {
     "distance_m": (1_000.0, 20_000.0),
     "freq_mhz": (150.0, 1_500.0),
-    "tx_height_m": (30.0, 200.0),
-    "rx_height_m": (1.0, 10.0),
+    "tx_height_agl_m": (30.0, 200.0),
+    "rx_height_agl_m": (1.0, 10.0),
 }
 """Okumura-Hata validity ranges (Hata 1980), inclusive."""
 
 COST231_VALIDITY: dict[str, tuple[float, float]] = {
     "distance_m": (1_000.0, 20_000.0),
     "freq_mhz": (1_500.0, 2_000.0),
-    "tx_height_m": (30.0, 200.0),
-    "rx_height_m": (1.0, 10.0),
+    "tx_height_agl_m": (30.0, 200.0),
+    "rx_height_agl_m": (1.0, 10.0),
 }
 """COST-231 Hata validity ranges (COST 231 Final Report, section 4.4.1), inclusive."""
 
@@ -92,7 +91,7 @@ def fspl_loss_db(distance_m, freq_mhz):
 
 
 @njit
-def _hata_mobile_correction_db(freq_mhz, rx_height_m, large_city):
+def _hata_mobile_correction_db(freq_mhz, rx_height_agl_m, large_city):
     """Hata (1980) mobile-antenna height correction a(hm) [dB].
 
     Small/medium city: eq. (4) ``(1.1 log f - 0.7) hm - (1.56 log f - 0.8)``.
@@ -103,13 +102,13 @@ def _hata_mobile_correction_db(freq_mhz, rx_height_m, large_city):
     log_f = math.log10(freq_mhz)
     if large_city:
         if freq_mhz < 300.0:
-            return 8.29 * math.log10(1.54 * rx_height_m) ** 2 - 1.1
-        return 3.2 * math.log10(11.75 * rx_height_m) ** 2 - 4.97
-    return (1.1 * log_f - 0.7) * rx_height_m - (1.56 * log_f - 0.8)
+            return 8.29 * math.log10(1.54 * rx_height_agl_m) ** 2 - 1.1
+        return 3.2 * math.log10(11.75 * rx_height_agl_m) ** 2 - 4.97
+    return (1.1 * log_f - 0.7) * rx_height_agl_m - (1.56 * log_f - 0.8)
 
 
 @njit
-def hata_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code):
+def hata_loss_db(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, env_code):
     """Okumura-Hata median basic loss (Hata 1980, eqs. (3)-(9)).
 
     Urban: ``L = 69.55 + 26.16 log f - 13.82 log hb - a(hm) + (44.9 - 6.55 log hb) log d``
@@ -123,9 +122,9 @@ def hata_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code):
         Ground distance [m]; valid 1-20 km.
     freq_mhz : float
         Frequency [MHz]; valid 150-1500 MHz.
-    tx_height_m : float
+    tx_height_agl_m : float
         Base-station antenna height above ground [m]; valid 30-200 m.
-    rx_height_m : float
+    rx_height_agl_m : float
         Mobile antenna height above ground [m]; valid 1-10 m.
     env_code : int
         0 urban (small/medium city), 1 urban large city, 2 suburban, 3 open.
@@ -136,9 +135,9 @@ def hata_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code):
         Median basic loss [dB].
     """
     log_f = math.log10(freq_mhz)
-    log_hb = math.log10(tx_height_m)
+    log_hb = math.log10(tx_height_agl_m)
     log_d = math.log10(distance_m / 1000.0)
-    a_hm = _hata_mobile_correction_db(freq_mhz, rx_height_m, env_code == ENV_LARGE_CITY)
+    a_hm = _hata_mobile_correction_db(freq_mhz, rx_height_agl_m, env_code == ENV_LARGE_CITY)
     urban = 69.55 + 26.16 * log_f - 13.82 * log_hb - a_hm + (44.9 - 6.55 * log_hb) * log_d
     if env_code == ENV_SUBURBAN:
         return urban - 2.0 * math.log10(freq_mhz / 28.0) ** 2 - 5.4
@@ -148,7 +147,7 @@ def hata_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code):
 
 
 @njit
-def cost231_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code):
+def cost231_loss_db(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, env_code):
     """COST-231 Hata median basic loss (COST 231 Final Report, section 4.4.1).
 
     ``L = 46.3 + 33.9 log f - 13.82 log hb - a(hm) + (44.9 - 6.55 log hb) log d + Cm``
@@ -162,9 +161,9 @@ def cost231_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code):
         Ground distance [m]; valid 1-20 km.
     freq_mhz : float
         Frequency [MHz]; valid 1500-2000 MHz.
-    tx_height_m : float
+    tx_height_agl_m : float
         Base-station antenna height above ground [m]; valid 30-200 m.
-    rx_height_m : float
+    rx_height_agl_m : float
         Mobile antenna height above ground [m]; valid 1-10 m.
     env_code : int
         0 urban/medium city or 2 suburban (Cm = 0), 1 metropolitan (Cm = 3). Code 3 (open)
@@ -177,10 +176,10 @@ def cost231_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code):
         Median basic loss [dB].
     """
     log_f = math.log10(freq_mhz)
-    log_hb = math.log10(tx_height_m)
+    log_hb = math.log10(tx_height_agl_m)
     log_d = math.log10(distance_m / 1000.0)
     metropolitan = env_code == ENV_LARGE_CITY
-    a_hm = _hata_mobile_correction_db(freq_mhz, rx_height_m, metropolitan)
+    a_hm = _hata_mobile_correction_db(freq_mhz, rx_height_agl_m, metropolitan)
     c_m = 3.0 if metropolitan else 0.0
     return 46.3 + 33.9 * log_f - 13.82 * log_hb - a_hm + (44.9 - 6.55 * log_hb) * log_d + c_m
 
@@ -197,71 +196,27 @@ def fspl_loss_db_array(distance_m, freq_mhz, out):
 
 
 @njit
-def hata_loss_db_array(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code, out):
+def hata_loss_db_array(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, env_code, out):
     """Fill ``out[i] = hata_loss_db(...)`` element-wise (1-D arrays, scalar env code) [dB]."""
     for i in range(out.size):
-        out[i] = hata_loss_db(distance_m[i], freq_mhz[i], tx_height_m[i], rx_height_m[i], env_code)
+        out[i] = hata_loss_db(distance_m[i], freq_mhz[i], tx_height_agl_m[i],
+                              rx_height_agl_m[i], env_code)
     return out
 
 
 @njit
-def cost231_loss_db_array(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code, out):
+def cost231_loss_db_array(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, env_code, out):
     """Fill ``out[i] = cost231_loss_db(...)`` element-wise (1-D arrays, scalar env code) [dB]."""
     for i in range(out.size):
         out[i] = cost231_loss_db(
-            distance_m[i], freq_mhz[i], tx_height_m[i], rx_height_m[i], env_code
+            distance_m[i], freq_mhz[i], tx_height_agl_m[i], rx_height_agl_m[i], env_code
         )
     return out
 
 
 # --------------------------------------------------------------------------------------------
-# Python layer: validation helpers shared by the propagation modules
+# Python layer
 # --------------------------------------------------------------------------------------------
-def as_float_array(name: str, value) -> np.ndarray:
-    """Convert ``value`` to a float64 array; raise if it is not numeric or not finite.
-
-    Parameters
-    ----------
-    name : str
-        Parameter name used in the error message.
-    value : array_like
-        Scalar or array.
-    """
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise CovkitInputError(f"{name} must be numeric, got {value!r}", column=name) from exc
-    if not np.all(np.isfinite(arr)):
-        raise CovkitInputError(f"{name} must be finite, got {value!r}", column=name)
-    return arr
-
-
-def check_positive(name: str, arr: np.ndarray) -> None:
-    """Raise :class:`CovkitInputError` naming ``name`` unless every value is > 0."""
-    if np.any(arr <= 0.0):
-        bad = float(arr[arr <= 0.0].flat[0])
-        raise CovkitInputError(f"{name} must be > 0, got {bad:g}", column=name)
-
-
-def check_range(
-    model: str, name: str, arr: np.ndarray, lo: float, hi: float, extrapolate: bool
-) -> None:
-    """Raise :class:`CovkitInputError` if ``arr`` leaves ``[lo, hi]`` and not ``extrapolate``.
-
-    The message names the model, the parameter, the first offending value and the range.
-    """
-    if extrapolate:
-        return
-    outside = (arr < lo) | (arr > hi)
-    if np.any(outside):
-        bad = float(arr[outside].flat[0])
-        raise CovkitInputError(
-            f"{model}: {name}={bad:g} is outside the model's validity range [{lo:g}, {hi:g}]; "
-            "pass extrapolate=True to evaluate the formula outside its range",
-            column=name,
-        )
-
-
 def environment_code(environment: str, allowed: tuple[str, ...] | None = None) -> int:
     """Map an environment name to its int code, listing the valid choices on error."""
     choices = tuple(ENVIRONMENT_CODES) if allowed is None else allowed
@@ -272,27 +227,6 @@ def environment_code(environment: str, allowed: tuple[str, ...] | None = None) -
             column="environment",
         )
     return ENVIRONMENT_CODES[key]
-
-
-def _prepare(names, values):
-    arrays = [as_float_array(n, v) for n, v in zip(names, values, strict=True)]
-    for n, a in zip(names, arrays, strict=True):
-        check_positive(n, a)
-    try:
-        b = np.broadcast_arrays(*arrays)
-    except ValueError as exc:
-        raise CovkitInputError(
-            f"{', '.join(names)} cannot be broadcast together: "
-            f"shapes {[a.shape for a in arrays]}"
-        ) from exc
-    shape = b[0].shape
-    flat = [np.ascontiguousarray(x, dtype=np.float64).ravel() for x in b]
-    return shape, flat
-
-
-def _finish(shape, out):
-    out = out.reshape(shape)
-    return float(out) if out.ndim == 0 else out
 
 
 def fspl(distance_m, freq_mhz):
@@ -310,22 +244,22 @@ def fspl(distance_m, freq_mhz):
     float or numpy.ndarray
         Loss [dB] (broadcast shape of the inputs).
     """
-    shape, (d, f) = _prepare(("distance_m", "freq_mhz"), (distance_m, freq_mhz))
-    return _finish(shape, fspl_loss_db_array(d, f, np.empty(d.size)))
+    shape, (d, f) = prepare(("distance_m", "freq_mhz"), (distance_m, freq_mhz))
+    return finish(shape, fspl_loss_db_array(d, f, np.empty(d.size)))
 
 
-def _hata_family(model, validity, loop, distance_m, freq_mhz, tx_height_m, rx_height_m,
+def _hata_family(model, validity, loop, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                  env_code, extrapolate):
-    names = ("distance_m", "freq_mhz", "tx_height_m", "rx_height_m")
-    shape, flat = _prepare(names, (distance_m, freq_mhz, tx_height_m, rx_height_m))
+    names = ("distance_m", "freq_mhz", "tx_height_agl_m", "rx_height_agl_m")
+    shape, flat = prepare(names, (distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m))
     for n, a in zip(names, flat, strict=True):
         lo, hi = validity[n]
         check_range(model, n, a, lo, hi, extrapolate)
     d, f, hb, hm = flat
-    return _finish(shape, loop(d, f, hb, hm, env_code, np.empty(d.size)))
+    return finish(shape, loop(d, f, hb, hm, env_code, np.empty(d.size)))
 
 
-def hata(distance_m, freq_mhz, tx_height_m, rx_height_m, *, environment="urban",
+def hata(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, *, environment="urban",
          extrapolate=False):
     """Okumura-Hata median basic loss (Hata 1980), validated; scalars or arrays.
 
@@ -335,9 +269,9 @@ def hata(distance_m, freq_mhz, tx_height_m, rx_height_m, *, environment="urban",
         Ground distance [m]; valid 1000-20000 m.
     freq_mhz : float or array_like
         Frequency [MHz]; valid 150-1500 MHz.
-    tx_height_m : float or array_like
+    tx_height_agl_m : float or array_like
         Base-station antenna height above ground [m]; valid 30-200 m.
-    rx_height_m : float or array_like
+    rx_height_agl_m : float or array_like
         Mobile antenna height above ground [m]; valid 1-10 m.
     environment : {"urban", "large_city", "metropolitan", "suburban", "open", "rural"}
         ``urban`` uses the small/medium-city a(hm); ``large_city`` (alias ``metropolitan``)
@@ -359,10 +293,10 @@ def hata(distance_m, freq_mhz, tx_height_m, rx_height_m, *, environment="urban",
     """
     env = environment_code(environment)
     return _hata_family("hata", HATA_VALIDITY, hata_loss_db_array, distance_m, freq_mhz,
-                        tx_height_m, rx_height_m, env, extrapolate)
+                        tx_height_agl_m, rx_height_agl_m, env, extrapolate)
 
 
-def cost231(distance_m, freq_mhz, tx_height_m, rx_height_m, *, environment="urban",
+def cost231(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, *, environment="urban",
             extrapolate=False):
     """COST-231 Hata median basic loss, validated; scalars or arrays.
 
@@ -372,9 +306,9 @@ def cost231(distance_m, freq_mhz, tx_height_m, rx_height_m, *, environment="urba
         Ground distance [m]; valid 1000-20000 m.
     freq_mhz : float or array_like
         Frequency [MHz]; valid 1500-2000 MHz.
-    tx_height_m : float or array_like
+    tx_height_agl_m : float or array_like
         Base-station antenna height above ground [m]; valid 30-200 m.
-    rx_height_m : float or array_like
+    rx_height_agl_m : float or array_like
         Mobile antenna height above ground [m]; valid 1-10 m.
     environment : {"urban", "suburban", "large_city", "metropolitan"}
         ``urban`` / ``suburban``: medium city and suburban centres (Cm = 0 dB);
@@ -396,4 +330,4 @@ def cost231(distance_m, freq_mhz, tx_height_m, rx_height_m, *, environment="urba
     """
     env = environment_code(environment, COST231_ENVIRONMENTS)
     return _hata_family("cost231", COST231_VALIDITY, cost231_loss_db_array, distance_m,
-                        freq_mhz, tx_height_m, rx_height_m, env, extrapolate)
+                        freq_mhz, tx_height_agl_m, rx_height_agl_m, env, extrapolate)

@@ -31,15 +31,13 @@ import numpy as np
 
 from covkit._jit import njit
 from covkit.errors import CovkitInputError
+from covkit.propagation.arrays import check_range, finish, prepare
 from covkit.propagation.empirical import (
     COST231_ENVIRONMENTS,
     COST231_VALIDITY,
     ENV_URBAN,
     ENVIRONMENT_CODES,
     HATA_VALIDITY,
-    _finish,
-    _prepare,
-    check_range,
     cost231_loss_db,
     environment_code,
     fspl_loss_db,
@@ -92,8 +90,8 @@ class ModelInfo:
     needs_terrain : bool
         True if the model needs a terrain profile (cannot go through :func:`path_loss_db`).
     validity : dict[str, tuple[float, float]]
-        Inclusive validity range per parameter (``distance_m``, ``freq_mhz``, ``tx_height_m``,
-        ``rx_height_m``).
+        Inclusive validity range per parameter (``distance_m``, ``freq_mhz``, ``tx_height_agl_m``,
+        ``rx_height_agl_m``).
     environments : tuple[str, ...]
         Accepted ``environment`` names (empty: the option does not apply).
     reference : str
@@ -113,14 +111,14 @@ class ModelInfo:
 
 def _tr_validity(scenario):
     v = TR38901_VALIDITY[scenario]
-    return {k: v[k] for k in ("distance_m", "freq_mhz", "tx_height_m", "rx_height_m")}
+    return {k: v[k] for k in ("distance_m", "freq_mhz", "tx_height_agl_m", "rx_height_agl_m")}
 
 
 MODELS: dict[str, ModelInfo] = {
     "fspl": ModelInfo(
         "fspl", MODEL_FSPL, False,
         {"distance_m": (0.0, math.inf), "freq_mhz": (0.0, math.inf),
-         "tx_height_m": (0.0, math.inf), "rx_height_m": (0.0, math.inf)},
+         "tx_height_agl_m": (0.0, math.inf), "rx_height_agl_m": (0.0, math.inf)},
         (), "ITU-R P.525-4 eq. (6)", "any distance and frequency > 0"),
     "hata": ModelInfo(
         "hata", MODEL_HATA, False, dict(HATA_VALIDITY), tuple(ENVIRONMENT_CODES),
@@ -141,7 +139,7 @@ MODELS: dict[str, ModelInfo] = {
     "p1812": ModelInfo(
         "p1812", MODEL_P1812, True,
         {"distance_m": (250.0, 3_000_000.0), "freq_mhz": (30.0, 6_000.0),
-         "tx_height_m": (1.0, 3_000.0), "rx_height_m": (1.0, 3_000.0)},
+         "tx_height_agl_m": (1.0, 3_000.0), "rx_height_agl_m": (1.0, 3_000.0)},
         (), "ITU-R P.1812-8",
         "time percentage 1-50 %, location percentage 1-99 %; needs a terrain profile"),
 }
@@ -174,7 +172,7 @@ def model_info(name: str) -> ModelInfo:
 # Kernels
 # --------------------------------------------------------------------------------------------
 @njit
-def loss_db_by_code(code, distance_m, freq_mhz, tx_height_m, rx_height_m, env_code,
+def loss_db_by_code(code, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, env_code,
                     los_mode_code):
     """Basic path loss of a non-terrain model selected by int code [dB].
 
@@ -186,7 +184,7 @@ def loss_db_by_code(code, distance_m, freq_mhz, tx_height_m, rx_height_m, env_co
         Horizontal distance [m] (> 0).
     freq_mhz : float
         Frequency [MHz].
-    tx_height_m, rx_height_m : float
+    tx_height_agl_m, rx_height_agl_m : float
         Antenna heights above ground [m].
     env_code : int
         Hata/COST-231 environment code (:data:`ENVIRONMENT_CODES`); ignored by other models.
@@ -200,33 +198,33 @@ def loss_db_by_code(code, distance_m, freq_mhz, tx_height_m, rx_height_m, env_co
         unknown codes. TR 38.901 RMa uses W = 20 m, h = 5 m.
     """
     if code == MODEL_FSPL:
-        dh = tx_height_m - rx_height_m
+        dh = tx_height_agl_m - rx_height_agl_m
         return fspl_loss_db(math.sqrt(distance_m * distance_m + dh * dh), freq_mhz)
     if code == MODEL_HATA:
-        return hata_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code)
+        return hata_loss_db(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, env_code)
     if code == MODEL_COST231:
-        return cost231_loss_db(distance_m, freq_mhz, tx_height_m, rx_height_m, env_code)
+        return cost231_loss_db(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, env_code)
     if code == MODEL_38901_RMA or code == MODEL_38901_UMA or code == MODEL_38901_UMI:
-        return tr38901_loss_db(code - MODEL_38901_RMA, distance_m, freq_mhz, tx_height_m,
-                               rx_height_m, los_mode_code, RMA_DEFAULT_STREET_WIDTH_M,
+        return tr38901_loss_db(code - MODEL_38901_RMA, distance_m, freq_mhz, tx_height_agl_m,
+                               rx_height_agl_m, los_mode_code, RMA_DEFAULT_STREET_WIDTH_M,
                                RMA_DEFAULT_BUILDING_HEIGHT_M)
     return math.nan
 
 
 @njit
-def loss_db_by_code_array(code, distance_m, freq_mhz, tx_height_m, rx_height_m, env_code,
+def loss_db_by_code_array(code, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, env_code,
                           los_mode_code, out):
     """Element-wise :func:`loss_db_by_code` over 1-D arrays (scalar codes) [dB]."""
     for i in range(out.size):
-        out[i] = loss_db_by_code(code, distance_m[i], freq_mhz[i], tx_height_m[i],
-                                 rx_height_m[i], env_code, los_mode_code)
+        out[i] = loss_db_by_code(code, distance_m[i], freq_mhz[i], tx_height_agl_m[i],
+                                 rx_height_agl_m[i], env_code, los_mode_code)
     return out
 
 
 # --------------------------------------------------------------------------------------------
 # Python API
 # --------------------------------------------------------------------------------------------
-def path_loss_db(model, distance_m, freq_mhz, tx_height_m, rx_height_m, *,
+def path_loss_db(model, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, *,
                  environment="urban", los_mode="probabilistic", extrapolate=False):
     """Validated basic path loss of a non-terrain model; scalars or arrays.
 
@@ -239,7 +237,7 @@ def path_loss_db(model, distance_m, freq_mhz, tx_height_m, rx_height_m, *,
         Horizontal distance [m], > 0.
     freq_mhz : float or array_like
         Frequency [MHz], > 0.
-    tx_height_m, rx_height_m : float or array_like
+    tx_height_agl_m, rx_height_agl_m : float or array_like
         Antenna heights above ground [m], > 0.
     environment : str
         Hata / COST-231 environment (see :mod:`covkit.propagation.empirical`); ignored (not
@@ -269,8 +267,8 @@ def path_loss_db(model, distance_m, freq_mhz, tx_height_m, rx_height_m, *,
         raise CovkitInputError(
             f"model {info.name!r} needs a terrain profile: use the radial engine or "
             "covkit.propagation.p1812, not path_loss_db", column="model")
-    names = ("distance_m", "freq_mhz", "tx_height_m", "rx_height_m")
-    shape, flat = _prepare(names, (distance_m, freq_mhz, tx_height_m, rx_height_m))
+    names = ("distance_m", "freq_mhz", "tx_height_agl_m", "rx_height_agl_m")
+    shape, flat = prepare(names, (distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m))
     env = ENV_URBAN
     lm = LOS_MODE_PROBABILISTIC
     if code in (MODEL_HATA, MODEL_COST231):
@@ -284,7 +282,7 @@ def path_loss_db(model, distance_m, freq_mhz, tx_height_m, rx_height_m, *,
                          extrapolate)
     d, f, htx, hrx = flat
     out = loss_db_by_code_array(code, d, f, htx, hrx, env, lm, np.empty(d.size))
-    return _finish(shape, out)
+    return finish(shape, out)
 
 
 __all__ = [

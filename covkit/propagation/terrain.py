@@ -13,10 +13,7 @@ import math
 import numpy as np
 
 from covkit._jit import njit_noalloc
-
-ZONE_SEA = 1
-ZONE_COASTAL_LAND = 3
-ZONE_INLAND = 4
+from covkit.propagation.constants import ZONE_COASTAL_LAND, ZONE_INLAND, ZONE_SEA
 
 
 @njit_noalloc

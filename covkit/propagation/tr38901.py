@@ -38,7 +38,8 @@ import numpy as np
 
 from covkit._jit import njit
 from covkit.errors import CovkitInputError
-from covkit.propagation.empirical import _finish, _prepare, check_range
+from covkit.propagation.arrays import check_range, finish, prepare
+from covkit.propagation.constants import SPEED_OF_LIGHT_TR38901_M_S
 
 SCENARIO_RMA = 0
 SCENARIO_UMA = 1
@@ -58,9 +59,6 @@ LOS_MODE_CODES: dict[str, int] = {
 }
 """LOS-mode name -> int code."""
 
-C_TR38901_M_S = 3.0e8
-"""Speed of light as written in TR 38.901 Table 7.4.1-1 note 1 / note 5 [m/s]."""
-
 RMA_DEFAULT_STREET_WIDTH_M = 20.0
 """RMa default average street width W [m] (Table 7.4.1-1; applicability 5-50 m)."""
 RMA_DEFAULT_BUILDING_HEIGHT_M = 5.0
@@ -70,22 +68,22 @@ TR38901_VALIDITY: dict[int, dict[str, tuple[float, float]]] = {
     SCENARIO_RMA: {
         "distance_m": (10.0, 10_000.0),  # LOS; NLOS and probabilistic: up to 5 km
         "freq_mhz": (500.0, 30_000.0),
-        "tx_height_m": (10.0, 150.0),
-        "rx_height_m": (1.0, 10.0),
+        "tx_height_agl_m": (10.0, 150.0),
+        "rx_height_agl_m": (1.0, 10.0),
         "street_width_m": (5.0, 50.0),
         "building_height_m": (5.0, 50.0),
     },
     SCENARIO_UMA: {
         "distance_m": (10.0, 5_000.0),
         "freq_mhz": (500.0, 100_000.0),
-        "tx_height_m": (25.0, 25.0),
-        "rx_height_m": (1.5, 22.5),
+        "tx_height_agl_m": (25.0, 25.0),
+        "rx_height_agl_m": (1.5, 22.5),
     },
     SCENARIO_UMI: {
         "distance_m": (10.0, 5_000.0),
         "freq_mhz": (500.0, 100_000.0),
-        "tx_height_m": (10.0, 10.0),
-        "rx_height_m": (1.5, 22.5),
+        "tx_height_agl_m": (10.0, 10.0),
+        "rx_height_agl_m": (1.5, 22.5),
     },
 }
 """Applicability ranges of Table 7.4.1-1 per scenario code (inclusive). UMa and UMi are
@@ -99,13 +97,14 @@ RMA_NLOS_MAX_DISTANCE_M = 5_000.0
 # Kernels
 # --------------------------------------------------------------------------------------------
 @njit
-def rma_breakpoint_m(freq_mhz, tx_height_m, rx_height_m):
+def rma_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m):
     """RMa breakpoint distance ``d_BP = 2 pi hBS hUT fc / c`` [m] (Table 7.4.1-1 note 5)."""
-    return 2.0 * math.pi * tx_height_m * rx_height_m * freq_mhz * 1.0e6 / C_TR38901_M_S
+    return (2.0 * math.pi * tx_height_agl_m * rx_height_agl_m * freq_mhz * 1.0e6
+            / SPEED_OF_LIGHT_TR38901_M_S)
 
 
 @njit
-def uma_effective_env_height_m(distance_m, rx_height_m):
+def uma_effective_env_height_m(distance_m, rx_height_agl_m):
     """Expected effective environment height E[hE] for UMa [m] (Table 7.4.1-1 note 1).
 
     ``C(d2D, hUT) = ((hUT - 13)/10)^1.5 g(d2D)`` for 13 <= hUT <= 23 m (0 below),
@@ -113,12 +112,12 @@ def uma_effective_env_height_m(distance_m, rx_height_m):
     ``E[hE] = (1 + C m) / (1 + C)`` with m the mean of {12, 15, ..., hUT - 1.5}. hUT above
     23 m is clamped to 23 m in C (extrapolation).
     """
-    if rx_height_m < 13.0 or distance_m <= 18.0:
+    if rx_height_agl_m < 13.0 or distance_m <= 18.0:
         return 1.0
-    top = rx_height_m - 1.5
+    top = rx_height_agl_m - 1.5
     if top < 12.0:
         return 1.0
-    h_clamped = min(rx_height_m, 23.0)
+    h_clamped = min(rx_height_agl_m, 23.0)
     g = 1.25 * (distance_m / 100.0) ** 3 * math.exp(-distance_m / 150.0)
     c = ((h_clamped - 13.0) / 10.0) ** 1.5 * g
     last = 12.0 + 3.0 * math.floor((top - 12.0) / 3.0)
@@ -127,11 +126,11 @@ def uma_effective_env_height_m(distance_m, rx_height_m):
 
 
 @njit
-def urban_breakpoint_m(freq_mhz, tx_height_m, rx_height_m, env_height_m):
+def urban_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m, env_height_m):
     """UMa/UMi breakpoint ``d'_BP = 4 (hBS - hE)(hUT - hE) fc / c`` [m] (note 1)."""
     return (
-        4.0 * (tx_height_m - env_height_m) * (rx_height_m - env_height_m) * freq_mhz * 1.0e6
-        / C_TR38901_M_S
+        4.0 * (tx_height_agl_m - env_height_m) * (rx_height_agl_m - env_height_m) * freq_mhz * 1.0e6
+        / SPEED_OF_LIGHT_TR38901_M_S
     )
 
 
@@ -147,7 +146,7 @@ def _rma_pl1_db(d3d_m, fc_ghz, building_height_m):
 
 
 @njit
-def tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m,
+def tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                         street_width_m, building_height_m):
     """LOS path loss of TR 38.901 Table 7.4.1-1 [dB].
 
@@ -167,7 +166,7 @@ def tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m
         Horizontal distance d2D [m] (> 0; valid >= 10 m, see :data:`TR38901_VALIDITY`).
     freq_mhz : float
         Carrier frequency [MHz] (fc = freq_mhz / 1000 GHz).
-    tx_height_m, rx_height_m : float
+    tx_height_agl_m, rx_height_agl_m : float
         hBS and hUT above ground [m].
     street_width_m, building_height_m : float
         RMa W and h [m] (unused for UMa/UMi; only h enters the LOS formula).
@@ -178,22 +177,22 @@ def tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m
         Path loss [dB] (without shadow fading).
     """
     fc_ghz = freq_mhz / 1000.0
-    dh = tx_height_m - rx_height_m
+    dh = tx_height_agl_m - rx_height_agl_m
     d3d = math.sqrt(distance_m * distance_m + dh * dh)
     if scenario == SCENARIO_RMA:
-        d_bp = rma_breakpoint_m(freq_mhz, tx_height_m, rx_height_m)
+        d_bp = rma_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m)
         if distance_m <= d_bp:
             return _rma_pl1_db(d3d, fc_ghz, building_height_m)
         return _rma_pl1_db(d_bp, fc_ghz, building_height_m) + 40.0 * math.log10(d3d / d_bp)
     if scenario == SCENARIO_UMA:
-        h_e = uma_effective_env_height_m(distance_m, rx_height_m)
-        d_bp = urban_breakpoint_m(freq_mhz, tx_height_m, rx_height_m, h_e)
+        h_e = uma_effective_env_height_m(distance_m, rx_height_agl_m)
+        d_bp = urban_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m, h_e)
         if distance_m <= d_bp:
             return 28.0 + 22.0 * math.log10(d3d) + 20.0 * math.log10(fc_ghz)
         return (28.0 + 40.0 * math.log10(d3d) + 20.0 * math.log10(fc_ghz)
                 - 9.0 * math.log10(d_bp * d_bp + dh * dh))
     # UMi-Street Canyon
-    d_bp = urban_breakpoint_m(freq_mhz, tx_height_m, rx_height_m, 1.0)
+    d_bp = urban_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m, 1.0)
     if distance_m <= d_bp:
         return 32.4 + 21.0 * math.log10(d3d) + 20.0 * math.log10(fc_ghz)
     return (32.4 + 40.0 * math.log10(d3d) + 20.0 * math.log10(fc_ghz)
@@ -201,7 +200,7 @@ def tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m
 
 
 @njit
-def tr38901_nlos_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m,
+def tr38901_nlos_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                          street_width_m, building_height_m):
     """NLOS path loss ``max(PL_LOS, PL'_NLOS)`` of TR 38.901 Table 7.4.1-1 [dB].
 
@@ -212,30 +211,30 @@ def tr38901_nlos_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_
     Parameters as in :func:`tr38901_los_loss_db`.
     """
     fc_ghz = freq_mhz / 1000.0
-    dh = tx_height_m - rx_height_m
+    dh = tx_height_agl_m - rx_height_agl_m
     d3d = math.sqrt(distance_m * distance_m + dh * dh)
     if scenario == SCENARIO_RMA:
         w = street_width_m
         h = building_height_m
-        hbs = tx_height_m
+        hbs = tx_height_agl_m
         pl_n = (161.04 - 7.1 * math.log10(w) + 7.5 * math.log10(h)
                 - (24.37 - 3.7 * (h / hbs) ** 2) * math.log10(hbs)
                 + (43.42 - 3.1 * math.log10(hbs)) * (math.log10(d3d) - 3.0)
                 + 20.0 * math.log10(fc_ghz)
-                - (3.2 * math.log10(11.75 * rx_height_m) ** 2 - 4.97))
+                - (3.2 * math.log10(11.75 * rx_height_agl_m) ** 2 - 4.97))
     elif scenario == SCENARIO_UMA:
         pl_n = 13.54 + 39.08 * math.log10(d3d) + 20.0 * math.log10(fc_ghz) - 0.6 * (
-            rx_height_m - 1.5)
+            rx_height_agl_m - 1.5)
     else:
         pl_n = 35.3 * math.log10(d3d) + 22.4 + 21.3 * math.log10(fc_ghz) - 0.3 * (
-            rx_height_m - 1.5)
-    pl_los = tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m,
+            rx_height_agl_m - 1.5)
+    pl_los = tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                                  street_width_m, building_height_m)
     return max(pl_los, pl_n)
 
 
 @njit
-def tr38901_los_probability(scenario, distance_m, rx_height_m):
+def tr38901_los_probability(scenario, distance_m, rx_height_agl_m):
     """LOS probability of TR 38.901 Table 7.4.2-1 (outdoor users) [0-1].
 
     RMa: 1 for d2D <= 10 m, ``exp(-(d2D - 10)/1000)`` beyond.
@@ -255,15 +254,15 @@ def tr38901_los_probability(scenario, distance_m, rx_height_m):
     if scenario == SCENARIO_UMI:
         return 18.0 / d + math.exp(-d / 36.0) * (1.0 - 18.0 / d)
     c_prime = 0.0
-    if rx_height_m > 13.0:
-        c_prime = ((min(rx_height_m, 23.0) - 13.0) / 10.0) ** 1.5
+    if rx_height_agl_m > 13.0:
+        c_prime = ((min(rx_height_agl_m, 23.0) - 13.0) / 10.0) ** 1.5
     p = (18.0 / d + math.exp(-d / 63.0) * (1.0 - 18.0 / d)) * (
         1.0 + c_prime * 1.25 * (d / 100.0) ** 3 * math.exp(-d / 150.0))
     return min(p, 1.0)
 
 
 @njit
-def tr38901_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, los_mode,
+def tr38901_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, los_mode,
                     street_width_m, building_height_m):
     """TR 38.901 path loss for a LOS mode [dB] (the kernel the engine calls).
 
@@ -275,7 +274,7 @@ def tr38901_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, lo
         Horizontal distance d2D [m].
     freq_mhz : float
         Carrier frequency [MHz].
-    tx_height_m, rx_height_m : float
+    tx_height_agl_m, rx_height_agl_m : float
         hBS, hUT above ground [m].
     los_mode : int
         0 LOS, 1 NLOS, 2 probabilistic: ``-10 log10(P 10^(-PL_LOS/10) + (1-P)
@@ -289,22 +288,22 @@ def tr38901_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, lo
         Path loss [dB]. Do not add ITU-R P.2108 clutter loss to it.
     """
     if los_mode == LOS_MODE_LOS:
-        return tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m,
+        return tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                                    street_width_m, building_height_m)
-    pl_nlos = tr38901_nlos_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m,
+    pl_nlos = tr38901_nlos_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                                    street_width_m, building_height_m)
     if los_mode == LOS_MODE_NLOS:
         return pl_nlos
-    pl_los = tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m,
+    pl_los = tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                                  street_width_m, building_height_m)
-    p = tr38901_los_probability(scenario, distance_m, rx_height_m)
+    p = tr38901_los_probability(scenario, distance_m, rx_height_agl_m)
     # Factor out the LOS term so that the sum stays representable for large losses.
     lin = p + (1.0 - p) * 10.0 ** (-(pl_nlos - pl_los) / 10.0)
     return pl_los - 10.0 * math.log10(lin)
 
 
 @njit
-def tr38901_shadow_fading_db(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m,
+def tr38901_shadow_fading_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                              los_mode):
     """Shadow-fading standard deviation sigma_SF of Table 7.4.1-1 [dB].
 
@@ -314,7 +313,7 @@ def tr38901_shadow_fading_db(scenario, distance_m, freq_mhz, tx_height_m, rx_hei
     not log-normal).
     """
     if scenario == SCENARIO_RMA:
-        d_bp = rma_breakpoint_m(freq_mhz, tx_height_m, rx_height_m)
+        d_bp = rma_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m)
         s_los = 4.0 if distance_m <= d_bp else 6.0
         s_nlos = 8.0
     elif scenario == SCENARIO_UMA:
@@ -327,21 +326,21 @@ def tr38901_shadow_fading_db(scenario, distance_m, freq_mhz, tx_height_m, rx_hei
         return s_los
     if los_mode == LOS_MODE_NLOS:
         return s_nlos
-    p = tr38901_los_probability(scenario, distance_m, rx_height_m)
+    p = tr38901_los_probability(scenario, distance_m, rx_height_agl_m)
     return math.sqrt(p * s_los * s_los + (1.0 - p) * s_nlos * s_nlos)
 
 
 @njit
-def tr38901_array(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, los_mode,
+def tr38901_array(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, los_mode,
                   street_width_m, building_height_m, loss_out, sigma_out, plos_out):
     """Element-wise loss [dB], shadow-fading sigma [dB] and P_LOS over 1-D arrays."""
     for i in range(loss_out.size):
-        loss_out[i] = tr38901_loss_db(scenario, distance_m[i], freq_mhz[i], tx_height_m[i],
-                                      rx_height_m[i], los_mode, street_width_m[i],
+        loss_out[i] = tr38901_loss_db(scenario, distance_m[i], freq_mhz[i], tx_height_agl_m[i],
+                                      rx_height_agl_m[i], los_mode, street_width_m[i],
                                       building_height_m[i])
         sigma_out[i] = tr38901_shadow_fading_db(scenario, distance_m[i], freq_mhz[i],
-                                                tx_height_m[i], rx_height_m[i], los_mode)
-        plos_out[i] = tr38901_los_probability(scenario, distance_m[i], rx_height_m[i])
+                                                tx_height_agl_m[i], rx_height_agl_m[i], los_mode)
+        plos_out[i] = tr38901_los_probability(scenario, distance_m[i], rx_height_agl_m[i])
 
 
 # --------------------------------------------------------------------------------------------
@@ -395,7 +394,7 @@ def validate_tr38901(scenario: int, los_mode: int, arrays: dict[str, np.ndarray]
             check_range(name, key, arr, lo, hi, extrapolate)
 
 
-def tr38901_path_loss(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, *,
+def tr38901_path_loss(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m, *,
                       los_mode="probabilistic",
                       street_width_m=RMA_DEFAULT_STREET_WIDTH_M,
                       building_height_m=RMA_DEFAULT_BUILDING_HEIGHT_M,
@@ -410,9 +409,9 @@ def tr38901_path_loss(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, 
         Horizontal distance d2D [m]; valid 10 m-10 km (RMa LOS), 10 m-5 km otherwise.
     freq_mhz : float or array_like
         Carrier frequency [MHz]; valid 500-100000 MHz (RMa 500-30000 MHz).
-    tx_height_m : float or array_like
+    tx_height_agl_m : float or array_like
         hBS above ground [m]; RMa 10-150 m, UMa 25 m, UMi 10 m.
-    rx_height_m : float or array_like
+    rx_height_agl_m : float or array_like
         hUT above ground [m]; RMa 1-10 m, UMa/UMi 1.5-22.5 m.
     los_mode : {"los", "nlos", "probabilistic"}
         ``probabilistic`` (default) returns the expected received power over the LOS state,
@@ -437,9 +436,9 @@ def tr38901_path_loss(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, 
     """
     sc = scenario_code(scenario)
     lm = los_mode_code(los_mode)
-    names = ("distance_m", "freq_mhz", "tx_height_m", "rx_height_m", "street_width_m",
+    names = ("distance_m", "freq_mhz", "tx_height_agl_m", "rx_height_agl_m", "street_width_m",
              "building_height_m")
-    shape, flat = _prepare(names, (distance_m, freq_mhz, tx_height_m, rx_height_m,
+    shape, flat = prepare(names, (distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                                    street_width_m, building_height_m))
     arrays = dict(zip(names, flat, strict=True))
     if sc != SCENARIO_RMA:
@@ -450,4 +449,4 @@ def tr38901_path_loss(scenario, distance_m, freq_mhz, tx_height_m, rx_height_m, 
     loss, sigma, plos = np.empty(n), np.empty(n), np.empty(n)
     d, f, hbs, hut, w, h = flat
     tr38901_array(sc, d, f, hbs, hut, lm, w, h, loss, sigma, plos)
-    return TR38901Result(_finish(shape, loss), _finish(shape, sigma), _finish(shape, plos))
+    return TR38901Result(finish(shape, loss), finish(shape, sigma), finish(shape, plos))

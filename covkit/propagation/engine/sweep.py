@@ -1,143 +1,41 @@
-"""Terrain-aware path loss over a site's footprint: the radial-sweep engine and its reference.
+"""The radial sweep: P.1812 path loss over a site's footprint, incrementally along radials.
 
-Two implementations of the same thing, which the tests compare:
-
-* **reference** (:func:`reference_loss_p1812`): the exact profile from the site to one point
-  (bilinear DEM samples at a step of at most ``step_m``) and ITU-R P.1812-8 evaluated on it with
-  :func:`~covkit.propagation.p1812.p1812_profile_terms` - O(n) per point.
-* **engine** (:func:`radial_sweep_p1812`): per site, radials with an angular step such that the
-  arc at the maximum radius is at most one pixel (a third of a pixel by default,
-  ``EngineSettings.radial_oversampling``); every pixel takes the loss at the point of its
-  nearest radial at its own distance from the site (receiver height from the terrain there, so
-  the receiver and its profile are consistent; the point is at most half the arc between
-  radials from the pixel centre), and that point's profile is the radial's samples up to it
-  plus itself - the profiles of successive pixels along a radial are prefixes of one another,
-  so every terrain term of P.1812 is updated
-  incrementally: prefix sums for the smooth-Earth surface, running maxima for the
-  transmitter-side slopes, and tangents from the receiver to the upper convex hull of the prefix
-  (amortised O(1) insertion, O(log n) query by binary search) for the receiver-side slopes and
-  obstruction terms; the smooth-profile Bullington terms have closed forms. The propagation
-  terms (stage 2) are the same kernel the reference uses,
-  :func:`~covkit.propagation.p1812.p1812_loss_from_constants`; the engine leaves out the
-  terms Lb depends on only through the exact ducting loss (the roughness hm and, where
-  J(nu_max) = 0 is known, the line-of-sight point of largest nu) and supplies them where stage
-  2 asks. For a receiver on the radial
-  the engine reproduces the reference to rounding error (the tests check 1e-6 dB); elsewhere
-  the only difference is the sideways offset of the point from the pixel centre.
-
-Both use the same conventions: profile heights are bare terrain (no representative clutter;
-clutter and building-entry loss are applied at the receiver by the coverage layer), the
-radio-climatic zone is sea at or below 0 m AMSL, coastal land up to 100 m within 50 km of the
-sea when a distance-to-sea raster is given (``coast_km``; the coverage layer passes the DEM's,
-:func:`~covkit.propagation.terrain.coast_distance_km`) and inland elsewhere
-(:func:`~covkit.propagation.terrain.zone_at`), and within the first sample step (a profile with
-no intermediate point) the loss is free space, ITU-R P.525.
+Radials (:func:`radial_sweep_p1812`) with rays sampled up front (:func:`_sample_ray`), every
+pixel assigned to its nearest radial at its own distance (:func:`assign_pixels_to_radials`),
+and the terrain terms of each receiver's profile updated from the previous one along the ray
+(:func:`_sweep_one_ray`): running maxima, prefix sums, tangents to the upper convex hull
+(:mod:`covkit.propagation.engine.hull`) and closed forms for the smooth profile. Stage 2 is
+:func:`~covkit.propagation.p1812.loss.p1812_loss_from_constants`. See
+:mod:`covkit.propagation.engine` for the method and its accuracy.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from covkit._jit import njit, njit_noalloc, njit_parallel, prange
-from covkit.errors import CovkitInputError
 from covkit.propagation import p1812 as P
-from covkit.propagation.constants import DEFAULT_PATH_CENTRE_LAT_DEG as P_DEFAULT_LAT
-from covkit.propagation.constants import EARTH_RADIUS_KM, K_BETA
-from covkit.propagation.empirical import environment_code, fspl_loss_db
-from covkit.propagation.models import (
-    LOS_MODE_CODES,
-    MODEL_P1812,
-    loss_db_by_code,
-    model_code,
-    model_info,
+from covkit.propagation.constants import EARTH_RADIUS_KM, K_BETA, ZONE_INLAND, ZONE_SEA
+from covkit.propagation.engine.hull import (
+    hull_extreme,
+    hull_push,
+    hull_tangent_right,
 )
+from covkit.propagation.engine.reference import (
+    free_space_db,
+)
+from covkit.propagation.p1812.profile import run_lengths_km
 from covkit.propagation.terrain import (
-    NO_COAST,
-    ZONE_INLAND,
-    ZONE_SEA,
     bilinear_at,
     bilinear_height_m,
     bilinear_interior,
     cell_coords,
     profile_segments,
-    sample_profile,
     zone_at,
     zone_of_height,
 )
-
-# ----------------------------------------------------------------------------------------------
-# upper convex hull of profile points (x = distance, y = height), x strictly increasing
-
-
-@njit_noalloc
-def _hull_push(hx, hy, hi, n_hull, x, y, i):
-    """Append point ``i`` at (x, y) to the upper hull ``(hx, hy, hi)[:n_hull]`` (x increasing);
-    return the new size. The hull keeps coordinates next to the profile index: reading
-    them back through the index is several times slower in Numba."""
-    while n_hull >= 2:
-        ax = hx[n_hull - 2]
-        ay = hy[n_hull - 2]
-        # the last vertex goes when it lies below or on the chord from the one before to (x, y)
-        if (hx[n_hull - 1] - ax) * (y - ay) - (hy[n_hull - 1] - ay) * (x - ax) >= 0.0:
-            n_hull -= 1
-        else:
-            break
-    hx[n_hull] = x
-    hy[n_hull] = y
-    hi[n_hull] = i
-    return n_hull + 1
-
-
-@njit_noalloc
-def _hull_step_up(hx, hy, j, a, b, tangent):
-    """True when hull vertex j + 1 beats vertex j: for a slope query (``tangent`` False) on
-    ``y - a x`` (strictly), for a tangent query from the point (a, b) right of the hull on
-    ``(y - b) / (a - x)`` (ties go right). Along an upper hull this is true, then false."""
-    if tangent:
-        return (hy[j + 1] - hy[j]) * (a - hx[j]) >= (b - hy[j]) * (hx[j + 1] - hx[j])
-    return hy[j + 1] - hy[j] > a * (hx[j + 1] - hx[j])
-
-
-@njit_noalloc
-def _hull_search(hx, hy, hi, n_hull, a, b, tangent):
-    """Profile index of the hull vertex answering the query of :func:`_hull_step_up`: the
-    first vertex with no better successor. Galloping from the last vertex (the engine's
-    answers tend to lie near the receiver end), then bisection."""
-    lo = -1  # step_up(lo) true (or -1); step_up(hi_) false (or the last vertex)
-    hi_ = n_hull - 1
-    step = 1
-    j = hi_ - 1
-    while j >= 0:
-        if _hull_step_up(hx, hy, j, a, b, tangent):
-            lo = j
-            break
-        hi_ = j
-        j -= step
-        step *= 2
-    while hi_ - lo > 1:
-        mid = (lo + hi_) // 2
-        if _hull_step_up(hx, hy, mid, a, b, tangent):
-            lo = mid
-        else:
-            hi_ = mid
-    return hi[hi_]
-
-
-@njit_noalloc
-def _hull_extreme(hx, hy, hi, n_hull, slope):
-    """Profile index of the hull vertex maximising ``y - slope * x`` (the first on ties)."""
-    return _hull_search(hx, hy, hi, n_hull, slope, 0.0, False)
-
-
-@njit_noalloc
-def _hull_tangent_right(hx, hy, hi, n_hull, xq, yq):
-    """Profile index of the hull vertex maximising ``(y - yq) / (xq - x)`` for a point q right
-    of every vertex (the last such vertex on ties)."""
-    return _hull_search(hx, hy, hi, n_hull, xq, yq, True)
-
 
 # ----------------------------------------------------------------------------------------------
 # smooth-profile Bullington terms (all intermediate heights zero): closed forms on the samples
@@ -224,7 +122,7 @@ def _hm_point(hx, hy, hi, n_hull, lt, lr, hst_n, hsr_n, h0_m, hn_m, d):
     if lr == lt:  # line of sight: the single point
         return lt
     hst, hsr = P.ducting_surface_m(hst_n, hsr_n, h0_m, hn_m)
-    k = _hull_extreme(hx, hy, hi, n_hull, (hsr - hst) / d)
+    k = hull_extreme(hx, hy, hi, n_hull, (hsr - hst) / d)
     return k if lt <= k <= lr else -1
 
 
@@ -244,7 +142,7 @@ def _inland_km(d_km, h, zn, n_zoned, m, d, hn, t_rx, coast_km, fc0, fr0, dfc, df
     z_keep = zn[m + 1]
     d_km[m + 1] = d
     zn[m + 1] = zone_rx
-    dlm, _ = P._run_lengths_km(d_km, zn, m + 2, False, ZONE_INLAND)
+    dlm, _ = run_lengths_km(d_km, zn, m + 2, False, ZONE_INLAND)
     d_km[m + 1] = d_keep
     zn[m + 1] = z_keep
     return dlm, zone_rx, n_zoned
@@ -327,13 +225,6 @@ def _run_close(d_km, start, stop, d_next):
     if start > 0:
         length += 0.5 * (d_km[start] - d_km[start - 1])
     return length
-
-
-@njit_noalloc
-def _free_space_db(dist_m, hts_m, hrs_m, f_ghz):
-    """ITU-R P.525 free-space loss on the 3-D distance (at least 1 m)."""
-    d3 = math.sqrt(dist_m * dist_m + (hts_m - hrs_m) ** 2)
-    return fspl_loss_db(max(d3, 1.0), f_ghz * 1000.0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -458,13 +349,13 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
                 v = zb[j] - hts
                 if v > rtb_g * dj:
                     rtb_g = v / dj
-                n_b = _hull_push(bx_, by_, bi_, n_b, dj, zb[j], j)
+                n_b = hull_push(bx_, by_, bi_, n_b, dj, zb[j], j)
             v = hj - hts
             if v > robt * dj:
                 robt = v / dj
                 i_obt = j
-            n_raw = _hull_push(rx_, ry_, ri_, n_raw, dj, hj, j)
-            n_50 = _hull_push(ax_, ay_, ai_, n_50, dj, z50[j], j)
+            n_raw = hull_push(rx_, ry_, ri_, n_raw, dj, hj, j)
+            n_50 = hull_push(ax_, ay_, ai_, n_50, dj, z50[j], j)
             m = j
         if not ok:
             break  # the ray left the DEM: this and farther receivers stay NaN
@@ -476,7 +367,7 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
             continue
         hrs = hn + hrg_m
         if target < 1 or m < 1:
-            loss_out[out_i] = _free_space_db(dist_m, hts, hrs, f_ghz)
+            loss_out[out_i] = free_space_db(dist_m, hts, hrs, f_ghz)
             continue
         d = dist_m / 1000.0
         # --- smooth-Earth surface (eqs. (85)-(88)) with the receiver interval appended
@@ -486,15 +377,15 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
         hst_n = (2.0 * v1q * d - v2q) / (d * d)
         hsr_n = (v2q - v1q * d) / (d * d)
         # --- obstruction terms (eq. (89)) from the raw-height hull
-        k = _hull_extreme(rx_, ry_, ri_, n_raw, (hrs - hts) / d)
+        k = hull_extreme(rx_, ry_, ri_, n_raw, (hrs - hts) / d)
         hobs = h[k] - (hts * (d - d_km[k]) + hrs * d_km[k]) / d
         a_obt = (h[i_obt] - (hts * (d - d_km[i_obt]) + hrs * d_km[i_obt]) / d) / d_km[i_obt]
-        k = _hull_tangent_right(rx_, ry_, ri_, n_raw, d, hrs)
+        k = hull_tangent_right(rx_, ry_, ri_, n_raw, d, hrs)
         a_obr = (h[k] - (hts * (d - d_km[k]) + hrs * d_km[k]) / d) / (d - d_km[k])
         hstd, hsrd = P.diffraction_surface_heights_m(hst_n, hsr_n, hobs, a_obt, a_obr, h[0], hn)
         # --- horizons (eqs. (76)-(84))
         zh_r = hrs - bulge50 * d * d
-        i_r = _hull_tangent_right(ax_, ay_, ai_, n_50, d, zh_r)
+        i_r = hull_tangent_right(ax_, ay_, ai_, n_50, d, zh_r)
         slope_r = (z50[i_r] - zh_r) / (d - d_km[i_r])
         if rt50 != theta_max_slope:  # theta_max changes only with the running maximum
             theta_max_slope = rt50
@@ -511,7 +402,7 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
                 deferred = True
                 nu_a50 = -np.inf
             else:
-                seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
+                seed = hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
                 nu_a50, i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
         lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
         # --- zones (section 3.6) with the receiver appended
@@ -563,7 +454,7 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
             / (d - d_km[i_r]) - bulge_bb * d
         if stim < str_a:
             if np.isnan(nu_a50):
-                seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
+                seed = hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
                 nu_a50, _ = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
             terms[P.T_NU_A50] = nu_a50
         else:
@@ -572,11 +463,11 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
             stim = rtb_g + bulge_b * d
             terms[P.T_STIM_AB] = stim
             z_rb = hrs - bulge_b * d * d
-            k = _hull_tangent_right(bx_, by_, bi_, n_b, d, z_rb)
+            k = hull_tangent_right(bx_, by_, bi_, n_b, d, z_rb)
             terms[P.T_SRIM_AB] = (zb[k] - z_rb) / (d - d_km[k]) - bulge_b * d
             if stim < str_a:
                 chord = (z_rb - hts) / d
-                k = _hull_extreme(bx_, by_, bi_, n_b, chord)
+                k = hull_extreme(bx_, by_, bi_, n_b, chord)
                 terms[P.T_NU_AB] = _nu_or_bound(d_km, zb, m, d, hts, z_rb,
                                                 zb[k] - hts - chord * d_km[k], k, sqrt_lam)
             else:
@@ -614,7 +505,7 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
         if not P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True):
             # the ducting loss needs what was left out: the LoS point of largest nu, hm
             if deferred:
-                seed = _hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
+                seed = hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
                 terms[P.T_NU_A50], i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
                 lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
             if has_coast:
@@ -830,342 +721,3 @@ def radial_sweep_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_
                            hrg_m, ae_km, consts, dct_km, dcr_km, dist[a:b], h_rx[a:b],
                            flat[a:b], out, no_terms, work)
     return out.reshape((n_rows, n_cols))
-
-
-# ----------------------------------------------------------------------------------------------
-# reference: exact profile to one point
-
-
-@njit
-def _reference_terms_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m,
-                         step_m, ae_km, terms):
-    """Stage 1 of the reference: the exact profile to (x_m, y_m) and its P.1812 terms.
-    Returns 1 (terms filled), 0 (no intermediate point: free space; only ``T_D``, ``T_HTS``,
-    ``T_HRS`` filled) or -1 (the profile leaves the DEM)."""
-    dist_m = math.hypot(x_m - site_x_m, y_m - site_y_m)
-    n_seg = profile_segments(dist_m, step_m)
-    d_km = np.empty(n_seg + 1)
-    h = np.empty(n_seg + 1)
-    zone = np.empty(n_seg + 1)
-    r = np.zeros(n_seg + 1)
-    if not sample_profile(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, step_m, n_seg, d_km, h,
-                          zone, coast_km):
-        return -1
-    if n_seg < 2:
-        terms[P.T_D] = dist_m / 1000.0
-        terms[P.T_HTS] = h[0] + htg_m
-        terms[P.T_HRS] = h[n_seg] + hrg_m
-        return 0
-    P.p1812_profile_terms(d_km, h, r, zone, htg_m, hrg_m, ae_km, terms)
-    return 1
-
-
-@njit
-def _reference_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m, step_m,
-                   ae_km, consts, dct_km, dcr_km, terms, out):
-    status = _reference_terms_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m,
-                                  hrg_m, step_m, ae_km, terms)
-    if status < 0:
-        return np.nan
-    if status == 0:
-        return _free_space_db(1000.0 * terms[P.T_D], terms[P.T_HTS], terms[P.T_HRS],
-                              consts[P.C_F_GHZ])
-    P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, False)
-    return out[P.O_LB]
-
-
-@njit_parallel
-def reference_terms_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m,
-                          step_m, ae_km):
-    """P.1812 terrain terms (stage 1) of the exact profile to each point, one row per point;
-    NaN rows where the profile leaves the DEM or has no intermediate point. For diagnostics
-    and the benchmark's split of the cost between the two stages."""
-    n = x_m.shape[0]
-    terms = np.full((n, P.N_TERMS), np.nan)
-    for i in prange(n):
-        row = np.empty(P.N_TERMS)
-        if _reference_terms_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m[i], y_m[i], htg_m,
-                                hrg_m, step_m, ae_km, row) == 1:
-            for t in range(P.N_TERMS):
-                terms[i, t] = row[t]
-    return terms
-
-
-@njit_parallel
-def reference_loss_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m, y_m, htg_m, hrg_m,
-                         step_m, ae_km, f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km,
-                         dcr_km):
-    """P.1812-8 basic transmission loss [dB] from the site to each point (x_m[i], y_m[i]) on
-    its exact profile (:func:`~covkit.propagation.terrain.sample_profile`, bilinear heights)."""
-    n = x_m.shape[0]
-    loss = np.empty(n)
-    consts = np.empty(P.N_CONSTS)
-    P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
-    for i in prange(n):
-        terms = np.empty(P.N_TERMS)
-        out = np.empty(P.N_OUT)
-        loss[i] = _reference_one(dem_m, affine6, coast_km, site_x_m, site_y_m, x_m[i], y_m[i],
-                                 htg_m, hrg_m, step_m, ae_km, consts, dct_km, dcr_km, terms, out)
-    return loss
-
-
-@njit_parallel
-def distance_model_window(code, site_x_m, site_y_m, tx_height_m, rx_height_m, freq_mhz,
-                          env_code, los_mode_code, radius_m, affine6, row0, col0, n_rows,
-                          n_cols, out):
-    """Loss [dB] of a non-terrain model (fspl, Hata, COST-231, TR 38.901) at each pixel centre
-    of a window, from the horizontal distance; never below free space (P.525) on the 3-D
-    distance. Pixels beyond ``radius_m`` are NaN; the site's own cell uses 1 m minimum."""
-    for rr in prange(n_rows):
-        yc = affine6[3] + (row0 + rr + 0.5) * affine6[5]
-        for cc in range(n_cols):
-            xc = affine6[0] + (col0 + cc + 0.5) * affine6[1]
-            r = math.hypot(xc - site_x_m, yc - site_y_m)
-            if r > radius_m:
-                out[rr, cc] = np.nan
-                continue
-            r = max(r, 1.0)
-            loss = loss_db_by_code(code, r, freq_mhz, tx_height_m, rx_height_m, env_code,
-                                   los_mode_code)
-            dh = tx_height_m - rx_height_m
-            out[rr, cc] = max(loss, fspl_loss_db(math.sqrt(r * r + dh * dh), freq_mhz))
-
-
-# ----------------------------------------------------------------------------------------------
-# Python API
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """Model settings of the path-loss engine (validated on creation).
-
-    Attributes
-    ----------
-    model : str
-        ``fspl``, ``hata``, ``cost231``, ``38901-rma``, ``38901-uma``, ``38901-umi``, ``p1812``.
-    time_pct : float
-        P.1812 time percentage [%], 1-50.
-    location_pct : float
-        P.1812 location percentage [%], 1-99 (coverage uses 50 and applies shadowing itself).
-    sigma_l_db : float
-        P.1812 location-variability standard deviation [dB] (0: median).
-    polarization : str
-        ``h`` or ``v``.
-    dn, n0 : float
-        P.1812 refractivity lapse rate [N-units/km] and sea-level refractivity [N-units].
-    dct_km, dcr_km : float
-        P.1812 distances from the terminals to the coast [km].
-    environment : str
-        Hata / COST-231 environment.
-    los_mode : str
-        TR 38.901 LOS handling: ``probabilistic``, ``los``, ``nlos``.
-    step_factor : float
-        Ray sample step and reference profile step as a fraction of the pixel size, (0, 1].
-    radial_oversampling : float
-        Radials per pixel of arc at the footprint radius (>= 1; the arc between radials at the
-        radius is ``1 / radial_oversampling`` pixel). Each pixel takes the loss at the point
-        of its nearest radial at its distance, so this bounds that point's offset from the
-        pixel centre (at most half the arc). 3 keeps 96.5 % of the pixels within 1 dB of the
-        exact profile to the pixel centre on the demo DEM (p95 0.79 dB; 2 gives 94 %, 4 gives
-        97.6 % and is 8 % slower).
-    """
-
-    model: str = "p1812"
-    time_pct: float = 50.0
-    location_pct: float = 50.0
-    sigma_l_db: float = 0.0
-    polarization: str = "v"
-    dn: float = 45.0
-    n0: float = 325.0
-    dct_km: float = 500.0
-    dcr_km: float = 500.0
-    environment: str = "urban"
-    los_mode: str = "probabilistic"
-    step_factor: float = 1.0
-    radial_oversampling: float = 3.0
-
-    def __post_init__(self):
-        model_code(self.model)
-        _check("time_pct", self.time_pct, 1.0, 50.0)
-        _check("location_pct", self.location_pct, 1.0, 99.0)
-        _check("sigma_l_db", self.sigma_l_db, 0.0, 30.0)
-        _check("dn", self.dn, 0.0, 156.0)
-        _check("n0", self.n0, 200.0, 450.0)
-        _check("dct_km", self.dct_km, 0.0, 1e5)
-        _check("dcr_km", self.dcr_km, 0.0, 1e5)
-        _check("step_factor", self.step_factor, 1e-3, 1.0)
-        _check("radial_oversampling", self.radial_oversampling, 1.0, 64.0)
-        if self.polarization not in ("h", "v"):
-            raise CovkitInputError(f"polarization {self.polarization!r} must be 'h' or 'v'",
-                                   column="polarization")
-        if self.los_mode not in LOS_MODE_CODES:
-            raise CovkitInputError(f"los_mode {self.los_mode!r} must be one of "
-                                   f"{', '.join(LOS_MODE_CODES)}", column="los_mode")
-        environment_code(self.environment)
-
-    @property
-    def model_code(self) -> int:
-        return model_code(self.model)
-
-
-def _check(name, value, lo, hi, unit=""):
-    v = float(value)
-    if not (math.isfinite(v) and lo <= v <= hi):
-        raise CovkitInputError(f"{name} = {value!r} is out of range [{lo:g}, {hi:g}] {unit}"
-                               .rstrip(), column=name)
-    return v
-
-
-@dataclass(frozen=True)
-class LossWindow:
-    """Path loss of one site over its footprint window of the analysis grid.
-
-    ``loss_db[r, c]`` is the loss at grid cell ``(row0 + r, col0 + c)``; NaN beyond the radius
-    or the DEM.
-    """
-
-    loss_db: np.ndarray
-    row0: int
-    col0: int
-
-
-def footprint_window(affine6, shape, site_x_m, site_y_m, radius_m):
-    """Rows/columns ``(row0, col0, n_rows, n_cols)`` of the grid cells whose centres may lie
-    within ``radius_m`` of the site, clipped to the grid (n_rows or n_cols 0 if none)."""
-    res_x = affine6[1]
-    res_y = -affine6[5]
-    c0 = int(math.floor((site_x_m - radius_m - affine6[0]) / res_x))
-    c1 = int(math.ceil((site_x_m + radius_m - affine6[0]) / res_x))
-    r0 = int(math.floor((affine6[3] - (site_y_m + radius_m)) / res_y))
-    r1 = int(math.ceil((affine6[3] - (site_y_m - radius_m)) / res_y))
-    c0, r0 = max(c0, 0), max(r0, 0)
-    c1, r1 = min(c1, shape[1]), min(r1, shape[0])
-    return r0, c0, max(r1 - r0, 0), max(c1 - c0, 0)
-
-
-def ray_layout(radius_m, pixel_m, step_factor=1.0, radial_oversampling=1.0):
-    """Number of radials (arc at the radius at most ``1 / radial_oversampling`` pixel), sample
-    step [m] (``step_factor`` pixel) and samples per radial for a footprint of ``radius_m``."""
-    n_rad = max(8, int(math.ceil(2.0 * math.pi * radius_m * radial_oversampling / pixel_m)))
-    step_m = pixel_m * step_factor
-    n_steps = int(math.ceil(radius_m / step_m)) + 1
-    return n_rad, step_m, n_steps
-
-
-def _coast_arg(coast_km, shape):
-    """The kernels' coast-distance argument: ``coast_km`` as a float32 raster of the DEM's
-    shape, or :data:`~covkit.propagation.terrain.NO_COAST`."""
-    if coast_km is None:
-        return NO_COAST
-    coast_km = np.ascontiguousarray(coast_km, dtype=np.float32)
-    if coast_km.shape != tuple(shape):
-        raise CovkitInputError(f"coast_km has shape {coast_km.shape}, the DEM {tuple(shape)}",
-                               column="coast_km")
-    return coast_km
-
-
-def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m,
-                     freq_mhz, radius_m, settings: EngineSettings, site_lat_deg=None,
-                     coast_km=None):
-    """Path loss [dB] from one site over the grid cells within ``radius_m``.
-
-    Parameters
-    ----------
-    dem_m : 2-D float array
-        Terrain [m AMSL] on the analysis grid, NaN = nodata.
-    affine6 : sequence of 6 floats
-        GDAL geotransform of the grid (north-up, square cells).
-    site_x_m, site_y_m : float
-        Site position in the grid CRS [m].
-    tx_height_agl_m, rx_height_agl_m : float
-        Antenna heights above ground [m].
-    freq_mhz : float
-        Carrier frequency [MHz].
-    radius_m : float
-        Footprint radius [m].
-    settings : EngineSettings
-    site_lat_deg : float, optional
-        Site latitude [deg], used as P.1812's path-centre latitude (default 23.5).
-    coast_km : 2-D float array, optional
-        Distance to the sea [km] on the same grid
-        (:func:`~covkit.propagation.terrain.coast_distance_km`): P.1812's coastal-land zone
-        (land up to 100 m within 50 km of the sea). Without it, all land is inland.
-
-    Returns
-    -------
-    LossWindow
-    """
-    affine6 = np.asarray(affine6, dtype=np.float64)
-    dem_m = np.asarray(dem_m)
-    pixel_m = float(affine6[1])
-    if abs(-affine6[5] - pixel_m) > 1e-6 * pixel_m or affine6[2] != 0 or affine6[4] != 0:
-        raise CovkitInputError("the engine needs a north-up grid with square cells",
-                               column="affine6")
-    _check("tx_height_agl_m", tx_height_agl_m, 0.1, 3000.0, "m")
-    _check("rx_height_agl_m", rx_height_agl_m, 0.1, 3000.0, "m")
-    _check("radius_m", radius_m, pixel_m, 1e6, "m")
-    info = model_info(settings.model)
-    lo, hi = info.validity["freq_mhz"]
-    f = _check("freq_mhz", freq_mhz, max(lo, 1e-3), hi, "MHz")
-    r0, c0, nr, nc = footprint_window(affine6, dem_m.shape, site_x_m, site_y_m, radius_m)
-    out = np.full((nr, nc), np.nan, dtype=np.float64)
-    if nr == 0 or nc == 0:
-        return LossWindow(out.astype(np.float32), r0, c0)
-    if settings.model_code == MODEL_P1812:
-        _check("tx_height_agl_m", tx_height_agl_m, 1.0, 3000.0, "m (P.1812)")
-        _check("rx_height_agl_m", rx_height_agl_m, 1.0, 3000.0, "m (P.1812)")
-        n_rad, step_m, n_steps = ray_layout(radius_m, pixel_m, settings.step_factor,
-                                             settings.radial_oversampling)
-        out = radial_sweep_p1812(
-            dem_m, affine6, _coast_arg(coast_km, dem_m.shape), float(site_x_m), float(site_y_m),
-            float(tx_height_agl_m), float(rx_height_agl_m), n_rad, step_m, n_steps,
-            float(radius_m), r0, c0, nr, nc,
-            P.effective_earth_radius_km(settings.dn), f / 1000.0, float(settings.time_pct),
-            float(settings.location_pct), float(settings.sigma_l_db),
-            1 if settings.polarization == "h" else 2, float(settings.n0),
-            float(P_DEFAULT_LAT if site_lat_deg is None else site_lat_deg),
-            float(settings.dct_km), float(settings.dcr_km))
-    else:
-        distance_model_window(settings.model_code, float(site_x_m), float(site_y_m),
-                              float(tx_height_agl_m), float(rx_height_agl_m), f,
-                              environment_code(settings.environment),
-                              LOS_MODE_CODES[settings.los_mode], float(radius_m), affine6, r0,
-                              c0, nr, nc, out)
-        window_dem = dem_m[r0:r0 + nr, c0:c0 + nc]
-        out[~np.isfinite(window_dem)] = np.nan
-    return LossWindow(out.astype(np.float32), r0, c0)
-
-
-def reference_loss_db(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, tx_height_agl_m,
-                      rx_height_agl_m, freq_mhz, settings: EngineSettings, site_lat_deg=None,
-                      coast_km=None):
-    """Exact (reference) loss [dB] from the site to each point (x_m, y_m) [m]: P.1812 on the
-    exact profile with a step of ``settings.step_factor`` pixels, or the distance model.
-    ``site_lat_deg`` and ``coast_km`` as for :func:`site_loss_window`."""
-    affine6 = np.asarray(affine6, dtype=np.float64)
-    x = np.atleast_1d(np.asarray(x_m, dtype=np.float64))
-    y = np.atleast_1d(np.asarray(y_m, dtype=np.float64))
-    info = model_info(settings.model)
-    lo, hi = info.validity["freq_mhz"]
-    f = _check("freq_mhz", freq_mhz, max(lo, 1e-3), hi, "MHz")
-    if settings.model_code == MODEL_P1812:
-        dem_m = np.asarray(dem_m)
-        return reference_loss_p1812(
-            dem_m, affine6, _coast_arg(coast_km, dem_m.shape), float(site_x_m), float(site_y_m),
-            x, y,
-            float(tx_height_agl_m), float(rx_height_agl_m), float(affine6[1]) *
-            settings.step_factor, P.effective_earth_radius_km(settings.dn), f / 1000.0,
-            float(settings.time_pct), float(settings.location_pct), float(settings.sigma_l_db),
-            1 if settings.polarization == "h" else 2, float(settings.n0),
-            float(P_DEFAULT_LAT if site_lat_deg is None else site_lat_deg),
-            float(settings.dct_km), float(settings.dcr_km))
-    out = np.empty(x.size)
-    for i in range(x.size):
-        r = max(math.hypot(x[i] - site_x_m, y[i] - site_y_m), 1.0)
-        h = np.empty((1, 1))
-        aff = np.array([x[i] - 0.5, 1.0, 0.0, y[i] + 0.5, 0.0, -1.0])
-        distance_model_window(settings.model_code, x[i] - r, y[i], float(tx_height_agl_m),
-                              float(rx_height_agl_m), f, environment_code(settings.environment),
-                              LOS_MODE_CODES[settings.los_mode], r + 1.0, aff, 0, 0, 1, 1, h)
-        out[i] = h[0, 0]
-    return out
