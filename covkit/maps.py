@@ -18,9 +18,10 @@ an output folder and saves the map there as ``map.html``. The map shows
 
 Offline by default: no base tiles, and Leaflet, Leaflet.markercluster, jQuery, Bootstrap, Font
 Awesome and d3 (for the colormap legends) come from the installed ``xstatic-*`` Python packages:
-:func:`write_map` copies them into ``lib/`` beside ``map.html`` and links them relatively; the
-page requests nothing from the internet. ``cdn=True`` keeps Folium's CDN links and adds an
-OpenStreetMap base layer.
+:func:`write_map` copies them into ``lib/`` beside ``map.html`` and links them relatively;
+``build_map(..., inline_assets=True)`` puts them into the page itself, so that a map saved with
+``Map.save`` or shown in Jupyter needs no other file. The page requests nothing from the
+internet. ``cdn=True`` keeps Folium's CDN links and adds an OpenStreetMap base layer.
 
 Only this module imports folium, and only inside its functions.
 """
@@ -161,7 +162,78 @@ def _copy_asset(asset: _Asset, lib: Path) -> None:
             shutil.copyfile(f, tmp)
 
 
-def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR) -> str:
+_MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml",
+         ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf",
+         ".eot": "application/vnd.ms-fontobject", ".js": "text/javascript", ".css": "text/css"}
+_CSS_URL_RE = re.compile(r"""url\(\s*(?P<q>['"]?)(?P<url>.*?)(?P=q)\s*\)""")
+_TTF_FALLBACK_RE = re.compile(
+    r"""\s*,\s*url\([^)]*\)\s*format\(\s*["']truetype["']\s*\)""", re.IGNORECASE)
+
+
+def _data_url(path: Path) -> str:
+    mime = _MIME.get(path.suffix.lower())
+    if mime is None or not path.is_file():
+        raise CovkitError(f"cannot inline {path} into the map page")
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _asset_source(key: str) -> Path:
+    asset = _ASSETS[key][0]
+    path = _xstatic_dir(asset.package) / asset.src
+    if not path.is_file():
+        raise CovkitError(f"missing file {path} in the installed xstatic-{asset.package} package")
+    return path
+
+
+def _inline_css(path: Path) -> str:
+    """The stylesheet with every relative ``url()`` replaced by a data: URL of the file.
+
+    TrueType fallbacks after another font source in a ``src`` list are dropped (Font Awesome
+    lists each font as woff2, then ttf; every browser that runs Leaflet 1.9 reads woff2): they
+    would double the page's size, once for each of the font's nine ``@font-face`` rules.
+    """
+
+    def swap(m: re.Match) -> str:
+        url = m.group("url")
+        if url.startswith(("data:", "#")):
+            return m.group(0)
+        return f'url("{_data_url(path.parent / url.split("?")[0].split("#")[0])}")'
+
+    text = _TTF_FALLBACK_RE.sub("", path.read_text(encoding="utf-8"))
+    return _CSS_URL_RE.sub(swap, text)
+
+
+_LEAFLET_ICON_JS = """<script>
+L.Icon.Default.imagePath = "";
+L.Icon.Default.mergeOptions({iconUrl: "%s", iconRetinaUrl: "%s", shadowUrl: "%s"});
+</script>
+"""
+
+
+@functools.cache
+def _inline_tag(key: str) -> str:
+    """``<script>`` / ``<style>`` element carrying one asset (and the files its CSS refers to)."""
+    path = _asset_source(key)
+    if path.suffix == ".css":
+        text = _inline_css(path)
+        if "</style" in text.lower():
+            src = "data:text/css;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+            return f'<link rel="stylesheet" href="{src}"/>\n'
+        return f"<style>\n{text}\n</style>\n"
+    text = path.read_text(encoding="utf-8")
+    tag = f'<script src="{_data_url(path)}"></script>\n' if "</script" in text.lower() else \
+        f"<script>\n{text}\n</script>\n"
+    if key == "leaflet.js":
+        # Leaflet finds its default marker images from a CSS url() that ends in
+        # marker-icon.png; a data: URL does not, so name the images here.
+        images = path.parent / "images"
+        tag += _LEAFLET_ICON_JS % tuple(_data_url(images / n) for n in (
+            "marker-icon.png", "marker-icon-2x.png", "marker-shadow.png"))
+    return tag
+
+
+def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR, *,
+                    inline: bool = False) -> str:
     """Replace every CDN ``<script src>`` / ``<link href>`` of a rendered page by a local copy.
 
     Parameters
@@ -172,11 +244,14 @@ def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR) -> str
         Folder to copy the assets into (``None``: rewrite links only).
     lib_href : str
         Relative URL of that folder as seen from the page.
+    inline : bool
+        Put each library into the page itself (``<script>`` / ``<style>``, the images and fonts
+        its CSS refers to as data: URLs) instead of linking it; ``lib`` is then not used.
 
     Returns
     -------
     str
-        The page with relative links only.
+        The page with relative links only (``inline``: with no link to another file).
 
     Raises
     ------
@@ -195,6 +270,8 @@ def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR) -> str
         if key is None:
             return ""
         needed.append(key)
+        if inline:
+            return f"\x00{key}\x00"  # filled in after the check below
         href = f"{lib_href}/{_ASSETS[key][0].dest}"
         if m.group("js"):
             return f'<script src="{href}"></script>\n'
@@ -205,11 +282,35 @@ def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR) -> str
     if left:
         snippet = out[left.start():left.start() + 120].split("\n")[0]
         raise CovkitError(f"map page still references an external resource: {snippet}")
+    if inline:
+        done: set[str] = set()
+
+        def fill(m: re.Match) -> str:
+            key = m.group(1)
+            if key in done:
+                return ""
+            done.add(key)
+            return _inline_tag(key)
+
+        return re.sub("\x00([^\x00]+)\x00", fill, out)
     if lib is not None:
         for key in dict.fromkeys(needed):
             for asset in _ASSETS[key]:
                 _copy_asset(asset, lib)
     return out
+
+
+@functools.cache
+def _inline_figure_class():
+    """A branca ``Figure`` whose rendered page carries its web libraries inline (defined on
+    first use: folium and branca are imported lazily)."""
+    from branca.element import Figure
+
+    class InlineAssetsFigure(Figure):
+        def render(self, **kwargs) -> str:
+            return localize_assets(super().render(**kwargs), None, inline=True)
+
+    return InlineAssetsFigure
 
 
 # ----------------------------------------------------------------------------------------------
@@ -434,6 +535,7 @@ def build_map(
     *,
     cdn: bool = False,
     layers: Sequence[str] = DEFAULT_MAP_LAYERS,
+    inline_assets: bool = False,
 ):
     """The coverage map of a run, from what a :class:`~covkit.runfolder.RunView` holds.
 
@@ -452,6 +554,11 @@ def build_map(
         Raster overlays, any of ``rsrp``, ``sinr``, ``coverage_probability``, ``covered``, in
         this order; those not in ``view.rasters`` are skipped. The first one present is shown;
         the others start hidden in the layer control.
+    inline_assets : bool
+        Make the page carry Leaflet and the other web libraries inline (from the installed
+        ``xstatic-*`` packages), so that ``Map.save(path)`` and the Jupyter display work offline
+        with no ``lib/`` folder. Default: the CDN links stay in the page (:func:`write_map`
+        replaces them with ``lib/`` copies when it saves the map).
 
     Returns
     -------
@@ -460,7 +567,8 @@ def build_map(
     Raises
     ------
     CovkitInputError
-        When a layer name is unknown or a table has no CRS.
+        When a layer name is unknown, ``cdn`` and ``inline_assets`` are both set, or a table has
+        no CRS.
     """
     import folium
     from branca.colormap import LinearColormap
@@ -470,12 +578,17 @@ def build_map(
     bad = [name for name in layers if name not in LAYERS]
     if bad:
         raise CovkitInputError(f"unknown map layer {bad[0]!r}; choose from {', '.join(LAYERS)}")
+    if cdn and inline_assets:
+        raise CovkitInputError("cdn=True loads the web libraries from the internet; it cannot "
+                               "be combined with inline_assets=True")
     summary, after = view.summary, view.kpi_after
     title = str(summary.get("scenario") if isinstance(summary.get("scenario"), str)
                 else find_key(summary, "name") or "covkit coverage")
 
     fmap = folium.Map(location=[0.0, 0.0], zoom_start=2, tiles=None, max_zoom=MAX_ZOOM,
                       control_scale=True)
+    if inline_assets:
+        _inline_figure_class()().add_child(fmap)
     fmap.options["maxZoom"] = MAX_ZOOM  # folium passes max_zoom to tiles only; none offline
     fmap.get_root().title = f"{title}: coverage map"
     if cdn:

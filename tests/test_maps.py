@@ -458,3 +458,49 @@ def test_build_map_from_an_in_memory_view(run_dir: Path):
     assert png.findall(text) == png.findall(from_file)
     with pytest.raises(CovkitInputError, match="unknown map layer 'rsrq'"):
         build_map(_memory_view(), layers=("rsrq",))
+
+
+def test_inline_assets_map_renders_offline_in_headless_chromium(run_dir: Path, tmp_path: Path):
+    """A map returned in memory with inline_assets=True and saved with Map.save carries Leaflet
+    and the other libraries itself: in a folder with no lib/, Leaflet starts (and draws a default
+    marker) with no request leaving the machine and no file fetched beside the page."""
+    import browser_check as bc
+    import folium
+
+    from covkit.maps import build_map
+    from covkit.runfolder import RunView
+
+    fmap = build_map(RunView.from_folder(run_dir), inline_assets=True)
+    lon, lat = _lonlat(SITE_X, SITE_Y)
+    folium.Marker([lat, lon], tooltip="default marker").add_to(fmap)  # Leaflet's own icon
+    page = tmp_path / "alone" / "map.html"
+    page.parent.mkdir()
+    fmap.save(page)
+    text = page.read_text(encoding="utf-8")
+    links = re.findall(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']([^"']+)""", text)
+    assert all(u.startswith("data:") for u in links), [u[:60] for u in links]
+    assert "L.imageOverlay(" in text and "covkit-title" in text
+    notebook = fmap._repr_html_()  # the Jupyter display renders the same page
+    assert "cdn.jsdelivr.net" not in notebook and "lib/leaflet" not in notebook
+    assert not (page.parent / "lib").exists()
+    with pytest.raises(CovkitInputError, match="cannot be combined"):
+        build_map(RunView.from_folder(run_dir), cdn=True, inline_assets=True)
+
+    if not bc.chromium_available():
+        pytest.skip(f"{bc.CHROMIUM} not found: install Debian's chromium package "
+                    "(apt-get install -y chromium) to run the browser render test")
+    report = bc.inspect_page(page)
+    assert report["leaflet"] and report["leaflet_version"].startswith("1.9")
+    assert report["map_containers"] == 1 and len(report["map_variables"]) == 1
+    assert report["overlay_images"] and all(im["complete"] and im["natural_width"] > 0
+                                            for im in report["overlay_images"])
+    assert report["township_paths"] == 2 and report["proposed_markers"] == 2
+    assert report["layer_control"] == 1 and report["title_block"] == 1
+    assert report["js_errors"] == [], report["js_errors"]
+    assert report["failed_loads"] == [], report["failed_loads"]
+    assert bc.external_urls(report) == []
+    origin = report["origin"] + "/"
+    fetched = [u for u in report["resources"] if not u.endswith("/favicon.ico")]
+    assert fetched == [], fetched  # nothing beside the page, nothing elsewhere
+    assert all(u.startswith(origin) for u in report["resources"]), report["resources"]
+    assert not [c for c in report["console"] if "Failed to load" in c], report["console"]
