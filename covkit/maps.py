@@ -1,48 +1,63 @@
-"""Interactive coverage map of a run's output folder: ``map.html`` (Folium / Leaflet).
+"""Interactive coverage map of a run: ``map.html`` (Folium / Leaflet).
 
-:func:`write_map` reads the files ``covkit run`` (and ``covkit sites``) write into an output
-folder and draws them on one Leaflet map:
+:func:`build_map` draws a :class:`covkit.runfolder.RunView` (a run's KPIs, rasters, townships,
+stations and proposed sites, in memory) on one Leaflet map and returns the ``folium.Map``;
+:func:`write_map` reads the view from the files ``covkit run`` (and ``covkit sites``) write into
+an output folder and saves the map there as ``map.html``. The map shows
 
-- ``rsrp_best.tif`` (and optionally ``sinr.tif``, ``coverage_probability.tif``, ``covered.tif``)
-  as coloured image overlays with a legend, reprojected to Web Mercator (EPSG:3857) so that
-  Leaflet places every pixel where it belongs; transparent where the raster is nodata;
-- ``kpi_townships.gpkg`` as a choropleth of population coverage [%], remote townships outlined
-  with a thick dashed border, a tooltip with the township's KPI row;
-- the scenario's stations (clustered, one marker per site and operator, popup with operator,
-  antenna height, frequencies and EIRP), the proposed sites of ``sites_proposed.csv`` / ``.gpkg``
-  (rank, newly covered population) and the trails;
-- a layer control and a title block with the headline KPIs of ``kpi_summary.json`` and the
-  method (threshold, location probability, grid, model).
+- the best RSRP (and optionally SINR, coverage probability, covered) as coloured image overlays
+  with a legend, reprojected to Web Mercator (EPSG:3857) so that Leaflet places every pixel where
+  it belongs; transparent where the raster is nodata;
+- the township KPIs as a choropleth of population coverage [%], remote townships outlined with a
+  thick dashed border, a tooltip with the township's KPI row;
+- the stations (clustered, one marker per site and operator, popup with operator, antenna
+  height, frequencies and EIRP), the proposed sites (rank, newly covered population) and the
+  trails;
+- a layer control and a title block with the headline KPIs of the summary and the method
+  (threshold, location probability, grid, model).
 
 Offline by default: no base tiles, and Leaflet, Leaflet.markercluster, jQuery, Bootstrap, Font
-Awesome and d3 (for the colormap legends) are copied from the installed ``xstatic-*`` Python
-packages into ``lib/`` beside ``map.html`` and linked relatively; the page requests nothing from
-the internet. ``cdn=True`` keeps Folium's CDN links and adds an OpenStreetMap base layer.
+Awesome and d3 (for the colormap legends) come from the installed ``xstatic-*`` Python packages:
+:func:`write_map` copies them into ``lib/`` beside ``map.html`` and links them relatively;
+``build_map(..., inline_assets=True)`` puts them into the page itself, so that a map saved with
+``Map.save`` or shown in Jupyter needs no other file. The page requests nothing from the
+internet. ``cdn=True`` keeps Folium's CDN links and adds an OpenStreetMap base layer.
 
-Only this module imports folium, and only inside :func:`write_map`.
+Only this module imports folium, and only inside its functions.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import html
 import importlib
 import json
-import math
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from covkit.errors import CovkitError, CovkitInputError
+from covkit.outputs import atomic_path
+from covkit.runfolder import (
+    DEFAULT_MAP_LAYERS,
+    MAP_HTML,
+    MAP_LIB_DIR,
+    RunView,
+    as_bool_array,
+    find_key,
+    fmt_pct,
+    fmt_value,
+    json_safe,
+    method_text,
+)
 
-MAP_NAME = "map.html"
-LIB_DIR = "lib"
+MAP_NAME = MAP_HTML
+LIB_DIR = MAP_LIB_DIR
 WEB_MERCATOR = "EPSG:3857"
 MAX_ZOOM = 18
 MAX_OVERLAY_PX = 2048  # longest side of an overlay image; larger rasters are resampled
@@ -127,30 +142,98 @@ def _xstatic_dir(package: str) -> Path:
     return Path(mod.BASE_DIR)
 
 
-def _copy_asset(asset: _Asset, lib: Path) -> None:
+def _asset_files(asset: _Asset) -> list[tuple[Path, str]]:
+    """(installed file, path under lib/) of every file of an asset."""
     src = _xstatic_dir(asset.package) / asset.src
-    dest = lib / asset.dest
-    files = [src] if not asset.src.endswith("/") else sorted(p for p in src.iterdir()
-                                                               if p.is_file())
-    for f in files:
+    if not asset.src.endswith("/"):
+        return [(src, asset.dest)]
+    return [(f, asset.dest + f.name) for f in sorted(p for p in src.iterdir() if p.is_file())]
+
+
+def _copy_asset(asset: _Asset, lib: Path) -> None:
+    for f, dest in _asset_files(asset):
         if not f.is_file():
             raise CovkitError(f"missing file {f} in the installed xstatic-{asset.package} package")
-        target = dest if not asset.src.endswith("/") else dest / f.name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = lib / dest
         if target.is_file() and target.stat().st_size == f.stat().st_size and \
                 target.read_bytes() == f.read_bytes():
             continue
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
+        with atomic_path(target) as tmp:
             shutil.copyfile(f, tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
 
-def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR) -> str:
+_MIME = {".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml",
+         ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf",
+         ".eot": "application/vnd.ms-fontobject", ".js": "text/javascript", ".css": "text/css"}
+_CSS_URL_RE = re.compile(r"""url\(\s*(?P<q>['"]?)(?P<url>.*?)(?P=q)\s*\)""")
+_TTF_FALLBACK_RE = re.compile(
+    r"""\s*,\s*url\([^)]*\)\s*format\(\s*["']truetype["']\s*\)""", re.IGNORECASE)
+
+
+def _data_url(path: Path) -> str:
+    mime = _MIME.get(path.suffix.lower())
+    if mime is None or not path.is_file():
+        raise CovkitError(f"cannot inline {path} into the map page")
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _asset_source(key: str) -> Path:
+    asset = _ASSETS[key][0]
+    path = _xstatic_dir(asset.package) / asset.src
+    if not path.is_file():
+        raise CovkitError(f"missing file {path} in the installed xstatic-{asset.package} package")
+    return path
+
+
+def _inline_css(path: Path) -> str:
+    """The stylesheet with every relative ``url()`` replaced by a data: URL of the file.
+
+    TrueType fallbacks after another font source in a ``src`` list are dropped (Font Awesome
+    lists each font as woff2, then ttf; every browser that runs Leaflet 1.9 reads woff2): they
+    would double the page's size, once for each of the font's nine ``@font-face`` rules.
+    """
+
+    def swap(m: re.Match) -> str:
+        url = m.group("url")
+        if url.startswith(("data:", "#")):
+            return m.group(0)
+        return f'url("{_data_url(path.parent / url.split("?")[0].split("#")[0])}")'
+
+    text = _TTF_FALLBACK_RE.sub("", path.read_text(encoding="utf-8"))
+    return _CSS_URL_RE.sub(swap, text)
+
+
+_LEAFLET_ICON_JS = """<script>
+L.Icon.Default.imagePath = "";
+L.Icon.Default.mergeOptions({iconUrl: "%s", iconRetinaUrl: "%s", shadowUrl: "%s"});
+</script>
+"""
+
+
+@functools.cache
+def _inline_tag(key: str) -> str:
+    """``<script>`` / ``<style>`` element carrying one asset (and the files its CSS refers to)."""
+    path = _asset_source(key)
+    if path.suffix == ".css":
+        text = _inline_css(path)
+        if "</style" in text.lower():
+            src = "data:text/css;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+            return f'<link rel="stylesheet" href="{src}"/>\n'
+        return f"<style>\n{text}\n</style>\n"
+    text = path.read_text(encoding="utf-8")
+    tag = f'<script src="{_data_url(path)}"></script>\n' if "</script" in text.lower() else \
+        f"<script>\n{text}\n</script>\n"
+    if key == "leaflet.js":
+        # Leaflet finds its default marker images from a CSS url() that ends in
+        # marker-icon.png; a data: URL does not, so name the images here.
+        images = path.parent / "images"
+        tag += _LEAFLET_ICON_JS % tuple(_data_url(images / n) for n in (
+            "marker-icon.png", "marker-icon-2x.png", "marker-shadow.png"))
+    return tag
+
+
+def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR, *,
+                    inline: bool = False) -> str:
     """Replace every CDN ``<script src>`` / ``<link href>`` of a rendered page by a local copy.
 
     Parameters
@@ -161,11 +244,14 @@ def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR) -> str
         Folder to copy the assets into (``None``: rewrite links only).
     lib_href : str
         Relative URL of that folder as seen from the page.
+    inline : bool
+        Put each library into the page itself (``<script>`` / ``<style>``, the images and fonts
+        its CSS refers to as data: URLs) instead of linking it; ``lib`` is then not used.
 
     Returns
     -------
     str
-        The page with relative links only.
+        The page with relative links only (``inline``: with no link to another file).
 
     Raises
     ------
@@ -184,6 +270,8 @@ def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR) -> str
         if key is None:
             return ""
         needed.append(key)
+        if inline:
+            return f"\x00{key}\x00"  # filled in after the check below
         href = f"{lib_href}/{_ASSETS[key][0].dest}"
         if m.group("js"):
             return f'<script src="{href}"></script>\n'
@@ -194,11 +282,35 @@ def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR) -> str
     if left:
         snippet = out[left.start():left.start() + 120].split("\n")[0]
         raise CovkitError(f"map page still references an external resource: {snippet}")
+    if inline:
+        done: set[str] = set()
+
+        def fill(m: re.Match) -> str:
+            key = m.group(1)
+            if key in done:
+                return ""
+            done.add(key)
+            return _inline_tag(key)
+
+        return re.sub("\x00([^\x00]+)\x00", fill, out)
     if lib is not None:
         for key in dict.fromkeys(needed):
             for asset in _ASSETS[key]:
                 _copy_asset(asset, lib)
     return out
+
+
+@functools.cache
+def _inline_figure_class():
+    """A branca ``Figure`` whose rendered page carries its web libraries inline (defined on
+    first use: folium and branca are imported lazily)."""
+    from branca.element import Figure
+
+    class InlineAssetsFigure(Figure):
+        def render(self, **kwargs) -> str:
+            return localize_assets(super().render(**kwargs), None, inline=True)
+
+    return InlineAssetsFigure
 
 
 # ----------------------------------------------------------------------------------------------
@@ -207,7 +319,6 @@ def localize_assets(page: str, lib: Path | None, lib_href: str = LIB_DIR) -> str
 
 @dataclass(frozen=True)
 class _LayerStyle:
-    file: str
     title: str
     caption: str
     vmin: float
@@ -221,16 +332,14 @@ _SINR_COLORS = ("#4b0055", "#7b2f8c", "#b85c9e", "#ef8f7a", "#f8c95a", "#e9f4a0"
 _PROB_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 
 LAYERS: dict[str, _LayerStyle] = {
-    "rsrp": _LayerStyle("rsrp_best.tif", "Best RSRP", "Best RSRP [dBm]", -130.0, -70.0,
-                        _RSRP_COLORS),
-    "sinr": _LayerStyle("sinr.tif", "SINR", "SINR of the best server [dB]", -10.0, 30.0,
-                        _SINR_COLORS),
+    "rsrp": _LayerStyle("Best RSRP", "Best RSRP [dBm]", -130.0, -70.0, _RSRP_COLORS),
+    "sinr": _LayerStyle("SINR", "SINR of the best server [dB]", -10.0, 30.0, _SINR_COLORS),
     "coverage_probability": _LayerStyle(
-        "coverage_probability.tif", "Coverage probability",
-        "Coverage probability [%]", 0.0, 100.0, _PROB_COLORS, 100.0),
-    "covered": _LayerStyle("covered.tif", "Covered", "Covered (1) / not covered (0)", 0.0, 1.0,
+        "Coverage probability", "Coverage probability [%]", 0.0, 100.0, _PROB_COLORS, 100.0),
+    "covered": _LayerStyle("Covered", "Covered (1) / not covered (0)", 0.0, 1.0,
                            ("#d7301f", "#1a9850")),
 }
+"""Style of each raster layer (the keys of :data:`covkit.runfolder.RASTER_LAYERS`)."""
 _TOWNSHIP_COLORS = ("#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850")
 LEGEND_WIDTH_PX = 340
 
@@ -255,7 +364,6 @@ def _colorize(values: np.ndarray, style: _LayerStyle, alpha: int = 200) -> np.nd
 
 
 def _png_data_url(rgba: np.ndarray) -> str:
-    import base64
     import io
 
     from PIL import Image
@@ -265,13 +373,18 @@ def _png_data_url(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def raster_to_mercator(path: Path, max_px: int = MAX_OVERLAY_PX):
-    """Read band 1 of a raster and reproject it to Web Mercator for a Leaflet image overlay.
+def raster_to_mercator(values: np.ndarray, transform, crs, max_px: int = MAX_OVERLAY_PX):
+    """Reproject a raster to Web Mercator for a Leaflet image overlay.
 
     Parameters
     ----------
-    path : path
-        GeoTIFF in any projected or geographic CRS.
+    values : numpy.ndarray
+        (rows, cols) values, NaN for nodata (as :func:`covkit.runfolder.read_raster` reads
+        them).
+    transform : affine.Affine or sequence of 6 floats
+        Pixel -> CRS coordinates (``a, b, c, d, e, f``).
+    crs : rasterio CRS or str
+        Any projected or geographic CRS.
     max_px : int
         Longest side of the output image [pixels]; coarser than the source when exceeded.
 
@@ -281,183 +394,38 @@ def raster_to_mercator(path: Path, max_px: int = MAX_OVERLAY_PX):
         float64 (rows, cols) in EPSG:3857, NaN where the source is nodata or outside it.
     bounds_latlon : list
         ``[[south, west], [north, east]]`` [deg] of the reprojected image.
-    """
-    import rasterio
-    from rasterio.warp import Resampling, calculate_default_transform, reproject, transform
 
-    with rasterio.open(path) as src:
-        if src.crs is None:
-            raise CovkitInputError("raster has no CRS", file=path)
-        band = src.read(1, masked=True)
-        data = np.ma.filled(band.astype(np.float64), np.nan)
-        src_crs, src_transform = src.crs, src.transform
-        width, height, bounds = src.width, src.height, src.bounds
+    Raises
+    ------
+    CovkitInputError
+        When ``crs`` is None.
+    """
+    from affine import Affine
+    from rasterio.transform import array_bounds
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+    from rasterio.warp import transform as transform_points
+
+    if crs is None:
+        raise CovkitInputError("raster has no CRS")
+    data = np.asarray(values, dtype=np.float64)
+    src_transform = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
+    height, width = data.shape
+    bounds = array_bounds(height, width, src_transform)
     dst_transform, dst_w, dst_h = calculate_default_transform(
-        src_crs, WEB_MERCATOR, width, height, *bounds)
+        crs, WEB_MERCATOR, width, height, *bounds)
     scale = max(dst_w, dst_h) / max_px
     if scale > 1.0:
         res = (dst_transform.a * scale, -dst_transform.e * scale)
         dst_transform, dst_w, dst_h = calculate_default_transform(
-            src_crs, WEB_MERCATOR, width, height, *bounds, resolution=res)
+            crs, WEB_MERCATOR, width, height, *bounds, resolution=res)
     out = np.full((dst_h, dst_w), np.nan, dtype=np.float64)
-    reproject(data, out, src_transform=src_transform, src_crs=src_crs, src_nodata=np.nan,
+    reproject(data, out, src_transform=src_transform, src_crs=crs, src_nodata=np.nan,
               dst_transform=dst_transform, dst_crs=WEB_MERCATOR, dst_nodata=np.nan,
               resampling=Resampling.nearest)
     left, top = dst_transform.c, dst_transform.f
     right, bottom = left + dst_transform.a * dst_w, top + dst_transform.e * dst_h
-    lons, lats = transform(WEB_MERCATOR, "EPSG:4326", [left, right], [bottom, top])
+    lons, lats = transform_points(WEB_MERCATOR, "EPSG:4326", [left, right], [bottom, top])
     return out, [[lats[0], lons[0]], [lats[1], lons[1]]]
-
-
-# ----------------------------------------------------------------------------------------------
-# Reading the run's files (tolerant of missing keys)
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CovkitInputError(f"cannot read JSON: {exc}", file=path) from None
-    return data if isinstance(data, dict) else {}
-
-
-def find_key(obj: Any, key: str) -> Any:
-    """First value stored under ``key`` in nested dicts (breadth first), or None."""
-    queue = [obj]
-    while queue:
-        cur = queue.pop(0)
-        if isinstance(cur, dict):
-            if key in cur and cur[key] is not None and not isinstance(cur[key], dict):
-                return cur[key]
-            queue.extend(v for v in cur.values() if isinstance(v, dict))
-    return None
-
-
-def _input_path(summary: dict, name: str, out_dir: Path) -> Path | None:
-    """Path of an input file recorded in a run summary (``input_files`` / ``parameters``)."""
-    cands: list[Any] = []
-    files = summary.get("input_files")
-    if isinstance(files, dict):
-        entry = files.get(name)
-        cands.append(entry.get("path") if isinstance(entry, dict) else entry)
-    for sec in ("parameters", "scenario"):
-        block = summary.get(sec)
-        if isinstance(block, dict):
-            inputs = block.get("inputs")
-            cands.append(inputs.get(name) if isinstance(inputs, dict) else block.get(name))
-    for c in cands:
-        if isinstance(c, str) and c:
-            p = Path(c)
-            p = p if p.is_absolute() else out_dir / p
-            if p.is_file():
-                return p
-    return None
-
-
-def _fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        if not math.isfinite(float(value)):
-            return "n/a"
-        v = float(value)
-        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.{digits}f}"
-    return str(value)
-
-
-def fmt_pct(value: Any) -> str:
-    """A percentage with one decimal that never rounds a shortfall up to 100 or a gain down to
-    0: 97.94 -> "97.9", 99.97 -> "99.97", 99.9996 -> "99.999", 0.02 -> "0.02"."""
-    v = _json_safe(value)
-    if not isinstance(v, int | float) or isinstance(v, bool):
-        return _fmt(v)
-    if not math.isfinite(v):
-        return "n/a"
-    for digits in (1, 2, 3):
-        text = f"{v:.{digits}f}"
-        if (text != f"{100:.{digits}f}" or v >= 100.0) and (text != f"{0:.{digits}f}" or
-                                                            v <= 0.0):
-            return text
-    if v > 50.0:  # within 0.0005 of 100: truncate
-        return f"{math.floor(v * 1000.0) / 1000.0:.3f}"
-    return f"{math.ceil(v * 1000.0) / 1000.0:.3f}"
-
-
-def method_text(summary: dict) -> str:
-    """One line with the method: threshold, location probability, grid and model."""
-    thr = find_key(summary, "rsrp_threshold_dbm")
-    lp = find_key(summary, "location_probability")
-    sigma = find_key(summary, "shadow_sigma_db")
-    res = find_key(summary, "resolution_m")
-    model = find_key(summary, "model")
-    sinr = find_key(summary, "sinr_threshold_db")
-    parts = []
-    if thr is not None:
-        parts.append(f"RSRP >= {_fmt(float(thr))} dBm")
-    if lp is not None:
-        s = f" (shadowing sigma {_fmt(float(sigma))} dB)" if sigma is not None else ""
-        parts.append(f"at {_fmt(100.0 * float(lp), 0)} % location probability{s}")
-    if sinr is not None:
-        parts.append(f"and SINR >= {_fmt(float(sinr))} dB")
-    if res is not None:
-        parts.append(f"on a {_fmt(float(res), 0)} m grid")
-    if model is not None:
-        parts.append(f"with propagation model {model}")
-    return " ".join(parts) if parts else "method parameters not recorded"
-
-
-def _bool_series(values) -> np.ndarray:
-    out = []
-    for v in values:
-        if isinstance(v, str):
-            out.append(v.strip().lower() in ("1", "true", "yes", "y", "t"))
-        else:
-            out.append(bool(v) if v is not None and v == v else False)
-    return np.asarray(out, dtype=bool)
-
-
-def _read_vector(path: Path, what: str):
-    import geopandas as gpd
-    import pandas as pd
-
-    if path.suffix.lower() == ".csv":
-        df = pd.read_csv(path, skipinitialspace=True)
-        if not {"lon", "lat"} <= set(df.columns):
-            raise CovkitInputError(f"{what} CSV needs lon and lat columns", file=path)
-        return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
-                                crs="EPSG:4326")
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
-        raise CovkitInputError(f"cannot read {what}: {exc}", file=path) from None
-    if gdf.crs is None:
-        if path.suffix.lower() not in (".geojson", ".json"):
-            raise CovkitInputError(f"{what} file has no CRS", file=path)
-        gdf = gdf.set_crs("EPSG:4326")
-    return gdf.to_crs("EPSG:4326")
-
-
-def _scenario_inputs(scenario_path: Path | None) -> dict[str, Path | None]:
-    if scenario_path is None:
-        return {}
-    from covkit.config import load_scenario
-
-    sc = load_scenario(scenario_path)
-    return {"stations": sc.inputs.stations, "trails": sc.inputs.trails}
-
-
-def _json_safe(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 # ----------------------------------------------------------------------------------------------
@@ -509,15 +477,15 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
     def add(label: str, key: str, unit: str = " %", src: dict = summary) -> None:
         v = src.get(key)
         if v is not None:
-            rows.append((label, (fmt_pct(v) if unit == " %" else _fmt(v)) + unit))
+            rows.append((label, (fmt_pct(v) if unit == " %" else fmt_value(v)) + unit))
 
     add("Population coverage", "population_coverage_pct")
     add("Non-remote townships", "non_remote_population_coverage_pct")
     add("Remote townships", "remote_population_coverage_pct")
     if summary.get("remote_townships") is not None:
         rows.append(("Remote townships with coverage",
-                     f"{_fmt(summary.get('remote_townships_with_coverage'))} of "
-                     f"{_fmt(summary.get('remote_townships'))}"))
+                     f"{fmt_value(summary.get('remote_townships_with_coverage'))} of "
+                     f"{fmt_value(summary.get('remote_townships'))}"))
     add("Fibre households (non-remote)", "fibre_household_coverage_non_remote_pct")
     add("Trail km covered", "trail_coverage_pct")
     if after:
@@ -535,6 +503,273 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
             f'<div class="method">Method: {html.escape(method_text(summary))}</div></div>')
 
 
+def _scenario_inputs(scenario_path: Path) -> dict[str, Path | None]:
+    from covkit.config import load_scenario
+
+    sc = load_scenario(scenario_path)
+    return {"stations": sc.inputs.stations, "trails": sc.inputs.trails}
+
+
+def _wgs84(gdf, what: str):
+    """A GeoDataFrame in EPSG:4326 (unchanged when it is in it already)."""
+    if gdf.crs is None:
+        raise CovkitInputError(f"{what} have no CRS")
+    return gdf if gdf.crs.equals("EPSG:4326") else gdf.to_crs("EPSG:4326")
+
+
+def _proposed_points(proposed):
+    """Proposed sites as points in EPSG:4326: a GeoDataFrame, or a table with lon/lat [deg]."""
+    import geopandas as gpd
+
+    if isinstance(proposed, gpd.GeoDataFrame):
+        return _wgs84(proposed, "proposed sites")
+    if not {"lon", "lat"} <= set(proposed.columns):
+        raise CovkitInputError("proposed sites need a geometry or lon and lat columns")
+    return gpd.GeoDataFrame(proposed, geometry=gpd.points_from_xy(proposed["lon"],
+                                                                  proposed["lat"]),
+                            crs="EPSG:4326")
+
+
+def build_map(
+    view: RunView,
+    *,
+    cdn: bool = False,
+    layers: Sequence[str] = DEFAULT_MAP_LAYERS,
+    inline_assets: bool = False,
+):
+    """The coverage map of a run, from what a :class:`~covkit.runfolder.RunView` holds.
+
+    Reads no file: the view carries the rasters, tables and KPIs (see
+    :meth:`RunView.from_folder <covkit.runfolder.RunView.from_folder>` for a run folder).
+
+    Parameters
+    ----------
+    view : covkit.runfolder.RunView
+        KPIs (``summary``, ``kpi_after``), rasters (``rasters``: layer name -> values with NaN
+        for nodata, affine transform, CRS), ``townships``, ``stations``, ``trails`` and
+        ``proposed`` (any CRS; None to leave a layer out).
+    cdn : bool
+        Keep Folium's CDN links and add an OpenStreetMap base layer (needs internet to view).
+    layers : sequence of str
+        Raster overlays, any of ``rsrp``, ``sinr``, ``coverage_probability``, ``covered``, in
+        this order; those not in ``view.rasters`` are skipped. The first one present is shown;
+        the others start hidden in the layer control.
+    inline_assets : bool
+        Make the page carry Leaflet and the other web libraries inline (from the installed
+        ``xstatic-*`` packages), so that ``Map.save(path)`` and the Jupyter display work offline
+        with no ``lib/`` folder. Default: the CDN links stay in the page (:func:`write_map`
+        replaces them with ``lib/`` copies when it saves the map).
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    CovkitInputError
+        When a layer name is unknown, ``cdn`` and ``inline_assets`` are both set, or a table has
+        no CRS.
+    """
+    import folium
+    from branca.colormap import LinearColormap
+    from branca.element import Element
+    from folium.plugins import MarkerCluster
+
+    bad = [name for name in layers if name not in LAYERS]
+    if bad:
+        raise CovkitInputError(f"unknown map layer {bad[0]!r}; choose from {', '.join(LAYERS)}")
+    if cdn and inline_assets:
+        raise CovkitInputError("cdn=True loads the web libraries from the internet; it cannot "
+                               "be combined with inline_assets=True")
+    summary, after = view.summary, view.kpi_after
+    title = str(summary.get("scenario") if isinstance(summary.get("scenario"), str)
+                else find_key(summary, "name") or "covkit coverage")
+
+    fmap = folium.Map(location=[0.0, 0.0], zoom_start=2, tiles=None, max_zoom=MAX_ZOOM,
+                      control_scale=True)
+    if inline_assets:
+        _inline_figure_class()().add_child(fmap)
+    fmap.options["maxZoom"] = MAX_ZOOM  # folium passes max_zoom to tiles only; none offline
+    fmap.get_root().title = f"{title}: coverage map"
+    if cdn:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=MAX_ZOOM,
+                         control=True).add_to(fmap)
+    bounds: list[list[float]] = []
+
+    # raster overlays
+    thr = find_key(summary, "rsrp_threshold_dbm")
+    rasters = [(name, view.rasters[name]) for name in layers if name in view.rasters]
+    for i, (name, (data, transform, crs)) in enumerate(rasters):
+        style = LAYERS[name]
+        values, bb = raster_to_mercator(data, transform, crs)
+        if not np.isfinite(values).any():
+            continue
+        folium.raster_layers.ImageOverlay(
+            image=_png_data_url(_colorize(values, style)), bounds=bb, name=style.title,
+            opacity=1.0, interactive=False, cross_origin=False, zindex=1, show=(i == 0),
+        ).add_to(fmap)
+        caption = style.caption
+        if name == "rsrp" and thr is not None:
+            caption += f"; threshold {fmt_value(float(thr))} dBm"
+        legend = LinearColormap(list(style.colors), vmin=style.vmin, vmax=style.vmax,
+                                caption=caption)
+        legend.width = LEGEND_WIDTH_PX  # branca draws every legend into the first legend box
+        legend.add_to(fmap)
+        bounds.extend(bb)
+
+    # townships
+    if view.townships is not None:
+        if view.townships.crs is None:
+            raise CovkitInputError("township KPI table has no CRS")
+        tw = view.townships.to_crs("EPSG:4326")
+        remote = as_bool_array(tw["remote"]) if "remote" in tw.columns else \
+            np.zeros(len(tw), dtype=bool)
+        fields = [(c, a) for c, a in _TOWNSHIP_FIELDS if c in tw.columns]
+        op_cols = sorted(c for c in tw.columns if c.startswith("coverage_pct_"))
+        fields += [(c, f"Coverage {c[len('coverage_pct_'):]} [%]") for c in op_cols]
+        pct_cmap = LinearColormap(list(_TOWNSHIP_COLORS), vmin=0.0, vmax=100.0,
+                                  caption="Township coverage [%] (dashed: remote)")
+        pct_cmap.width = LEGEND_WIDTH_PX
+        feats = []
+        for k, (_, row) in enumerate(tw.iterrows()):
+            if row.geometry is None or row.geometry.is_empty:
+                continue
+            props = {"_remote": bool(remote[k]),
+                     "_pct": json_safe(row.get("coverage_pct")) if "coverage_pct" in tw else None}
+            for c, _ in fields:
+                v = json_safe(row[c])
+                if c == "remote":
+                    props[c] = "yes" if remote[k] else "no"
+                elif c in ("township_id", "name", "county"):
+                    props[c] = "" if v is None else str(v)
+                elif "_pct" in c:
+                    props[c] = fmt_pct(v)
+                else:
+                    props[c] = fmt_value(v)
+            feats.append({"type": "Feature", "properties": props,
+                          "geometry": row.geometry.__geo_interface__})
+        if feats:
+            def style_fn(feature, cmap=pct_cmap):
+                p = feature["properties"]
+                pct = p.get("_pct")
+                fill = "#bbbbbb" if pct is None else cmap(min(max(float(pct), 0.0), 100.0))
+                if p.get("_remote"):
+                    return {"fillColor": fill, "fillOpacity": 0.35, "color": "#111111",
+                            "weight": 3, "dashArray": "7 5", "className": "covkit-township"}
+                return {"fillColor": fill, "fillOpacity": 0.35, "color": "#555555",
+                        "weight": 1, "className": "covkit-township"}
+
+            gj = folium.GeoJson(
+                {"type": "FeatureCollection", "features": feats}, name="Townships: coverage %",
+                style_function=style_fn,
+                highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.55},
+                tooltip=folium.GeoJsonTooltip(fields=[c for c, _ in fields],
+                                              aliases=[a for _, a in fields], sticky=True)
+                if fields else None,
+            )
+            gj.add_to(fmap)
+            pct_cmap.add_to(fmap)
+            b = tw.total_bounds
+            bounds.extend([[b[1], b[0]], [b[3], b[2]]])
+
+    # trails
+    if view.trails is not None:
+        tr = _wgs84(view.trails, "trails")
+        tr = tr[tr.geometry.notna() & ~tr.geometry.is_empty]
+        if len(tr):
+            keep = [c for c in ("trail_id", "name", "length_km") if c in tr.columns]
+            tr = tr[keep + ["geometry"]]
+            for c in keep:
+                tr[c] = [fmt_value(json_safe(v)) if c == "length_km" else str(v) for v in tr[c]]
+            folium.GeoJson(
+                json.loads(tr.to_json()), name="Trails",
+                style_function=lambda f: {"color": "#7a3b00", "weight": 2.5, "opacity": 0.9,
+                                          "dashArray": "4 3", "className": "covkit-trail"},
+                tooltip=folium.GeoJsonTooltip(fields=keep) if keep else None,
+            ).add_to(fmap)
+
+    # existing stations: one marker per site and operator
+    if view.stations is not None:
+        st = _wgs84(view.stations, "stations")
+        st = st[st.geometry.notna() & ~st.geometry.is_empty]
+        if len(st):
+            st = st.assign(_lon=st.geometry.x.round(6), _lat=st.geometry.y.round(6))
+            if "operator" not in st.columns:
+                st["operator"] = "stations"
+            ops = sorted(st["operator"].astype(str).unique())
+            colors = {op: _OPERATOR_COLORS[i % len(_OPERATOR_COLORS)] for i, op in enumerate(ops)}
+            cluster = MarkerCluster(name=f"Stations ({len(st):,} sectors)",
+                                    options={"disableClusteringAtZoom": 13,
+                                             "showCoverageOnHover": False}).add_to(fmap)
+            for (op, lon, lat), g in st.groupby([st["operator"].astype(str), "_lon", "_lat"],
+                                                sort=True):
+
+                def uniq(col, unit="", g=g):
+                    if col not in g.columns:
+                        return None
+                    vals = sorted({float(v) for v in g[col] if v == v})
+                    return ", ".join(fmt_value(v) for v in vals) + unit if vals else None
+
+                rows = [("Operator", op)]
+                ids = ", ".join(str(s) for s in g["station_id"]) if "station_id" in g else None
+                for label, v in (("Site", str(g["site_id"].iloc[0]) if "site_id" in g else None),
+                                 ("Sectors", ids), ("Height", uniq("height_m", " m")),
+                                 ("Frequency", uniq("freq_mhz", " MHz")),
+                                 ("EIRP", uniq("eirp_dbm", " dBm")),
+                                 ("Technology", ", ".join(sorted(set(map(str, g["tech"]))))
+                                  if "tech" in g else None)):
+                    if v is not None:
+                        rows.append((label, v))
+                folium.CircleMarker(
+                    location=[lat, lon], radius=6, color="#222222", weight=1,
+                    fill_color=colors[op], fill_opacity=0.95, class_name="covkit-station",
+                    popup=folium.Popup(_table_html(rows), max_width=320),
+                    tooltip=f"{op} site",
+                ).add_to(cluster)
+                bounds.append([lat, lon])
+
+    # proposed sites
+    if view.proposed is not None:
+        ps = _proposed_points(view.proposed)
+        ps = ps[ps.geometry.notna() & ~ps.geometry.is_empty]
+        if "rank" in ps.columns:
+            ps = ps.sort_values("rank", kind="stable")
+        group = folium.FeatureGroup(name=f"Proposed sites ({len(ps)})").add_to(fmap)
+        for k, (_, row) in enumerate(ps.iterrows(), start=1):
+            rank = row.get("rank", k)
+            rank_txt = fmt_value(json_safe(rank))
+            rows = [("Rank", rank_txt)]
+            for col, label, unit in (("candidate_id", "Candidate", ""),
+                                     ("township_id", "Township", ""),
+                                     ("new_population", "Newly covered population", ""),
+                                     ("cumulative_population", "Cumulative population", ""),
+                                     ("new_trail_km", "Newly covered trail", " km"),
+                                     ("cost", "Cost", ""),
+                                     ("cost_per_new_person", "Cost per new person", "")):
+                if col in ps.columns:
+                    v = json_safe(row[col])
+                    rows.append((label, (str(v) if isinstance(v, str) else fmt_value(v)) + unit))
+            folium.Marker(
+                location=[row.geometry.y, row.geometry.x],
+                icon=folium.DivIcon(html=f"<div>{html.escape(rank_txt)}</div>",
+                                    icon_size=(22, 22), icon_anchor=(11, 11),
+                                    class_name="covkit-proposed"),
+                popup=folium.Popup(_table_html(rows), max_width=320),
+                tooltip=f"Proposed site #{rank_txt}",
+            ).add_to(group)
+            bounds.append([row.geometry.y, row.geometry.x])
+
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    root = fmap.get_root()
+    root.header.add_child(Element(_CSS), name="covkit_css")
+    root.html.add_child(Element(_title_html(summary, after, title)), name="covkit_title")
+    if bounds:
+        arr = np.asarray(bounds, dtype=np.float64)
+        fmap.fit_bounds([[float(np.nanmin(arr[:, 0])), float(np.nanmin(arr[:, 1]))],
+                         [float(np.nanmax(arr[:, 0])), float(np.nanmax(arr[:, 1]))]])
+    return fmap
+
+
 def write_map(
     out_dir: Path | str,
     scenario_path: Path | str | None = None,
@@ -542,9 +777,12 @@ def write_map(
     stations: Path | str | None = None,
     trails: Path | str | None = None,
     cdn: bool = False,
-    layers: Sequence[str] = ("rsrp", "sinr", "coverage_probability"),
+    layers: Sequence[str] = DEFAULT_MAP_LAYERS,
 ) -> Path:
     """Write ``map.html`` (and, offline, its ``lib/`` folder) into a run's output folder.
+
+    Reads the folder (:meth:`RunView.from_folder <covkit.runfolder.RunView.from_folder>`),
+    draws it (:func:`build_map`) and saves the page.
 
     Parameters
     ----------
@@ -575,245 +813,15 @@ def write_map(
         When ``out_dir`` holds none of the run's outputs, a layer name is unknown, or a file
         cannot be read.
     """
-    import folium
-    from branca.colormap import LinearColormap
-    from branca.element import Element
-    from folium.plugins import MarkerCluster
-
     out = Path(out_dir)
-    if not out.is_dir():
-        raise CovkitInputError("output folder does not exist", file=out)
-    bad = [name for name in layers if name not in LAYERS]
-    if bad:
-        raise CovkitInputError(f"unknown map layer {bad[0]!r}; choose from {', '.join(LAYERS)}")
-    summary = _read_json(out / "kpi_summary.json")
-    after = _read_json(out / "kpi_after.json")
-    kpi_path = out / "kpi_townships.gpkg"
-    rasters = [(name, out / LAYERS[name].file) for name in layers
-               if (out / LAYERS[name].file).is_file()]
-    if not rasters and not kpi_path.is_file():
-        raise CovkitInputError(
-            "no coverage outputs found (rsrp_best.tif, kpi_townships.gpkg); run "
-            "'covkit run SCENARIO.toml --out DIR' first", file=out)
-
-    sc_inputs = _scenario_inputs(Path(scenario_path) if scenario_path is not None else None)
-
-    def locate(name: str, override, defaults: tuple[str, ...]) -> Path | None:
-        if override is not None:
-            p = Path(override)
-            if not p.is_file():
-                raise CovkitInputError(f"{name} file does not exist", file=p)
-            return p
-        if sc_inputs:
-            return sc_inputs.get(name)
-        p = _input_path(summary, name, out)
-        if p is not None:
-            return p
-        return next((out / d for d in defaults if (out / d).is_file()), None)
-
-    stations_path = locate("stations", stations, ("stations.csv", "stations.gpkg"))
-    trails_path = locate("trails", trails, ("trails.gpkg", "trails.geojson"))
-    title = str(summary.get("scenario") if isinstance(summary.get("scenario"), str)
-                else find_key(summary, "name") or "covkit coverage")
-
-    fmap = folium.Map(location=[0.0, 0.0], zoom_start=2, tiles=None, max_zoom=MAX_ZOOM,
-                      control_scale=True)
-    fmap.options["maxZoom"] = MAX_ZOOM  # folium passes max_zoom to tiles only; none offline
-    fmap.get_root().title = f"{title}: coverage map"
-    if cdn:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=MAX_ZOOM,
-                         control=True).add_to(fmap)
-    bounds: list[list[float]] = []
-
-    # raster overlays
-    thr = find_key(summary, "rsrp_threshold_dbm")
-    for i, (name, path) in enumerate(rasters):
-        style = LAYERS[name]
-        values, bb = raster_to_mercator(path)
-        if not np.isfinite(values).any():
-            continue
-        folium.raster_layers.ImageOverlay(
-            image=_png_data_url(_colorize(values, style)), bounds=bb, name=style.title,
-            opacity=1.0, interactive=False, cross_origin=False, zindex=1, show=(i == 0),
-        ).add_to(fmap)
-        caption = style.caption
-        if name == "rsrp" and thr is not None:
-            caption += f"; threshold {_fmt(float(thr))} dBm"
-        legend = LinearColormap(list(style.colors), vmin=style.vmin, vmax=style.vmax,
-                                caption=caption)
-        legend.width = LEGEND_WIDTH_PX  # branca draws every legend into the first legend box
-        legend.add_to(fmap)
-        bounds.extend(bb)
-
-    # townships
-    if kpi_path.is_file():
-        import geopandas as gpd
-
-        try:
-            tw = gpd.read_file(kpi_path)
-        except Exception as exc:  # noqa: BLE001
-            raise CovkitInputError(f"cannot read township KPIs: {exc}", file=kpi_path) from None
-        if tw.crs is None:
-            raise CovkitInputError("township KPI file has no CRS", file=kpi_path)
-        tw = tw.to_crs("EPSG:4326")
-        remote = _bool_series(tw["remote"]) if "remote" in tw.columns else \
-            np.zeros(len(tw), dtype=bool)
-        fields = [(c, a) for c, a in _TOWNSHIP_FIELDS if c in tw.columns]
-        op_cols = sorted(c for c in tw.columns if c.startswith("coverage_pct_"))
-        fields += [(c, f"Coverage {c[len('coverage_pct_'):]} [%]") for c in op_cols]
-        pct_cmap = LinearColormap(list(_TOWNSHIP_COLORS), vmin=0.0, vmax=100.0,
-                                  caption="Township coverage [%] (dashed: remote)")
-        pct_cmap.width = LEGEND_WIDTH_PX
-        feats = []
-        for k, (_, row) in enumerate(tw.iterrows()):
-            if row.geometry is None or row.geometry.is_empty:
-                continue
-            props = {"_remote": bool(remote[k]),
-                     "_pct": _json_safe(row.get("coverage_pct")) if "coverage_pct" in tw else None}
-            for c, _ in fields:
-                v = _json_safe(row[c])
-                if c == "remote":
-                    props[c] = "yes" if remote[k] else "no"
-                elif c in ("township_id", "name", "county"):
-                    props[c] = "" if v is None else str(v)
-                elif "_pct" in c:
-                    props[c] = fmt_pct(v)
-                else:
-                    props[c] = _fmt(v)
-            feats.append({"type": "Feature", "properties": props,
-                          "geometry": row.geometry.__geo_interface__})
-        if feats:
-            def style_fn(feature, cmap=pct_cmap):
-                p = feature["properties"]
-                pct = p.get("_pct")
-                fill = "#bbbbbb" if pct is None else cmap(min(max(float(pct), 0.0), 100.0))
-                if p.get("_remote"):
-                    return {"fillColor": fill, "fillOpacity": 0.35, "color": "#111111",
-                            "weight": 3, "dashArray": "7 5", "className": "covkit-township"}
-                return {"fillColor": fill, "fillOpacity": 0.35, "color": "#555555",
-                        "weight": 1, "className": "covkit-township"}
-
-            gj = folium.GeoJson(
-                {"type": "FeatureCollection", "features": feats}, name="Townships: coverage %",
-                style_function=style_fn,
-                highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.55},
-                tooltip=folium.GeoJsonTooltip(fields=[c for c, _ in fields],
-                                              aliases=[a for _, a in fields], sticky=True)
-                if fields else None,
-            )
-            gj.add_to(fmap)
-            pct_cmap.add_to(fmap)
-            b = tw.total_bounds
-            bounds.extend([[b[1], b[0]], [b[3], b[2]]])
-
-    # trails
-    if trails_path is not None:
-        tr = _read_vector(trails_path, "trails")
-        tr = tr[tr.geometry.notna() & ~tr.geometry.is_empty]
-        if len(tr):
-            keep = [c for c in ("trail_id", "name", "length_km") if c in tr.columns]
-            tr = tr[keep + ["geometry"]]
-            for c in keep:
-                tr[c] = [_fmt(_json_safe(v)) if c == "length_km" else str(v) for v in tr[c]]
-            folium.GeoJson(
-                json.loads(tr.to_json()), name="Trails",
-                style_function=lambda f: {"color": "#7a3b00", "weight": 2.5, "opacity": 0.9,
-                                          "dashArray": "4 3", "className": "covkit-trail"},
-                tooltip=folium.GeoJsonTooltip(fields=keep) if keep else None,
-            ).add_to(fmap)
-
-    # existing stations: one marker per site and operator
-    if stations_path is not None:
-        st = _read_vector(stations_path, "stations")
-        st = st[st.geometry.notna() & ~st.geometry.is_empty]
-        if len(st):
-            st = st.assign(_lon=st.geometry.x.round(6), _lat=st.geometry.y.round(6))
-            if "operator" not in st.columns:
-                st["operator"] = "stations"
-            ops = sorted(st["operator"].astype(str).unique())
-            colors = {op: _OPERATOR_COLORS[i % len(_OPERATOR_COLORS)] for i, op in enumerate(ops)}
-            cluster = MarkerCluster(name=f"Stations ({len(st):,} sectors)",
-                                    options={"disableClusteringAtZoom": 13,
-                                             "showCoverageOnHover": False}).add_to(fmap)
-            for (op, lon, lat), g in st.groupby([st["operator"].astype(str), "_lon", "_lat"],
-                                                sort=True):
-
-                def uniq(col, unit="", g=g):
-                    if col not in g.columns:
-                        return None
-                    vals = sorted({float(v) for v in g[col] if v == v})
-                    return ", ".join(_fmt(v) for v in vals) + unit if vals else None
-
-                rows = [("Operator", op)]
-                ids = ", ".join(str(s) for s in g["station_id"]) if "station_id" in g else None
-                for label, v in (("Site", str(g["site_id"].iloc[0]) if "site_id" in g else None),
-                                 ("Sectors", ids), ("Height", uniq("height_m", " m")),
-                                 ("Frequency", uniq("freq_mhz", " MHz")),
-                                 ("EIRP", uniq("eirp_dbm", " dBm")),
-                                 ("Technology", ", ".join(sorted(set(map(str, g["tech"]))))
-                                  if "tech" in g else None)):
-                    if v is not None:
-                        rows.append((label, v))
-                folium.CircleMarker(
-                    location=[lat, lon], radius=6, color="#222222", weight=1,
-                    fill_color=colors[op], fill_opacity=0.95, class_name="covkit-station",
-                    popup=folium.Popup(_table_html(rows), max_width=320),
-                    tooltip=f"{op} site",
-                ).add_to(cluster)
-                bounds.append([lat, lon])
-
-    # proposed sites
-    prop_path = next((out / n for n in ("sites_proposed.gpkg", "sites_proposed.csv")
-                      if (out / n).is_file()), None)
-    if prop_path is not None:
-        ps = _read_vector(prop_path, "proposed sites")
-        ps = ps[ps.geometry.notna() & ~ps.geometry.is_empty]
-        if "rank" in ps.columns:
-            ps = ps.sort_values("rank", kind="stable")
-        group = folium.FeatureGroup(name=f"Proposed sites ({len(ps)})").add_to(fmap)
-        for k, (_, row) in enumerate(ps.iterrows(), start=1):
-            rank = row.get("rank", k)
-            rank_txt = _fmt(_json_safe(rank))
-            rows = [("Rank", rank_txt)]
-            for col, label, unit in (("candidate_id", "Candidate", ""),
-                                     ("township_id", "Township", ""),
-                                     ("new_population", "Newly covered population", ""),
-                                     ("cumulative_population", "Cumulative population", ""),
-                                     ("new_trail_km", "Newly covered trail", " km"),
-                                     ("cost", "Cost", ""),
-                                     ("cost_per_new_person", "Cost per new person", "")):
-                if col in ps.columns:
-                    v = _json_safe(row[col])
-                    rows.append((label, (str(v) if isinstance(v, str) else _fmt(v)) + unit))
-            folium.Marker(
-                location=[row.geometry.y, row.geometry.x],
-                icon=folium.DivIcon(html=f"<div>{html.escape(rank_txt)}</div>",
-                                    icon_size=(22, 22), icon_anchor=(11, 11),
-                                    class_name="covkit-proposed"),
-                popup=folium.Popup(_table_html(rows), max_width=320),
-                tooltip=f"Proposed site #{rank_txt}",
-            ).add_to(group)
-            bounds.append([row.geometry.y, row.geometry.x])
-
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    root = fmap.get_root()
-    root.header.add_child(Element(_CSS), name="covkit_css")
-    root.html.add_child(Element(_title_html(summary, after, title)), name="covkit_title")
-    if bounds:
-        arr = np.asarray(bounds, dtype=np.float64)
-        fmap.fit_bounds([[float(np.nanmin(arr[:, 0])), float(np.nanmin(arr[:, 1]))],
-                         [float(np.nanmax(arr[:, 0])), float(np.nanmax(arr[:, 1]))]])
-
-    page = root.render()
+    view = RunView.from_folder(
+        out, stations=stations, trails=trails, layers=layers,
+        scenario_inputs=None if scenario_path is None else
+        functools.partial(_scenario_inputs, Path(scenario_path)))
+    page = build_map(view, cdn=cdn, layers=layers).get_root().render()
     if not cdn:
         page = localize_assets(page, out / LIB_DIR)
     target = out / MAP_NAME
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{MAP_NAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(page)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return target

@@ -24,8 +24,6 @@ import datetime as _dt
 import html
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,21 +31,35 @@ from typing import Any
 import numpy as np
 
 from covkit.errors import CovkitInputError
-from covkit.maps import (
-    _bool_series,
-    _fmt,
-    _input_path,
-    _read_json,
+from covkit.outputs import atomic_path
+from covkit.runfolder import (
+    KPI_AFTER,
+    KPI_SUMMARY,
+    KPI_TOWNSHIPS_CSV,
+    REPORT_FIG_BEFORE_AFTER,
+    REPORT_FIG_RSRP,
+    REPORT_FIG_TOWNSHIPS,
+    REPORT_HTML,
+    REPORT_MD,
+    RSRP_BEST,
+    SITES_PROPOSED_CSV,
+    as_bool_array,
     find_key,
     fmt_pct,
+    fmt_value,
     method_text,
+    population_raster,
+    read_json,
+    read_proposed,
+    read_raster,
+    read_townships,
 )
 
-HTML_NAME = "report.html"
-MD_NAME = "report.md"
-FIG_TOWNSHIPS = "report_township_coverage.png"
-FIG_RSRP = "report_rsrp_distribution.png"
-FIG_BEFORE_AFTER = "report_before_after.png"
+HTML_NAME = REPORT_HTML
+MD_NAME = REPORT_MD
+FIG_TOWNSHIPS = REPORT_FIG_TOWNSHIPS
+FIG_RSRP = REPORT_FIG_RSRP
+FIG_BEFORE_AFTER = REPORT_FIG_BEFORE_AFTER
 REMOTE_COLOR = "#d95f02"
 NON_REMOTE_COLOR = "#1b9e77"
 RSRP_BIN_DB = 2.0
@@ -110,15 +122,6 @@ class RsrpDistribution:
     total: float
 
 
-def _read_band(path: Path):
-    import rasterio
-
-    with rasterio.open(path) as src:
-        band = src.read(1, masked=True)
-        return (np.ma.filled(band.astype(np.float64), np.nan), src.crs, src.transform,
-                src.width, src.height)
-
-
 def rsrp_distribution(rsrp_path: Path, population_path: Path | None = None,
                       bin_db: float = RSRP_BIN_DB) -> RsrpDistribution | None:
     """Distribution of best RSRP, population-weighted when a population raster is given.
@@ -141,13 +144,15 @@ def rsrp_distribution(rsrp_path: Path, population_path: Path | None = None,
     RsrpDistribution or None
         None when no cell has a value.
     """
-    rsrp, crs, transform, width, height = _read_band(rsrp_path)
+    rsrp, transform, crs = read_raster(rsrp_path)
+    height, width = rsrp.shape
     ok = np.isfinite(rsrp)
     if not ok.any():
         return None
     weights = None
     if population_path is not None:
-        pop, pcrs, ptransform, pw, ph = _read_band(population_path)
+        pop, ptransform, pcrs = read_raster(population_path)
+        ph, pw = pop.shape
         if (pw, ph) != (width, height) or pcrs != crs or \
                 not np.allclose(tuple(ptransform)[:6], tuple(transform)[:6]):
             from rasterio.warp import Resampling, reproject
@@ -168,33 +173,6 @@ def rsrp_distribution(rsrp_path: Path, population_path: Path | None = None,
     edges = np.arange(lo, hi + bin_db / 2, bin_db)
     counts, edges = np.histogram(values, bins=edges, weights=weights)
     return RsrpDistribution(edges, counts, weighted_by, float(weights.sum()))
-
-
-def _population_raster(summary: dict, out: Path) -> Path | None:
-    for cand in (out / "population.tif",):
-        if cand.is_file():
-            return cand
-    p = _input_path(summary, "population", out)
-    if p is not None and p.suffix.lower() in (".tif", ".tiff", ".vrt", ".img"):
-        return p
-    return None
-
-
-def _townships(out: Path):
-    import pandas as pd
-
-    csv = out / "kpi_townships.csv"
-    if csv.is_file():
-        try:
-            return pd.read_csv(csv, dtype={"township_id": str})
-        except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
-            raise CovkitInputError(f"cannot read township KPIs: {exc}", file=csv) from None
-    gpkg = out / "kpi_townships.gpkg"
-    if gpkg.is_file():
-        import geopandas as gpd
-
-        return pd.DataFrame(gpd.read_file(gpkg).drop(columns="geometry", errors="ignore"))
-    return None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -220,7 +198,7 @@ def township_figure(df) -> bytes:
     """Horizontal bar chart of township population coverage [%], remote vs non-remote."""
     from matplotlib.patches import Patch
 
-    remote = _bool_series(df["remote"]) if "remote" in df.columns else np.zeros(len(df), bool)
+    remote = as_bool_array(df["remote"]) if "remote" in df.columns else np.zeros(len(df), bool)
     pct = df["coverage_pct"].to_numpy(dtype=np.float64)
     labels = [str(n) for n in (df["name"] if "name" in df.columns else df["township_id"])]
     if "county" in df.columns and len(set(labels)) < len(labels):
@@ -329,7 +307,7 @@ def _num(v: Any) -> float | None:
 def _val(v: Any, unit: str) -> str:
     if v is None:
         return "n/a"
-    s = v if isinstance(v, str) else (fmt_pct(v) if unit == "%" else _fmt(v))
+    s = v if isinstance(v, str) else (fmt_pct(v) if unit == "%" else fmt_value(v))
     if unit in ("", "persons") or s == "n/a":
         return s
     return f"{s} {unit}" if unit != "%" else f"{s} %"
@@ -418,15 +396,9 @@ def _before_after_table(before: dict, after: dict) -> _Table | None:
 
 
 def _sites_table(out: Path, limit: int = 50) -> tuple[_Table | None, int]:
-    import pandas as pd
-
-    path = out / "sites_proposed.csv"
-    if not path.is_file():
+    df = read_proposed(out, geometry=False)
+    if df is None:
         return None, 0
-    try:
-        df = pd.read_csv(path, dtype={"candidate_id": str, "township_id": str})
-    except Exception as exc:  # noqa: BLE001
-        raise CovkitInputError(f"cannot read proposed sites: {exc}", file=path) from None
     if "rank" in df.columns:
         df = df.sort_values("rank", kind="stable")
     cols = [(c, lab) for c, lab in (("rank", "Rank"), ("candidate_id", "Candidate"),
@@ -447,7 +419,7 @@ def _sites_table(out: Path, limit: int = 50) -> tuple[_Table | None, int]:
             elif c == "cost_per_new_person":
                 row.append("n/a" if _num(v) is None else f"{float(v):.4g}")
             else:
-                row.append(v if isinstance(v, str) else _fmt(v.item() if hasattr(v, "item")
+                row.append(v if isinstance(v, str) else fmt_value(v.item() if hasattr(v, "item")
                                                               else v))
         rows.append(row)
     right = [c not in ("candidate_id", "township_id") for c, _ in cols]
@@ -458,7 +430,7 @@ def _township_table(df) -> _Table:
     cols = [(c, lab) for c, lab in _TOWNSHIP_COLUMNS if c in df.columns]
     ops = sorted(c for c in df.columns if c.startswith("coverage_pct_"))
     cols += [(c, f"{c[len('coverage_pct_'):]} [%]") for c in ops]
-    remote = _bool_series(df["remote"]) if "remote" in df.columns else None
+    remote = as_bool_array(df["remote"]) if "remote" in df.columns else None
     rows = []
     for i, (_, r) in enumerate(df.iterrows()):
         row = []
@@ -472,7 +444,7 @@ def _township_table(df) -> _Table:
             elif "_pct" in c:
                 row.append(fmt_pct(v))
             else:
-                row.append(_fmt(v.item() if hasattr(v, "item") else v))
+                row.append(fmt_value(v.item() if hasattr(v, "item") else v))
         rows.append(row)
     right = [c not in ("township_id", "name", "county", "remote") for c, _ in cols]
     return _Table([lab for _, lab in cols], rows, right)
@@ -496,15 +468,9 @@ def _parameter_rows(summary: dict) -> list[list[str]]:
 # Writing
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_bytes(path: Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def write_report(out_dir: Path | str) -> tuple[Path, Path]:
@@ -531,12 +497,12 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
     out = Path(out_dir)
     if not out.is_dir():
         raise CovkitInputError("output folder does not exist", file=out)
-    summary = _read_json(out / "kpi_summary.json")
-    after = _read_json(out / "kpi_after.json")
-    townships = _townships(out)
+    summary = read_json(out / KPI_SUMMARY)
+    after = read_json(out / KPI_AFTER)
+    townships = read_townships(out, geometry=False)
     if not summary and townships is None:
         raise CovkitInputError(
-            "no coverage outputs found (kpi_summary.json, kpi_townships.csv); run "
+            f"no coverage outputs found ({KPI_SUMMARY}, {KPI_TOWNSHIPS_CSV}); run "
             "'covkit run SCENARIO.toml --out DIR' first", file=out)
 
     name = summary.get("scenario") if isinstance(summary.get("scenario"), str) else \
@@ -575,23 +541,23 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
             blocks.append(("fig", _Figure(FIG_BEFORE_AFTER, png, "Coverage before and after")))
         blocks.append(("p", "The 'with proposed sites' figures are recomputed with the same "
                             "propagation engine as if the proposed sites were built "
-                            "(kpi_after.json)."))
+                            f"({KPI_AFTER})."))
     sites, n_sites = _sites_table(out)
     if sites is not None:
         section(f"Proposed sites ({n_sites})")
         blocks.append(("table", sites))
         if n_sites > len(sites.rows):
             blocks.append(("p", f"First {len(sites.rows)} of {n_sites}; all in "
-                                "sites_proposed.csv."))
+                                f"{SITES_PROPOSED_CSV}."))
 
     if townships is not None and len(townships) and "coverage_pct" in townships.columns:
         section("Population coverage by township")
         blocks.append(("fig", _Figure(FIG_TOWNSHIPS, township_figure(townships),
                                       "Township population coverage, remote vs non-remote")))
 
-    rsrp_path = out / "rsrp_best.tif"
+    rsrp_path = out / RSRP_BEST
     if rsrp_path.is_file():
-        pop_path = _population_raster(summary, out)
+        pop_path = population_raster(summary, out)
         dist = rsrp_distribution(rsrp_path, pop_path)
         if dist is not None:
             section("Best RSRP distribution")
@@ -600,10 +566,10 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
             blocks.append(("fig", _Figure(FIG_RSRP, rsrp_figure(dist, thr, req),
                                           "Distribution of best RSRP")))
             if dist.weighted_by == "population":
-                note = (f"Weighted by population ({_fmt(dist.total)} persons in computed cells, "
-                        f"population raster {pop_path.name}).")
+                note = (f"Weighted by population ({fmt_value(dist.total)} persons in computed "
+                        f"cells, population raster {pop_path.name}).")
             else:
-                note = (f"Weighted by area ({_fmt(dist.total)} km² computed); no population "
+                note = (f"Weighted by area ({fmt_value(dist.total)} km² computed); no population "
                         "raster was found for population weighting.")
             blocks.append(("p", note + f" Bins of {RSRP_BIN_DB:g} dB."))
 
@@ -637,7 +603,7 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
             md += [_table_md(item), ""]
             body.append(_table_html(item))
         elif kind == "fig":
-            _atomic_write(out / item.name, item.png)
+            _write_bytes(out / item.name, item.png)
             md += [f"![{item.alt}]({item.name})", ""]
             b64 = base64.b64encode(item.png).decode("ascii")
             body.append(f'<img alt="{html.escape(item.alt)}" src="data:image/png;base64,{b64}">')
@@ -645,6 +611,6 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
             f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
     html_path, md_path = out / HTML_NAME, out / MD_NAME
-    _atomic_write(html_path, page.encode("utf-8"))
-    _atomic_write(md_path, ("\n".join(md).rstrip() + "\n").encode("utf-8"))
+    _write_bytes(html_path, page.encode("utf-8"))
+    _write_bytes(md_path, ("\n".join(md).rstrip() + "\n").encode("utf-8"))
     return html_path, md_path

@@ -1,11 +1,41 @@
-"""The run folder: the names of the files a run writes, in one place.
+"""The run folder: the names of the files a run writes, and reading them back.
 
 The coverage and site-proposal steps write these files (:mod:`covkit.coverage`); the map and the
 report read them back (:mod:`covkit.maps`, :mod:`covkit.report`). Both sides take the names from
 here, so a file cannot be written under one name and looked for under another.
+
+The reading side is shared by the map and the report:
+
+- :func:`read_json` (tolerant: a missing file is an empty dict), :func:`find_key`,
+  :func:`input_path` (an input file recorded in the run summary), :func:`population_raster`;
+- :func:`read_raster` (band 1 as float64 with NaN for nodata, its affine transform and CRS),
+  :func:`read_townships`, :func:`read_proposed`, :func:`read_vector`, :func:`locate_input`;
+- :class:`RunView`, a plain container of everything the map draws, filled from a folder by
+  :meth:`RunView.from_folder` or from in-memory results by its constructor;
+- the formatting of KPI values both show (:func:`fmt_value`, :func:`fmt_pct`,
+  :func:`method_text`).
+
+This module sits low in the import graph: it imports only :mod:`covkit.errors` and third-party
+packages (geopandas, pandas and rasterio lazily, inside the readers).
 """
 
 from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from covkit.errors import CovkitInputError
+
+if TYPE_CHECKING:
+    import geopandas
+    import pandas
+    from affine import Affine
 
 RSRP_BEST = "rsrp_best.tif"
 RSRP_SECOND = "rsrp_second.tif"
@@ -28,6 +58,17 @@ MAP_HTML = "map.html"
 MAP_LIB_DIR = "lib"
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
+REPORT_FIG_TOWNSHIPS = "report_township_coverage.png"
+REPORT_FIG_RSRP = "report_rsrp_distribution.png"
+REPORT_FIG_BEFORE_AFTER = "report_before_after.png"
+
+POPULATION_TIF = "population.tif"
+"""A population raster beside the run's outputs (used before the one the summary records)."""
+STATIONS_FILES = ("stations.csv", "stations.gpkg")
+"""Stations tables looked for in the run folder when neither a scenario nor the summary names
+one."""
+TRAILS_FILES = ("trails.gpkg", "trails.geojson")
+"""Trails files looked for in the run folder likewise."""
 
 COVERAGE_RASTERS = (RSRP_BEST, RSRP_SECOND, BEST_SERVER, SINR, COVERAGE_PROBABILITY, COVERED,
                     THROUGHPUT_DL)
@@ -36,3 +77,449 @@ COVERAGE_TABLES = (BEST_SERVER_LEGEND, KPI_TOWNSHIPS_CSV, KPI_TOWNSHIPS_GPKG, KP
 """Tables of a coverage run."""
 SITES_FILES = (SITES_PROPOSED_CSV, SITES_PROPOSED_GPKG, KPI_AFTER, SITES_SUMMARY)
 """Files of a site-proposal run."""
+REPORT_FILES = (REPORT_HTML, REPORT_MD, REPORT_FIG_TOWNSHIPS, REPORT_FIG_RSRP,
+                REPORT_FIG_BEFORE_AFTER)
+"""Files of the report (the figures only when their section has data)."""
+
+RASTER_LAYERS: dict[str, str] = {
+    "rsrp": RSRP_BEST,
+    "sinr": SINR,
+    "coverage_probability": COVERAGE_PROBABILITY,
+    "covered": COVERED,
+}
+"""Raster layers of the map: layer name -> file in the run folder."""
+DEFAULT_MAP_LAYERS = ("rsrp", "sinr", "coverage_probability")
+"""The raster layers the map shows unless told otherwise."""
+
+_RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img")
+
+Raster = tuple[np.ndarray, "Affine", Any]
+"""A raster layer: (values float (rows, cols) with NaN for nodata, affine transform, CRS)."""
+
+# ----------------------------------------------------------------------------------------------
+# JSON summaries and the inputs they record
+
+
+def read_json(path: Path) -> dict:
+    """A run's JSON summary as a dict; ``{}`` when the file is missing or not a JSON object.
+
+    Raises
+    ------
+    CovkitInputError
+        When the file exists but cannot be read or parsed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CovkitInputError(f"cannot read JSON: {exc}", file=path) from None
+    return data if isinstance(data, dict) else {}
+
+
+def find_key(obj: Any, key: str) -> Any:
+    """First value stored under ``key`` in nested dicts (breadth first), or None."""
+    queue = [obj]
+    while queue:
+        cur = queue.pop(0)
+        if isinstance(cur, dict):
+            if key in cur and cur[key] is not None and not isinstance(cur[key], dict):
+                return cur[key]
+            queue.extend(v for v in cur.values() if isinstance(v, dict))
+    return None
+
+
+def input_path(summary: dict, name: str, out_dir: Path) -> Path | None:
+    """Path of an input file recorded in a run summary (``input_files`` / ``parameters``).
+
+    Relative paths are taken from ``out_dir``; a recorded file that does not exist is skipped.
+    """
+    cands: list[Any] = []
+    files = summary.get("input_files")
+    if isinstance(files, dict):
+        entry = files.get(name)
+        cands.append(entry.get("path") if isinstance(entry, dict) else entry)
+    for sec in ("parameters", "scenario"):
+        block = summary.get(sec)
+        if isinstance(block, dict):
+            inputs = block.get("inputs")
+            cands.append(inputs.get(name) if isinstance(inputs, dict) else block.get(name))
+    for c in cands:
+        if isinstance(c, str) and c:
+            p = Path(c)
+            p = p if p.is_absolute() else out_dir / p
+            if p.is_file():
+                return p
+    return None
+
+
+def population_raster(summary: dict, out_dir: Path) -> Path | None:
+    """The run's population raster: ``population.tif`` in ``out_dir``, else the population input
+    recorded in the summary when it is a raster; None otherwise."""
+    cand = Path(out_dir) / POPULATION_TIF
+    if cand.is_file():
+        return cand
+    p = input_path(summary, "population", Path(out_dir))
+    if p is not None and p.suffix.lower() in _RASTER_SUFFIXES:
+        return p
+    return None
+
+
+def locate_input(name: str, override: Path | str | None, out_dir: Path, summary: dict,
+                 scenario_inputs: Mapping[str, Path | None] | None,
+                 defaults: Sequence[str]) -> Path | None:
+    """Where an input of the run (``stations``, ``trails``) is read from.
+
+    In order: ``override`` (must exist), the scenario's inputs when given (None there means the
+    scenario has none), the file recorded in the summary, the first of ``defaults`` in
+    ``out_dir``.
+
+    Raises
+    ------
+    CovkitInputError
+        When ``override`` does not exist.
+    """
+    if override is not None:
+        p = Path(override)
+        if not p.is_file():
+            raise CovkitInputError(f"{name} file does not exist", file=p)
+        return p
+    if scenario_inputs:
+        return scenario_inputs.get(name)
+    p = input_path(summary, name, out_dir)
+    if p is not None:
+        return p
+    return next((out_dir / d for d in defaults if (out_dir / d).is_file()), None)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rasters and tables
+
+
+def read_raster(path: Path) -> Raster:
+    """Band 1 of a raster.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        float64 (rows, cols), NaN where the band is nodata.
+    transform : affine.Affine
+        Pixel -> CRS coordinates.
+    crs : rasterio.crs.CRS or None
+        The raster's CRS as stored (None when it has none).
+    """
+    import rasterio
+
+    with rasterio.open(path) as src:
+        band = src.read(1, masked=True)
+        return np.ma.filled(band.astype(np.float64), np.nan), src.transform, src.crs
+
+
+def read_vector(path: Path, what: str):
+    """A points / lines table in EPSG:4326: a CSV with ``lon`` and ``lat`` columns [deg] or any
+    vector file (GeoJSON without a CRS is taken as EPSG:4326).
+
+    Raises
+    ------
+    CovkitInputError
+        When the CSV lacks lon/lat, the file cannot be read or has no CRS.
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    if path.suffix.lower() == ".csv":
+        df = pd.read_csv(path, skipinitialspace=True)
+        if not {"lon", "lat"} <= set(df.columns):
+            raise CovkitInputError(f"{what} CSV needs lon and lat columns", file=path)
+        return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
+                                crs="EPSG:4326")
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
+        raise CovkitInputError(f"cannot read {what}: {exc}", file=path) from None
+    if gdf.crs is None:
+        if path.suffix.lower() not in (".geojson", ".json"):
+            raise CovkitInputError(f"{what} file has no CRS", file=path)
+        gdf = gdf.set_crs("EPSG:4326")
+    return gdf.to_crs("EPSG:4326")
+
+
+def read_townships(out_dir: Path, *, geometry: bool = True):
+    """The township KPI table of a run.
+
+    Parameters
+    ----------
+    out_dir : path
+        Run folder.
+    geometry : bool
+        True: ``kpi_townships.gpkg`` as a GeoDataFrame in its own CRS (KPI columns + polygons).
+        False: the table as written to ``kpi_townships.csv`` (``township_id`` as text), else the
+        GeoPackage's columns without the geometry.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame, pandas.DataFrame or None
+        None when the file(s) are missing.
+
+    Raises
+    ------
+    CovkitInputError
+        When a file cannot be read, or the GeoPackage has no CRS (``geometry=True``).
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    out = Path(out_dir)
+    gpkg = out / KPI_TOWNSHIPS_GPKG
+    if geometry:
+        if not gpkg.is_file():
+            return None
+        try:
+            tw = gpd.read_file(gpkg)
+        except Exception as exc:  # noqa: BLE001
+            raise CovkitInputError(f"cannot read township KPIs: {exc}", file=gpkg) from None
+        if tw.crs is None:
+            raise CovkitInputError("township KPI file has no CRS", file=gpkg)
+        return tw
+    csv = out / KPI_TOWNSHIPS_CSV
+    if csv.is_file():
+        try:
+            return pd.read_csv(csv, dtype={"township_id": str})
+        except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
+            raise CovkitInputError(f"cannot read township KPIs: {exc}", file=csv) from None
+    if gpkg.is_file():
+        return pd.DataFrame(gpd.read_file(gpkg).drop(columns="geometry", errors="ignore"))
+    return None
+
+
+def read_proposed(out_dir: Path, *, geometry: bool = True):
+    """The proposed sites of ``covkit sites``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Run folder.
+    geometry : bool
+        True: ``sites_proposed.gpkg`` (else ``.csv``) as points in EPSG:4326. False: the table as
+        written to ``sites_proposed.csv`` (``candidate_id`` and ``township_id`` as text).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame, pandas.DataFrame or None
+        None when the file(s) are missing.
+
+    Raises
+    ------
+    CovkitInputError
+        When a file cannot be read.
+    """
+    import pandas as pd
+
+    out = Path(out_dir)
+    if geometry:
+        path = next((out / n for n in (SITES_PROPOSED_GPKG, SITES_PROPOSED_CSV)
+                     if (out / n).is_file()), None)
+        return None if path is None else read_vector(path, "proposed sites")
+    path = out / SITES_PROPOSED_CSV
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_csv(path, dtype={"candidate_id": str, "township_id": str})
+    except Exception as exc:  # noqa: BLE001
+        raise CovkitInputError(f"cannot read proposed sites: {exc}", file=path) from None
+
+
+# ----------------------------------------------------------------------------------------------
+# Everything the map shows
+
+
+@dataclass
+class RunView:
+    """What a map of a run shows, in memory: KPIs, rasters, townships, stations, sites.
+
+    Attributes
+    ----------
+    summary : dict
+        Headline KPIs and parameters (the content of ``kpi_summary.json``).
+    kpi_after : dict
+        KPIs with the proposed sites (``kpi_after.json``); ``{}`` without.
+    townships : geopandas.GeoDataFrame or None
+        Township KPI columns + polygons, any CRS.
+    rasters : dict
+        Layer name (``rsrp``, ``sinr``, ``coverage_probability``, ``covered``) ->
+        (values, transform, crs): float values with NaN for nodata [dBm, dB, 0-1, 0/1], an
+        ``affine.Affine`` and a CRS (rasterio CRS or a string such as ``"EPSG:3826"``).
+    stations : geopandas.GeoDataFrame or None
+        One row per sector (points); ``operator``, ``site_id``, ``station_id``, ``height_m``,
+        ``freq_mhz``, ``eirp_dbm``, ``tech`` where known.
+    trails : geopandas.GeoDataFrame or None
+        Trail lines.
+    proposed : geopandas.GeoDataFrame, pandas.DataFrame or None
+        Proposed sites: points, or a table with ``lon``/``lat`` [deg].
+    sites_summary : dict
+        Summary of the site proposal (``sites_summary.json``); ``{}`` without.
+    source : pathlib.Path or None
+        The run folder the view was read from; None for an in-memory result.
+    """
+
+    summary: dict = field(default_factory=dict)
+    kpi_after: dict = field(default_factory=dict)
+    townships: geopandas.GeoDataFrame | None = None
+    rasters: dict[str, Raster] = field(default_factory=dict)
+    stations: geopandas.GeoDataFrame | None = None
+    trails: geopandas.GeoDataFrame | None = None
+    proposed: geopandas.GeoDataFrame | pandas.DataFrame | None = None
+    sites_summary: dict = field(default_factory=dict)
+    source: Path | None = None
+
+    @classmethod
+    def from_folder(
+        cls,
+        out_dir: Path | str,
+        *,
+        scenario_inputs: Mapping[str, Path | None]
+        | Callable[[], Mapping[str, Path | None]] | None = None,
+        stations: Path | str | None = None,
+        trails: Path | str | None = None,
+        layers: Sequence[str] = DEFAULT_MAP_LAYERS,
+    ) -> RunView:
+        """Read a run folder (``covkit run`` / ``covkit sites`` outputs).
+
+        Parameters
+        ----------
+        out_dir : path
+            The run folder: ``rsrp_best.tif`` and the other rasters of ``layers``,
+            ``kpi_townships.gpkg``, ``kpi_summary.json``; optionally ``sites_proposed.gpkg`` /
+            ``.csv``, ``kpi_after.json``, ``sites_summary.json``.
+        scenario_inputs : mapping or callable, optional
+            The scenario's input files, ``{"stations": path or None, "trails": path or None}``
+            (a callable returning it is called after the folder checks). When given, stations
+            and trails come from here; otherwise from the files recorded in
+            ``kpi_summary.json``, else ``stations.csv`` / ``trails.gpkg`` in ``out_dir``.
+        stations, trails : path, optional
+            Override the stations table (CSV with lon/lat, or a point vector file) and trails.
+        layers : sequence of str
+            Raster layers to read, any of :data:`RASTER_LAYERS`; missing files are skipped.
+
+        Raises
+        ------
+        CovkitInputError
+            When ``out_dir`` does not exist or holds none of the run's outputs, a layer name is
+            unknown, an override file does not exist, or a file cannot be read.
+        """
+        out = Path(out_dir)
+        if not out.is_dir():
+            raise CovkitInputError("output folder does not exist", file=out)
+        bad = [name for name in layers if name not in RASTER_LAYERS]
+        if bad:
+            raise CovkitInputError(
+                f"unknown map layer {bad[0]!r}; choose from {', '.join(RASTER_LAYERS)}")
+        summary = read_json(out / KPI_SUMMARY)
+        after = read_json(out / KPI_AFTER)
+        raster_paths = [(name, out / RASTER_LAYERS[name]) for name in layers
+                        if (out / RASTER_LAYERS[name]).is_file()]
+        if not raster_paths and not (out / KPI_TOWNSHIPS_GPKG).is_file():
+            raise CovkitInputError(
+                f"no coverage outputs found ({RSRP_BEST}, {KPI_TOWNSHIPS_GPKG}); run "
+                "'covkit run SCENARIO.toml --out DIR' first", file=out)
+        sc_inputs = scenario_inputs() if callable(scenario_inputs) else scenario_inputs
+        stations_path = locate_input("stations", stations, out, summary, sc_inputs,
+                                     STATIONS_FILES)
+        trails_path = locate_input("trails", trails, out, summary, sc_inputs, TRAILS_FILES)
+
+        rasters: dict[str, Raster] = {}
+        for name, path in raster_paths:
+            values, transform, crs = read_raster(path)
+            if crs is None:
+                raise CovkitInputError("raster has no CRS", file=path)
+            rasters[name] = (values, transform, crs)
+        townships = read_townships(out)
+        trails_gdf = None if trails_path is None else read_vector(trails_path, "trails")
+        stations_gdf = None if stations_path is None else read_vector(stations_path, "stations")
+        return cls(summary=summary, kpi_after=after, townships=townships, rasters=rasters,
+                   stations=stations_gdf, trails=trails_gdf, proposed=read_proposed(out),
+                   sites_summary=read_json(out / SITES_SUMMARY), source=out)
+
+
+# ----------------------------------------------------------------------------------------------
+# KPI values as the map and the report show them
+
+
+def json_safe(v: Any) -> Any:
+    """A numpy scalar as the Python scalar; NaN and infinities as None."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def as_bool_array(values) -> np.ndarray:
+    """A flag column (``remote``) as booleans: text ``1/true/yes/y/t`` (any case) is True, missing
+    values are False."""
+    out = []
+    for v in values:
+        if isinstance(v, str):
+            out.append(v.strip().lower() in ("1", "true", "yes", "y", "t"))
+        else:
+            out.append(bool(v) if v is not None and v == v else False)
+    return np.asarray(out, dtype=bool)
+
+
+def fmt_value(value: Any, digits: int = 1) -> str:
+    """A value for display: ``n/a`` for None / NaN, yes/no, integers with thousands separators,
+    floats with ``digits`` decimals (none from 1000 up)."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(float(value)):
+            return "n/a"
+        v = float(value)
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.{digits}f}"
+    return str(value)
+
+
+def fmt_pct(value: Any) -> str:
+    """A percentage with one decimal that never rounds a shortfall up to 100 or a gain down to
+    0: 97.94 -> "97.9", 99.97 -> "99.97", 99.9996 -> "99.999", 0.02 -> "0.02"."""
+    v = json_safe(value)
+    if not isinstance(v, int | float) or isinstance(v, bool):
+        return fmt_value(v)
+    if not math.isfinite(v):
+        return "n/a"
+    for digits in (1, 2, 3):
+        text = f"{v:.{digits}f}"
+        if (text != f"{100:.{digits}f}" or v >= 100.0) and (text != f"{0:.{digits}f}" or
+                                                            v <= 0.0):
+            return text
+    if v > 50.0:  # within 0.0005 of 100: truncate
+        return f"{math.floor(v * 1000.0) / 1000.0:.3f}"
+    return f"{math.ceil(v * 1000.0) / 1000.0:.3f}"
+
+
+def method_text(summary: dict) -> str:
+    """One line with the method: threshold, location probability, grid and model."""
+    thr = find_key(summary, "rsrp_threshold_dbm")
+    lp = find_key(summary, "location_probability")
+    sigma = find_key(summary, "shadow_sigma_db")
+    res = find_key(summary, "resolution_m")
+    model = find_key(summary, "model")
+    sinr = find_key(summary, "sinr_threshold_db")
+    parts = []
+    if thr is not None:
+        parts.append(f"RSRP >= {fmt_value(float(thr))} dBm")
+    if lp is not None:
+        s = f" (shadowing sigma {fmt_value(float(sigma))} dB)" if sigma is not None else ""
+        parts.append(f"at {fmt_value(100.0 * float(lp), 0)} % location probability{s}")
+    if sinr is not None:
+        parts.append(f"and SINR >= {fmt_value(float(sinr))} dB")
+    if res is not None:
+        parts.append(f"on a {fmt_value(float(res), 0)} m grid")
+    if model is not None:
+        parts.append(f"with propagation model {model}")
+    return " ".join(parts) if parts else "method parameters not recorded"

@@ -162,8 +162,10 @@ def test_mercator_overlay_places_pixels_where_they_belong(run_dir: Path):
     from pyproj import Transformer
 
     from covkit.maps import raster_to_mercator
+    from covkit.runfolder import read_raster
 
-    values, ((south, west), (north, east)) = raster_to_mercator(run_dir / "rsrp_best.tif")
+    values, ((south, west), (north, east)) = raster_to_mercator(
+        *read_raster(run_dir / "rsrp_best.tif"))
     to_merc = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
     mx0, my0 = to_merc.transform(west, north)
     mx1, my1 = to_merc.transform(east, south)
@@ -201,12 +203,13 @@ def test_large_raster_is_resampled_to_max_pixels(tmp_path: Path):
     from rasterio.transform import from_origin
 
     from covkit.maps import raster_to_mercator
+    from covkit.runfolder import read_raster
 
     p = tmp_path / "big.tif"
     with rasterio.open(p, "w", driver="GTiff", width=900, height=300, count=1, dtype="float32",
                        crs=CRS, transform=from_origin(X0, Y0, 10.0, 10.0), nodata=np.nan) as d:
         d.write(np.full((300, 900), -90.0, dtype=np.float32), 1)
-    values, _ = raster_to_mercator(p, max_px=256)
+    values, _ = raster_to_mercator(*read_raster(p), max_px=256)
     assert max(values.shape) <= 257
     assert np.nanmax(values) == -90.0
 
@@ -246,6 +249,7 @@ def test_offline_map_has_only_relative_links(run_dir: Path):
            "on a 100 m grid with propagation model p1812" in text
     assert "After proposed sites: population" in text
     assert not list(run_dir.glob(".map.html.*"))  # no temp file left
+    assert not list(run_dir.glob(".map.*.tmp*"))
 
 
 def test_station_popup_lists_operator_height_frequency_eirp(run_dir: Path):
@@ -399,3 +403,104 @@ def test_percentages_never_round_to_100_or_0():
     assert fmt_pct(0.0) == "0.0"
     assert fmt_pct(0.004) == "0.004"
     assert fmt_pct(None) == "n/a" and fmt_pct(float("nan")) == "n/a"
+
+
+# ----------------------------------------------------------------------------------------------
+# maps from an in-memory view
+
+
+def _memory_view():
+    """A RunView built from arrays and GeoDataFrames (EPSG:3826), as a coverage result gives."""
+    import geopandas as gpd
+    import pandas as pd
+    from rasterio.transform import from_origin
+    from shapely.geometry import Point, box
+
+    from covkit.runfolder import RunView
+
+    rsrp = rsrp_field().astype(np.float64)
+    mid = X0 + 30 * RES_M
+    townships = gpd.GeoDataFrame(
+        {"township_id": ["T01", "T02"], "name": ["Riverside", "High Ridge"],
+         "remote": [False, True], "population": [4800.0, 2400.0],
+         "coverage_pct": [97.916667, 12.520833]},
+        geometry=[box(X0, Y0 - HEIGHT * RES_M, mid, Y0),
+                  box(mid, Y0 - HEIGHT * RES_M, X0 + WIDTH * RES_M, Y0)], crs=CRS)
+    stations = gpd.GeoDataFrame(
+        {"station_id": ["S1-1", "S1-2", "S2-1"], "site_id": ["S1", "S1", "S2"],
+         "operator": ["OpA", "OpA", "OpB"], "height_m": [30.0, 30.0, 42.5]},
+        geometry=[Point(SITE_X, SITE_Y), Point(SITE_X, SITE_Y), Point(X0 + 4_500, Y0 - 1_000)],
+        crs=CRS)
+    lon, lat = _lonlat(X0 + 5_400.0, Y0 - 2_000.0)
+    proposed = pd.DataFrame({"rank": [1], "candidate_id": ["C17"], "lon": [lon], "lat": [lat],
+                             "new_population": [1500.0]})
+    return RunView(summary={"scenario": "in memory", "rsrp_threshold_dbm": -110.0},
+                   townships=townships, rasters={"rsrp": (rsrp, from_origin(X0, Y0, RES_M, RES_M),
+                                                          CRS)},
+                   stations=stations, proposed=proposed)
+
+
+def test_build_map_from_an_in_memory_view(run_dir: Path):
+    """build_map draws arrays and GeoDataFrames in a metric CRS; the overlay image of an array
+    equals the one of the same raster read from its file."""
+    from covkit.maps import build_map
+    from covkit.runfolder import RunView
+
+    text = build_map(_memory_view()).get_root().render()
+    assert text.count("L.imageOverlay(") == 1
+    assert "Best RSRP [dBm]; threshold -110.0 dBm" in text
+    assert "covkit-township" in text and "High Ridge" in text
+    assert text.count("L.circleMarker(") == 2 and "S1-1, S1-2" in text
+    assert "Proposed site #1" in text and "1,500" in text
+    assert "in memory: coverage map" in text
+    png = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")
+    from_file = build_map(RunView.from_folder(run_dir), layers=("rsrp",)).get_root().render()
+    assert png.findall(text) == png.findall(from_file)
+    with pytest.raises(CovkitInputError, match="unknown map layer 'rsrq'"):
+        build_map(_memory_view(), layers=("rsrq",))
+
+
+def test_inline_assets_map_renders_offline_in_headless_chromium(run_dir: Path, tmp_path: Path):
+    """A map returned in memory with inline_assets=True and saved with Map.save carries Leaflet
+    and the other libraries itself: in a folder with no lib/, Leaflet starts (and draws a default
+    marker) with no request leaving the machine and no file fetched beside the page."""
+    import browser_check as bc
+    import folium
+
+    from covkit.maps import build_map
+    from covkit.runfolder import RunView
+
+    fmap = build_map(RunView.from_folder(run_dir), inline_assets=True)
+    lon, lat = _lonlat(SITE_X, SITE_Y)
+    folium.Marker([lat, lon], tooltip="default marker").add_to(fmap)  # Leaflet's own icon
+    page = tmp_path / "alone" / "map.html"
+    page.parent.mkdir()
+    fmap.save(page)
+    text = page.read_text(encoding="utf-8")
+    links = re.findall(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']([^"']+)""", text)
+    assert all(u.startswith("data:") for u in links), [u[:60] for u in links]
+    assert "L.imageOverlay(" in text and "covkit-title" in text
+    notebook = fmap._repr_html_()  # the Jupyter display renders the same page
+    assert "cdn.jsdelivr.net" not in notebook and "lib/leaflet" not in notebook
+    assert not (page.parent / "lib").exists()
+    with pytest.raises(CovkitInputError, match="cannot be combined"):
+        build_map(RunView.from_folder(run_dir), cdn=True, inline_assets=True)
+
+    if not bc.chromium_available():
+        pytest.skip(f"{bc.CHROMIUM} not found: install Debian's chromium package "
+                    "(apt-get install -y chromium) to run the browser render test")
+    report = bc.inspect_page(page)
+    assert report["leaflet"] and report["leaflet_version"].startswith("1.9")
+    assert report["map_containers"] == 1 and len(report["map_variables"]) == 1
+    assert report["overlay_images"] and all(im["complete"] and im["natural_width"] > 0
+                                            for im in report["overlay_images"])
+    assert report["township_paths"] == 2 and report["proposed_markers"] == 2
+    assert report["layer_control"] == 1 and report["title_block"] == 1
+    assert report["js_errors"] == [], report["js_errors"]
+    assert report["failed_loads"] == [], report["failed_loads"]
+    assert bc.external_urls(report) == []
+    origin = report["origin"] + "/"
+    fetched = [u for u in report["resources"] if not u.endswith("/favicon.ico")]
+    assert fetched == [], fetched  # nothing beside the page, nothing elsewhere
+    assert all(u.startswith(origin) for u in report["resources"]), report["resources"]
+    assert not [c for c in report["console"] if "Failed to load" in c], report["console"]

@@ -62,6 +62,7 @@ def test_report_files_tables_and_figures(tmp_path: Path):
         counts = {len(re.split(r"(?<!\\)\|", line)) for line in lines}
         assert len(counts) == 1, block
     assert not list(out.glob(".report*.tmp"))
+    assert not list(out.glob(".report*.tmp*"))
 
 
 def test_rsrp_distribution_population_weights_are_conserved(tmp_path: Path):
