@@ -770,6 +770,56 @@ def build_map(
     return fmap
 
 
+def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_LAYERS,
+                 cdn: bool = False, inline_assets: bool | None = None):
+    """The coverage map of an in-memory result (and site proposal) as a ``folium.Map``.
+
+    Parameters
+    ----------
+    result : covkit.CoverageResult
+        Rasters, townships and KPIs; its inputs give the stations and trails.
+    proposal : covkit.SiteProposal, optional
+        Adds the proposed sites and the after-KPIs.
+    layers : sequence of str
+        Raster overlays (see :func:`build_map`).
+    cdn : bool
+        Load the web libraries and OpenStreetMap tiles from the internet.
+    inline_assets : bool, optional
+        Carry the web libraries inline, so the map renders offline when saved or shown in
+        Jupyter; default: True unless ``cdn``.
+
+    Returns
+    -------
+    folium.Map
+    """
+    import geopandas as gpd
+
+    grid = result.grid
+    computed = np.isfinite(result.rsrp_best_dbm)
+
+    def raster(values):
+        return (np.asarray(values, dtype=np.float64), grid.transform, grid.crs)
+
+    rasters = {"rsrp": raster(result.rsrp_best_dbm), "sinr": raster(result.sinr_db),
+               "coverage_probability": raster(result.coverage_probability),
+               "covered": raster(np.where(computed, result.covered.astype(np.float64),
+                                          np.nan))}
+    stations = trails = None
+    if result.inputs is not None:
+        st = result.inputs.stations.table
+        stations = gpd.GeoDataFrame(st.drop(columns=["x_m", "y_m"]),
+                                    geometry=gpd.points_from_xy(st["lon"], st["lat"]),
+                                    crs="EPSG:4326")
+        trails = result.inputs.trails
+    view = RunView(summary=result.summary, townships=result.townships, rasters=rasters,
+                   stations=stations, trails=trails,
+                   kpi_after={} if proposal is None else proposal.kpi_after,
+                   proposed=None if proposal is None else proposal.proposed,
+                   sites_summary={} if proposal is None else proposal.summary)
+    return build_map(view, cdn=cdn, layers=layers,
+                     inline_assets=(not cdn) if inline_assets is None else inline_assets)
+
+
 def write_map(
     out_dir: Path | str,
     scenario_path: Path | str | None = None,
