@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from small_scenario import X0, Y0, write_small_scenario
-from test_p1812 import parse_fryderyk, parse_log
+from helpers.itu import parse_fryderyk, parse_log
+from helpers.scenario import X0, Y0, write_small_scenario
 
 from covkit.cli import main
 

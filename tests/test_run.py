@@ -10,8 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
-from shapely.geometry import box
-from small_scenario import (
+from helpers.scenario import (
     CRS,
     X0,
     Y0,
@@ -21,6 +20,7 @@ from small_scenario import (
     write_raster,
     write_small_scenario,
 )
+from shapely.geometry import box
 
 from covkit.coverage import radio as R
 from covkit.coverage.run import run_scenario

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from small_scenario import X0, Y0, lonlat, write_small_scenario
+from helpers.scenario import X0, Y0, lonlat, write_small_scenario
 
 from covkit.coverage.sites import propose_sites, trail_km_per_cell
 from covkit.data.grid import Grid

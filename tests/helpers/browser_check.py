@@ -14,7 +14,7 @@ test can assert that nothing was requested from another host. Host names other t
 server do not resolve (``--host-resolver-rules``), so a faulty page cannot reach the internet
 during the test either. A second run takes a screenshot of the unmodified page via ``file://``.
 
-Run by hand: ``python tests/browser_check.py OUT/map.html [screenshot.png]``.
+Run by hand: ``python tests/helpers/browser_check.py OUT/map.html [screenshot.png]``.
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def external_urls(report: dict) -> list[str]:
 
 if __name__ == "__main__":  # pragma: no cover - manual use
     if len(sys.argv) < 2:
-        sys.exit("usage: python tests/browser_check.py MAP.html [SCREENSHOT.png]")
+        sys.exit("usage: python tests/helpers/browser_check.py MAP.html [SCREENSHOT.png]")
     if not shutil.which(CHROMIUM) and not chromium_available():
         sys.exit(f"{CHROMIUM} not found")
     rep = inspect_page(Path(sys.argv[1]))
