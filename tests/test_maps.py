@@ -211,6 +211,7 @@ def test_rewrite_is_idempotent_and_leaves_lib_consistent(run_dir: Path):
 # headless Chromium
 
 
+@pytest.mark.slow
 def test_map_renders_offline_in_headless_chromium(run_dir: Path):
     from helpers import browser_check as bc
 
@@ -248,6 +249,7 @@ def test_map_renders_offline_in_headless_chromium(run_dir: Path):
     assert shot.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_browser_check_catches_outside_requests(tmp_path: Path):
     """The harness itself: a page that asks another host is reported (and cannot reach it)."""
     from helpers import browser_check as bc

@@ -99,6 +99,7 @@ def test_trail_km_per_cell_sums_to_length():
     assert km.sum() == pytest.approx(np.hypot(3000, 2000) / 1000.0)
 
 
+@pytest.mark.slow
 def test_cli_sites_writes_outputs_map_and_report(tmp_path, capsys):
     from covkit.cli import main
 
