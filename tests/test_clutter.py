@@ -37,7 +37,7 @@ def _rows(path):
 
 
 # ------------------------------------------------------------------------------------------
-# Shared vectors: every row
+# Validation vectors: every row (of tests/data, and of ../shared when present)
 # ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("validation_dir", VALIDATION_SOURCES, indirect=True)
 def test_p2108_terrestrial_all_rows(validation_dir):
