@@ -1,8 +1,9 @@
 """Smoke tests of the benchmark scripts: the smallest tier of each, as CI runs them.
 
 Each script runs as a subprocess (as a user would run it) and must write its JSON figures.
-Timings are not checked here (the machine may be shared); only that the run completes, in
-time, with every documented key.
+Nothing here depends on the machine's speed (it may be shared or busy): the tests check that
+the run completes with every documented key and consistent figures, never how long it took.
+The subprocess limit of 30 minutes only stops a run that hangs.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import json
 import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each runs a benchmark script end to end
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = ROOT / "benchmarks"
+HANG_TIMEOUT_S = 30 * 60  # catches a hung run only; no busy machine takes this long
 
 PROPAGATION_KEYS = {
     "engine_px_per_s_per_core",
@@ -39,21 +42,17 @@ PROPAGATION_KEYS = {
 }
 
 
-def _run(args, timeout_s):
-    t = time.perf_counter()
+def _run(args):
     proc = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout_s)
-    elapsed = time.perf_counter() - t
+                          text=True, timeout=HANG_TIMEOUT_S)
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n" \
                                  f"{proc.stderr[-3000:]}"
-    return proc, elapsed
+    return proc
 
 
 def test_bench_propagation_smoke(tmp_path):
     out = tmp_path / "propagation.json"
-    proc, elapsed = _run([BENCHMARKS / "bench_propagation.py", "--tier", "smoke", "--json", out],
-                         timeout_s=60)
-    assert elapsed < 60.0
+    proc = _run([BENCHMARKS / "bench_propagation.py", "--tier", "smoke", "--json", out])
     data = json.loads(out.read_text())
     missing = PROPAGATION_KEYS - data.keys()
     assert not missing, f"missing JSON keys: {sorted(missing)}"
@@ -88,14 +87,25 @@ def test_bench_siting_smoke(tmp_path):
     if not script.exists():
         pytest.skip("benchmarks/bench_siting.py does not exist")
     help_text = subprocess.run([sys.executable, str(script), "--help"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=60).stdout
+                               capture_output=True, text=True, timeout=HANG_TIMEOUT_S).stdout
     if "small" not in help_text or "--json" not in help_text:
         pytest.skip("bench_siting.py has no small tier with --json")
     out = tmp_path / "siting.json"
     args = [script, "--sizes", "small", "--json", out]
     if "--no-spopt" in help_text:
         args.append("--no-spopt")  # the optional competitor is not what the smoke test checks
-    _run(args, timeout_s=120)
+    proc = _run(args)
     data = json.loads(out.read_text())
     assert isinstance(data, dict) and data
     assert data.get("benchmark") == "siting"
+    # content, not time: the small tier's one instance, solved by both methods consistently
+    assert data["sizes"] == "small"
+    (row,) = data["rows"]
+    assert (row["n_candidates"], row["n_demand"]) == (5_000, 200) and row["nnz"] > 0
+    assert row["exact_status"] in ("optimal", "time_limit")
+    assert row["greedy_objective"] > 0
+    assert row["exact_objective"] >= row["greedy_objective"] * (1 - 1e-12)
+    assert row["exact_objective"] <= row["exact_bound"] * (1 + 1e-12)
+    assert 0.0 < row["greedy_share_of_optimum"] <= 1.0 + 1e-12
+    for line in ("greedy obj", "exact obj", "status"):
+        assert line in proc.stdout, line

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from small_scenario import X0, Y0, write_small_scenario
-from test_p1812 import parse_fryderyk, parse_log
+from helpers.itu import parse_fryderyk, parse_log
+from helpers.paths import DATA_DIR
+from helpers.scenario import X0, Y0, write_small_scenario
 
 from covkit.cli import main
 
@@ -36,8 +37,8 @@ def test_version_and_help(capsys):
         assert code == 0 and "Usage" in out
 
 
-def test_pathloss_profile_reproduces_itu_case(capsys, shared_dir, tmp_path):
-    base = shared_dir / "validation" / "itu-p1812"
+def test_pathloss_profile_reproduces_itu_case(capsys, tmp_path):
+    base = DATA_DIR / "itu-p1812"  # rburg:2, copied from ../shared (tests/data/SOURCE.md)
     header, prof, meas = parse_fryderyk(base / "validation_profiles" / "rburg.csv")
     row = meas[2]
     csv = tmp_path / "profile.csv"

@@ -1,4 +1,9 @@
-"""ITU-R P.2108-1 and P.2109-2 against the shared validation vectors (every row) and by hand."""
+"""ITU-R P.2108-1 and P.2109-2 against the shared validation vectors (every row) and by hand.
+
+The vectors come from ``tests/data`` in any clone (the three NTIA P.2108 files complete, 323 of
+the 31,250 P.2109 rows; tests/data/SOURCE.md) and from ``../shared/validation`` (every row) when
+it is present.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers.paths import VALIDATION_SOURCES, validation_root
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtri
@@ -31,10 +37,11 @@ def _rows(path):
 
 
 # ------------------------------------------------------------------------------------------
-# Shared vectors: every row
+# Validation vectors: every row (of tests/data, and of ../shared when present)
 # ------------------------------------------------------------------------------------------
-def test_p2108_terrestrial_all_rows(shared_dir):
-    rows = _rows(shared_dir / "validation/ntia-p2108/TerrestrialStatisticalModelTestData.csv")
+@pytest.mark.parametrize("validation_dir", VALIDATION_SOURCES, indirect=True)
+def test_p2108_terrestrial_all_rows(validation_dir):
+    rows = _rows(validation_dir / "ntia-p2108/TerrestrialStatisticalModelTestData.csv")
     assert len(rows) == 12
     for r in rows:
         f_mhz, d_m = float(r["f__ghz"]) * 1000, float(r["d__km"]) * 1000
@@ -48,8 +55,9 @@ def test_p2108_terrestrial_all_rows(shared_dir):
             assert got == pytest.approx(float(r["L_ctt__db"]), abs=NTIA_TOL_DB), r
 
 
-def test_p2108_height_gain_all_rows(shared_dir):
-    rows = _rows(shared_dir / "validation/ntia-p2108/HeightGainTerminalCorrectionModelTestData.csv")
+@pytest.mark.parametrize("validation_dir", VALIDATION_SOURCES, indirect=True)
+def test_p2108_height_gain_all_rows(validation_dir):
+    rows = _rows(validation_dir / "ntia-p2108/HeightGainTerminalCorrectionModelTestData.csv")
     assert len(rows) == 23
     for r in rows:
         args = (float(r["f__ghz"]) * 1000, float(r["h__meter"]), int(r["clutter_type"]))
@@ -63,8 +71,9 @@ def test_p2108_height_gain_all_rows(shared_dir):
             assert got == pytest.approx(float(r["A_h__db"]), abs=NTIA_TOL_DB), r
 
 
-def test_p2108_aeronautical_all_rows(shared_dir):
-    rows = _rows(shared_dir / "validation/ntia-p2108/AeronauticalStatisticalModelTestData.csv")
+@pytest.mark.parametrize("validation_dir", VALIDATION_SOURCES, indirect=True)
+def test_p2108_aeronautical_all_rows(validation_dir):
+    rows = _rows(validation_dir / "ntia-p2108/AeronauticalStatisticalModelTestData.csv")
     assert len(rows) == 13
     for r in rows:
         args = (float(r["f__ghz"]) * 1000, float(r["theta_deg"]), float(r["p"]) / 100)
@@ -77,16 +86,22 @@ def test_p2108_aeronautical_all_rows(shared_dir):
             assert got == pytest.approx(float(r["L_ces__db"]), abs=NTIA_TOL_DB), r
 
 
-@pytest.fixture(scope="module")
-def p2109_table(shared_dir):
-    data = np.loadtxt(shared_dir / "validation/itu-p2109-crc/p2109_validation.csv",
+# rows of each source's table, and the stride of the .py_func sample taken from it
+P2109_ROWS = {"data": 323, "shared": 31_250}
+P2109_PY_FUNC_STRIDE = {"data": 1, "shared": 997}
+
+
+@pytest.fixture(scope="module", params=VALIDATION_SOURCES)
+def p2109_table(request):
+    source = request.param
+    data = np.loadtxt(validation_root(source) / "itu-p2109-crc/p2109_validation.csv",
                       delimiter=",", skiprows=1)
-    assert data.shape == (31_250, 5)
-    return data
+    assert data.shape == (P2109_ROWS[source], 5)
+    return source, data
 
 
 def test_p2109_all_rows_within_1e6_db(p2109_table):
-    f_ghz, p_pct, btype, elev, ref = p2109_table.T
+    f_ghz, p_pct, btype, elev, ref = p2109_table[1].T
     got = cl.building_entry_loss_db_checked(f_ghz * 1000.0, p_pct / 100.0,
                                             btype.astype(np.int64), elev)
     err = np.abs(got - ref)
@@ -95,7 +110,8 @@ def test_p2109_all_rows_within_1e6_db(p2109_table):
 
 
 def test_p2109_py_func_matches_compiled_on_sample(p2109_table):
-    for row in p2109_table[::997]:
+    source, table = p2109_table
+    for row in table[::P2109_PY_FUNC_STRIDE[source]]:
         f_ghz, p_pct, btype, elev, ref = row
         args = (f_ghz * 1000.0, p_pct / 100.0, int(btype), elev)
         assert cl.building_entry_loss_db.py_func(*args) == pytest.approx(ref, abs=1e-6)

@@ -6,9 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from rasterio.transform import from_origin
-from shapely.geometry import LineString, Point, box
-from small_scenario import (
+from helpers.scenario import (
     CRS,
     RES,
     X0,
@@ -21,6 +19,8 @@ from small_scenario import (
     write_raster,
     write_small_scenario,
 )
+from rasterio.transform import from_origin
+from shapely.geometry import LineString, Point, box
 
 from covkit.api import load_inputs
 from covkit.data import loaders

@@ -3,7 +3,9 @@
 Reference values: ``../shared/validation/itu-p1812`` (eeveetza/Py1812 commit a5205e6a, the
 Python port of the ITU-R SG3 reference implementation; see its SOURCE.md). Each of the 63 cases
 (19 Fryderyk-csv profiles x their measurement rows) has a ``*_log.csv`` with every intermediate
-term printed to 10 significant digits. Reproduction settings (SOURCE.md): pL = 50 %, sigmaL = 0,
+term printed to 10 significant digits. Five of the cases are copied into ``tests/data/itu-p1812``
+(tests/data/SOURCE.md), so the reference and ``.py_func`` checks run in any clone; the full set
+runs when ../shared is present. Reproduction settings (SOURCE.md): pL = 50 %, sigmaL = 0,
 dct = dcr = 500 km (0 for a terminal at sea, done by the kernel), R = ground-cover column,
 zone = radio-met column, DN / N0 from the file header, path-centre latitude from the terminal
 coordinates.
@@ -12,10 +14,11 @@ coordinates.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.itu import parse_fryderyk, parse_log
+from helpers.paths import DATA_DIR, SHARED_DIR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,8 +26,7 @@ from covkit.errors import CovkitInputError
 from covkit.propagation import constants as C
 from covkit.propagation import p1812 as m
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-P1812_DIR = SHARED / "validation" / "itu-p1812"
+P1812_DIR = SHARED_DIR / "validation" / "itu-p1812"
 TOL_DB = 1e-6  # gate: every logged term within 1e-6 (dB, m, km, mrad, ...)
 
 # log name (first column up to " (") and reference column -> key of p1812_point_to_point
@@ -87,43 +89,6 @@ _LOG_INPUTS = {
 }  # fmt: skip
 
 
-def parse_fryderyk(path):
-    """Header dict, profile array (d, h, coverage code, R, zone) and measurement rows."""
-    header, profile, meas = {}, [], []
-    mode = None
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if line.startswith("{Begin of Profile"):
-            mode = "profile"
-        elif line.startswith("{End of Profile"):
-            mode = None
-        elif line.startswith("{Begin of Measurements"):
-            mode = "meas"
-        elif line.startswith("{End of Measurements"):
-            mode = None
-        elif mode == "profile":
-            if not line.startswith("Number of Points"):
-                profile.append([float(x) for x in line.split(",")[:5]])
-        elif mode == "meas":
-            meas.append(line.split(","))
-        else:
-            parts = line.split(",")
-            if len(parts) >= 2:
-                header[parts[0].strip()] = parts[1].strip()
-    return header, np.array(profile), meas
-
-
-def parse_log(path):
-    """{(name, reference): value} of a validation log."""
-    values = {}
-    for raw in path.read_text().splitlines():
-        parts = raw.split(",")
-        if len(parts) < 4 or not parts[0].strip() or parts[0].startswith("#") or not parts[3]:
-            continue
-        values[(parts[0].split(" (")[0].strip(), parts[1].strip())] = float(parts[3])
-    return values
-
-
 def _discover_cases():
     if not P1812_DIR.is_dir():
         return ["shared-data-missing"]
@@ -134,13 +99,24 @@ def _discover_cases():
     return cases
 
 
-CASES = _discover_cases()
+# The cases in tests/data (see its SOURCE.md): sea / coastal / inland zones, line of sight and
+# trans-horizon, eq. (61), p = 1, 10 and 50 %, both polarizations.
+DATA_CASES = [
+    "b2iseac:0",
+    "b2iseac_rural_land_1km:0",
+    "rburg:2",
+    "rburg_rural_noclutter_los:1",
+    "rburg_urban_with_clutter_vertical:3",
+]
+CASES = [pytest.param("data", case, id=f"data-{case}") for case in DATA_CASES] + [
+    pytest.param("shared", case, id=f"shared-{case}") for case in _discover_cases()
+]
 
 
-def run_case(case, shared_dir):
+def run_case(case, validation_dir):
     """Inputs of one ITU case, the API result, the log and the measurement row."""
     name, k = case.split(":")
-    base = shared_dir / "validation" / "itu-p1812"
+    base = validation_dir / "itu-p1812"
     header, prof, meas = parse_fryderyk(base / "validation_profiles" / f"{name}.csv")
     row = meas[int(k)]
     kwargs = dict(
@@ -167,10 +143,10 @@ def run_case(case, shared_dir):
     return args, kwargs, res, log, row
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_itu_validation_case(case, shared_dir):
+@pytest.mark.parametrize(("validation_dir", "case"), CASES, indirect=["validation_dir"])
+def test_itu_validation_case(case, validation_dir):
     """Every intermediate of the ITU log within 1e-6 (terrain terms and losses)."""
-    _, _, res, log, row = run_case(case, shared_dir)
+    _, _, res, log, row = run_case(case, validation_dir)
     unknown = [key for key in log if key not in _LOG_KEYS and key[0] not in _LOG_INPUTS]
     assert unknown in ([], [("Ep", "")]), f"log terms not mapped: {unknown}"
     checked = 0
@@ -195,9 +171,9 @@ def test_itu_validation_case(case, shared_dir):
     assert abs(ep_ptx - float(row[16])) <= TOL_DB
 
 
-def test_kernels_compiled_and_py_func_agree(shared_dir):
+def test_kernels_compiled_and_py_func_agree():
     """Both stages give identical results compiled and as plain Python (.py_func)."""
-    args, kwargs, res, _, _ = run_case("rburg_urban_with_clutter_vertical:3", shared_dir)
+    args, kwargs, res, _, _ = run_case("rburg_urban_with_clutter_vertical:3", DATA_DIR)
     d, h, f_mhz, htg, hrg = args
     ae = m.effective_earth_radius_km(kwargs["dn"])
     r = np.asarray(kwargs["clutter_height_m"], dtype=float)
@@ -222,9 +198,9 @@ def test_kernels_compiled_and_py_func_agree(shared_dir):
     assert m.OUT_NAMES[m.O_LB] == "Lb" and len(m.OUT_NAMES) == m.N_OUT
 
 
-def test_bullington_terms_match_direct_formula(shared_dir):
+def test_bullington_terms_match_direct_formula():
     """Earth-bulge-form Stim / Srim / nu equal eqs. (13), (15), (17) written directly."""
-    args, kwargs, res, _, _ = run_case("b2iseac_rural_land_1km:0", shared_dir)
+    args, kwargs, res, _, _ = run_case("b2iseac_rural_land_1km:0", DATA_DIR)
     d, h, _, htg, hrg = args
     r = np.asarray(kwargs["clutter_height_m"], dtype=float)
     ae = res["ae"]

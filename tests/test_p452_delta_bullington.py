@@ -9,6 +9,10 @@ building blocks (:func:`delta_bullington_from_profile`, :func:`diffraction_loss_
 Tolerance 1e-5 dB: the P.452 files print the input heights, ae and b0 with 6 decimals, which
 alone moves the losses by up to ~2e-6 dB; the losses themselves are printed with 8 decimals.
 
+Twenty of the 595 rows (from four result files) and their profiles are copied into
+``tests/data/itu-p452`` (tests/data/SOURCE.md), so these checks run in any clone; all rows run
+when ../shared is present.
+
 Profiles excluded: P.452-18 modifies the profile near a terminal whose antenna is below the
 adjacent ground-cover height (terminal clutter, P.452-18 section 4.5), and the modified profile
 is not part of the data. This applies to ``flat_land_5km_Dense_Suburban`` (12 m clutter,
@@ -21,26 +25,32 @@ P.1812.
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.paths import DATA_DIR, SHARED_DIR
 
 from covkit.propagation import constants as C
 from covkit.propagation import p1812 as m
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-P452_DIR = SHARED / "validation" / "itu-p452"
+P452_DIR = SHARED_DIR / "validation" / "itu-p452"
 TOL_DB = 1e-5
 
 
-def _discover():
-    if not P452_DIR.is_dir():
-        return ["shared-data-missing"]
-    return sorted(p.name for p in (P452_DIR / "results").glob("test_result_*.csv"))
+def _discover(p452_dir, missing):
+    if not p452_dir.is_dir():
+        return [missing]
+    return sorted(p.name for p in (p452_dir / "results").glob("test_result_*.csv"))
 
 
-RESULT_FILES = _discover()
+RESULT_FILES = [
+    pytest.param(source, name, id=f"{source}-{name}")
+    for source, p452_dir, missing in (
+        ("data", DATA_DIR / "itu-p452", "data-missing"),
+        ("shared", P452_DIR, "shared-data-missing"),
+    )
+    for name in _discover(p452_dir, missing)
+]
 
 
 def _terminal_in_clutter(r_m, htg_m, hrg_m):
@@ -48,9 +58,10 @@ def _terminal_in_clutter(r_m, htg_m, hrg_m):
     return bool(np.max(r_m[1:3]) > htg_m or np.max(r_m[-3:-1]) > hrg_m)
 
 
-@pytest.mark.parametrize("result_file", RESULT_FILES)
-def test_delta_bullington_matches_p452(result_file, shared_dir):
-    base = shared_dir / "validation" / "itu-p452"
+@pytest.mark.parametrize(("validation_dir", "result_file"), RESULT_FILES,
+                         indirect=["validation_dir"])
+def test_delta_bullington_matches_p452(result_file, validation_dir):
+    base = validation_dir / "itu-p452"
     with open(base / "results" / result_file, newline="") as fh:
         rows = list(csv.DictReader(fh))
     prof = np.genfromtxt(
@@ -91,9 +102,9 @@ def test_delta_bullington_matches_p452(result_file, shared_dir):
     assert (checked == 0) == (result_file in excluded)
 
 
-def test_delta_bullington_py_func_matches_compiled(shared_dir):
+def test_delta_bullington_py_func_matches_compiled():
     """The shared diffraction kernel gives the same numbers compiled and as Python."""
-    base = shared_dir / "validation" / "itu-p452"
+    base = DATA_DIR / "itu-p452"
     prof = np.genfromtxt(
         base / "profiles" / "test_profile_mixed_109km.csv",
         delimiter=",",

@@ -1,7 +1,7 @@
 """covkit.report: report.html (self-contained) and report.md (+ PNG figures) of a run folder.
 
-Fixtures are the small run folders of tests/test_maps.py (rasters in EPSG:3826, two townships,
-summary and after-KPI JSON, proposed sites).
+Fixtures are the small run folders of tests/helpers/run_folder.py (rasters in EPSG:3826, two
+townships, summary and after-KPI JSON, proposed sites).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_maps import HEIGHT, RES_M, WIDTH, rsrp_field, write_run_fixture
+from helpers.run_folder import HEIGHT, RES_M, WIDTH, rsrp_field, write_run_fixture
 
 from covkit.errors import CovkitInputError
 
@@ -91,8 +91,8 @@ def test_rsrp_distribution_population_weights_are_conserved(tmp_path: Path):
 
 def test_population_on_another_grid_is_resampled_by_sum(tmp_path: Path):
     import rasterio
+    from helpers.run_folder import CRS, X0, Y0
     from rasterio.transform import from_origin
-    from test_maps import CRS, X0, Y0
 
     from covkit.report import rsrp_distribution
 

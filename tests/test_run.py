@@ -10,8 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
-from shapely.geometry import box
-from small_scenario import (
+from helpers.scenario import (
     CRS,
     X0,
     Y0,
@@ -21,6 +20,7 @@ from small_scenario import (
     write_raster,
     write_small_scenario,
 )
+from shapely.geometry import box
 
 import covkit
 from covkit.coverage import radio as R
@@ -344,6 +344,7 @@ def test_atomic_single_writer(tmp_path):
 # CLI
 
 
+@pytest.mark.slow
 def test_cli_run(tmp_path, capsys):
     from covkit.cli import main
 
@@ -387,6 +388,7 @@ def test_run_accepts_scenario_object(tmp_path):
 # the demo island, once, with the fast fspl model and a 5 km radius
 
 
+@pytest.mark.slow
 def test_demo_end_to_end_fspl(tmp_path):
     import dataclasses
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from small_scenario import X0, Y0, lonlat, write_small_scenario
+from helpers.scenario import X0, Y0, lonlat, write_small_scenario
 
 import covkit
 from covkit.coverage.sites import trail_km_per_cell
@@ -100,6 +100,7 @@ def test_trail_km_per_cell_sums_to_length():
     assert km.sum() == pytest.approx(np.hypot(3000, 2000) / 1000.0)
 
 
+@pytest.mark.slow
 def test_cli_sites_writes_outputs_map_and_report(tmp_path, capsys):
     from covkit.cli import main
 

@@ -315,7 +315,8 @@ def test_exact_keeps_stdout_clean_of_the_highs_banner(banner):
         "print(r.objective)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        timeout=30 * 60,  # catches a hang only: a busy machine must not fail the test
     )
     assert out.stdout == "6.0\n"
     assert ("HiGHS" in out.stderr) is banner

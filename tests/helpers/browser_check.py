@@ -14,7 +14,7 @@ test can assert that nothing was requested from another host. Host names other t
 server do not resolve (``--host-resolver-rules``), so a faulty page cannot reach the internet
 during the test either. A second run takes a screenshot of the unmodified page via ``file://``.
 
-Run by hand: ``python tests/browser_check.py OUT/map.html [screenshot.png]``.
+Run by hand: ``python tests/helpers/browser_check.py OUT/map.html [screenshot.png]``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 CHROMIUM = os.environ.get("COVKIT_CHROMIUM", "/usr/bin/chromium")
+#: Wall-clock limit of one Chromium run: only stops a hung browser. The page's own settling
+#: time is virtual (``--virtual-time-budget``), so a busy machine does not change the report.
+HANG_TIMEOUT_S = 30 * 60.0
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-extensions",
          "--disable-sync", "--disable-default-apps", "--mute-audio", "--hide-scrollbars")
@@ -145,7 +148,8 @@ def _console(stderr: str) -> list[str]:
     return [line.split("] ", 1)[-1] for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
-def inspect_page(page: Path, *, budget_ms: int = 8000, timeout_s: float = 60.0) -> dict:
+def inspect_page(page: Path, *, budget_ms: int = 8000,
+                 timeout_s: float = HANG_TIMEOUT_S) -> dict:
     """Load ``page`` (via a temporary instrumented copy beside it) and return the JSON report.
 
     The copy sits in the same folder so that relative links (``lib/...``) resolve exactly as
@@ -181,7 +185,7 @@ def inspect_page(page: Path, *, budget_ms: int = 8000, timeout_s: float = 60.0) 
 
 
 def screenshot(page: Path, png: Path, *, size: tuple[int, int] = (1280, 900),
-               budget_ms: int = 5000, timeout_s: float = 60.0) -> Path:
+               budget_ms: int = 5000, timeout_s: float = HANG_TIMEOUT_S) -> Path:
     """Save a screenshot of ``page`` to ``png`` (folders created)."""
     page = Path(page).resolve()
     png = Path(png).resolve()
@@ -217,7 +221,7 @@ def external_urls(report: dict) -> list[str]:
 
 if __name__ == "__main__":  # pragma: no cover - manual use
     if len(sys.argv) < 2:
-        sys.exit("usage: python tests/browser_check.py MAP.html [SCREENSHOT.png]")
+        sys.exit("usage: python tests/helpers/browser_check.py MAP.html [SCREENSHOT.png]")
     if not shutil.which(CHROMIUM) and not chromium_available():
         sys.exit(f"{CHROMIUM} not found")
     rep = inspect_page(Path(sys.argv[1]))
