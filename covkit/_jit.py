@@ -22,6 +22,11 @@ import numba
 import numba.core.caching as _caching
 import numba.core.config as _numba_config
 
+try:
+    from numba.core.cpu import CPUTargetOptions
+except ImportError:  # pragma: no cover - depends on the Numba version
+    CPUTargetOptions = None
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -83,9 +88,7 @@ njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 def _nrt_option():
     """``{"_nrt": False}`` where the CPU target knows the option, else ``{}`` (the kernels then
     compile with reference counting, just slower)."""
-    try:
-        from numba.core.cpu import CPUTargetOptions
-    except ImportError:  # pragma: no cover - depends on the Numba version
+    if CPUTargetOptions is None:  # pragma: no cover - depends on the Numba version
         return {}
     return {"_nrt": False} if hasattr(CPUTargetOptions, "_nrt") else {}
 

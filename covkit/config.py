@@ -15,6 +15,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
 from covkit import parameters as P
 from covkit.errors import CovkitInputError
 from covkit.parameters import NUMBER, Param
@@ -350,9 +353,6 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
 
 
 def _check_crs(crs: str, file: Any) -> str:
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     try:
         obj = CRS.from_user_input(crs)
     except CRSError as exc:

@@ -32,6 +32,7 @@ import base64
 import functools
 import html
 import importlib
+import io
 import json
 import re
 import shutil
@@ -39,8 +40,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+from affine import Affine
+from PIL import Image
+from rasterio.transform import array_bounds
+from rasterio.warp import Resampling, calculate_default_transform, reproject
+from rasterio.warp import transform as transform_points
 
+from covkit.config import load_scenario
 from covkit.errors import CovkitError, CovkitInputError
 from covkit.outputs import atomic_path
 from covkit.runfolder import (
@@ -364,10 +372,6 @@ def _colorize(values: np.ndarray, style: _LayerStyle, alpha: int = 200) -> np.nd
 
 
 def _png_data_url(rgba: np.ndarray) -> str:
-    import io
-
-    from PIL import Image
-
     buf = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=False)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -400,11 +404,6 @@ def raster_to_mercator(values: np.ndarray, transform, crs, max_px: int = MAX_OVE
     CovkitInputError
         When ``crs`` is None.
     """
-    from affine import Affine
-    from rasterio.transform import array_bounds
-    from rasterio.warp import Resampling, calculate_default_transform, reproject
-    from rasterio.warp import transform as transform_points
-
     if crs is None:
         raise CovkitInputError("raster has no CRS")
     data = np.asarray(values, dtype=np.float64)
@@ -504,8 +503,6 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
 
 
 def _scenario_inputs(scenario_path: Path) -> dict[str, Path | None]:
-    from covkit.config import load_scenario
-
     sc = load_scenario(scenario_path)
     return {"stations": sc.inputs.stations, "trails": sc.inputs.trails}
 
@@ -519,8 +516,6 @@ def _wgs84(gdf, what: str):
 
 def _proposed_points(proposed):
     """Proposed sites as points in EPSG:4326: a GeoDataFrame, or a table with lon/lat [deg]."""
-    import geopandas as gpd
-
     if isinstance(proposed, gpd.GeoDataFrame):
         return _wgs84(proposed, "proposed sites")
     if not {"lon", "lat"} <= set(proposed.columns):
@@ -792,8 +787,6 @@ def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_L
     -------
     folium.Map
     """
-    import geopandas as gpd
-
     grid = result.grid
     computed = np.isfinite(result.rsrp_best_dbm)
 

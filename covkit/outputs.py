@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import rasterio
+from rasterio.io import MemoryFile
+from rasterio.shutil import copy as rio_copy
 
 
 def _tmp_name(final: Path) -> Path:
@@ -62,10 +65,6 @@ def _cog_blocksize(shape: tuple[int, int]) -> int:
 
 def _write_cog_to(path: Path, array: np.ndarray, grid, nodata, tags: dict | None = None,
                   description: str | None = None) -> None:
-    import rasterio
-    from rasterio.io import MemoryFile
-    from rasterio.shutil import copy as rio_copy
-
     arr = np.asarray(array)
     profile = {"driver": "GTiff", "height": arr.shape[0], "width": arr.shape[1], "count": 1,
                "dtype": arr.dtype.name, "crs": grid.crs, "transform": grid.transform,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rasterio.warp import Resampling, reproject
 
 from covkit.errors import CovkitInputError
 from covkit.outputs import atomic_path
@@ -155,8 +156,6 @@ def rsrp_distribution(rsrp_path: Path, population_path: Path | None = None,
         ph, pw = pop.shape
         if (pw, ph) != (width, height) or pcrs != crs or \
                 not np.allclose(tuple(ptransform)[:6], tuple(transform)[:6]):
-            from rasterio.warp import Resampling, reproject
-
             src = np.nan_to_num(pop, nan=0.0)
             pop = np.zeros((height, width), dtype=np.float64)
             reproject(src, pop, src_transform=ptransform, src_crs=pcrs, dst_transform=transform,

@@ -28,7 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
+import rasterio
 
 from covkit.errors import CovkitInputError
 
@@ -209,8 +212,6 @@ def read_raster(path: Path) -> Raster:
     crs : rasterio.crs.CRS or None
         The raster's CRS as stored (None when it has none).
     """
-    import rasterio
-
     with rasterio.open(path) as src:
         band = src.read(1, masked=True)
         return np.ma.filled(band.astype(np.float64), np.nan), src.transform, src.crs
@@ -225,9 +226,6 @@ def read_vector(path: Path, what: str):
     CovkitInputError
         When the CSV lacks lon/lat, the file cannot be read or has no CRS.
     """
-    import geopandas as gpd
-    import pandas as pd
-
     if path.suffix.lower() == ".csv":
         df = pd.read_csv(path, skipinitialspace=True)
         if not {"lon", "lat"} <= set(df.columns):
@@ -267,9 +265,6 @@ def read_townships(out_dir: Path, *, geometry: bool = True):
     CovkitInputError
         When a file cannot be read, or the GeoPackage has no CRS (``geometry=True``).
     """
-    import geopandas as gpd
-    import pandas as pd
-
     out = Path(out_dir)
     gpkg = out / KPI_TOWNSHIPS_GPKG
     if geometry:
@@ -314,8 +309,6 @@ def read_proposed(out_dir: Path, *, geometry: bool = True):
     CovkitInputError
         When a file cannot be read.
     """
-    import pandas as pd
-
     out = Path(out_dir)
     if geometry:
         path = next((out / n for n in (SITES_PROPOSED_GPKG, SITES_PROPOSED_CSV)

@@ -12,7 +12,7 @@ import pytest
 import rasterio
 import rioxarray
 import xarray as xr
-from small_scenario import CRS, RES, X0, Y0, write_small_scenario
+from helpers.scenario import CRS, RES, X0, Y0, write_small_scenario
 
 import covkit
 from covkit.errors import CovkitInputError
@@ -163,6 +163,7 @@ def _readme_example() -> str:
     return m.group(1)
 
 
+@pytest.mark.slow
 def test_readme_example_runs(tmp_path, monkeypatch):
     code = _readme_example()
     assert 8 <= len([ln for ln in code.splitlines() if ln.strip()]) <= 20

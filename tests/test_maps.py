@@ -15,7 +15,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.paths import REPO_ROOT
-from helpers.run_folder import CRS, HEIGHT, RES_M, SITE_X, SITE_Y, X0, Y0, lonlat, write_run_fixture
+from helpers.run_folder import (
+    CRS,
+    HEIGHT,
+    RES_M,
+    SITE_X,
+    SITE_Y,
+    WIDTH,
+    X0,
+    Y0,
+    lonlat,
+    rsrp_field,
+    write_run_fixture,
+)
 
 from covkit.errors import CovkitError, CovkitInputError
 
@@ -308,7 +320,7 @@ def _memory_view():
          "operator": ["OpA", "OpA", "OpB"], "height_m": [30.0, 30.0, 42.5]},
         geometry=[Point(SITE_X, SITE_Y), Point(SITE_X, SITE_Y), Point(X0 + 4_500, Y0 - 1_000)],
         crs=CRS)
-    lon, lat = _lonlat(X0 + 5_400.0, Y0 - 2_000.0)
+    lon, lat = lonlat(X0 + 5_400.0, Y0 - 2_000.0)
     proposed = pd.DataFrame({"rank": [1], "candidate_id": ["C17"], "lon": [lon], "lat": [lat],
                              "new_population": [1500.0]})
     return RunView(summary={"scenario": "in memory", "rsrp_threshold_dbm": -110.0},
@@ -348,7 +360,7 @@ def test_inline_assets_map_renders_offline_in_headless_chromium(run_dir: Path, t
     from covkit.runfolder import RunView
 
     fmap = build_map(RunView.from_folder(run_dir), inline_assets=True)
-    lon, lat = _lonlat(SITE_X, SITE_Y)
+    lon, lat = lonlat(SITE_X, SITE_Y)
     folium.Marker([lat, lon], tooltip="default marker").add_to(fmap)  # Leaflet's own icon
     page = tmp_path / "alone" / "map.html"
     page.parent.mkdir()

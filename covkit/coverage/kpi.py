@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
 
 from covkit.errors import CovkitInputError
 
@@ -52,8 +54,6 @@ def check_township_overlaps(gdf, ids, file=None, tolerance: float = OVERLAP_TOLE
     CovkitInputError
         Naming both township ids and the overlap area.
     """
-    import shapely
-
     geoms = np.asarray(gdf.geometry.values)
     if len(geoms) < 2:
         return
@@ -84,8 +84,6 @@ def fibre_cells(grid, fibre_x_m, fibre_y_m, distance_m: float = 400.0,
     Uses a ``scipy.spatial.cKDTree`` on the drop points and queries the centres of the cells in
     ``mask`` (default: all cells); points outside the grid still count for the cells near them.
     """
-    from scipy.spatial import cKDTree
-
     out = np.zeros(grid.shape, dtype=bool)
     fx = np.asarray(fibre_x_m, dtype=np.float64)
     fy = np.asarray(fibre_y_m, dtype=np.float64)
@@ -113,8 +111,6 @@ def trail_km_per_cell(trails, grid, step_m: float | None = None) -> np.ndarray:
     Each line is cut into pieces of at most ``step_m`` (default a quarter cell); a piece counts
     in the cell holding its midpoint. Pieces outside the grid are not counted.
     """
-    import shapely
-
     out = np.zeros(grid.shape)
     if trails is None or len(trails) == 0:
         return out
@@ -135,8 +131,6 @@ def trail_km_covered(trails, grid, covered: np.ndarray,
                      step_m: float | None = None) -> tuple[float, float]:
     """Total and covered trail length [km] (:func:`trail_km_per_cell` pieces in covered cells;
     pieces outside the grid count in the total as uncovered)."""
-    import shapely
-
     if trails is None or len(trails) == 0:
         return 0.0, 0.0
     total = float(shapely.length(np.asarray(trails.geometry.values)).sum()) / 1000.0

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from covkit._jit import njit, njit_parallel, prange
 from covkit.errors import CovkitInputError
@@ -335,8 +336,6 @@ def coverage_probability(rsrp_dbm, threshold_dbm, sigma_db):
         P = Phi((RSRP_median - threshold) / sigma)
 
     (a step function when ``sigma_db`` is 0). NaN stays NaN."""
-    from scipy.special import ndtr
-
     rsrp = np.asarray(rsrp_dbm, dtype=np.float64)
     if sigma_db <= 0.0:
         out = (rsrp >= threshold_dbm).astype(np.float64)
@@ -349,6 +348,4 @@ def coverage_probability(rsrp_dbm, threshold_dbm, sigma_db):
 def required_median_dbm(threshold_dbm, sigma_db, location_probability):
     """Median RSRP a pixel needs so that P(RSRP >= threshold) >= location_probability:
     ``threshold + z sigma`` with ``z = Phi^-1(location_probability)`` (0.9 -> 1.2816)."""
-    from scipy.special import ndtri
-
     return float(threshold_dbm) + float(sigma_db) * float(ndtri(location_probability))

@@ -11,8 +11,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
+import pyogrio
+import rasterio
+import rioxarray  # noqa: F401 - registers the .rio accessor of in-memory rasters
+from affine import Affine
+from pyproj import Transformer
+from rasterio.features import rasterize
+from rasterio.io import MemoryFile
+from rasterio.warp import Resampling, reproject, transform_bounds
+from shapely import get_coordinates, point_on_surface
 
 from covkit.data.grid import Grid
 from covkit.errors import CovkitInputError
@@ -82,17 +93,11 @@ def read_table(path, what: str):
         if suffix in TABLE_SUFFIXES:
             return pd.read_csv(path, skipinitialspace=True)
         if suffix in (".parquet", ".geoparquet"):
-            import pyarrow.parquet as pq
-
             meta = pq.read_schema(path).metadata or {}
             if b"geo" in meta:
-                import geopandas as gpd
-
                 return gpd.read_parquet(path)
             return pd.read_parquet(path)
         if suffix in VECTOR_SUFFIXES:
-            import geopandas as gpd
-
             kwargs = {}
             if suffix in (".json", ".topojson"):
                 kwargs = _topojson_layer(path, what)
@@ -117,8 +122,6 @@ def read_table(path, what: str):
 def _topojson_layer(path: Path, what: str) -> dict:
     """For TopoJSON files with several objects pick the layer named after the input kind."""
     try:
-        import pyogrio
-
         layers = [name for name, _ in pyogrio.list_layers(path)]
     except Exception:  # noqa: BLE001
         return {}
@@ -190,8 +193,6 @@ def _unique_ids(df: pd.DataFrame, col: str, path: Path) -> np.ndarray:
 
 
 def _lonlat_to_xy(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    from pyproj import Transformer
-
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x, y = tr.transform(lon, lat)
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -199,8 +200,6 @@ def _lonlat_to_xy(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarra
 
 def xy_to_lonlat(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
     """Working-CRS metres to WGS 84 degrees."""
-    from pyproj import Transformer
-
     tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
     lon, lat = tr.transform(x, y)
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
@@ -247,8 +246,6 @@ def is_raster(src) -> bool:
 
 def _array_transform_crs(src, what: str):
     """(2-D array, Affine, CRS) of an in-memory raster; the nodata value or None."""
-    from affine import Affine
-
     name = source_name(src, what)
     if isinstance(src, tuple):
         if len(src) != 3:
@@ -257,10 +254,6 @@ def _array_transform_crs(src, what: str):
         array, transform, crs = src
         nodata = None
     else:
-        try:
-            import rioxarray  # noqa: F401 - registers the .rio accessor
-        except ImportError:  # pragma: no cover - declared dependency
-            raise CovkitInputError("reading an xarray.DataArray needs rioxarray") from None
         da = src.squeeze()
         array, transform, crs, nodata = da.values, da.rio.transform(), da.rio.crs, \
             da.rio.nodata
@@ -289,9 +282,6 @@ def open_raster(src, what: str):
     CovkitInputError
         When the file does not exist, cannot be read or has no CRS (naming the input).
     """
-    import rasterio
-    from rasterio.io import MemoryFile
-
     name = source_name(src, what)
     if is_in_memory(src):
         array, transform, crs, nodata = _array_transform_crs(src, what)
@@ -329,8 +319,6 @@ def grid_for(crs: str, resolution_m: float, dem_path,
              bounds: tuple[float, float, float, float] | None = None) -> Grid:
     """The analysis grid: ``bounds`` if given, else the DEM's extent in the working CRS."""
     if bounds is None:
-        from rasterio.warp import transform_bounds
-
         src_crs, b = read_raster_info(dem_path, "DEM")
         bounds = transform_bounds(src_crs, crs, *b, densify_pts=21)
     return Grid.from_bounds(crs, bounds, resolution_m)
@@ -342,8 +330,6 @@ def load_dem(path, grid: Grid) -> np.ndarray:
     Any GeoTIFF rasterio reads (or an in-memory raster, see :func:`open_raster`), in any CRS;
     nodata is honoured; bilinear resampling.
     """
-    from rasterio.warp import Resampling, reproject
-
     name = source_name(path, "DEM")
     with open_raster(path, "DEM") as src:
         try:
@@ -525,9 +511,6 @@ def load_population(path: Path, grid: Grid, *, supersample: int = 4) -> tuple[np
 
 
 def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
-    import rasterio
-    from rasterio.warp import Resampling, reproject
-
     name = source_name(path, "population")
     with open_raster(path, "population") as src:
         try:
@@ -546,8 +529,6 @@ def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
                                f"column {c + 1}", file=path, column="band 1")
     total_source = float(data.sum())
     # population of source cells whose centres fall inside the grid
-    from pyproj import Transformer
-
     rows, cols = np.nonzero(data > 0)
     xs, ys = rasterio.transform.xy(src_transform, rows, cols)
     tr = Transformer.from_crs(src_crs, grid.crs, always_xy=True)
@@ -603,16 +584,12 @@ def spread_polygon_values(geoms, values: np.ndarray, grid: Grid,
     memory). A polygon too small to hold a sub-cell centre goes whole to the cell holding its
     representative point. Returns the grid and the total that fell outside the grid.
     """
-    from rasterio.features import rasterize
-    from shapely import get_coordinates, point_on_surface
-
     n = len(values)
     ss = int(supersample)
     counts_cells: list[np.ndarray] = []
     counts_poly: list[np.ndarray] = []
     block_rows = max(1, 4_000_000 // (grid.width * ss * ss))
     sub_res = grid.resolution_m / ss
-    from affine import Affine
 
     shapes = [(g, i + 1) for i, g in enumerate(geoms)]
     for r0 in range(0, grid.height, block_rows):
@@ -682,8 +659,6 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     A township with no cell on the grid cannot be classified: it is not remote, and a warning
     names it.
     """
-    from rasterio.features import rasterize
-
     src, path = path, source_name(path, "townships")
     gdf = read_table(src, "townships")
     if not hasattr(gdf, "geometry"):

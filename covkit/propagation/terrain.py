@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.ndimage import distance_transform_edt
 
 from covkit._jit import njit_noalloc
 from covkit.propagation.constants import ZONE_COASTAL_LAND, ZONE_INLAND, ZONE_SEA
@@ -127,8 +128,6 @@ def coast_distance_km(dem_m, pixel_m):
     """Distance [km] from each cell centre to the nearest sea cell (finite height <= 0 m),
     float32 on the DEM's grid (0 on the sea; +inf everywhere when the DEM has no sea: covkit
     cannot see a coast beyond the raster). The Euclidean distance transform of the sea mask."""
-    from scipy.ndimage import distance_transform_edt
-
     dem_m = np.asarray(dem_m)
     sea = np.isfinite(dem_m) & (dem_m <= 0.0)
     if not sea.any():

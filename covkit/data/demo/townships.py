@@ -13,6 +13,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+from rasterio import features
 
 from covkit.data.demo.grid import DEMO_CRS, DEMO_TRANSFORM, SYNTHETIC_NOTE, XC_M, YC_M
 from covkit.data.demo.settlements import Place, place_names
@@ -21,8 +22,6 @@ from covkit.data.demo.terrain import SEMI_A_M, SEMI_B_M, ridge_y_m
 
 def _land_polygon(land: np.ndarray):
     """Exact outline of the land cells as one shapely Polygon (EPSG:32710)."""
-    from rasterio import features
-
     geoms = [
         shapely.geometry.shape(g)
         for g, v in features.shapes(land.astype(np.uint8), mask=land, transform=DEMO_TRANSFORM)

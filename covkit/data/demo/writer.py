@@ -15,6 +15,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
+import rasterio
 
 from covkit.data.demo.grid import DEMO_CRS, DEMO_SEED, DEMO_TRANSFORM, SCENARIO_NAME, SYNTHETIC_NOTE
 from covkit.data.demo.island import generate_demo
@@ -67,8 +69,6 @@ weight_new_township = 0.0
 
 
 def _write_raster(path: Path, arr: np.ndarray, tags: dict[str, str], desc: str) -> None:
-    import rasterio
-
     profile = {
         "driver": "GTiff",
         "height": arr.shape[0],
@@ -95,8 +95,6 @@ def _write_gpkg(path: Path, gdf: gpd.GeoDataFrame, layer: str, seed: int) -> Non
     SQLite side files of ``path`` (``-journal``, ``-wal``, ``-shm``) are removed afterwards,
     whether or not the write succeeded, so none is left beside a temporary name.
     """
-    import pyogrio
-
     meta = {"SYNTHETIC": SYNTHETIC_NOTE, "GENERATOR": "covkit.data.demo", "SEED": str(seed)}
     try:
         pyogrio.write_dataframe(
