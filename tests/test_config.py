@@ -100,3 +100,8 @@ def test_readme_documents_every_key():
     for sec, keys in SCHEMA.items():
         for k in keys:
             assert f"`{sec}.{k.name}`" in text, f"README lacks {sec}.{k.name}"
+
+
+def test_readme_key_table_is_the_schema():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert schema_markdown() in readme

@@ -349,12 +349,13 @@ def test_build_map_from_an_in_memory_view(run_dir: Path):
         build_map(_memory_view(), layers=("rsrq",))
 
 
+@pytest.mark.slow
 def test_inline_assets_map_renders_offline_in_headless_chromium(run_dir: Path, tmp_path: Path):
     """A map returned in memory with inline_assets=True and saved with Map.save carries Leaflet
     and the other libraries itself: in a folder with no lib/, Leaflet starts (and draws a default
     marker) with no request leaving the machine and no file fetched beside the page."""
-    import browser_check as bc
     import folium
+    from helpers import browser_check as bc
 
     from covkit.maps import build_map
     from covkit.runfolder import RunView

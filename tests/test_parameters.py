@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import typing
 
 import numpy as np
 import pytest
@@ -54,10 +55,11 @@ def test_point_to_point_and_path_loss_defaults_are_the_parameters():
 
 def test_cli_options_defaults_and_help_are_the_parameters():
     sig = inspect.signature(cli_pathloss.pathloss).parameters
+    hints = typing.get_type_hints(cli_pathloss.pathloss, include_extras=True)
     for name in CLI:
         param = P.PARAMS[name]
         assert sig[name].default == param.default, name
-        info = sig[name].annotation.__metadata__[0]
+        info = hints[name].__metadata__[0]
         assert info.help == param.help_text(), name
 
 
