@@ -106,29 +106,6 @@ def warn_outside_validity(stations, scenario: Scenario) -> None:
 
 
 @dataclass
-class RadioLayers:
-    """Running-reduction results over all sites (grids on the analysis grid).
-
-    ``best_dbm``/``second_dbm``: best and second-best RSRP [dBm] (NaN = no sector reaches the
-    cell); ``server``: best server (stations table row, -1 = none); ``op_best_dbm``/``op_server``:
-    per operator (axis 0 in the order of ``operators``); ``layer_mw``: summed received power per
-    resource element [mW] per (operator, frequency) layer (``layers``); ``sec_layer``: layer of
-    each station row.
-    """
-
-    best_dbm: np.ndarray
-    second_dbm: np.ndarray
-    server: np.ndarray
-    op_best_dbm: np.ndarray
-    op_server: np.ndarray
-    layer_mw: np.ndarray
-    operators: list[str]
-    layers: list[tuple[str, float]]
-    sec_layer: np.ndarray
-    n_groups: int
-
-
-@dataclass
 class Accumulators:
     """Running grids of a fold (float32 RSRP [dBm], -inf where nothing arrived yet).
 
@@ -154,6 +131,22 @@ class Accumulators:
                    np.full((n_operators, h, w), -np.inf, np.float32),
                    np.full((n_operators, h, w), -1, np.int32),
                    np.zeros((n_layers, h, w), np.float32))
+
+
+@dataclass
+class RadioLayers(Accumulators):
+    """The folded grids over all sites, with their labels.
+
+    The grids of :class:`Accumulators` on the analysis grid, NaN (not -inf) where no sector
+    reaches a cell; ``operators``: the order of axis 0 of ``op_best_dbm`` / ``op_server``;
+    ``layers``: the (operator, frequency) of each layer of ``layer_mw``; ``sec_layer``: the layer
+    of each stations row; ``n_groups``: site-frequency groups computed.
+    """
+
+    operators: list[str]
+    layers: list[tuple[str, float]]
+    sec_layer: np.ndarray
+    n_groups: int
 
 
 @dataclass(frozen=True)

@@ -58,10 +58,10 @@ def check_range(
         )
 
 
-def prepare(names, values):
+def prepare(names, values, positive: bool = True):
     """Validate and broadcast the array arguments of a validated model function.
 
-    Every value is converted with :func:`as_float_array` and must be > 0
+    Every value is converted with :func:`as_float_array` and, with ``positive``, must be > 0
     (:func:`check_positive`); the arrays are broadcast together and flattened.
 
     Parameters
@@ -70,6 +70,8 @@ def prepare(names, values):
         Parameter names, for the error messages.
     values : sequence of array_like
         The arguments, same order.
+    positive : bool
+        Whether every value must be > 0 (the clutter models check their own ranges).
 
     Returns
     -------
@@ -86,7 +88,8 @@ def prepare(names, values):
     """
     arrays = [as_float_array(n, v) for n, v in zip(names, values, strict=True)]
     for n, a in zip(names, arrays, strict=True):
-        check_positive(n, a)
+        if positive:
+            check_positive(n, a)
     try:
         b = np.broadcast_arrays(*arrays)
     except ValueError as exc:

@@ -25,7 +25,7 @@ import numpy as np
 
 from covkit._jit import njit
 from covkit.errors import CovkitInputError
-from covkit.propagation.arrays import as_float_array, finish
+from covkit.propagation.arrays import finish, prepare
 
 CLUTTER_WATER_SEA = 1
 CLUTTER_OPEN_RURAL = 2
@@ -324,18 +324,6 @@ def building_entry_loss_db_array(freq_mhz, probability, building_type, elevation
 # --------------------------------------------------------------------------------------------
 # Python layer
 # --------------------------------------------------------------------------------------------
-def _broadcast(names, values):
-    arrays = [as_float_array(n, v) for n, v in zip(names, values, strict=True)]
-    try:
-        b = np.broadcast_arrays(*arrays)
-    except ValueError as exc:
-        raise CovkitInputError(
-            f"{', '.join(names)} cannot be broadcast together: "
-            f"shapes {[a.shape for a in arrays]}"
-        ) from exc
-    return b[0].shape, [np.ascontiguousarray(x, dtype=np.float64).ravel() for x in b]
-
-
 def _require(ok: np.ndarray, arr: np.ndarray, model: str, name: str, allowed: str) -> None:
     if not np.all(ok):
         bad = float(arr[~ok].flat[0])
@@ -378,7 +366,8 @@ def terrestrial_clutter_loss_db_checked(freq_mhz, distance_m, location_fraction)
         Naming the parameter outside its range (NTIA codes 3200, 3201, 3202).
     """
     names = ("freq_mhz", "distance_m", "location_fraction")
-    shape, (f, d, p) = _broadcast(names, (freq_mhz, distance_m, location_fraction))
+    shape, (f, d, p) = prepare(names, (freq_mhz, distance_m, location_fraction),
+                               positive=False)
     m = "P.2108 section 3.2"
     _require((f >= 500.0) & (f <= 67_000.0), f, m, "freq_mhz", "500 <= f <= 67000 MHz")
     _require(d >= 250.0, d, m, "distance_m", "d >= 250 m")
@@ -417,8 +406,9 @@ def height_gain_correction_db_checked(freq_mhz, height_agl_m, clutter_type, *,
         clutter_height_m = np.vectorize(CLUTTER_DEFAULT_HEIGHT_M.__getitem__, otypes=[float])(
             codes)
     names = ("freq_mhz", "height_agl_m", "street_width_m", "clutter_height_m", "clutter_type")
-    shape, (f, h, ws, r, ct) = _broadcast(
-        names, (freq_mhz, height_agl_m, street_width_m, clutter_height_m, codes))
+    shape, (f, h, ws, r, ct) = prepare(
+        names, (freq_mhz, height_agl_m, street_width_m, clutter_height_m, codes),
+        positive=False)
     m = "P.2108 section 3.1"
     _require((f >= 30.0) & (f <= 3000.0), f, m, "freq_mhz", "30 <= f <= 3000 MHz")
     _require(h > 0.0, h, m, "height_agl_m", "h > 0 m")
@@ -446,7 +436,8 @@ def aeronautical_clutter_loss_db_checked(freq_mhz, elevation_deg, location_fract
         Naming the parameter (NTIA codes 64, 65, 66).
     """
     names = ("freq_mhz", "elevation_deg", "location_fraction")
-    shape, (f, t, p) = _broadcast(names, (freq_mhz, elevation_deg, location_fraction))
+    shape, (f, t, p) = prepare(names, (freq_mhz, elevation_deg, location_fraction),
+                               positive=False)
     m = "P.2108 section 3.3"
     _require((f >= 10_000.0) & (f <= 100_000.0), f, m, "freq_mhz", "10000 <= f <= 100000 MHz")
     _require((t >= 0.0) & (t <= 90.0), t, m, "elevation_deg", "0 <= theta <= 90 deg")
@@ -475,7 +466,8 @@ def building_entry_loss_db_checked(freq_mhz, probability, building_type, elevati
     """
     codes = _codes("building_type", building_type, BUILDING_TYPE_CODES)
     names = ("freq_mhz", "probability", "building_type", "elevation_deg")
-    shape, (f, p, bt, e) = _broadcast(names, (freq_mhz, probability, codes, elevation_deg))
+    shape, (f, p, bt, e) = prepare(names, (freq_mhz, probability, codes, elevation_deg),
+                                  positive=False)
     m = "P.2109-2"
     _require((f >= 80.0) & (f <= 100_000.0), f, m, "freq_mhz", "80 <= f <= 100000 MHz")
     _require((p > 0.0) & (p < 1.0), p, m, "probability", "0 < P < 1")
