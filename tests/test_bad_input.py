@@ -64,6 +64,20 @@ def dem_metres_labelled_4326(folder, toml):
     return toml, r"dem\.tif: DEM is labelled EPSG:4326 \(degrees\) but its bounds"
 
 
+def dem_metres_labelled_4326_with_bounds(folder, toml):
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        "resolution_m = 100.0\n",
+        f"resolution_m = 100.0\nbounds = [{X0}, {Y0 - H * RES}, {X0 + W * RES}, {Y0}]\n"),
+        encoding="utf-8")
+    return dem_metres_labelled_4326(folder, toml)
+
+
+def population_metres_labelled_4326(folder, toml):
+    write_raster(folder / "population.tif", np.full((H, W), 10.0, np.float32), crs="EPSG:4326")
+    return toml, (r"population\.tif: population raster is labelled EPSG:4326 \(degrees\) but its "
+                  r"bounds")
+
+
 def overlapping_townships(folder, toml):
     set_township_geometry(folder, 0, box(X0, Y0 - H * RES, X0 + 2500.0, Y0))
     return toml, r"townships\.gpkg, column 'geometry': townships 'T01' and 'T02' overlap"
@@ -106,6 +120,7 @@ def population_3e38_in_one_cell(folder, toml):
 
 
 REFUSED = [latin1_toml, toml_symlink_loop, input_symlink_loop, dem_metres_labelled_4326,
+           dem_metres_labelled_4326_with_bounds, population_metres_labelled_4326,
            overlapping_townships, freq_outside_clutter_validity, bandwidth_not_in_3gpp_table,
            dem_heights(1e30), dem_heights(1e6), population_3e38_in_one_cell]
 

@@ -320,19 +320,25 @@ def read_raster_info(path, what: str):
         return src.crs, src.bounds
 
 
+def check_geographic_bounds(crs, bounds, name, what: str) -> None:
+    """Refuse a raster labelled with a geographic CRS whose bounds are no longitudes and
+    latitudes (metre coordinates under an EPSG:4326 label, say)."""
+    b = bounds
+    if crs.is_geographic and not (-180.0 - 1e-6 <= b.left <= b.right <= 360.0 + 1e-6
+                                  and -90.0 - 1e-6 <= b.bottom <= b.top <= 90.0 + 1e-6):
+        raise CovkitInputError(
+            f"{what} is labelled {crs} (degrees) but its bounds ({b.left:.6g}, {b.bottom:.6g}, "
+            f"{b.right:.6g}, {b.top:.6g}) are not longitudes and latitudes: the CRS label is "
+            "probably wrong (coordinates in metres?)", file=name)
+
+
 def grid_for(crs: str, resolution_m: float, dem_path,
              bounds: tuple[float, float, float, float] | None = None) -> Grid:
     """The analysis grid: ``bounds`` if given, else the DEM's extent in the working CRS."""
     if bounds is None:
         src_crs, b = read_raster_info(dem_path, "DEM")
         name = source_name(dem_path, "DEM")
-        if src_crs.is_geographic and not (-180.0 - 1e-6 <= b.left <= b.right <= 360.0 + 1e-6
-                                          and -90.0 - 1e-6 <= b.bottom <= b.top <= 90.0 + 1e-6):
-            raise CovkitInputError(
-                f"DEM is labelled {src_crs} (degrees) but its bounds ({b.left:.6g}, "
-                f"{b.bottom:.6g}, {b.right:.6g}, {b.top:.6g}) are not longitudes and "
-                "latitudes: the CRS label is probably wrong (coordinates in metres?)",
-                file=name)
+        check_geographic_bounds(src_crs, b, name, "DEM")
         try:
             bounds = transform_bounds(src_crs, crs, *b, densify_pts=21)
         except Exception as exc:  # noqa: BLE001 - a failed reprojection becomes one error
@@ -354,6 +360,7 @@ def load_dem(path, grid: Grid) -> np.ndarray:
     """
     name = source_name(path, "DEM")
     with open_raster(path, "DEM") as src:
+        check_geographic_bounds(src.crs, src.bounds, name, "DEM")
         try:
             data = src.read(1, masked=True).astype(np.float64).filled(np.nan)
         except Exception as exc:  # noqa: BLE001
@@ -578,6 +585,7 @@ def load_population(path: Path, grid: Grid, *, supersample: int = 4) -> tuple[np
 def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
     name = source_name(path, "population")
     with open_raster(path, "population") as src:
+        check_geographic_bounds(src.crs, src.bounds, name, "population raster")
         try:
             data = src.read(1, masked=True).astype(np.float64).filled(0.0)
             src_transform, src_crs = src.transform, src.crs
