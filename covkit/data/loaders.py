@@ -814,7 +814,9 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     ``remote_density_ratio`` times the national average (population of the townships on the
     grid divided by their area): Taiwan's telecom universal-service definition uses one fifth.
     A township with no cell on the grid cannot be classified: it is not remote, and a warning
-    names it.
+    names it. An invalid polygon (self-intersecting ring, ...) is repaired with
+    ``shapely.make_valid`` (:func:`repair_polygons`) and a warning names the township, the
+    reason and its area before and after; one with no area left is refused.
     """
     src, path = path, source_name(path, "townships")
     gdf = read_table(src, "townships")
