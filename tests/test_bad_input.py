@@ -104,7 +104,7 @@ def dem_heights(value):
         dem = (50.0 + np.zeros((H, W))).astype(np.float32)
         dem[5, 7] = value
         write_raster(folder / "dem.tif", dem)
-        return toml, (rf"dem\.tif, column 'band 1': 1 DEM cell\(s\) lie outside -500 to 9000 m "
+        return toml, (rf"dem\.tif, column 'band 1': 1 DEM cell\(s\) lie outside -11000 to 9000 m "
                       rf"\(first {re.escape(f'{value:g}')} at raster row 6, column 8")
     mutate.__name__ = f"dem_height_{value:g}"
     return mutate

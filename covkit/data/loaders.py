@@ -385,8 +385,9 @@ def load_dem(path, grid: Grid) -> np.ndarray:
     return out.astype(np.float32)
 
 
-DEM_RANGE_M = (-500.0, 9000.0)
-"""Plausible terrain heights [m AMSL]: the Dead Sea shore (-430 m) to Mount Everest (8849 m)."""
+DEM_RANGE_M = (-11000.0, 9000.0)
+"""Plausible DEM heights [m AMSL]: the Challenger Deep (-10,935 m: bathymetric DEMs such as
+ETOPO1 or GEBCO carry the sea floor) to Mount Everest (8849 m)."""
 DEM_VOID_VALUES = (-32768.0, -32767.0, -9999.0)
 """Void markers of common DEMs (SRTM, ASCII grids): treated as nodata when undeclared."""
 DEM_KM_SUSPECT_MAX = 10.0
