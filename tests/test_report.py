@@ -22,7 +22,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_report_files_tables_and_figures(tmp_path: Path):
-    from covkit.report import FIG_BEFORE_AFTER, FIG_RSRP, FIG_TOWNSHIPS, write_report
+    from covkit.report import FIG_BEFORE_AFTER, FIG_MAP, FIG_RSRP, FIG_TOWNSHIPS, write_report
 
     out = write_run_fixture(tmp_path / "out")
     html_path, md_path = write_report(out)
@@ -30,9 +30,9 @@ def test_report_files_tables_and_figures(tmp_path: Path):
     page = html_path.read_text(encoding="utf-8")
     md = md_path.read_text(encoding="utf-8")
 
-    # self-contained HTML: three embedded PNGs, no external or relative references
+    # self-contained HTML: four embedded PNGs, no external or relative references
     imgs = re.findall(r'<img[^>]*src="([^"]+)"', page)
-    assert len(imgs) == 3
+    assert len(imgs) == 4
     for src in imgs:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == PNG_MAGIC
@@ -40,7 +40,7 @@ def test_report_files_tables_and_figures(tmp_path: Path):
     assert not re.search(r"""(?:src|href)=["'](?!data:)""", page)
 
     # Markdown: figures saved beside it and linked relatively
-    for name in (FIG_TOWNSHIPS, FIG_RSRP, FIG_BEFORE_AFTER):
+    for name in (FIG_TOWNSHIPS, FIG_RSRP, FIG_BEFORE_AFTER, FIG_MAP):
         assert f"]({name})" in md
         assert (out / name).read_bytes()[:8] == PNG_MAGIC
 
@@ -121,7 +121,7 @@ def test_report_without_sites_population_or_summary_keys(tmp_path: Path):
     assert "method parameters not recorded" in md
     assert "Weighted by area" in md
     assert "report_before_after.png" not in md
-    assert html_path.read_text().count("data:image/png;base64,") == 2
+    assert html_path.read_text().count("data:image/png;base64,") == 3  # + the coverage map
 
 
 def test_report_from_township_table_only(tmp_path: Path):
