@@ -247,7 +247,15 @@ def township_figure(df) -> bytes:
 
 def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
                 required_median_dbm: float | None) -> bytes:
-    """Histogram of best RSRP with the coverage threshold marked."""
+    """Histogram of best RSRP with the coverage threshold marked (PNG)."""
+    return _png(rsrp_fig(dist, threshold_dbm, required_median_dbm))
+
+
+def rsrp_fig(dist: RsrpDistribution, threshold_dbm: float | None,
+             required_median_dbm: float | None):
+    """The matplotlib Figure of :func:`rsrp_figure` (axis labels with thousands separators)."""
+    from matplotlib.ticker import FuncFormatter
+
     fig = _new_figure(8.0, 3.6)
     ax = fig.add_subplot(1, 1, 1)
     widths = np.diff(dist.edges_dbm)
@@ -262,6 +270,8 @@ def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
                    label=f"median needed for the location probability "
                          f"{required_median_dbm:.1f} dBm")
     ax.set_xlabel("Best RSRP [dBm]")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}" if abs(v) >= 10
+                                               else f"{v:g}"))
     if dist.weighted_by == "population":
         ax.set_ylabel("Population [persons]")
         ax.set_title("Distribution of best RSRP over the population")
@@ -271,7 +281,7 @@ def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
     ax.grid(axis="y", alpha=0.3)
     if threshold_dbm is not None or required_median_dbm is not None:
         ax.legend(fontsize=8, loc="upper left")
-    return _png(fig)
+    return fig
 
 
 def before_after_figure(before: dict, after: dict) -> bytes | None:
@@ -485,7 +495,8 @@ def _table_html(t: _Table) -> str:
                        for c, r in zip(row, t.align_right, strict=True))
 
     body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in t.rows)
-    return f"<table><thead><tr>{cells(t.header, 'th')}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'<div class="tbl"><table><thead><tr>{cells(t.header, "th")}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 _CSS = """
@@ -494,7 +505,8 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
 h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 28px;
      border-bottom: 1px solid #ddd; padding-bottom: 3px; }
 .meta { color: #666; font-size: 12px; }
-table { border-collapse: collapse; margin: 8px 0 16px 0; font-size: 13px; }
+div.tbl { max-width: 100%; overflow-x: auto; margin: 8px 0 16px 0; }
+table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; } th { background: #f3f5f7; }
 td.r, th.r { text-align: right; } td.l, th.l { text-align: left; }
 img { max-width: 100%; height: auto; display: block; margin: 8px 0 16px 0; }
@@ -548,14 +560,21 @@ def _before_after_table(before: dict, after: dict) -> _Table | None:
                   [False, True, True, True]) if rows else None
 
 
-def _sites_table(out: Path, limit: int = 50) -> tuple[_Table | None, int]:
+def _sites_table(out: Path, limit: int = 50, townships=None) -> tuple[_Table | None, int]:
+    """The ranked proposed sites (first ``limit``); with the township table, the township's
+    name beside its id."""
     df = read_proposed(out, geometry=False)
     if df is None:
         return None, 0
     if "rank" in df.columns:
         df = df.sort_values("rank", kind="stable")
+    if townships is not None and {"township_id", "name"} <= set(townships.columns) and \
+            "township_id" in df.columns and "township_name" not in df.columns:
+        names = dict(zip(townships["township_id"].astype(str), townships["name"], strict=True))
+        df = df.assign(township_name=[names.get(str(t), "") for t in df["township_id"]])
     cols = [(c, lab) for c, lab in (("rank", "Rank"), ("candidate_id", "Candidate"),
-                                     ("township_id", "Township"), ("lon", "Lon [deg]"),
+                                     ("township_id", "Township"),
+                                     ("township_name", "Township name"), ("lon", "Lon [deg]"),
                                      ("lat", "Lat [deg]"),
                                      ("new_population", "New population"),
                                      ("cumulative_population", "Cumulative population"),
@@ -577,7 +596,7 @@ def _sites_table(out: Path, limit: int = 50) -> tuple[_Table | None, int]:
                 row.append(v if isinstance(v, str) else fmt_value(v.item() if hasattr(v, "item")
                                                               else v))
         rows.append(row)
-    right = [c not in ("candidate_id", "township_id") for c, _ in cols]
+    right = [c not in ("candidate_id", "township_id", "township_name") for c, _ in cols]
     return _Table([lab for _, lab in cols], rows, right), len(df)
 
 
@@ -759,7 +778,7 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
         blocks.append(("p", "The 'with proposed sites' figures are recomputed with the same "
                             "propagation engine as if the proposed sites were built "
                             f"({KPI_AFTER})."))
-    sites, n_sites = _sites_table(out)
+    sites, n_sites = _sites_table(out, townships=townships)
     if sites is not None:
         section(f"Proposed sites ({n_sites})")
         blocks.append(("table", sites))

@@ -206,7 +206,8 @@ def test_counts_are_whole_numbers_and_changes_signed_only_when_not_zero(tmp_path
     assert "7/1 Mbps \\[%\\]" in md and "7_1 \\[%\\]" not in md
     # operators: sites and sectors; sites: ranks and people
     assert rows["OpA"][:2] == ["1", "2"]
-    assert rows["1"][:2] == ["C17", "T02"] and rows["1"][4:6] == ["1,500", "1,500"]
+    assert rows["1"][:3] == ["C17", "T02", "High Ridge"]  # the township's name beside its id
+    assert rows["1"][5:7] == ["1,500", "1,500"]
     # parameters: no float noise
     assert rows["propagation.k\\_factor"] == ["1.33333333333"]
 
@@ -290,6 +291,29 @@ def test_coverage_map_figure_in_report(tmp_path: Path):
     fig = coverage_map_fig(rsrp, transform, crs, threshold_dbm=-100.0)
     cov = np.ma.filled(fig.axes[1].images[0].get_array(), np.nan)
     assert np.nansum(cov) == np.sum(rsrp >= -100.0)
+
+
+def test_wide_tables_scroll_inside_the_page(tmp_path: Path):
+    """The township table is wider than the page: each table sits in a box that scrolls
+    sideways, so the page itself does not."""
+    from covkit.report import write_report
+
+    out = write_run_fixture(tmp_path / "out")
+    page = write_report(out)[0].read_text()
+    assert page.count("<table>") >= 5
+    assert page.count('<div class="tbl"><table>') == page.count("<table>")
+    assert re.search(r"div\.tbl \{[^}]*overflow-x: auto", page)
+
+
+def test_rsrp_histogram_axis_has_thousands_separators(tmp_path: Path):
+    from covkit.report import RsrpDistribution, rsrp_fig
+
+    dist = RsrpDistribution(np.array([-120.0, -118.0, -116.0]), np.array([150_000.0, 220_000.0]),
+                            "population", 370_000.0)
+    fig = rsrp_fig(dist, -115.0, None)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert "200,000" in labels and "0" in labels, labels
 
 
 def test_report_shows_the_run_warnings(tmp_path: Path):

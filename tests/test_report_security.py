@@ -139,6 +139,8 @@ def _check_page(parsed: _Page, allowed: set[str], image_ok, where: str) -> None:
     assert not bad, f"{where}: markup from the inputs: {bad}"
     handlers = [(t, k) for t, attrs in parsed.tags for k in attrs if k.lower().startswith("on")]
     assert not handlers, f"{where}: event handler attributes: {handlers}"
+    divs = [a for t, a in parsed.tags if t == "div"]
+    assert all(a == {"class": "tbl"} for a in divs), f"{where}: foreign div: {divs}"
     srcs = [a.get("src", "") for t, a in parsed.tags if t == "img"]
     assert len(srcs) >= 3 and all(image_ok(s) for s in srcs), f"{where}: images {srcs}"
     text = _norm(" ".join(parsed.text))
@@ -156,8 +158,10 @@ def _figure_file(src: str) -> bool:
     return src in REPORT_FILES and src.endswith(".png")
 
 
-HTML_TAGS = {"h1", "h2", "p", "table", "thead", "tbody", "tr", "th", "td", "img"}
-MD_TAGS = HTML_TAGS | {"em"}  # the meta line is emphasised
+MD_TAGS = {"h1", "h2", "p", "em", "table", "thead", "tbody", "tr", "th", "td", "img"}
+"""What report.md renders to (the meta line is emphasised)."""
+HTML_TAGS = (MD_TAGS - {"em"}) | {"div"}
+"""The elements of report.html's body (tables sit in ``<div class="tbl">``)."""
 
 
 @pytest.fixture(scope="module")
