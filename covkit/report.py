@@ -6,15 +6,25 @@ and writes
 
 - ``report.html``: self-contained (figures embedded as base64 PNG, CSS inline, no links);
 - ``report.md``: the same content, figures saved as PNG files beside it
-  (``report_township_coverage.png``, ``report_rsrp_distribution.png`` and, with proposed sites,
-  ``report_before_after.png``).
+  (``report_coverage_map.png``, ``report_township_coverage.png``, ``report_rsrp_distribution.png``
+  and, with proposed sites, ``report_before_after.png``).
 
-Content: headline KPIs with the method (threshold, location probability, grid, model), per
+Content: headline KPIs with the method (threshold, location probability, grid, model), the run's
+warnings, a map of best RSRP and of the covered area with the township outlines, per
 operator and per county tables, a bar chart of township population coverage (remote and
 non-remote townships in two colours), the distribution of best RSRP (population-weighted when the
 run's population raster is found, else by area), before/after KPIs and the ranked proposed sites,
 and the township KPI table. Figures use matplotlib's Agg canvas directly (no pyplot state).
 Missing keys and files are tolerated: a section without data is left out.
+
+Every value that comes from the inputs (scenario name, township ids / names / counties, operator
+names, site ids, warnings, parameters, the folder name) is text, never markup: in ``report.html``
+it is HTML-escaped (and the page forbids scripts with a Content-Security-Policy); in ``report.md``
+it is escaped for Markdown (:func:`md_text`: HTML's ``& < >`` as entities, Markdown punctuation
+with a backslash, line breaks as spaces), so a Markdown renderer shows the text; in the figures
+it is drawn as plain text (no mathtext). Counts print as whole numbers with thousands separators
+and changes are signed only when not zero (:func:`covkit.runfolder.fmt_count`,
+:func:`covkit.runfolder.fmt_change`).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import datetime as _dt
 import html
 import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,10 +45,12 @@ from rasterio.warp import Resampling, reproject
 from covkit.errors import CovkitInputError
 from covkit.outputs import atomic_path
 from covkit.runfolder import (
+    COVERED,
     KPI_AFTER,
     KPI_SUMMARY,
     KPI_TOWNSHIPS_CSV,
     REPORT_FIG_BEFORE_AFTER,
+    REPORT_FIG_MAP,
     REPORT_FIG_RSRP,
     REPORT_FIG_TOWNSHIPS,
     REPORT_HTML,
@@ -46,6 +59,8 @@ from covkit.runfolder import (
     SITES_PROPOSED_CSV,
     as_bool_array,
     find_key,
+    fmt_change,
+    fmt_count,
     fmt_pct,
     fmt_value,
     method_text,
@@ -61,6 +76,14 @@ MD_NAME = REPORT_MD
 FIG_TOWNSHIPS = REPORT_FIG_TOWNSHIPS
 FIG_RSRP = REPORT_FIG_RSRP
 FIG_BEFORE_AFTER = REPORT_FIG_BEFORE_AFTER
+FIG_MAP = REPORT_FIG_MAP
+COVERED_COLOR = "#2b8cbe"
+NOT_COVERED_COLOR = "#f0b27a"
+OUTLINE_COLOR = "#222222"
+MAP_MAX_PIXELS = 1200
+"""Longest side of the raster drawn in the coverage map figure (larger rasters are decimated)."""
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+"""Content-Security-Policy of report.html: no script, no fetch, images only embedded."""
 REMOTE_COLOR = "#d95f02"
 NON_REMOTE_COLOR = "#1b9e77"
 RSRP_BIN_DB = 2.0
@@ -71,6 +94,7 @@ _HEADLINE = (
     ("population_coverage_pct", "Population coverage", "%"),
     ("non_remote_population_coverage_pct", "Population coverage, non-remote townships", "%"),
     ("remote_population_coverage_pct", "Population coverage, remote townships", "%"),
+    ("townships", "Townships", ""),
     ("remote_townships", "Remote townships", ""),
     ("remote_townships_with_coverage", "Remote townships with any coverage", ""),
     ("fibre_household_coverage_non_remote_pct",
@@ -209,7 +233,7 @@ def township_figure(df) -> bytes:
     y = np.arange(n)
     ax.barh(y, np.nan_to_num(pct[order]), color=[REMOTE_COLOR if r else NON_REMOTE_COLOR
                                                   for r in remote[order]])
-    ax.set_yticks(y, [labels[i] for i in order], fontsize=8 if n > 25 else 9)
+    ax.set_yticks(y, [labels[i] for i in order], fontsize=8 if n > 25 else 9, parse_math=False)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel("Population coverage [%]")
@@ -223,7 +247,15 @@ def township_figure(df) -> bytes:
 
 def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
                 required_median_dbm: float | None) -> bytes:
-    """Histogram of best RSRP with the coverage threshold marked."""
+    """Histogram of best RSRP with the coverage threshold marked (PNG)."""
+    return _png(rsrp_fig(dist, threshold_dbm, required_median_dbm))
+
+
+def rsrp_fig(dist: RsrpDistribution, threshold_dbm: float | None,
+             required_median_dbm: float | None):
+    """The matplotlib Figure of :func:`rsrp_figure` (axis labels with thousands separators)."""
+    from matplotlib.ticker import FuncFormatter
+
     fig = _new_figure(8.0, 3.6)
     ax = fig.add_subplot(1, 1, 1)
     widths = np.diff(dist.edges_dbm)
@@ -238,6 +270,8 @@ def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
                    label=f"median needed for the location probability "
                          f"{required_median_dbm:.1f} dBm")
     ax.set_xlabel("Best RSRP [dBm]")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}" if abs(v) >= 10
+                                               else f"{v:g}"))
     if dist.weighted_by == "population":
         ax.set_ylabel("Population [persons]")
         ax.set_title("Distribution of best RSRP over the population")
@@ -247,11 +281,19 @@ def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
     ax.grid(axis="y", alpha=0.3)
     if threshold_dbm is not None or required_median_dbm is not None:
         ax.legend(fontsize=8, loc="upper left")
-    return _png(fig)
+    return fig
 
 
 def before_after_figure(before: dict, after: dict) -> bytes | None:
-    """Grouped bars: national, non-remote and remote population coverage before / after."""
+    """Grouped bars: national, non-remote and remote population coverage before / after (PNG);
+    None when neither has the percentages."""
+    fig = before_after_fig(before, after)
+    return None if fig is None else _png(fig)
+
+
+def before_after_fig(before: dict, after: dict):
+    """The matplotlib Figure of :func:`before_after_figure` (legend outside the axes, right of
+    them, so it covers no bar); None without data."""
     keys = [(k, lab) for k, lab in (("population_coverage_pct", "all"),
                                     ("non_remote_population_coverage_pct", "non-remote"),
                                     ("remote_population_coverage_pct", "remote"))
@@ -266,15 +308,114 @@ def before_after_figure(before: dict, after: dict) -> bytes | None:
     ax.bar(x - 0.18, b, width=0.36, color="#9e9e9e", label="today")
     ax.bar(x + 0.18, a, width=0.36, color="#2b8cbe", label="with proposed sites")
     for xi, v in zip(x, a, strict=True):
-        ax.text(xi + 0.18, v + 1, f"{v:.1f}", ha="center", fontsize=8)
+        ax.text(xi + 0.18, v + 1, fmt_pct(v), ha="center", fontsize=8)
     for xi, v in zip(x, b, strict=True):
-        ax.text(xi - 0.18, v + 1, f"{v:.1f}", ha="center", fontsize=8)
+        ax.text(xi - 0.18, v + 1, fmt_pct(v), ha="center", fontsize=8)
     ax.set_xticks(x, [lab for _, lab in keys])
     ax.set_ylim(0, 110)
+    ax.set_yticks(np.arange(0, 101, 20))
     ax.set_ylabel("Population coverage [%]")
     ax.set_title("Population coverage before and after the proposed sites")
-    ax.legend(fontsize=8, loc="lower right")
-    return _png(fig)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+def _rings(geom):
+    """Exterior and interior rings of a (multi)polygon as (n, 2) coordinate arrays."""
+    if geom is None or geom.is_empty:
+        return []
+    if hasattr(geom, "geoms"):
+        return [r for g in geom.geoms for r in _rings(g)]
+    if not hasattr(geom, "exterior"):
+        return []
+    return [np.asarray(geom.exterior.coords)[:, :2]] + [np.asarray(r.coords)[:, :2]
+                                                         for r in geom.interiors]
+
+
+def coverage_map_fig(rsrp, transform, crs, *, covered=None, townships=None,
+                     threshold_dbm: float | None = None):
+    """Map of best RSRP and of the covered area, with the township outlines.
+
+    Parameters
+    ----------
+    rsrp : numpy.ndarray
+        Best RSRP [dBm], NaN outside the computed area (north-up raster).
+    transform : affine.Affine
+        Pixel -> CRS coordinates of ``rsrp`` (and ``covered``).
+    crs : rasterio.crs.CRS or None
+        CRS of the raster; the townships are drawn in it (left out when it is None).
+    covered : numpy.ndarray, optional
+        Covered flag (1 covered, 0 not, NaN not computed) on the same grid: a second panel.
+        Without it and with ``threshold_dbm`` the second panel shows RSRP >= threshold.
+    townships : geopandas.GeoDataFrame, optional
+        Township polygons (any CRS).
+    threshold_dbm : float, optional
+        Coverage threshold [dBm], marked on the colour bar.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One or two panels; the outlines are a ``LineCollection`` with ``gid="townships"`` per
+        panel. Coordinates in km for projected CRSs, degrees for geographic ones.
+    """
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    rsrp = np.asarray(rsrp, dtype=np.float64)
+    if covered is None and threshold_dbm is not None:
+        covered = np.where(np.isfinite(rsrp), (rsrp >= threshold_dbm).astype(np.float64), np.nan)
+    step = max(1, math.ceil(max(rsrp.shape) / MAP_MAX_PIXELS))
+    geographic = bool(crs is not None and getattr(crs, "is_geographic", False))
+    scale = 1.0 if geographic else 1000.0
+    h, w = rsrp.shape
+    x0, y0 = transform.c, transform.f
+    x1, y1 = x0 + transform.a * w, y0 + transform.e * h
+    extent = (x0 / scale, x1 / scale, y1 / scale, y0 / scale)
+    segs: list[np.ndarray] = []
+    if townships is not None and crs is not None and len(townships):
+        tw = townships if townships.crs is None else townships.to_crs(crs)
+        segs = [r / scale for g in tw.geometry for r in _rings(g)]
+
+    panels = 1 if covered is None else 2
+    aspect = abs(w * transform.a) / max(abs(h * transform.e), 1e-9)
+    fig_w = 9.5
+    fig_h = max(2.6, min(8.0, (fig_w / panels) / max(aspect, 0.2) + 1.1))
+    fig = _new_figure(fig_w, fig_h)
+    axes = [fig.add_subplot(1, panels, i + 1) for i in range(panels)]
+    finite = rsrp[np.isfinite(rsrp)]
+    vmin = math.floor(float(np.percentile(finite, 1)) / 5.0) * 5.0 if finite.size else -130.0
+    vmax = math.ceil(float(np.percentile(finite, 99)) / 5.0) * 5.0 if finite.size else -60.0
+    im = axes[0].imshow(rsrp[::step, ::step], extent=extent, origin="upper", cmap="viridis",
+                        vmin=vmin, vmax=max(vmax, vmin + 5.0), interpolation="nearest")
+    axes[0].set_title("Best RSRP [dBm]", fontsize=10)
+    cb = fig.colorbar(im, ax=axes[0], orientation="horizontal", fraction=0.06, pad=0.12)
+    cb.set_label("Best RSRP [dBm]", fontsize=8)
+    cb.ax.tick_params(labelsize=8)
+    if threshold_dbm is not None and vmin <= threshold_dbm <= vmax:
+        cb.ax.axvline(threshold_dbm, color="#c0392b", lw=1.5)
+    if covered is not None:
+        cov = np.asarray(covered, dtype=np.float64)[::step, ::step]
+        axes[1].imshow(cov, extent=extent, origin="upper", interpolation="nearest",
+                       cmap=ListedColormap([NOT_COVERED_COLOR, COVERED_COLOR]), vmin=0, vmax=1)
+        axes[1].set_title("Covered area", fontsize=10)
+        axes[1].legend(handles=[Patch(color=COVERED_COLOR, label="covered"),
+                                Patch(color=NOT_COVERED_COLOR, label="not covered")],
+                       loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, fontsize=8,
+                       frameon=False)
+    unit = "deg" if geographic else "km"
+    for ax in axes:
+        if segs:
+            ax.add_collection(LineCollection(segs, colors=OUTLINE_COLOR, linewidths=0.5,
+                                             gid="townships"))
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+        ax.set_aspect(1.0 / max(math.cos(math.radians((y0 + y1) / 2.0)), 0.01)
+                      if geographic else "equal")
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel(f"{'Longitude' if geographic else 'Easting'} [{unit}]", fontsize=8)
+    axes[0].set_ylabel(f"{'Latitude' if geographic else 'Northing'} [{unit}]", fontsize=8)
+    return fig
 
 
 # ----------------------------------------------------------------------------------------------
@@ -304,22 +445,47 @@ def _num(v: Any) -> float | None:
 
 
 def _val(v: Any, unit: str) -> str:
+    """A KPI as shown: counts (unit ``""`` or ``"persons"``) as whole numbers, percentages with
+    :func:`fmt_pct`, other quantities with one decimal and the unit."""
     if v is None:
         return "n/a"
-    s = v if isinstance(v, str) else (fmt_pct(v) if unit == "%" else fmt_value(v))
+    if isinstance(v, str):
+        s = v
+    elif unit == "%":
+        s = fmt_pct(v)
+    elif unit in ("", "persons"):
+        s = fmt_count(v)
+    else:
+        s = fmt_value(v)
     if unit in ("", "persons") or s == "n/a":
         return s
     return f"{s} {unit}" if unit != "%" else f"{s} %"
 
 
-def _md_escape(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]|~$!#])")
+_MD_BREAKS = re.compile(r"[\r\n\t\f\v\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u0085]+")
+
+
+def md_text(value: Any) -> str:
+    """Text for any place in a Markdown line (heading, paragraph, table cell, image alt text)
+    that a Markdown renderer shows as the same text, never as markup.
+
+    ``&``, ``<`` and ``>`` become HTML entities (no raw HTML, no autolink, no entity of the
+    input's own); Markdown's inline punctuation (``\\ ` * _ { } [ ] | ~ $ ! #``) gets a
+    backslash (no emphasis, link, image, code span, table cell break or math); line breaks and
+    other control characters become a space (no new block, e.g. a heading or an HTML block).
+    Letters, digits and ``. , : ; + - % ( ) ' " / =`` are kept as they are: outside the start of
+    a line they are no markup.
+    """
+    s = _MD_BREAKS.sub(" ", str(value))
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_PUNCT.sub(r"\\\1", s)
 
 
 def _table_md(t: _Table) -> str:
-    head = "| " + " | ".join(_md_escape(h) for h in t.header) + " |"
+    head = "| " + " | ".join(md_text(h) for h in t.header) + " |"
     sep = "|" + "|".join("---:" if r else "---" for r in t.align_right) + "|"
-    body = ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in t.rows]
+    body = ["| " + " | ".join(md_text(c) for c in row) + " |" for row in t.rows]
     return "\n".join([head, sep, *body])
 
 
@@ -329,7 +495,8 @@ def _table_html(t: _Table) -> str:
                        for c, r in zip(row, t.align_right, strict=True))
 
     body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in t.rows)
-    return f"<table><thead><tr>{cells(t.header, 'th')}</tr></thead><tbody>{body}</tbody></table>"
+    return (f'<div class="tbl"><table><thead><tr>{cells(t.header, "th")}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
 _CSS = """
@@ -338,7 +505,8 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
 h1 { font-size: 24px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 28px;
      border-bottom: 1px solid #ddd; padding-bottom: 3px; }
 .meta { color: #666; font-size: 12px; }
-table { border-collapse: collapse; margin: 8px 0 16px 0; font-size: 13px; }
+div.tbl { max-width: 100%; overflow-x: auto; margin: 8px 0 16px 0; }
+table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; } th { background: #f3f5f7; }
 td.r, th.r { text-align: right; } td.l, th.l { text-align: left; }
 img { max-width: 100%; height: auto; display: block; margin: 8px 0 16px 0; }
@@ -386,22 +554,27 @@ def _before_after_table(before: dict, after: dict) -> _Table | None:
         b, a = before.get(k), after.get(k)
         if b is None and a is None:
             continue
-        nb, na = _num(b), _num(a)
-        change = "n/a" if nb is None or na is None else f"{na - nb:+,.1f}" + (
-            " pp" if unit == "%" else "")
+        change = fmt_change(_num(b), _num(a), unit)
         rows.append([label, _val(b, unit), _val(a, unit), change])
     return _Table(["Indicator", "Today", "With proposed sites", "Change"], rows,
                   [False, True, True, True]) if rows else None
 
 
-def _sites_table(out: Path, limit: int = 50) -> tuple[_Table | None, int]:
+def _sites_table(out: Path, limit: int = 50, townships=None) -> tuple[_Table | None, int]:
+    """The ranked proposed sites (first ``limit``); with the township table, the township's
+    name beside its id."""
     df = read_proposed(out, geometry=False)
     if df is None:
         return None, 0
     if "rank" in df.columns:
         df = df.sort_values("rank", kind="stable")
+    if townships is not None and {"township_id", "name"} <= set(townships.columns) and \
+            "township_id" in df.columns and "township_name" not in df.columns:
+        names = dict(zip(townships["township_id"].astype(str), townships["name"], strict=True))
+        df = df.assign(township_name=[names.get(str(t), "") for t in df["township_id"]])
     cols = [(c, lab) for c, lab in (("rank", "Rank"), ("candidate_id", "Candidate"),
-                                     ("township_id", "Township"), ("lon", "Lon [deg]"),
+                                     ("township_id", "Township"),
+                                     ("township_name", "Township name"), ("lon", "Lon [deg]"),
                                      ("lat", "Lat [deg]"),
                                      ("new_population", "New population"),
                                      ("cumulative_population", "Cumulative population"),
@@ -415,20 +588,35 @@ def _sites_table(out: Path, limit: int = 50) -> tuple[_Table | None, int]:
             v = r[c]
             if c in ("lon", "lat"):
                 row.append(f"{float(v):.5f}")
+            elif c in _COUNT_COLUMNS:
+                row.append(fmt_count(v))
             elif c == "cost_per_new_person":
                 row.append("n/a" if _num(v) is None else f"{float(v):.4g}")
             else:
                 row.append(v if isinstance(v, str) else fmt_value(v.item() if hasattr(v, "item")
                                                               else v))
         rows.append(row)
-    right = [c not in ("candidate_id", "township_id") for c, _ in cols]
+    right = [c not in ("candidate_id", "township_id", "township_name") for c, _ in cols]
     return _Table([lab for _, lab in cols], rows, right), len(df)
 
 
-def _township_table(df) -> _Table:
+_COUNT_COLUMNS = frozenset(("rank", "population", "covered_population", "uncovered_population",
+                            "households", "households_fibre_400m", "new_population",
+                            "cumulative_population"))
+_TIER = re.compile(r"^(\d+(?:\.\d+)?)_(\d+(?:\.\d+)?)$")
+
+
+def _township_table(df, tiers: Any = None) -> _Table:
+    """The township KPI table; per-operator coverage columns, then the speed tiers (``tiers``:
+    the summary's ``speed_tiers`` names, else names such as ``7_1``) as "7/1 Mbps"."""
     cols = [(c, lab) for c, lab in _TOWNSHIP_COLUMNS if c in df.columns]
-    ops = sorted(c for c in df.columns if c.startswith("coverage_pct_"))
-    cols += [(c, f"{c[len('coverage_pct_'):]} [%]") for c in ops]
+    extra = sorted(c[len("coverage_pct_"):] for c in df.columns if c.startswith("coverage_pct_"))
+    tier_names = set(tiers) if isinstance(tiers, dict | list | tuple) else set()
+    is_tier = {e: (e in tier_names or not tier_names) and _TIER.match(e) is not None
+               for e in extra}
+    cols += [(f"coverage_pct_{e}", f"{e} [%]") for e in extra if not is_tier[e]]
+    cols += [(f"coverage_pct_{e}", "{} Mbps [%]".format("/".join(_TIER.match(e).groups())))
+             for e in extra if is_tier[e]]
     remote = as_bool_array(df["remote"]) if "remote" in df.columns else None
     rows = []
     for i, (_, r) in enumerate(df.iterrows()):
@@ -442,6 +630,8 @@ def _township_table(df) -> _Table:
                            else str(v))
             elif "_pct" in c:
                 row.append(fmt_pct(v))
+            elif c in _COUNT_COLUMNS:
+                row.append(fmt_count(v))
             else:
                 row.append(fmt_value(v.item() if hasattr(v, "item") else v))
         rows.append(row)
@@ -459,12 +649,45 @@ def _parameter_rows(summary: dict) -> list[list[str]]:
         if isinstance(block, dict):
             for k, v in block.items():
                 if v is not None and not isinstance(v, dict | list):
-                    rows.append([f"{sec}.{k}", str(v)])
+                    rows.append([f"{sec}.{k}", _param_text(v)])
     return rows
+
+
+def _param_text(v: Any) -> str:
+    """A parameter value: floats with up to 12 significant digits (1.3333333333333333 ->
+    1.33333333333, 100.0 -> 100), whole numbers as they are, text as is."""
+    if isinstance(v, float) and math.isfinite(v):
+        return f"{v:.12g}"
+    return str(v)
+
+
+def _warnings(summary: dict) -> list[str]:
+    w = summary.get("warnings")
+    if isinstance(w, str):
+        return [w] if w.strip() else []
+    if isinstance(w, list | tuple):
+        return [str(x) for x in w if x is not None and str(x).strip()]
+    return []
 
 
 # ----------------------------------------------------------------------------------------------
 # Writing
+
+
+def _map_figure(out: Path, rsrp_path: Path, summary: dict):
+    """The coverage map figure of a run folder, or None when ``rsrp_best.tif`` has no value."""
+    rsrp, transform, crs = read_raster(rsrp_path)
+    if not np.isfinite(rsrp).any():
+        return None
+    covered = None
+    cov_path = out / COVERED
+    if cov_path.is_file():
+        cov, ctransform, _ = read_raster(cov_path)
+        if cov.shape == rsrp.shape and np.allclose(tuple(ctransform)[:6], tuple(transform)[:6]):
+            covered = cov
+    thr = _num(find_key(summary, "rsrp_threshold_dbm"))
+    return coverage_map_fig(rsrp, transform, crs, covered=covered,
+                            townships=read_townships(out), threshold_dbm=thr)
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -521,6 +744,20 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
     t = _headline_table(summary)
     if t is not None:
         blocks.append(("table", t))
+    warns = _warnings(summary)
+    if warns:
+        section(f"Warnings ({len(warns)})")
+        blocks.append(("table", _Table(["Warning"], [[w] for w in warns], [False])))
+
+    rsrp_path = out / RSRP_BEST
+    if rsrp_path.is_file():
+        fig = _map_figure(out, rsrp_path, summary)
+        if fig is not None:
+            section("Coverage map")
+            blocks.append(("fig", _Figure(FIG_MAP, _png(fig), "Map of best RSRP and of the "
+                                          "covered area with the township outlines")))
+            blocks.append(("p", "Left: best RSRP of any operator; right: the covered area ("
+                                + method_text(summary) + "). Lines: township boundaries."))
     t = _operator_table(summary)
     if t is not None:
         section("By operator")
@@ -541,7 +778,7 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
         blocks.append(("p", "The 'with proposed sites' figures are recomputed with the same "
                             "propagation engine as if the proposed sites were built "
                             f"({KPI_AFTER})."))
-    sites, n_sites = _sites_table(out)
+    sites, n_sites = _sites_table(out, townships=townships)
     if sites is not None:
         section(f"Proposed sites ({n_sites})")
         blocks.append(("table", sites))
@@ -554,7 +791,6 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
         blocks.append(("fig", _Figure(FIG_TOWNSHIPS, township_figure(townships),
                                       "Township population coverage, remote vs non-remote")))
 
-    rsrp_path = out / RSRP_BEST
     if rsrp_path.is_file():
         pop_path = population_raster(summary, out)
         dist = rsrp_distribution(rsrp_path, pop_path)
@@ -565,7 +801,7 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
             blocks.append(("fig", _Figure(FIG_RSRP, rsrp_figure(dist, thr, req),
                                           "Distribution of best RSRP")))
             if dist.weighted_by == "population":
-                note = (f"Weighted by population ({fmt_value(dist.total)} persons in computed "
+                note = (f"Weighted by population ({fmt_count(dist.total)} persons in computed "
                         f"cells, population raster {pop_path.name}).")
             else:
                 note = (f"Weighted by area ({fmt_value(dist.total)} km² computed); no population "
@@ -574,7 +810,7 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
 
     if townships is not None and len(townships):
         section("Township indicators")
-        blocks.append(("table", _township_table(townships)))
+        blocks.append(("table", _township_table(townships, summary.get("speed_tiers"))))
 
     prm = _parameter_rows(summary)
     method = summary.get("method")
@@ -589,24 +825,26 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
             blocks.append(("table", _Table(["Parameter", "Value"], prm, [False, False])))
 
     # render
-    md = [f"# {title}", "", f"_{meta}_", ""]
+    md = [f"# {md_text(title)}", "", f"_{md_text(meta)}_", ""]
     body = [f"<h1>{html.escape(title)}</h1>", f'<p class="meta">{html.escape(meta)}</p>']
     for kind, item in blocks:
         if kind == "h2":
-            md += [f"## {item}", ""]
+            md += [f"## {md_text(item)}", ""]
             body.append(f"<h2>{html.escape(item)}</h2>")
         elif kind == "p":
-            md += [item, ""]
+            md += [md_text(item), ""]
             body.append(f'<p class="note">{html.escape(item)}</p>')
         elif kind == "table":
             md += [_table_md(item), ""]
             body.append(_table_html(item))
         elif kind == "fig":
             _write_bytes(out / item.name, item.png)
-            md += [f"![{item.alt}]({item.name})", ""]
+            md += [f"![{md_text(item.alt)}]({item.name})", ""]
             b64 = base64.b64encode(item.png).decode("ascii")
             body.append(f'<img alt="{html.escape(item.alt)}" src="data:image/png;base64,{b64}">')
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
     html_path, md_path = out / HTML_NAME, out / MD_NAME

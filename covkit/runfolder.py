@@ -13,7 +13,7 @@ The reading side is shared by the map and the report:
 - :class:`RunView`, a plain container of everything the map draws, filled from a folder by
   :meth:`RunView.from_folder` or from in-memory results by its constructor;
 - the formatting of KPI values both show (:func:`fmt_value`, :func:`fmt_pct`,
-  :func:`method_text`).
+  :func:`method_text`; counts and changes: :func:`fmt_count`, :func:`fmt_change`).
 
 This module sits low in the import graph: it imports only :mod:`covkit.errors` and third-party
 packages (geopandas, pandas and rasterio lazily, inside the readers).
@@ -64,6 +64,7 @@ REPORT_MD = "report.md"
 REPORT_FIG_TOWNSHIPS = "report_township_coverage.png"
 REPORT_FIG_RSRP = "report_rsrp_distribution.png"
 REPORT_FIG_BEFORE_AFTER = "report_before_after.png"
+REPORT_FIG_MAP = "report_coverage_map.png"
 
 POPULATION_TIF = "population.tif"
 """A population raster beside the run's outputs (used before the one the summary records)."""
@@ -81,7 +82,7 @@ COVERAGE_TABLES = (BEST_SERVER_LEGEND, KPI_TOWNSHIPS_CSV, KPI_TOWNSHIPS_GPKG, KP
 SITES_FILES = (SITES_PROPOSED_CSV, SITES_PROPOSED_GPKG, KPI_AFTER, SITES_SUMMARY)
 """Files of a site-proposal run."""
 REPORT_FILES = (REPORT_HTML, REPORT_MD, REPORT_FIG_TOWNSHIPS, REPORT_FIG_RSRP,
-                REPORT_FIG_BEFORE_AFTER)
+                REPORT_FIG_BEFORE_AFTER, REPORT_FIG_MAP)
 """Files of the report (the figures only when their section has data)."""
 
 RASTER_LAYERS: dict[str, str] = {
@@ -493,6 +494,41 @@ def fmt_pct(value: Any) -> str:
     if v > 50.0:  # within 0.0005 of 100: truncate
         return f"{math.floor(v * 1000.0) / 1000.0:.3f}"
     return f"{math.ceil(v * 1000.0) / 1000.0:.3f}"
+
+
+def fmt_count(value: Any) -> str:
+    """A count (people, households, townships, sites, cells) as a whole number with thousands
+    separators: 2014683.0 -> "2,014,683", 0.0 -> "0", 509.6 -> "510"; ``n/a`` for None / NaN."""
+    v = json_safe(value)
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return fmt_value(v)
+    return f"{round(v):,}"
+
+
+def fmt_change(before: Any, after: Any, unit: str = "") -> str:
+    """The change from ``before`` to ``after`` in the unit's precision, signed only when it is
+    not zero.
+
+    ``unit`` ``"%"``: percentage points with one decimal, more when one decimal would show a
+    non-zero change as zero ("+1.1 pp", "+0.04 pp", "0.0 pp"); ``"persons"`` or ``""``: a count,
+    the difference of the whole numbers :func:`fmt_count` shows ("+22,474", "0"); any other
+    unit: one decimal and the unit ("+2.5 km"). ``n/a`` when either value is missing.
+    """
+    b, a = json_safe(before), json_safe(after)
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (b, a)):
+        return "n/a"
+    if unit in ("", "persons"):
+        d = round(a) - round(b)
+        return f"{d:+,}" if d else "0"
+    d = a - b
+    suffix = " pp" if unit == "%" else f" {unit}"
+    if d == 0:
+        return f"{0:.1f}{suffix}"
+    for digits in (1, 2, 3):
+        text = f"{d:+,.{digits}f}"
+        if float(text.replace(",", "")) != 0.0:
+            return text + suffix
+    return f"{d:+.1g}{suffix}"  # below 0.0005: one significant digit
 
 
 def method_text(summary: dict) -> str:
