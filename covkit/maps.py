@@ -464,8 +464,26 @@ _CSS = """
 """
 
 
+# Characters that still act inside a JS template literal (folium puts popup and tooltip HTML
+# into one) or a JS string after HTML escaping; as character references they are inert there and
+# the browser shows them as the characters when it parses the HTML.
+_JS_INERT = str.maketrans({"$": "&#36;", "`": "&#96;", "\\": "&#92;", "{": "&#123;",
+                           "}": "&#125;"})
+
+
+def _esc(value) -> str:
+    """``value`` as text that shows literally wherever the map puts it.
+
+    HTML-escaped (``& < > " '``), and ``$ ` \\ { }`` as character references: safe as HTML
+    text, in a quoted attribute, inside a JS template literal or string (folium's popups and
+    tooltips, which Leaflet then sets as innerHTML), and in a ``<script>`` (no ``</script``
+    can form). Every value from an input file that the map shows goes through here.
+    """
+    return html.escape(str(value), quote=True).translate(_JS_INERT)
+
+
 def _table_html(rows: Sequence[tuple[str, str]], cls: str = "covkit-popup") -> str:
-    body = "".join(f"<tr><td>{html.escape(k)}</td><td><b>{html.escape(v)}</b></td></tr>"
+    body = "".join(f"<tr><td>{_esc(k)}</td><td><b>{_esc(v)}</b></td></tr>"
                    for k, v in rows)
     return f'<table class="{cls}">{body}</table>'
 
@@ -495,11 +513,11 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
         for op, e in ops.items():
             if isinstance(e, dict) and e.get("population_coverage_pct") is not None:
                 rows.append((f"Operator {op}", fmt_pct(e["population_coverage_pct"]) + " %"))
-    table = "".join(f"<tr><td>{html.escape(k)}</td><td class='v'>{html.escape(v)}</td></tr>"
+    table = "".join(f"<tr><td>{_esc(k)}</td><td class='v'>{_esc(v)}</td></tr>"
                     for k, v in rows)
-    return (f'<div class="covkit-title" id="covkit-title"><h4>{html.escape(name)}</h4>'
+    return (f'<div class="covkit-title" id="covkit-title"><h4>{_esc(name)}</h4>'
             f"<table>{table}</table>"
-            f'<div class="method">Method: {html.escape(method_text(summary))}</div></div>')
+            f'<div class="method">Method: {_esc(method_text(summary))}</div></div>')
 
 
 def _scenario_inputs(scenario_path: Path) -> dict[str, Path | None]:
@@ -585,7 +603,7 @@ def build_map(
     if inline_assets:
         _inline_figure_class()().add_child(fmap)
     fmap.options["maxZoom"] = MAX_ZOOM  # folium passes max_zoom to tiles only; none offline
-    fmap.get_root().title = f"{title}: coverage map"
+    fmap.get_root().title = _esc(f"{title}: coverage map")  # <title> is not escaped
     if cdn:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=MAX_ZOOM,
                          control=True).add_to(fmap)
@@ -600,7 +618,7 @@ def build_map(
         if not np.isfinite(values).any():
             continue
         folium.raster_layers.ImageOverlay(
-            image=_png_data_url(_colorize(values, style)), bounds=bb, name=style.title,
+            image=_png_data_url(_colorize(values, style)), bounds=bb, name=_esc(style.title),
             opacity=1.0, interactive=False, cross_origin=False, zindex=1, show=(i == 0),
         ).add_to(fmap)
         caption = style.caption
@@ -636,11 +654,11 @@ def build_map(
                 if c == "remote":
                     props[c] = "yes" if remote[k] else "no"
                 elif c in ("township_id", "name", "county"):
-                    props[c] = "" if v is None else str(v)
+                    props[c] = "" if v is None else _esc(v)  # the tooltip sets innerHTML
                 elif "_pct" in c:
-                    props[c] = fmt_pct(v)
+                    props[c] = _esc(fmt_pct(v))
                 else:
-                    props[c] = fmt_value(v)
+                    props[c] = _esc(fmt_value(v))
             feats.append({"type": "Feature", "properties": props,
                           "geometry": row.geometry.__geo_interface__})
         if feats:
@@ -655,11 +673,12 @@ def build_map(
                         "weight": 1, "className": "covkit-township"}
 
             gj = folium.GeoJson(
-                {"type": "FeatureCollection", "features": feats}, name="Townships: coverage %",
+                {"type": "FeatureCollection", "features": feats},
+                name=_esc("Townships: coverage %"),
                 style_function=style_fn,
                 highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.55},
                 tooltip=folium.GeoJsonTooltip(fields=[c for c, _ in fields],
-                                              aliases=[a for _, a in fields], sticky=True)
+                                              aliases=[_esc(a) for _, a in fields], sticky=True)
                 if fields else None,
             )
             gj.add_to(fmap)
@@ -675,9 +694,9 @@ def build_map(
             keep = [c for c in ("trail_id", "name", "length_km") if c in tr.columns]
             tr = tr[keep + ["geometry"]]
             for c in keep:
-                tr[c] = [fmt_value(json_safe(v)) if c == "length_km" else str(v) for v in tr[c]]
+                tr[c] = [_esc(fmt_value(json_safe(v)) if c == "length_km" else v) for v in tr[c]]
             folium.GeoJson(
-                json.loads(tr.to_json()), name="Trails",
+                json.loads(tr.to_json()), name=_esc("Trails"),
                 style_function=lambda f: {"color": "#7a3b00", "weight": 2.5, "opacity": 0.9,
                                           "dashArray": "4 3", "className": "covkit-trail"},
                 tooltip=folium.GeoJsonTooltip(fields=keep) if keep else None,
@@ -693,7 +712,7 @@ def build_map(
                 st["operator"] = "stations"
             ops = sorted(st["operator"].astype(str).unique())
             colors = {op: _OPERATOR_COLORS[i % len(_OPERATOR_COLORS)] for i, op in enumerate(ops)}
-            cluster = MarkerCluster(name=f"Stations ({len(st):,} sectors)",
+            cluster = MarkerCluster(name=_esc(f"Stations ({len(st):,} sectors)"),
                                     options={"disableClusteringAtZoom": 13,
                                              "showCoverageOnHover": False}).add_to(fmap)
             for (op, lon, lat), g in st.groupby([st["operator"].astype(str), "_lon", "_lat"],
@@ -719,7 +738,7 @@ def build_map(
                     location=[lat, lon], radius=6, color="#222222", weight=1,
                     fill_color=colors[op], fill_opacity=0.95, class_name="covkit-station",
                     popup=folium.Popup(_table_html(rows), max_width=320),
-                    tooltip=f"{op} site",
+                    tooltip=f"{_esc(op)} site",
                 ).add_to(cluster)
                 bounds.append([lat, lon])
 
@@ -729,7 +748,7 @@ def build_map(
         ps = ps[ps.geometry.notna() & ~ps.geometry.is_empty]
         if "rank" in ps.columns:
             ps = ps.sort_values("rank", kind="stable")
-        group = folium.FeatureGroup(name=f"Proposed sites ({len(ps)})").add_to(fmap)
+        group = folium.FeatureGroup(name=_esc(f"Proposed sites ({len(ps)})")).add_to(fmap)
         for k, (_, row) in enumerate(ps.iterrows(), start=1):
             rank = row.get("rank", k)
             rank_txt = fmt_value(json_safe(rank))
@@ -746,11 +765,11 @@ def build_map(
                     rows.append((label, (str(v) if isinstance(v, str) else fmt_value(v)) + unit))
             folium.Marker(
                 location=[row.geometry.y, row.geometry.x],
-                icon=folium.DivIcon(html=f"<div>{html.escape(rank_txt)}</div>",
+                icon=folium.DivIcon(html=f"<div>{_esc(rank_txt)}</div>",
                                     icon_size=(22, 22), icon_anchor=(11, 11),
                                     class_name="covkit-proposed"),
                 popup=folium.Popup(_table_html(rows), max_width=320),
-                tooltip=f"Proposed site #{rank_txt}",
+                tooltip=f"Proposed site #{_esc(rank_txt)}",
             ).add_to(group)
             bounds.append([row.geometry.y, row.geometry.x])
 
