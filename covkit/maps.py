@@ -335,7 +335,9 @@ class _LayerStyle:
     scale: float = 1.0  # legend value = raster value * scale
 
 
-_RSRP_COLORS = ("#5e0016", "#c2302a", "#f2852e", "#fde15a", "#9bd161", "#2e9e4f", "#0b5d8f")
+# Best RSRP: viridis (dark violet = weak, yellow = strong), perceptually uniform; the township
+# choropleth uses a single-hue brown-orange scale, so the two never blend into one another.
+_RSRP_COLORS = ("#440154", "#443a83", "#31688e", "#21908d", "#35b779", "#8fd744", "#fde725")
 _SINR_COLORS = ("#4b0055", "#7b2f8c", "#b85c9e", "#ef8f7a", "#f8c95a", "#e9f4a0")
 _PROB_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 
@@ -348,8 +350,10 @@ LAYERS: dict[str, _LayerStyle] = {
                            ("#d7301f", "#1a9850")),
 }
 """Style of each raster layer (the keys of :data:`covkit.runfolder.RASTER_LAYERS`)."""
-_TOWNSHIP_COLORS = ("#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850")
-LEGEND_WIDTH_PX = 340
+# Township coverage [%]: dark brown (0 %) to pale cream (100 %): the gaps stand out.
+_TOWNSHIP_COLORS = ("#7f2704", "#c44103", "#f16913", "#fdae6b", "#fee6ce", "#fff5eb")
+LEGEND_WIDTH_PX = 280
+SIDEBAR_WIDTH_PX = 300
 
 
 def _hex_rgb(color: str) -> tuple[int, int, int]:
@@ -443,25 +447,90 @@ _TOWNSHIP_FIELDS = (
 
 _CSS = """
 <style>
-  .leaflet-container { background: #eef1f4; }
-  .legend.leaflet-control { background: rgba(255,255,255,0.88); border-radius: 5px;
-    padding: 2px 0; box-shadow: 0 1px 4px rgba(0,0,0,0.3); }
-  .legend.leaflet-control svg { display: block; }
-  .covkit-title { position: fixed; bottom: 46px; left: 10px; z-index: 1000; max-width: 420px;
-    background: rgba(255,255,255,0.93); border: 1px solid #888; border-radius: 6px;
-    padding: 8px 12px; font: 12px/1.35 system-ui, sans-serif; color: #222;
-    box-shadow: 0 1px 4px rgba(0,0,0,0.3); }
-  .covkit-title h4 { margin: 0 0 4px 0; font-size: 15px; font-weight: 600; }
+  .leaflet-container { background: #dfe7ee; }
+  .folium-map { position: absolute !important; top: 0 !important; bottom: 0 !important;
+    right: 0 !important; left: @SIDE@px !important; width: auto !important;
+    height: auto !important; }
+  body.covkit-collapsed .folium-map { left: 30px !important; }
+  .covkit-title { position: fixed; top: 0; bottom: 0; left: 0; width: @SIDE@px;
+    box-sizing: border-box; overflow-y: auto; z-index: 1000; background: #fbfbfc;
+    border-right: 1px solid #aab; padding: 8px 10px 8px 12px;
+    font: 12px/1.35 system-ui, sans-serif; color: #222; }
+  body.covkit-collapsed .covkit-title { width: 30px; padding: 8px 2px; overflow: hidden; }
+  body.covkit-collapsed .covkit-title .covkit-body { display: none; }
+  .covkit-toggle { float: right; cursor: pointer; border: 1px solid #999; background: #fff;
+    border-radius: 4px; font: bold 12px/16px system-ui, sans-serif; padding: 0 5px;
+    margin: 0 0 4px 6px; }
+  .covkit-title h4 { margin: 0 0 4px 0; font-size: 15px; font-weight: 600;
+    overflow-wrap: anywhere; }
   .covkit-title table { border-collapse: collapse; margin: 2px 0 4px 0; }
-  .covkit-title td { padding: 0 8px 0 0; }
-  .covkit-title td.v { text-align: right; font-weight: 600; }
-  .covkit-title .method { color: #444; font-size: 11px; }
+  .covkit-title td { padding: 0 8px 0 0; overflow-wrap: anywhere; }
+  .covkit-title td.v { text-align: right; font-weight: 600; white-space: nowrap; }
+  .covkit-title .method { color: #444; font-size: 11px; margin-bottom: 6px;
+    overflow-wrap: anywhere; }
+  .covkit-legend { margin: 4px 0 2px 0; }
+  .covkit-legend svg { display: block; }
+  .covkit-hint { color: #555; font-size: 11px; margin-top: 6px; }
   .covkit-proposed div { width: 22px; height: 22px; border-radius: 11px; background: #ffd400;
     border: 2px solid #111; font: bold 11px/18px system-ui, sans-serif; text-align: center;
     color: #111; box-sizing: border-box; }
   .covkit-popup td { padding: 0 6px 0 0; font-size: 12px; }
 </style>
-"""
+""".replace("@SIDE@", str(SIDEBAR_WIDTH_PX))
+
+# A colour legend in the side panel, drawn with d3 as branca's legend is, shown only while its
+# layer is on the map (branca draws every legend into the first legend box and never hides one).
+_LEGEND_JS = """{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var color = d3.scale.threshold().domain({{ this.color_domain|tojson }})
+      .range({{ this.color_range|tojson }});
+  var x = d3.scale.linear().domain([{{ this.vmin|tojson }}, {{ this.vmax|tojson }}])
+      .range([0, {{ this.width }} - 30]);
+  var box = document.createElement('div');
+  box.className = 'legend covkit-legend';
+  box.setAttribute('data-layer', {{ this.layer_title|tojson }});
+  (document.getElementById('covkit-legends') || document.body).appendChild(box);
+  var svg = d3.select(box).append('svg').attr('width', {{ this.width }})
+      .attr('height', {{ this.height }});
+  var g = svg.append('g').attr('class', 'key').attr('transform', 'translate(12,16)');
+  g.selectAll('rect').data(color.range().map(function (d, i) {
+      return {x0: i ? x(color.domain()[i - 1]) : x.range()[0],
+              x1: i < color.domain().length ? x(color.domain()[i]) : x.range()[1], z: d};
+    })).enter().append('rect').attr('height', {{ this.height }} - 30)
+      .attr('x', function (d) { return d.x0; })
+      .attr('width', function (d) { return d.x1 - d.x0; })
+      .style('fill', function (d) { return d.z; });
+  g.call(d3.svg.axis().scale(x).orient('top').tickSize(1)
+      .tickValues({{ this.tick_labels|tojson }}))
+    .append('text').attr('class', 'caption').attr('y', 21).text({{ this.caption|tojson }});
+  {% if this.layer is not none %}
+  var layer = {{ this.layer.get_name() }};
+  var sync = function () { box.style.display = map.hasLayer(layer) ? '' : 'none'; };
+  map.on('overlayadd overlayremove layeradd layerremove', sync);
+  sync();
+  {% endif %}
+})();
+{% endmacro %}"""
+
+
+@functools.cache
+def _legend_class():
+    """``LinearColormap`` drawn into the side panel and tied to a layer (see ``_LEGEND_JS``);
+    defined on first use because branca is imported lazily."""
+    from branca.colormap import LinearColormap
+    from branca.element import Template
+
+    class LayerLegend(LinearColormap):
+        _template = Template(_LEGEND_JS)
+
+        def __init__(self, colors, *, vmin, vmax, caption, layer=None, layer_title=""):
+            super().__init__(list(colors), vmin=vmin, vmax=vmax, caption=caption)
+            self.layer = layer
+            self.layer_title = layer_title
+            self.width = LEGEND_WIDTH_PX
+
+    return LayerLegend
 
 
 # Characters that still act inside a JS template literal (folium puts popup and tooltip HTML
@@ -515,9 +584,30 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
                 rows.append((f"Operator {op}", fmt_pct(e["population_coverage_pct"]) + " %"))
     table = "".join(f"<tr><td>{_esc(k)}</td><td class='v'>{_esc(v)}</td></tr>"
                     for k, v in rows)
-    return (f'<div class="covkit-title" id="covkit-title"><h4>{_esc(name)}</h4>'
+    return ('<div class="covkit-title" id="covkit-title">'
+            '<button type="button" class="covkit-toggle" id="covkit-toggle" '
+            'title="Hide / show the panel" aria-expanded="true">&#x2039;</button>'
+            f'<div class="covkit-body"><h4>{_esc(name)}</h4>'
             f"<table>{table}</table>"
-            f'<div class="method">Method: {_esc(method_text(summary))}</div></div>')
+            f'<div class="method">Method: {_esc(method_text(summary))}</div>'
+            '<div id="covkit-legends"></div></div></div>')
+
+
+# The side panel's hide / show button (the map then takes the freed width).
+_PAGE_JS = """{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var button = document.getElementById('covkit-toggle');
+  if (button) {
+    button.addEventListener('click', function () {
+      var collapsed = document.body.classList.toggle('covkit-collapsed');
+      button.innerHTML = collapsed ? '&#x203A;' : '&#x2039;';
+      button.setAttribute('aria-expanded', String(!collapsed));
+      map.invalidateSize();
+    });
+  }
+})();
+{% endmacro %}"""
 
 
 def _scenario_inputs(scenario_path: Path) -> dict[str, Path | None]:
@@ -584,10 +674,10 @@ def build_map(
         no CRS.
     """
     import folium
-    from branca.colormap import LinearColormap
-    from branca.element import Element
+    from branca.element import Element, MacroElement, Template
     from folium.plugins import MarkerCluster
 
+    Legend = _legend_class()
     bad = [name for name in layers if name not in LAYERS]
     if bad:
         raise CovkitInputError(f"unknown map layer {bad[0]!r}; choose from {', '.join(LAYERS)}")
@@ -617,17 +707,15 @@ def build_map(
         values, bb = raster_to_mercator(data, transform, crs)
         if not np.isfinite(values).any():
             continue
-        folium.raster_layers.ImageOverlay(
+        overlay = folium.raster_layers.ImageOverlay(
             image=_png_data_url(_colorize(values, style)), bounds=bb, name=_esc(style.title),
             opacity=1.0, interactive=False, cross_origin=False, zindex=1, show=(i == 0),
         ).add_to(fmap)
         caption = style.caption
         if name == "rsrp" and thr is not None:
             caption += f"; threshold {fmt_value(float(thr))} dBm"
-        legend = LinearColormap(list(style.colors), vmin=style.vmin, vmax=style.vmax,
-                                caption=caption)
-        legend.width = LEGEND_WIDTH_PX  # branca draws every legend into the first legend box
-        legend.add_to(fmap)
+        Legend(style.colors, vmin=style.vmin, vmax=style.vmax, caption=caption,
+               layer=overlay, layer_title=style.title).add_to(fmap)
         bounds.extend(bb)
 
     # townships
@@ -640,9 +728,9 @@ def build_map(
         fields = [(c, a) for c, a in _TOWNSHIP_FIELDS if c in tw.columns]
         op_cols = sorted(c for c in tw.columns if c.startswith("coverage_pct_"))
         fields += [(c, f"Coverage {c[len('coverage_pct_'):]} [%]") for c in op_cols]
-        pct_cmap = LinearColormap(list(_TOWNSHIP_COLORS), vmin=0.0, vmax=100.0,
-                                  caption="Township coverage [%] (dashed: remote)")
-        pct_cmap.width = LEGEND_WIDTH_PX
+        pct_cmap = Legend(_TOWNSHIP_COLORS, vmin=0.0, vmax=100.0,
+                          caption="Township coverage [%] (dashed: remote)",
+                          layer_title="Townships: coverage %")
         feats = []
         for k, (_, row) in enumerate(tw.iterrows()):
             if row.geometry is None or row.geometry.is_empty:
@@ -682,6 +770,7 @@ def build_map(
                 if fields else None,
             )
             gj.add_to(fmap)
+            pct_cmap.layer = gj
             pct_cmap.add_to(fmap)
             b = tw.total_bounds
             bounds.extend([[b[1], b[0]], [b[3], b[2]]])
@@ -777,6 +866,9 @@ def build_map(
     root = fmap.get_root()
     root.header.add_child(Element(_CSS), name="covkit_css")
     root.html.add_child(Element(_title_html(summary, after, title)), name="covkit_title")
+    page_js = MacroElement()
+    page_js._template = Template(_PAGE_JS)
+    fmap.add_child(page_js, name="covkit_page")
     if bounds:
         arr = np.asarray(bounds, dtype=np.float64)
         fmap.fit_bounds([[float(np.nanmin(arr[:, 0])), float(np.nanmin(arr[:, 1]))],

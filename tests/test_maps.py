@@ -79,8 +79,8 @@ def test_nodata_is_transparent_and_colours_follow_the_legend():
     rgba = _colorize(vals, style)
     assert rgba[0, 0, 3] == 0
     assert (rgba[0, 1:, 3] > 0).all()
-    assert tuple(rgba[0, 1, :3]) == (0x5E, 0x00, 0x16)  # first stop
-    assert tuple(rgba[0, 2, :3]) == (0x0B, 0x5D, 0x8F)  # last stop
+    assert tuple(rgba[0, 1, :3]) == (0x44, 0x01, 0x54)  # first stop (viridis)
+    assert tuple(rgba[0, 2, :3]) == (0xFD, 0xE7, 0x25)  # last stop
     assert tuple(rgba[0, 3, :3]) == tuple(rgba[0, 1, :3])  # clipped below vmin
     assert tuple(rgba[0, 4, :3]) == tuple(rgba[0, 2, :3])  # clipped above vmax
 
@@ -394,3 +394,138 @@ def test_inline_assets_map_renders_offline_in_headless_chromium(run_dir: Path, t
     assert fetched == [], fetched  # nothing beside the page, nothing elsewhere
     assert all(u.startswith(origin) for u in report["resources"]), report["resources"]
     assert not [c for c in report["console"] if "Failed to load" in c], report["console"]
+
+
+# ----------------------------------------------------------------------------------------------
+# what a reader sees: legends, the KPI panel, palettes
+
+_VISIBLE_LEGENDS_JS = """(function () {
+  var vis = function () {
+    return Array.prototype.filter.call(document.querySelectorAll('.legend text.caption'),
+      function (e) { var box = e.closest('.legend');
+                     return box && box.offsetParent !== null
+                       && getComputedStyle(box).display !== 'none'; })
+      .map(function (e) { return e.textContent.split(' [')[0]; });
+  };
+  var click = function (name) {
+    document.querySelectorAll('.leaflet-control-layers-overlays label').forEach(function (l) {
+      if (l.textContent.trim() === name) { l.querySelector('input').click(); }
+    });
+  };
+  var out = {start: vis()};
+  click('SINR'); out.sinr_on = vis();
+  click('Best RSRP'); out.rsrp_off = vis();
+  click('Townships: coverage %'); out.townships_off = vis();
+  click('Townships: coverage %'); out.townships_on = vis();
+  return out;
+})()"""
+
+
+def _chromium():
+    from helpers import browser_check as bc
+
+    if not bc.chromium_available():
+        pytest.skip(f"{bc.CHROMIUM} not found: install Debian's chromium package")
+    return bc
+
+
+def test_a_legend_shows_only_while_its_layer_is_shown(run_dir: Path):
+    bc = _chromium()
+    from covkit.maps import write_map
+
+    page = write_map(run_dir)
+    ev = bc.inspect_page(page, evaluate=_VISIBLE_LEGENDS_JS)["evaluated"]
+    assert isinstance(ev, dict), ev
+    assert sorted(ev["start"]) == ["Best RSRP", "Township coverage"], ev
+    assert sorted(ev["sinr_on"]) == ["Best RSRP", "SINR of the best server",
+                                     "Township coverage"], ev
+    assert sorted(ev["rsrp_off"]) == ["SINR of the best server", "Township coverage"], ev
+    assert ev["townships_off"] == ["SINR of the best server"], ev
+    assert sorted(ev["townships_on"]) == ["SINR of the best server", "Township coverage"], ev
+
+
+_PANEL_JS = """(function () {
+  var rect = function (el) { var r = el.getBoundingClientRect();
+                             return [r.left, r.top, r.right, r.bottom]; };
+  var union = function (els) {
+    var u = null;
+    els.forEach(function (el) { var r = rect(el);
+      u = u ? [Math.min(u[0], r[0]), Math.min(u[1], r[1]), Math.max(u[2], r[2]),
+               Math.max(u[3], r[3])] : r; });
+    return u;
+  };
+  var title = document.getElementById('covkit-title');
+  var map = document.querySelector('.leaflet-container');
+  var out = {title: rect(title), map: rect(map),
+             townships: union(document.querySelectorAll('path.covkit-township')),
+             overlay: union(Array.prototype.filter.call(
+               document.querySelectorAll('img.leaflet-image-layer'),
+               function (im) { return im.offsetParent !== null; }))};
+  var button = document.getElementById('covkit-toggle');
+  out.toggle = !!button;
+  if (button) { button.click(); out.collapsed_title = rect(title); out.collapsed_map = rect(map); }
+  return out;
+})()"""
+
+
+def _overlap(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def test_kpi_panel_does_not_cover_the_area_and_collapses(run_dir: Path):
+    """At the default fit, the whole area (RSRP overlay and townships) lies inside the map and
+    clear of the KPI panel; the panel's button folds it away and the map takes the width."""
+    bc = _chromium()
+    from covkit.maps import write_map
+
+    ev = bc.inspect_page(write_map(run_dir), evaluate=_PANEL_JS)["evaluated"]
+    assert isinstance(ev, dict), ev
+    for what in ("overlay", "townships"):
+        area = ev[what]
+        assert area is not None, ev
+        assert _overlap(area, ev["title"]) == 0.0, (what, ev)
+        m = ev["map"]
+        assert m[0] - 1 <= area[0] and area[2] <= m[2] + 1, (what, ev)
+        assert m[1] - 1 <= area[1] and area[3] <= m[3] + 1, (what, ev)
+    assert ev["toggle"], "the KPI panel has no hide / show button"
+    t, ct = ev["title"], ev["collapsed_title"]
+    assert ct[2] - ct[0] < 0.25 * (t[2] - t[0]), ev
+    assert ev["collapsed_map"][0] < ev["map"][0] - 100, ev
+
+
+def _rgb(c: str) -> np.ndarray:
+    c = c.lstrip("#")
+    return np.array([int(c[i:i + 2], 16) for i in (0, 2, 4)], dtype=float)
+
+
+def _ramp(colors, t: float) -> np.ndarray:
+    stops = [_rgb(c) for c in colors]
+    x = t * (len(stops) - 1)
+    i = min(int(x), len(stops) - 2)
+    return stops[i] * (1 - (x - i)) + stops[i + 1] * (x - i)
+
+
+def _hue(rgb: np.ndarray) -> float:
+    import colorsys
+
+    return 360.0 * colorsys.rgb_to_hsv(*(rgb / 255.0))[0]
+
+
+def test_rsrp_and_township_palettes_are_distinct():
+    """The RSRP overlay and the township choropleth lie on top of each other: their palettes
+    differ at every level, and they are not both red-to-green."""
+    from covkit.maps import _TOWNSHIP_COLORS, LAYERS
+
+    rsrp = LAYERS["rsrp"].colors
+    ts = np.linspace(0.0, 1.0, 21)
+    dist = [np.linalg.norm(_ramp(rsrp, t) - _ramp(_TOWNSHIP_COLORS, t)) for t in ts]
+    assert min(dist) > 80.0, dist
+
+    def red_to_green(colors) -> bool:
+        lo, hi = _hue(_rgb(colors[0])), _hue(_rgb(colors[-1]))
+        return (lo < 30 or lo > 330) and 75 < hi < 210
+
+    assert not (red_to_green(rsrp) and red_to_green(_TOWNSHIP_COLORS))
+    assert not red_to_green(rsrp) and not red_to_green(_TOWNSHIP_COLORS)
