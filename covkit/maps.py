@@ -36,6 +36,7 @@ import io
 import json
 import re
 import shutil
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -471,6 +472,7 @@ _CSS = """
   .covkit-legend { margin: 4px 0 2px 0; }
   .covkit-legend svg { display: block; }
   .covkit-hint { color: #555; font-size: 11px; margin-top: 6px; }
+  .covkit-query { font-size: 12px; }
   .covkit-proposed div { width: 22px; height: 22px; border-radius: 11px; background: #ffd400;
     border: 2px solid #111; font: bold 11px/18px system-ui, sans-serif; text-align: center;
     color: #111; box-sizing: border-box; }
@@ -590,13 +592,91 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
             f'<div class="covkit-body"><h4>{_esc(name)}</h4>'
             f"<table>{table}</table>"
             f'<div class="method">Method: {_esc(method_text(summary))}</div>'
-            '<div id="covkit-legends"></div></div></div>')
+            '<div id="covkit-legends"></div>'
+            '<div class="covkit-hint">Click the map for the values at a point.</div>'
+            '</div></div>')
 
 
-# The side panel's hide / show button (the map then takes the freed width).
+# The values a click on the map reports: raster layer -> (label, unit, stored integer per unit).
+_QUERY_LAYERS = {"rsrp": ("Best RSRP", "dBm", 10.0), "sinr": ("SINR", "dB", 10.0),
+                 "coverage_probability": ("Coverage probability", "%", 10.0)}
+_QUERY_NODATA = -32768
+
+
+def _query_grid(name: str, values: np.ndarray, bounds) -> dict:
+    """One overlay grid as the click query reads it: the reprojected values (the overlay
+    image's pixels) as little-endian int16 of value * 10 in the shown unit (dBm, dB, %),
+    ``-32768`` for nodata, zlib-compressed and base64-encoded (the page inflates them with the
+    browser's DecompressionStream); with the image's lat/lon bounds."""
+    label, unit, per_unit = _QUERY_LAYERS[name]
+    shown = values * (100.0 if name == "coverage_probability" else 1.0)
+    raw = np.round(np.nan_to_num(shown, nan=0.0) * per_unit)
+    if name == "coverage_probability":  # 99.96 % is not shown as 100.0 %, 0.04 % not as 0.0 %
+        raw = np.where((raw >= 1000) & (shown < 100.0), 999, raw)
+        raw = np.where((raw <= 0) & (shown > 0.0), 1, raw)
+    raw = np.clip(raw, -32767, 32767).astype("<i2")
+    raw[~np.isfinite(values)] = _QUERY_NODATA
+    packed = zlib.compress(np.ascontiguousarray(raw).tobytes(), 9)
+    (south, west), (north, east) = bounds
+    return {"layer": name, "label": label, "unit": unit, "per_unit": per_unit,
+            "rows": int(values.shape[0]), "cols": int(values.shape[1]),
+            "south": float(south), "west": float(west), "north": float(north),
+            "east": float(east),
+            "data": base64.b64encode(packed).decode("ascii")}
+
+
+# The side panel's hide / show button (the map then takes the freed width), and the click
+# query: a click on the map opens a popup with the values of the overlay grids at that point.
 _PAGE_JS = """{% macro script(this, kwargs) %}
 (function () {
   var map = {{ this._parent.get_name() }};
+  var grids = {{ this.grids|tojson }};
+  var inflate = function (g) {
+    var bin = atob(g.data), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    delete g.data;
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+    return new Response(stream).arrayBuffer().then(function (buf) {
+      var view = new DataView(buf), n = buf.byteLength / 2;
+      g.values = new Int16Array(n);
+      for (var j = 0; j < n; j++) { g.values[j] = view.getInt16(2 * j, true); }
+    });
+  };
+  grids.forEach(function (g) {
+    g.yN = L.CRS.EPSG3857.project(L.latLng(g.north, g.west)).y;
+    g.yS = L.CRS.EPSG3857.project(L.latLng(g.south, g.west)).y;
+  });
+  window.covkitQueryReady = Promise.all(grids.map(inflate));
+  // The values at (lat, lon): [{layer, label, unit, value}] (value null: no value there);
+  // [] outside every grid. Null values until covkitQueryReady has resolved.
+  window.covkitQuery = function (lat, lon) {
+    var out = [];
+    grids.forEach(function (g) {
+      if (!g.values) { out.push({layer: g.layer, label: g.label, unit: g.unit, value: null});
+                       return; }
+      var fx = (lon - g.west) / (g.east - g.west);
+      var y = L.CRS.EPSG3857.project(L.latLng(lat, lon)).y;
+      var fy = (g.yN - y) / (g.yN - g.yS);
+      if (!(fx >= 0 && fx < 1 && fy >= 0 && fy < 1)) { return; }
+      var v = g.values[Math.floor(fy * g.rows) * g.cols + Math.floor(fx * g.cols)];
+      out.push({layer: g.layer, label: g.label, unit: g.unit,
+                value: v === {{ this.nodata }} ? null : v / g.per_unit});
+    });
+    return out;
+  };
+  map.on('click', function (e) { window.covkitQueryReady.then(function () {
+    var vals = window.covkitQuery(e.latlng.lat, e.latlng.lng);
+    if (!vals.length) { return; }
+    var div = document.createElement('div');
+    div.className = 'covkit-query';
+    vals.forEach(function (v) {
+      var row = document.createElement('div');
+      row.textContent = v.label + ': ' + (v.value === null ? 'no value'
+                                          : v.value.toFixed(1) + ' ' + v.unit);
+      div.appendChild(row);
+    });
+    L.popup({maxWidth: 260}).setLatLng(e.latlng).setContent(div).openOn(map);
+  }); });
   var button = document.getElementById('covkit-toggle');
   if (button) {
     button.addEventListener('click', function () {
@@ -702,11 +782,14 @@ def build_map(
     # raster overlays
     thr = find_key(summary, "rsrp_threshold_dbm")
     rasters = [(name, view.rasters[name]) for name in layers if name in view.rasters]
+    query: dict[str, dict] = {}
     for i, (name, (data, transform, crs)) in enumerate(rasters):
         style = LAYERS[name]
         values, bb = raster_to_mercator(data, transform, crs)
         if not np.isfinite(values).any():
             continue
+        if name in _QUERY_LAYERS:
+            query[name] = _query_grid(name, values, bb)
         overlay = folium.raster_layers.ImageOverlay(
             image=_png_data_url(_colorize(values, style)), bounds=bb, name=_esc(style.title),
             opacity=1.0, interactive=False, cross_origin=False, zindex=1, show=(i == 0),
@@ -868,6 +951,8 @@ def build_map(
     root.html.add_child(Element(_title_html(summary, after, title)), name="covkit_title")
     page_js = MacroElement()
     page_js._template = Template(_PAGE_JS)
+    page_js.grids = list(query.values())  # a list: tojson sorts the keys of a dict
+    page_js.nodata = _QUERY_NODATA
     fmap.add_child(page_js, name="covkit_page")
     if bounds:
         arr = np.asarray(bounds, dtype=np.float64)

@@ -9,6 +9,7 @@ screenshot into ci-artifacts/.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -529,3 +530,37 @@ def test_rsrp_and_township_palettes_are_distinct():
 
     assert not (red_to_green(rsrp) and red_to_green(_TOWNSHIP_COLORS))
     assert not red_to_green(rsrp) and not red_to_green(_TOWNSHIP_COLORS)
+
+
+def test_click_on_the_map_gives_the_values_at_that_point(run_dir: Path):
+    """The page carries the overlay grids (as the images are resampled) and a click reports the
+    best RSRP, SINR and coverage probability of the pixel under the pointer; a point in the
+    nodata part says so; no popup outside the grids."""
+    bc = _chromium()
+    from covkit.maps import write_map
+
+    def ll(col, row):
+        lon, lat = lonlat(X0 + col * RES_M, Y0 - row * RES_M)
+        return [lat, lon]
+
+    pts = {"strong": ll(5.5, 20.5), "mid": ll(30.5, 10.5), "nodata": ll(55.5, 20.5),
+           "far": [0.0, 0.0]}
+    page = write_map(run_dir)
+    click = "window.__covkitMap.fire('click', {latlng: L.latLng(LATLON)})".replace(
+        "LATLON", ", ".join(map(str, pts["mid"])))
+    ev = bc.inspect_page(page, actions_js=click, evaluate=(
+        "{q: Object.fromEntries(Object.entries(PTS).map(function (e) {"
+        " return [e[0], window.covkitQuery(e[1][0], e[1][1])]; })),"
+        " popup: Array.prototype.map.call(document.querySelectorAll('.covkit-query'),"
+        " function (d) { return d.innerText; })}").replace("PTS", json.dumps(pts)))["evaluated"]
+    assert isinstance(ev, dict), ev
+    q = ev["q"]
+
+    def values(name):
+        return {v["layer"]: v["value"] for v in q[name]}
+
+    assert values("strong") == {"rsrp": -75.0, "sinr": 17.5, "coverage_probability": 100.0}, q
+    assert values("mid") == {"rsrp": -100.0, "sinr": 5.0, "coverage_probability": 75.0}, q
+    assert values("nodata") == {"rsrp": None, "sinr": None, "coverage_probability": None}, q
+    assert q["far"] == [], q
+    assert ev["popup"] == ["Best RSRP: -100.0 dBm\nSINR: 5.0 dB\nCoverage probability: 75.0 %"], ev

@@ -206,7 +206,8 @@ def _console(stderr: str) -> list[str]:
 
 def inspect_page(page: Path, *, budget_ms: int = 8000,
                  timeout_s: float = HANG_TIMEOUT_S, init_js: str = "",
-                 open_layers: bool = False, evaluate: str | None = None) -> dict:
+                 open_layers: bool = False, actions_js: str = "",
+                 evaluate: str | None = None) -> dict:
     """Load ``page`` (via a temporary instrumented copy beside it) and return the JSON report.
 
     The copy sits in the same folder so that relative links (``lib/...``) resolve exactly as
@@ -221,6 +222,10 @@ def inspect_page(page: Path, *, budget_ms: int = 8000,
         After load, open every tooltip and popup: each Leaflet layer the page defines is put on
         its map and gets a 'mouseover' and a 'click'; ``report["opened"]`` lists the texts of
         the tooltips and popups then open (``texts``) and how many layers were fired.
+    actions_js : str
+        JavaScript run once the page has settled (before the layers are opened), e.g. a click
+        on the map; ``window.__covkitMap`` is then the page's Leaflet map. The report waits
+        1.5 s (virtual time) more for what the actions start.
     evaluate : str, optional
         A JavaScript expression evaluated last (after the layers were opened and the page
         settled again); its JSON value is ``report["evaluated"]``.
@@ -230,12 +235,19 @@ def inspect_page(page: Path, *, budget_ms: int = 8000,
     head = re.search(r"<head[^>]*>", text, re.IGNORECASE)
     if head is None:
         raise RuntimeError(f"{page}: no <head> element")
-    if "</script" in init_js.lower() or (evaluate and "</script" in evaluate.lower()):
-        raise ValueError("init_js / evaluate must not contain </script")
+    if "</script" in (init_js + actions_js + (evaluate or "")).lower():
+        raise ValueError("init_js / actions_js / evaluate must not contain </script")
+    actions = ""
+    if actions_js:
+        actions = ("(function () { for (var k in window) { try { if (window[k] instanceof L.Map)"
+                   " { window.__covkitMap = window[k]; } } catch (err) { /* getter */ } }"
+                   " try { " + actions_js + "; } catch (err) {"
+                   " window.__covkitErrors.push('actions: ' + err); } })(), ")
     head_script = _HEAD_SCRIPT.replace("/*INIT*/", init_js)
     report_script = _REPORT_SCRIPT.replace(
-        "/*OPEN*/null", "window.__covkitOpenAll()" if open_layers else "null").replace(
-        "/*DELAY*/0", "1500" if open_layers else "0").replace(
+        "/*OPEN*/null",
+        "(" + actions + ("window.__covkitOpenAll()" if open_layers else "null") + ")").replace(
+        "/*DELAY*/0", "1500" if open_layers or actions_js else "0").replace(
         "/*EVAL*/null", "(function () { try { return (" + evaluate + "); } "
         "catch (err) { return 'evaluate failed: ' + err; } })()" if evaluate else "null")
     text = text[:head.end()] + "\n" + head_script + text[head.end():]
