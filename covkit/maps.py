@@ -376,6 +376,70 @@ def _colorize(values: np.ndarray, style: _LayerStyle, alpha: int = 200) -> np.nd
     return rgba
 
 
+# Terrain base layer: land shaded from the north-west, sea, and the coastline between them.
+BASE_LAYER_NAME = "Terrain (hillshade, coastline)"
+_SEA_RGB = (0xB8, 0xD2, 0xE6)
+_COAST_RGB = (0x1F, 0x4E, 0x79)
+_LAND_RGB = (0xF2, 0xEE, 0xE4)
+_SEA, _COAST = -1.0, -2.0  # codes of the terrain band (land: shade 0..1)
+
+
+def terrain_band(dem: np.ndarray, transform, crs) -> np.ndarray:
+    """The terrain base layer as one band: the hillshade (0..1, light from the north-west at
+    45 degrees) on land, ``-1`` on the sea (height <= 0 m), ``-2`` on the coastline (land
+    pixels next to the sea), NaN where the DEM is nodata.
+
+    Parameters
+    ----------
+    dem : numpy.ndarray
+        Heights [m], NaN for nodata.
+    transform : affine.Affine or sequence of 6 floats
+        Pixel -> CRS coordinates.
+    crs : rasterio CRS or str
+        The DEM's CRS; for a geographic CRS, degrees are converted to metres at the centre.
+    """
+    from rasterio.crs import CRS
+
+    z = np.asarray(dem, dtype=np.float64)
+    tr = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
+    dx, dy = abs(tr.a), abs(tr.e)
+    if CRS.from_user_input(crs).is_geographic:
+        lat = tr.f + tr.e * z.shape[0] / 2.0
+        dy *= 111_320.0
+        dx *= 111_320.0 * max(np.cos(np.radians(lat)), 0.01)
+    land = np.isfinite(z) & (z > 0.0)
+    zf = np.where(np.isfinite(z), np.maximum(z, 0.0), 0.0)
+    if min(z.shape) >= 2:
+        drow, dcol = np.gradient(zf)
+    else:
+        drow = dcol = np.zeros_like(zf)
+    dzdx, dzdy = dcol / dx, -drow / dy  # east, north
+    az, alt = np.radians(315.0), np.radians(45.0)
+    light = np.array([np.sin(az) * np.cos(alt), np.cos(az) * np.cos(alt), np.sin(alt)])
+    shade = (-dzdx * light[0] - dzdy * light[1] + light[2]) / np.sqrt(dzdx**2 + dzdy**2 + 1.0)
+    band = np.clip(shade, 0.0, 1.0)
+    sea = np.isfinite(z) & ~land
+    near_sea = np.zeros_like(sea)
+    near_sea[1:, :] |= sea[:-1, :]
+    near_sea[:-1, :] |= sea[1:, :]
+    near_sea[:, 1:] |= sea[:, :-1]
+    near_sea[:, :-1] |= sea[:, 1:]
+    band = np.where(sea, _SEA, np.where(land & near_sea, _COAST, band))
+    return np.where(np.isfinite(z), band, np.nan)
+
+
+def _terrain_rgba(band: np.ndarray) -> np.ndarray:
+    """RGBA image of :func:`terrain_band` values (transparent where NaN)."""
+    rgba = np.zeros(band.shape + (4,), dtype=np.uint8)
+    shade = np.clip(np.nan_to_num(band, nan=0.0), 0.0, 1.0)[..., None]
+    land = np.array(_LAND_RGB, dtype=np.float64) * (0.45 + 0.55 * shade)
+    rgb = np.where((band == _SEA)[..., None], np.array(_SEA_RGB, dtype=np.float64), land)
+    rgb = np.where((band == _COAST)[..., None], np.array(_COAST_RGB, dtype=np.float64), rgb)
+    rgba[..., :3] = np.round(rgb).astype(np.uint8)
+    rgba[..., 3] = np.where(np.isfinite(band), 255, 0).astype(np.uint8)
+    return rgba
+
+
 def _png_data_url(rgba: np.ndarray) -> str:
     buf = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=False)
@@ -779,6 +843,21 @@ def build_map(
                          control=True).add_to(fmap)
     bounds: list[list[float]] = []
 
+    # offline base layer: the DEM's hillshade, sea and coastline (below every overlay)
+    if view.dem is not None:
+        dem, dem_transform, dem_crs = view.dem
+        if dem_crs is None:
+            raise CovkitInputError("DEM has no CRS")
+        terrain, tbb = raster_to_mercator(terrain_band(dem, dem_transform, dem_crs),
+                                          dem_transform, dem_crs)
+        if np.isfinite(terrain).any():
+            folium.raster_layers.ImageOverlay(
+                image=_png_data_url(_terrain_rgba(terrain)), bounds=tbb,
+                name=_esc(BASE_LAYER_NAME), overlay=False, control=True, show=not cdn,
+                opacity=1.0, interactive=False, cross_origin=False, pane="tilePane",
+                className="covkit-terrain",
+            ).add_to(fmap)
+
     # raster overlays
     thr = find_key(summary, "rsrp_threshold_dbm")
     rasters = [(name, view.rasters[name]) for name in layers if name in view.rasters]
@@ -1000,8 +1079,10 @@ def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_L
                                     geometry=gpd.points_from_xy(st["lon"], st["lat"]),
                                     crs="EPSG:4326")
         trails = result.inputs.trails
+    dem = None if result.inputs is None else \
+        (np.asarray(result.inputs.dem_m, dtype=np.float64), grid.transform, grid.crs)
     view = RunView(summary=result.summary, townships=result.townships, rasters=rasters,
-                   stations=stations, trails=trails,
+                   stations=stations, trails=trails, dem=dem,
                    kpi_after={} if proposal is None else proposal.kpi_after,
                    proposed=None if proposal is None else proposal.proposed,
                    sites_summary={} if proposal is None else proposal.summary)

@@ -564,3 +564,85 @@ def test_click_on_the_map_gives_the_values_at_that_point(run_dir: Path):
     assert values("nodata") == {"rsrp": None, "sinr": None, "coverage_probability": None}, q
     assert q["far"] == [], q
     assert ev["popup"] == ["Best RSRP: -100.0 dBm\nSINR: 5.0 dB\nCoverage probability: 75.0 %"], ev
+
+
+# ----------------------------------------------------------------------------------------------
+# offline base layer: hillshade of the DEM, sea and coastline
+
+
+def _write_dem(run_dir: Path) -> Path:
+    """A DEM over the fixture area: a ridge rising to 600 m in the middle, sea (0 m) on the
+    eastern 8 columns; recorded as the run's ``dem`` input."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    cols = np.arange(WIDTH, dtype=np.float64)
+    rows = np.arange(HEIGHT, dtype=np.float64)
+    dem = 600.0 * np.exp(-(((cols[None, :] - 25) / 12.0) ** 2 + ((rows[:, None] - 20) / 15.0)
+                           ** 2)) + 5.0
+    dem[:, WIDTH - 8:] = 0.0
+    path = run_dir / "inputs" / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=WIDTH, height=HEIGHT, count=1,
+                       dtype="float32", crs=CRS, transform=from_origin(X0, Y0, RES_M, RES_M),
+                       nodata=-9999.0) as dst:
+        dst.write(dem.astype(np.float32), 1)
+    summary_path = run_dir / "kpi_summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["input_files"]["dem"] = {"path": str(path)}
+    summary_path.write_text(json.dumps(summary, indent=2))
+    return path
+
+
+def test_terrain_band_shades_from_the_north_west_and_marks_sea_and_coast():
+    from affine import Affine
+
+    from covkit.maps import terrain_band
+
+    x = np.arange(40, dtype=np.float64)
+    dem = np.tile(np.where(x < 20, 10.0 * x, 10.0 * (40 - x)), (30, 1))  # peak at x = 20
+    dem[:, 36:] = 0.0  # sea
+    dem[0, 0] = np.nan
+    band = terrain_band(dem, Affine(100.0, 0, 0, 0, -100.0, 0), "EPSG:3826")
+    assert np.isnan(band[0, 0])
+    assert (band[:, 36:] == -1.0).all()  # sea
+    assert (band[5:, 35] == -2.0).all()  # coastline: land next to the sea
+    west_face, east_face = band[10, 10], band[10, 28]  # light from the north-west
+    assert 0.0 <= east_face < west_face <= 1.0
+    flat = terrain_band(np.full((5, 5), 50.0), Affine(100.0, 0, 0, 0, -100.0, 0), "EPSG:3826")
+    assert np.allclose(flat, np.sin(np.radians(45.0)))
+
+
+def test_offline_base_layer_is_the_dem_hillshade_with_the_coastline(run_dir: Path):
+    """With a DEM recorded in the run, map.html has a base layer (radio button in the layer
+    control) drawn below every overlay: the hillshade with sea and coastline colours."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from covkit.maps import _COAST_RGB, _SEA_RGB, BASE_LAYER_NAME, write_map
+
+    _write_dem(run_dir)
+    page = write_map(run_dir)
+    text = page.read_text(encoding="utf-8")
+    m = re.search(r'L\.imageOverlay\(\s*"(data:image/png;base64,[^"]+)"[^;]*?"covkit-terrain"',
+                  text, re.DOTALL)
+    assert m, "no terrain overlay in the page"
+    img = np.asarray(Image.open(io.BytesIO(base64.b64decode(m.group(1).split(",", 1)[1]))))
+    colours = {tuple(int(c) for c in px[:3]) for px in img.reshape(-1, 4) if px[3] == 255}
+    assert _SEA_RGB in colours and _COAST_RGB in colours
+    assert len(colours) > 20  # shaded land
+
+    bc = _chromium()
+    ev = bc.inspect_page(page, evaluate=(
+        "{base: Array.prototype.map.call(document.querySelectorAll("
+        "'.leaflet-control-layers-base label'), function (l) { return l.textContent.trim(); }),"
+        " terrain: Array.prototype.map.call(document.querySelectorAll('img.covkit-terrain'),"
+        " function (im) { var r = im.getBoundingClientRect();"
+        " return {in_tile_pane: !!im.closest('.leaflet-tile-pane'), complete: im.complete,"
+        " width: r.width, natural_width: im.naturalWidth}; })}"))["evaluated"]
+    assert isinstance(ev, dict), ev
+    assert ev["base"] == [BASE_LAYER_NAME], ev
+    assert len(ev["terrain"]) == 1, ev
+    t = ev["terrain"][0]
+    assert t["in_tile_pane"] and t["complete"] and t["natural_width"] > 0 and t["width"] > 50, ev
