@@ -646,3 +646,15 @@ def test_offline_base_layer_is_the_dem_hillshade_with_the_coastline(run_dir: Pat
     assert len(ev["terrain"]) == 1, ev
     t = ev["terrain"][0]
     assert t["in_tile_pane"] and t["complete"] and t["natural_width"] > 0 and t["width"] > 50, ev
+
+
+def test_coverage_map_of_a_result_has_the_terrain_base_layer(tmp_path: Path):
+    """coverage_map takes the base layer from the result's inputs (DEM on the grid)."""
+    from helpers.scenario import write_small_scenario
+
+    import covkit
+
+    result = covkit.run(write_small_scenario(tmp_path / "sc", model="fspl"))
+    text = covkit.coverage_map(result).get_root().render()
+    assert '"covkit-terrain"' in text and "Terrain (hillshade, coastline)" in text
+    assert "covkitQuery" in text and text.count("L.imageOverlay(") == 4
