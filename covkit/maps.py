@@ -13,10 +13,18 @@ an output folder and saves the map there as ``map.html``. The map shows
 - the stations (clustered, one marker per site and operator, popup with operator, antenna
   height, frequencies and EIRP), the proposed sites (rank, newly covered population) and the
   trails;
-- a layer control and a title block with the headline KPIs of the summary and the method
-  (threshold, location probability, grid, model).
+- a layer control and a side panel beside the map (never over it; a button folds it away)
+  with the headline KPIs of the summary, the method (threshold, location probability, grid,
+  model) and the colour legends, each shown only while its layer is on;
+- a click on the map: the best RSRP, SINR and coverage probability at that point (the overlay
+  grids are embedded, compressed);
+- when the run's DEM is known, an offline base layer: its hillshade with sea and coastline.
 
-Offline by default: no base tiles, and Leaflet, Leaflet.markercluster, jQuery, Bootstrap, Font
+Every value that comes from an input file (ids, names, operators, KPI keys) goes through
+:func:`_esc` before it reaches the page, so that it shows as text wherever it lands (HTML,
+attribute, folium's JS template literals and strings, ``<title>``) and never runs.
+
+Offline by default: no web tiles, and Leaflet, Leaflet.markercluster, jQuery, Bootstrap, Font
 Awesome and d3 (for the colormap legends) come from the installed ``xstatic-*`` Python packages:
 :func:`write_map` copies them into ``lib/`` beside ``map.html`` and links them relatively;
 ``build_map(..., inline_assets=True)`` puts them into the page itself, so that a map saved with
@@ -45,6 +53,7 @@ import geopandas as gpd
 import numpy as np
 from affine import Affine
 from PIL import Image
+from rasterio.crs import CRS
 from rasterio.transform import array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from rasterio.warp import transform as transform_points
@@ -398,8 +407,6 @@ def terrain_band(dem: np.ndarray, transform, crs) -> np.ndarray:
     crs : rasterio CRS or str
         The DEM's CRS; for a geographic CRS, degrees are converted to metres at the centre.
     """
-    from rasterio.crs import CRS
-
     z = np.asarray(dem, dtype=np.float64)
     tr = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
     dx, dy = abs(tr.a), abs(tr.e)
