@@ -13,10 +13,18 @@ an output folder and saves the map there as ``map.html``. The map shows
 - the stations (clustered, one marker per site and operator, popup with operator, antenna
   height, frequencies and EIRP), the proposed sites (rank, newly covered population) and the
   trails;
-- a layer control and a title block with the headline KPIs of the summary and the method
-  (threshold, location probability, grid, model).
+- a layer control and a side panel beside the map (never over it; a button folds it away)
+  with the headline KPIs of the summary, the method (threshold, location probability, grid,
+  model) and the colour legends, each shown only while its layer is on;
+- a click on the map: the best RSRP, SINR and coverage probability at that point (the overlay
+  grids are embedded, compressed);
+- when the run's DEM is known, an offline base layer: its hillshade with sea and coastline.
 
-Offline by default: no base tiles, and Leaflet, Leaflet.markercluster, jQuery, Bootstrap, Font
+Every value that comes from an input file (ids, names, operators, KPI keys) goes through
+:func:`_esc` before it reaches the page, so that it shows as text wherever it lands (HTML,
+attribute, folium's JS template literals and strings, ``<title>``) and never runs.
+
+Offline by default: no web tiles, and Leaflet, Leaflet.markercluster, jQuery, Bootstrap, Font
 Awesome and d3 (for the colormap legends) come from the installed ``xstatic-*`` Python packages:
 :func:`write_map` copies them into ``lib/`` beside ``map.html`` and links them relatively;
 ``build_map(..., inline_assets=True)`` puts them into the page itself, so that a map saved with
@@ -36,6 +44,7 @@ import io
 import json
 import re
 import shutil
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +53,7 @@ import geopandas as gpd
 import numpy as np
 from affine import Affine
 from PIL import Image
+from rasterio.crs import CRS
 from rasterio.transform import array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 from rasterio.warp import transform as transform_points
@@ -335,7 +345,9 @@ class _LayerStyle:
     scale: float = 1.0  # legend value = raster value * scale
 
 
-_RSRP_COLORS = ("#5e0016", "#c2302a", "#f2852e", "#fde15a", "#9bd161", "#2e9e4f", "#0b5d8f")
+# Best RSRP: viridis (dark violet = weak, yellow = strong), perceptually uniform; the township
+# choropleth uses a single-hue brown-orange scale, so the two never blend into one another.
+_RSRP_COLORS = ("#440154", "#443a83", "#31688e", "#21908d", "#35b779", "#8fd744", "#fde725")
 _SINR_COLORS = ("#4b0055", "#7b2f8c", "#b85c9e", "#ef8f7a", "#f8c95a", "#e9f4a0")
 _PROB_COLORS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 
@@ -348,8 +360,10 @@ LAYERS: dict[str, _LayerStyle] = {
                            ("#d7301f", "#1a9850")),
 }
 """Style of each raster layer (the keys of :data:`covkit.runfolder.RASTER_LAYERS`)."""
-_TOWNSHIP_COLORS = ("#d73027", "#fc8d59", "#fee08b", "#d9ef8b", "#91cf60", "#1a9850")
-LEGEND_WIDTH_PX = 340
+# Township coverage [%]: dark brown (0 %) to pale cream (100 %): the gaps stand out.
+_TOWNSHIP_COLORS = ("#7f2704", "#c44103", "#f16913", "#fdae6b", "#fee6ce", "#fff5eb")
+LEGEND_WIDTH_PX = 280
+SIDEBAR_WIDTH_PX = 300
 
 
 def _hex_rgb(color: str) -> tuple[int, int, int]:
@@ -368,6 +382,68 @@ def _colorize(values: np.ndarray, style: _LayerStyle, alpha: int = 200) -> np.nd
     rgba = np.zeros(values.shape + (4,), dtype=np.uint8)
     rgba[..., :3] = np.round(rgb).astype(np.uint8)
     rgba[..., 3] = np.where(np.isfinite(values), alpha, 0).astype(np.uint8)
+    return rgba
+
+
+# Terrain base layer: land shaded from the north-west, sea, and the coastline between them.
+BASE_LAYER_NAME = "Terrain (hillshade, coastline)"
+_SEA_RGB = (0xB8, 0xD2, 0xE6)
+_COAST_RGB = (0x1F, 0x4E, 0x79)
+_LAND_RGB = (0xF2, 0xEE, 0xE4)
+_SEA, _COAST = -1.0, -2.0  # codes of the terrain band (land: shade 0..1)
+
+
+def terrain_band(dem: np.ndarray, transform, crs) -> np.ndarray:
+    """The terrain base layer as one band: the hillshade (0..1, light from the north-west at
+    45 degrees) on land, ``-1`` on the sea (height <= 0 m), ``-2`` on the coastline (land
+    pixels next to the sea), NaN where the DEM is nodata.
+
+    Parameters
+    ----------
+    dem : numpy.ndarray
+        Heights [m], NaN for nodata.
+    transform : affine.Affine or sequence of 6 floats
+        Pixel -> CRS coordinates.
+    crs : rasterio CRS or str
+        The DEM's CRS; for a geographic CRS, degrees are converted to metres at the centre.
+    """
+    z = np.asarray(dem, dtype=np.float64)
+    tr = transform if isinstance(transform, Affine) else Affine(*tuple(transform)[:6])
+    dx, dy = abs(tr.a), abs(tr.e)
+    if CRS.from_user_input(crs).is_geographic:
+        lat = tr.f + tr.e * z.shape[0] / 2.0
+        dy *= 111_320.0
+        dx *= 111_320.0 * max(np.cos(np.radians(lat)), 0.01)
+    land = np.isfinite(z) & (z > 0.0)
+    zf = np.where(np.isfinite(z), np.maximum(z, 0.0), 0.0)
+    if min(z.shape) >= 2:
+        drow, dcol = np.gradient(zf)
+    else:
+        drow = dcol = np.zeros_like(zf)
+    dzdx, dzdy = dcol / dx, -drow / dy  # east, north
+    az, alt = np.radians(315.0), np.radians(45.0)
+    light = np.array([np.sin(az) * np.cos(alt), np.cos(az) * np.cos(alt), np.sin(alt)])
+    shade = (-dzdx * light[0] - dzdy * light[1] + light[2]) / np.sqrt(dzdx**2 + dzdy**2 + 1.0)
+    band = np.clip(shade, 0.0, 1.0)
+    sea = np.isfinite(z) & ~land
+    near_sea = np.zeros_like(sea)
+    near_sea[1:, :] |= sea[:-1, :]
+    near_sea[:-1, :] |= sea[1:, :]
+    near_sea[:, 1:] |= sea[:, :-1]
+    near_sea[:, :-1] |= sea[:, 1:]
+    band = np.where(sea, _SEA, np.where(land & near_sea, _COAST, band))
+    return np.where(np.isfinite(z), band, np.nan)
+
+
+def _terrain_rgba(band: np.ndarray) -> np.ndarray:
+    """RGBA image of :func:`terrain_band` values (transparent where NaN)."""
+    rgba = np.zeros(band.shape + (4,), dtype=np.uint8)
+    shade = np.clip(np.nan_to_num(band, nan=0.0), 0.0, 1.0)[..., None]
+    land = np.array(_LAND_RGB, dtype=np.float64) * (0.45 + 0.55 * shade)
+    rgb = np.where((band == _SEA)[..., None], np.array(_SEA_RGB, dtype=np.float64), land)
+    rgb = np.where((band == _COAST)[..., None], np.array(_COAST_RGB, dtype=np.float64), rgb)
+    rgba[..., :3] = np.round(rgb).astype(np.uint8)
+    rgba[..., 3] = np.where(np.isfinite(band), 255, 0).astype(np.uint8)
     return rgba
 
 
@@ -443,29 +519,113 @@ _TOWNSHIP_FIELDS = (
 
 _CSS = """
 <style>
-  .leaflet-container { background: #eef1f4; }
-  .legend.leaflet-control { background: rgba(255,255,255,0.88); border-radius: 5px;
-    padding: 2px 0; box-shadow: 0 1px 4px rgba(0,0,0,0.3); }
-  .legend.leaflet-control svg { display: block; }
-  .covkit-title { position: fixed; bottom: 46px; left: 10px; z-index: 1000; max-width: 420px;
-    background: rgba(255,255,255,0.93); border: 1px solid #888; border-radius: 6px;
-    padding: 8px 12px; font: 12px/1.35 system-ui, sans-serif; color: #222;
-    box-shadow: 0 1px 4px rgba(0,0,0,0.3); }
-  .covkit-title h4 { margin: 0 0 4px 0; font-size: 15px; font-weight: 600; }
+  .leaflet-container { background: #dfe7ee; }
+  .folium-map { position: absolute !important; top: 0 !important; bottom: 0 !important;
+    right: 0 !important; left: @SIDE@px !important; width: auto !important;
+    height: auto !important; }
+  body.covkit-collapsed .folium-map { left: 30px !important; }
+  .covkit-title { position: fixed; top: 0; bottom: 0; left: 0; width: @SIDE@px;
+    box-sizing: border-box; overflow-y: auto; z-index: 1000; background: #fbfbfc;
+    border-right: 1px solid #aab; padding: 8px 10px 8px 12px;
+    font: 12px/1.35 system-ui, sans-serif; color: #222; }
+  body.covkit-collapsed .covkit-title { width: 30px; padding: 8px 2px; overflow: hidden; }
+  body.covkit-collapsed .covkit-title .covkit-body { display: none; }
+  .covkit-toggle { float: right; cursor: pointer; border: 1px solid #999; background: #fff;
+    border-radius: 4px; font: bold 12px/16px system-ui, sans-serif; padding: 0 5px;
+    margin: 0 0 4px 6px; }
+  .covkit-title h4 { margin: 0 0 4px 0; font-size: 15px; font-weight: 600;
+    overflow-wrap: anywhere; }
   .covkit-title table { border-collapse: collapse; margin: 2px 0 4px 0; }
-  .covkit-title td { padding: 0 8px 0 0; }
-  .covkit-title td.v { text-align: right; font-weight: 600; }
-  .covkit-title .method { color: #444; font-size: 11px; }
+  .covkit-title td { padding: 0 8px 0 0; overflow-wrap: anywhere; }
+  .covkit-title td.v { text-align: right; font-weight: 600; white-space: nowrap; }
+  .covkit-title .method { color: #444; font-size: 11px; margin-bottom: 6px;
+    overflow-wrap: anywhere; }
+  .covkit-legend { margin: 4px 0 2px 0; }
+  .covkit-legend svg { display: block; }
+  .covkit-hint { color: #555; font-size: 11px; margin-top: 6px; }
+  .covkit-query { font-size: 12px; }
   .covkit-proposed div { width: 22px; height: 22px; border-radius: 11px; background: #ffd400;
     border: 2px solid #111; font: bold 11px/18px system-ui, sans-serif; text-align: center;
     color: #111; box-sizing: border-box; }
   .covkit-popup td { padding: 0 6px 0 0; font-size: 12px; }
 </style>
-"""
+""".replace("@SIDE@", str(SIDEBAR_WIDTH_PX))
+
+# A colour legend in the side panel, drawn with d3 as branca's legend is, shown only while its
+# layer is on the map (branca draws every legend into the first legend box and never hides one).
+_LEGEND_JS = """{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var color = d3.scale.threshold().domain({{ this.color_domain|tojson }})
+      .range({{ this.color_range|tojson }});
+  var x = d3.scale.linear().domain([{{ this.vmin|tojson }}, {{ this.vmax|tojson }}])
+      .range([0, {{ this.width }} - 30]);
+  var box = document.createElement('div');
+  box.className = 'legend covkit-legend';
+  box.setAttribute('data-layer', {{ this.layer_title|tojson }});
+  (document.getElementById('covkit-legends') || document.body).appendChild(box);
+  var svg = d3.select(box).append('svg').attr('width', {{ this.width }})
+      .attr('height', {{ this.height }});
+  var g = svg.append('g').attr('class', 'key').attr('transform', 'translate(12,16)');
+  g.selectAll('rect').data(color.range().map(function (d, i) {
+      return {x0: i ? x(color.domain()[i - 1]) : x.range()[0],
+              x1: i < color.domain().length ? x(color.domain()[i]) : x.range()[1], z: d};
+    })).enter().append('rect').attr('height', {{ this.height }} - 30)
+      .attr('x', function (d) { return d.x0; })
+      .attr('width', function (d) { return d.x1 - d.x0; })
+      .style('fill', function (d) { return d.z; });
+  g.call(d3.svg.axis().scale(x).orient('top').tickSize(1)
+      .tickValues({{ this.tick_labels|tojson }}))
+    .append('text').attr('class', 'caption').attr('y', 21).text({{ this.caption|tojson }});
+  {% if this.layer is not none %}
+  var layer = {{ this.layer.get_name() }};
+  var sync = function () { box.style.display = map.hasLayer(layer) ? '' : 'none'; };
+  map.on('overlayadd overlayremove layeradd layerremove', sync);
+  sync();
+  {% endif %}
+})();
+{% endmacro %}"""
+
+
+@functools.cache
+def _legend_class():
+    """``LinearColormap`` drawn into the side panel and tied to a layer (see ``_LEGEND_JS``);
+    defined on first use because branca is imported lazily."""
+    from branca.colormap import LinearColormap
+    from branca.element import Template
+
+    class LayerLegend(LinearColormap):
+        _template = Template(_LEGEND_JS)
+
+        def __init__(self, colors, *, vmin, vmax, caption, layer=None, layer_title=""):
+            super().__init__(list(colors), vmin=vmin, vmax=vmax, caption=caption)
+            self.layer = layer
+            self.layer_title = layer_title
+            self.width = LEGEND_WIDTH_PX
+
+    return LayerLegend
+
+
+# Characters that still act inside a JS template literal (folium puts popup and tooltip HTML
+# into one) or a JS string after HTML escaping; as character references they are inert there and
+# the browser shows them as the characters when it parses the HTML.
+_JS_INERT = str.maketrans({"$": "&#36;", "`": "&#96;", "\\": "&#92;", "{": "&#123;",
+                           "}": "&#125;"})
+
+
+def _esc(value) -> str:
+    """``value`` as text that shows literally wherever the map puts it.
+
+    HTML-escaped (``& < > " '``), and ``$ ` \\ { }`` as character references: safe as HTML
+    text, in a quoted attribute, inside a JS template literal or string (folium's popups and
+    tooltips, which Leaflet then sets as innerHTML), and in a ``<script>`` (no ``</script``
+    can form). Every value from an input file that the map shows goes through here.
+    """
+    return html.escape(str(value), quote=True).translate(_JS_INERT)
 
 
 def _table_html(rows: Sequence[tuple[str, str]], cls: str = "covkit-popup") -> str:
-    body = "".join(f"<tr><td>{html.escape(k)}</td><td><b>{html.escape(v)}</b></td></tr>"
+    body = "".join(f"<tr><td>{_esc(k)}</td><td><b>{_esc(v)}</b></td></tr>"
                    for k, v in rows)
     return f'<table class="{cls}">{body}</table>'
 
@@ -495,11 +655,110 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
         for op, e in ops.items():
             if isinstance(e, dict) and e.get("population_coverage_pct") is not None:
                 rows.append((f"Operator {op}", fmt_pct(e["population_coverage_pct"]) + " %"))
-    table = "".join(f"<tr><td>{html.escape(k)}</td><td class='v'>{html.escape(v)}</td></tr>"
+    table = "".join(f"<tr><td>{_esc(k)}</td><td class='v'>{_esc(v)}</td></tr>"
                     for k, v in rows)
-    return (f'<div class="covkit-title" id="covkit-title"><h4>{html.escape(name)}</h4>'
+    return ('<div class="covkit-title" id="covkit-title">'
+            '<button type="button" class="covkit-toggle" id="covkit-toggle" '
+            'title="Hide / show the panel" aria-expanded="true">&#x2039;</button>'
+            f'<div class="covkit-body"><h4>{_esc(name)}</h4>'
             f"<table>{table}</table>"
-            f'<div class="method">Method: {html.escape(method_text(summary))}</div></div>')
+            f'<div class="method">Method: {_esc(method_text(summary))}</div>'
+            '<div id="covkit-legends"></div>'
+            '<div class="covkit-hint">Click the map for the values at a point.</div>'
+            '</div></div>')
+
+
+# The values a click on the map reports: raster layer -> (label, unit, stored integer per unit).
+_QUERY_LAYERS = {"rsrp": ("Best RSRP", "dBm", 10.0), "sinr": ("SINR", "dB", 10.0),
+                 "coverage_probability": ("Coverage probability", "%", 10.0)}
+_QUERY_NODATA = -32768
+
+
+def _query_grid(name: str, values: np.ndarray, bounds) -> dict:
+    """One overlay grid as the click query reads it: the reprojected values (the overlay
+    image's pixels) as little-endian int16 of value * 10 in the shown unit (dBm, dB, %),
+    ``-32768`` for nodata, zlib-compressed and base64-encoded (the page inflates them with the
+    browser's DecompressionStream); with the image's lat/lon bounds."""
+    label, unit, per_unit = _QUERY_LAYERS[name]
+    shown = values * (100.0 if name == "coverage_probability" else 1.0)
+    raw = np.round(np.nan_to_num(shown, nan=0.0) * per_unit)
+    if name == "coverage_probability":  # 99.96 % is not shown as 100.0 %, 0.04 % not as 0.0 %
+        raw = np.where((raw >= 1000) & (shown < 100.0), 999, raw)
+        raw = np.where((raw <= 0) & (shown > 0.0), 1, raw)
+    raw = np.clip(raw, -32767, 32767).astype("<i2")
+    raw[~np.isfinite(values)] = _QUERY_NODATA
+    packed = zlib.compress(np.ascontiguousarray(raw).tobytes(), 9)
+    (south, west), (north, east) = bounds
+    return {"layer": name, "label": label, "unit": unit, "per_unit": per_unit,
+            "rows": int(values.shape[0]), "cols": int(values.shape[1]),
+            "south": float(south), "west": float(west), "north": float(north),
+            "east": float(east),
+            "data": base64.b64encode(packed).decode("ascii")}
+
+
+# The side panel's hide / show button (the map then takes the freed width), and the click
+# query: a click on the map opens a popup with the values of the overlay grids at that point.
+_PAGE_JS = """{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var grids = {{ this.grids|tojson }};
+  var inflate = function (g) {
+    var bin = atob(g.data), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    delete g.data;
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+    return new Response(stream).arrayBuffer().then(function (buf) {
+      var view = new DataView(buf), n = buf.byteLength / 2;
+      g.values = new Int16Array(n);
+      for (var j = 0; j < n; j++) { g.values[j] = view.getInt16(2 * j, true); }
+    });
+  };
+  grids.forEach(function (g) {
+    g.yN = L.CRS.EPSG3857.project(L.latLng(g.north, g.west)).y;
+    g.yS = L.CRS.EPSG3857.project(L.latLng(g.south, g.west)).y;
+  });
+  window.covkitQueryReady = Promise.all(grids.map(inflate));
+  // The values at (lat, lon): [{layer, label, unit, value}] (value null: no value there);
+  // [] outside every grid. Null values until covkitQueryReady has resolved.
+  window.covkitQuery = function (lat, lon) {
+    var out = [];
+    grids.forEach(function (g) {
+      if (!g.values) { out.push({layer: g.layer, label: g.label, unit: g.unit, value: null});
+                       return; }
+      var fx = (lon - g.west) / (g.east - g.west);
+      var y = L.CRS.EPSG3857.project(L.latLng(lat, lon)).y;
+      var fy = (g.yN - y) / (g.yN - g.yS);
+      if (!(fx >= 0 && fx < 1 && fy >= 0 && fy < 1)) { return; }
+      var v = g.values[Math.floor(fy * g.rows) * g.cols + Math.floor(fx * g.cols)];
+      out.push({layer: g.layer, label: g.label, unit: g.unit,
+                value: v === {{ this.nodata }} ? null : v / g.per_unit});
+    });
+    return out;
+  };
+  map.on('click', function (e) { window.covkitQueryReady.then(function () {
+    var vals = window.covkitQuery(e.latlng.lat, e.latlng.lng);
+    if (!vals.length) { return; }
+    var div = document.createElement('div');
+    div.className = 'covkit-query';
+    vals.forEach(function (v) {
+      var row = document.createElement('div');
+      row.textContent = v.label + ': ' + (v.value === null ? 'no value'
+                                          : v.value.toFixed(1) + ' ' + v.unit);
+      div.appendChild(row);
+    });
+    L.popup({maxWidth: 260}).setLatLng(e.latlng).setContent(div).openOn(map);
+  }); });
+  var button = document.getElementById('covkit-toggle');
+  if (button) {
+    button.addEventListener('click', function () {
+      var collapsed = document.body.classList.toggle('covkit-collapsed');
+      button.innerHTML = collapsed ? '&#x203A;' : '&#x2039;';
+      button.setAttribute('aria-expanded', String(!collapsed));
+      map.invalidateSize();
+    });
+  }
+})();
+{% endmacro %}"""
 
 
 def _scenario_inputs(scenario_path: Path) -> dict[str, Path | None]:
@@ -566,10 +825,10 @@ def build_map(
         no CRS.
     """
     import folium
-    from branca.colormap import LinearColormap
-    from branca.element import Element
+    from branca.element import Element, MacroElement, Template
     from folium.plugins import MarkerCluster
 
+    Legend = _legend_class()
     bad = [name for name in layers if name not in LAYERS]
     if bad:
         raise CovkitInputError(f"unknown map layer {bad[0]!r}; choose from {', '.join(LAYERS)}")
@@ -585,31 +844,47 @@ def build_map(
     if inline_assets:
         _inline_figure_class()().add_child(fmap)
     fmap.options["maxZoom"] = MAX_ZOOM  # folium passes max_zoom to tiles only; none offline
-    fmap.get_root().title = f"{title}: coverage map"
+    fmap.get_root().title = _esc(f"{title}: coverage map")  # <title> is not escaped
     if cdn:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=MAX_ZOOM,
                          control=True).add_to(fmap)
     bounds: list[list[float]] = []
 
+    # offline base layer: the DEM's hillshade, sea and coastline (below every overlay)
+    if view.dem is not None:
+        dem, dem_transform, dem_crs = view.dem
+        if dem_crs is None:
+            raise CovkitInputError("DEM has no CRS")
+        terrain, tbb = raster_to_mercator(terrain_band(dem, dem_transform, dem_crs),
+                                          dem_transform, dem_crs)
+        if np.isfinite(terrain).any():
+            folium.raster_layers.ImageOverlay(
+                image=_png_data_url(_terrain_rgba(terrain)), bounds=tbb,
+                name=_esc(BASE_LAYER_NAME), overlay=False, control=True, show=not cdn,
+                opacity=1.0, interactive=False, cross_origin=False, pane="tilePane",
+                className="covkit-terrain",
+            ).add_to(fmap)
+
     # raster overlays
     thr = find_key(summary, "rsrp_threshold_dbm")
     rasters = [(name, view.rasters[name]) for name in layers if name in view.rasters]
+    query: dict[str, dict] = {}
     for i, (name, (data, transform, crs)) in enumerate(rasters):
         style = LAYERS[name]
         values, bb = raster_to_mercator(data, transform, crs)
         if not np.isfinite(values).any():
             continue
-        folium.raster_layers.ImageOverlay(
-            image=_png_data_url(_colorize(values, style)), bounds=bb, name=style.title,
+        if name in _QUERY_LAYERS:
+            query[name] = _query_grid(name, values, bb)
+        overlay = folium.raster_layers.ImageOverlay(
+            image=_png_data_url(_colorize(values, style)), bounds=bb, name=_esc(style.title),
             opacity=1.0, interactive=False, cross_origin=False, zindex=1, show=(i == 0),
         ).add_to(fmap)
         caption = style.caption
         if name == "rsrp" and thr is not None:
             caption += f"; threshold {fmt_value(float(thr))} dBm"
-        legend = LinearColormap(list(style.colors), vmin=style.vmin, vmax=style.vmax,
-                                caption=caption)
-        legend.width = LEGEND_WIDTH_PX  # branca draws every legend into the first legend box
-        legend.add_to(fmap)
+        Legend(style.colors, vmin=style.vmin, vmax=style.vmax, caption=caption,
+               layer=overlay, layer_title=style.title).add_to(fmap)
         bounds.extend(bb)
 
     # townships
@@ -622,9 +897,9 @@ def build_map(
         fields = [(c, a) for c, a in _TOWNSHIP_FIELDS if c in tw.columns]
         op_cols = sorted(c for c in tw.columns if c.startswith("coverage_pct_"))
         fields += [(c, f"Coverage {c[len('coverage_pct_'):]} [%]") for c in op_cols]
-        pct_cmap = LinearColormap(list(_TOWNSHIP_COLORS), vmin=0.0, vmax=100.0,
-                                  caption="Township coverage [%] (dashed: remote)")
-        pct_cmap.width = LEGEND_WIDTH_PX
+        pct_cmap = Legend(_TOWNSHIP_COLORS, vmin=0.0, vmax=100.0,
+                          caption="Township coverage [%] (dashed: remote)",
+                          layer_title="Townships: coverage %")
         feats = []
         for k, (_, row) in enumerate(tw.iterrows()):
             if row.geometry is None or row.geometry.is_empty:
@@ -636,11 +911,11 @@ def build_map(
                 if c == "remote":
                     props[c] = "yes" if remote[k] else "no"
                 elif c in ("township_id", "name", "county"):
-                    props[c] = "" if v is None else str(v)
+                    props[c] = "" if v is None else _esc(v)  # the tooltip sets innerHTML
                 elif "_pct" in c:
-                    props[c] = fmt_pct(v)
+                    props[c] = _esc(fmt_pct(v))
                 else:
-                    props[c] = fmt_value(v)
+                    props[c] = _esc(fmt_value(v))
             feats.append({"type": "Feature", "properties": props,
                           "geometry": row.geometry.__geo_interface__})
         if feats:
@@ -655,14 +930,16 @@ def build_map(
                         "weight": 1, "className": "covkit-township"}
 
             gj = folium.GeoJson(
-                {"type": "FeatureCollection", "features": feats}, name="Townships: coverage %",
+                {"type": "FeatureCollection", "features": feats},
+                name=_esc("Townships: coverage %"),
                 style_function=style_fn,
                 highlight_function=lambda f: {"weight": 4, "fillOpacity": 0.55},
                 tooltip=folium.GeoJsonTooltip(fields=[c for c, _ in fields],
-                                              aliases=[a for _, a in fields], sticky=True)
+                                              aliases=[_esc(a) for _, a in fields], sticky=True)
                 if fields else None,
             )
             gj.add_to(fmap)
+            pct_cmap.layer = gj
             pct_cmap.add_to(fmap)
             b = tw.total_bounds
             bounds.extend([[b[1], b[0]], [b[3], b[2]]])
@@ -675,9 +952,9 @@ def build_map(
             keep = [c for c in ("trail_id", "name", "length_km") if c in tr.columns]
             tr = tr[keep + ["geometry"]]
             for c in keep:
-                tr[c] = [fmt_value(json_safe(v)) if c == "length_km" else str(v) for v in tr[c]]
+                tr[c] = [_esc(fmt_value(json_safe(v)) if c == "length_km" else v) for v in tr[c]]
             folium.GeoJson(
-                json.loads(tr.to_json()), name="Trails",
+                json.loads(tr.to_json()), name=_esc("Trails"),
                 style_function=lambda f: {"color": "#7a3b00", "weight": 2.5, "opacity": 0.9,
                                           "dashArray": "4 3", "className": "covkit-trail"},
                 tooltip=folium.GeoJsonTooltip(fields=keep) if keep else None,
@@ -693,7 +970,7 @@ def build_map(
                 st["operator"] = "stations"
             ops = sorted(st["operator"].astype(str).unique())
             colors = {op: _OPERATOR_COLORS[i % len(_OPERATOR_COLORS)] for i, op in enumerate(ops)}
-            cluster = MarkerCluster(name=f"Stations ({len(st):,} sectors)",
+            cluster = MarkerCluster(name=_esc(f"Stations ({len(st):,} sectors)"),
                                     options={"disableClusteringAtZoom": 13,
                                              "showCoverageOnHover": False}).add_to(fmap)
             for (op, lon, lat), g in st.groupby([st["operator"].astype(str), "_lon", "_lat"],
@@ -719,7 +996,7 @@ def build_map(
                     location=[lat, lon], radius=6, color="#222222", weight=1,
                     fill_color=colors[op], fill_opacity=0.95, class_name="covkit-station",
                     popup=folium.Popup(_table_html(rows), max_width=320),
-                    tooltip=f"{op} site",
+                    tooltip=f"{_esc(op)} site",
                 ).add_to(cluster)
                 bounds.append([lat, lon])
 
@@ -729,7 +1006,7 @@ def build_map(
         ps = ps[ps.geometry.notna() & ~ps.geometry.is_empty]
         if "rank" in ps.columns:
             ps = ps.sort_values("rank", kind="stable")
-        group = folium.FeatureGroup(name=f"Proposed sites ({len(ps)})").add_to(fmap)
+        group = folium.FeatureGroup(name=_esc(f"Proposed sites ({len(ps)})")).add_to(fmap)
         for k, (_, row) in enumerate(ps.iterrows(), start=1):
             rank = row.get("rank", k)
             rank_txt = fmt_value(json_safe(rank))
@@ -746,11 +1023,11 @@ def build_map(
                     rows.append((label, (str(v) if isinstance(v, str) else fmt_value(v)) + unit))
             folium.Marker(
                 location=[row.geometry.y, row.geometry.x],
-                icon=folium.DivIcon(html=f"<div>{html.escape(rank_txt)}</div>",
+                icon=folium.DivIcon(html=f"<div>{_esc(rank_txt)}</div>",
                                     icon_size=(22, 22), icon_anchor=(11, 11),
                                     class_name="covkit-proposed"),
                 popup=folium.Popup(_table_html(rows), max_width=320),
-                tooltip=f"Proposed site #{rank_txt}",
+                tooltip=f"Proposed site #{_esc(rank_txt)}",
             ).add_to(group)
             bounds.append([row.geometry.y, row.geometry.x])
 
@@ -758,6 +1035,11 @@ def build_map(
     root = fmap.get_root()
     root.header.add_child(Element(_CSS), name="covkit_css")
     root.html.add_child(Element(_title_html(summary, after, title)), name="covkit_title")
+    page_js = MacroElement()
+    page_js._template = Template(_PAGE_JS)
+    page_js.grids = list(query.values())  # a list: tojson sorts the keys of a dict
+    page_js.nodata = _QUERY_NODATA
+    fmap.add_child(page_js, name="covkit_page")
     if bounds:
         arr = np.asarray(bounds, dtype=np.float64)
         fmap.fit_bounds([[float(np.nanmin(arr[:, 0])), float(np.nanmin(arr[:, 1]))],
@@ -804,8 +1086,10 @@ def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_L
                                     geometry=gpd.points_from_xy(st["lon"], st["lat"]),
                                     crs="EPSG:4326")
         trails = result.inputs.trails
+    dem = None if result.inputs is None else \
+        (np.asarray(result.inputs.dem_m, dtype=np.float64), grid.transform, grid.crs)
     view = RunView(summary=result.summary, townships=result.townships, rasters=rasters,
-                   stations=stations, trails=trails,
+                   stations=stations, trails=trails, dem=dem,
                    kpi_after={} if proposal is None else proposal.kpi_after,
                    proposed=None if proposal is None else proposal.proposed,
                    sites_summary={} if proposal is None else proposal.summary)

@@ -218,6 +218,27 @@ def read_raster(path: Path) -> Raster:
         return np.ma.filled(band.astype(np.float64), np.nan), src.transform, src.crs
 
 
+def read_raster_overview(path: Path, max_px: int = 2048) -> Raster:
+    """Band 1 of a raster, read decimated (nearest) so that its longest side is at most
+    ``max_px`` pixels; values, transform and CRS as :func:`read_raster` returns them.
+
+    Raises
+    ------
+    CovkitInputError
+        When the file cannot be read as a raster.
+    """
+    try:
+        with rasterio.open(path) as src:
+            scale = max(1.0, max(src.height, src.width) / max_px)
+            h, w = max(1, round(src.height / scale)), max(1, round(src.width / scale))
+            band = src.read(1, masked=True, out_shape=(h, w),
+                            resampling=rasterio.enums.Resampling.nearest)
+            transform = src.transform * src.transform.scale(src.width / w, src.height / h)
+            return np.ma.filled(band.astype(np.float64), np.nan), transform, src.crs
+    except rasterio.errors.RasterioError as exc:
+        raise CovkitInputError(f"cannot read raster: {exc}", file=path) from None
+
+
 def read_vector(path: Path, what: str):
     """A points / lines table in EPSG:4326: a CSV with ``lon`` and ``lat`` columns [deg] or any
     vector file (GeoJSON without a CRS is taken as EPSG:4326).
@@ -355,6 +376,9 @@ class RunView:
         Summary of the site proposal (``sites_summary.json``); ``{}`` without.
     source : pathlib.Path or None
         The run folder the view was read from; None for an in-memory result.
+    dem : tuple or None
+        Terrain [m AMSL] as (values, transform, crs), like a raster layer, for the map's
+        hillshade base layer (heights <= 0 m are drawn as sea); None for no base layer.
     """
 
     summary: dict = field(default_factory=dict)
@@ -366,6 +390,7 @@ class RunView:
     proposed: geopandas.GeoDataFrame | pandas.DataFrame | None = None
     sites_summary: dict = field(default_factory=dict)
     source: Path | None = None
+    dem: Raster | None = None
 
     @classmethod
     def from_folder(
@@ -431,9 +456,11 @@ class RunView:
         townships = read_townships(out)
         trails_gdf = None if trails_path is None else read_vector(trails_path, "trails")
         stations_gdf = None if stations_path is None else read_vector(stations_path, "stations")
+        dem_path = input_path(summary, "dem", out)
         return cls(summary=summary, kpi_after=after, townships=townships, rasters=rasters,
                    stations=stations_gdf, trails=trails_gdf, proposed=read_proposed(out),
-                   sites_summary=read_json(out / SITES_SUMMARY), source=out)
+                   sites_summary=read_json(out / SITES_SUMMARY), source=out,
+                   dem=None if dem_path is None else read_raster_overview(dem_path))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ screenshot into ci-artifacts/.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -79,8 +80,8 @@ def test_nodata_is_transparent_and_colours_follow_the_legend():
     rgba = _colorize(vals, style)
     assert rgba[0, 0, 3] == 0
     assert (rgba[0, 1:, 3] > 0).all()
-    assert tuple(rgba[0, 1, :3]) == (0x5E, 0x00, 0x16)  # first stop
-    assert tuple(rgba[0, 2, :3]) == (0x0B, 0x5D, 0x8F)  # last stop
+    assert tuple(rgba[0, 1, :3]) == (0x44, 0x01, 0x54)  # first stop (viridis)
+    assert tuple(rgba[0, 2, :3]) == (0xFD, 0xE7, 0x25)  # last stop
     assert tuple(rgba[0, 3, :3]) == tuple(rgba[0, 1, :3])  # clipped below vmin
     assert tuple(rgba[0, 4, :3]) == tuple(rgba[0, 2, :3])  # clipped above vmax
 
@@ -394,3 +395,266 @@ def test_inline_assets_map_renders_offline_in_headless_chromium(run_dir: Path, t
     assert fetched == [], fetched  # nothing beside the page, nothing elsewhere
     assert all(u.startswith(origin) for u in report["resources"]), report["resources"]
     assert not [c for c in report["console"] if "Failed to load" in c], report["console"]
+
+
+# ----------------------------------------------------------------------------------------------
+# what a reader sees: legends, the KPI panel, palettes
+
+_VISIBLE_LEGENDS_JS = """(function () {
+  var vis = function () {
+    return Array.prototype.filter.call(document.querySelectorAll('.legend text.caption'),
+      function (e) { var box = e.closest('.legend');
+                     return box && box.offsetParent !== null
+                       && getComputedStyle(box).display !== 'none'; })
+      .map(function (e) { return e.textContent.split(' [')[0]; });
+  };
+  var click = function (name) {
+    document.querySelectorAll('.leaflet-control-layers-overlays label').forEach(function (l) {
+      if (l.textContent.trim() === name) { l.querySelector('input').click(); }
+    });
+  };
+  var out = {start: vis()};
+  click('SINR'); out.sinr_on = vis();
+  click('Best RSRP'); out.rsrp_off = vis();
+  click('Townships: coverage %'); out.townships_off = vis();
+  click('Townships: coverage %'); out.townships_on = vis();
+  return out;
+})()"""
+
+
+def _chromium():
+    from helpers import browser_check as bc
+
+    if not bc.chromium_available():
+        pytest.skip(f"{bc.CHROMIUM} not found: install Debian's chromium package")
+    return bc
+
+
+def test_a_legend_shows_only_while_its_layer_is_shown(run_dir: Path):
+    bc = _chromium()
+    from covkit.maps import write_map
+
+    page = write_map(run_dir)
+    ev = bc.inspect_page(page, evaluate=_VISIBLE_LEGENDS_JS)["evaluated"]
+    assert isinstance(ev, dict), ev
+    assert sorted(ev["start"]) == ["Best RSRP", "Township coverage"], ev
+    assert sorted(ev["sinr_on"]) == ["Best RSRP", "SINR of the best server",
+                                     "Township coverage"], ev
+    assert sorted(ev["rsrp_off"]) == ["SINR of the best server", "Township coverage"], ev
+    assert ev["townships_off"] == ["SINR of the best server"], ev
+    assert sorted(ev["townships_on"]) == ["SINR of the best server", "Township coverage"], ev
+
+
+_PANEL_JS = """(function () {
+  var rect = function (el) { var r = el.getBoundingClientRect();
+                             return [r.left, r.top, r.right, r.bottom]; };
+  var union = function (els) {
+    var u = null;
+    els.forEach(function (el) { var r = rect(el);
+      u = u ? [Math.min(u[0], r[0]), Math.min(u[1], r[1]), Math.max(u[2], r[2]),
+               Math.max(u[3], r[3])] : r; });
+    return u;
+  };
+  var title = document.getElementById('covkit-title');
+  var map = document.querySelector('.leaflet-container');
+  var out = {title: rect(title), map: rect(map),
+             townships: union(document.querySelectorAll('path.covkit-township')),
+             overlay: union(Array.prototype.filter.call(
+               document.querySelectorAll('img.leaflet-image-layer'),
+               function (im) { return im.offsetParent !== null; }))};
+  var button = document.getElementById('covkit-toggle');
+  out.toggle = !!button;
+  if (button) { button.click(); out.collapsed_title = rect(title); out.collapsed_map = rect(map); }
+  return out;
+})()"""
+
+
+def _overlap(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(w, 0.0) * max(h, 0.0)
+
+
+def test_kpi_panel_does_not_cover_the_area_and_collapses(run_dir: Path):
+    """At the default fit, the whole area (RSRP overlay and townships) lies inside the map and
+    clear of the KPI panel; the panel's button folds it away and the map takes the width."""
+    bc = _chromium()
+    from covkit.maps import write_map
+
+    ev = bc.inspect_page(write_map(run_dir), evaluate=_PANEL_JS)["evaluated"]
+    assert isinstance(ev, dict), ev
+    for what in ("overlay", "townships"):
+        area = ev[what]
+        assert area is not None, ev
+        assert _overlap(area, ev["title"]) == 0.0, (what, ev)
+        m = ev["map"]
+        assert m[0] - 1 <= area[0] and area[2] <= m[2] + 1, (what, ev)
+        assert m[1] - 1 <= area[1] and area[3] <= m[3] + 1, (what, ev)
+    assert ev["toggle"], "the KPI panel has no hide / show button"
+    t, ct = ev["title"], ev["collapsed_title"]
+    assert ct[2] - ct[0] < 0.25 * (t[2] - t[0]), ev
+    assert ev["collapsed_map"][0] < ev["map"][0] - 100, ev
+
+
+def _rgb(c: str) -> np.ndarray:
+    c = c.lstrip("#")
+    return np.array([int(c[i:i + 2], 16) for i in (0, 2, 4)], dtype=float)
+
+
+def _ramp(colors, t: float) -> np.ndarray:
+    stops = [_rgb(c) for c in colors]
+    x = t * (len(stops) - 1)
+    i = min(int(x), len(stops) - 2)
+    return stops[i] * (1 - (x - i)) + stops[i + 1] * (x - i)
+
+
+def _hue(rgb: np.ndarray) -> float:
+    import colorsys
+
+    return 360.0 * colorsys.rgb_to_hsv(*(rgb / 255.0))[0]
+
+
+def test_rsrp_and_township_palettes_are_distinct():
+    """The RSRP overlay and the township choropleth lie on top of each other: their palettes
+    differ at every level, and they are not both red-to-green."""
+    from covkit.maps import _TOWNSHIP_COLORS, LAYERS
+
+    rsrp = LAYERS["rsrp"].colors
+    ts = np.linspace(0.0, 1.0, 21)
+    dist = [np.linalg.norm(_ramp(rsrp, t) - _ramp(_TOWNSHIP_COLORS, t)) for t in ts]
+    assert min(dist) > 80.0, dist
+
+    def red_to_green(colors) -> bool:
+        lo, hi = _hue(_rgb(colors[0])), _hue(_rgb(colors[-1]))
+        return (lo < 30 or lo > 330) and 75 < hi < 210
+
+    assert not (red_to_green(rsrp) and red_to_green(_TOWNSHIP_COLORS))
+    assert not red_to_green(rsrp) and not red_to_green(_TOWNSHIP_COLORS)
+
+
+def test_click_on_the_map_gives_the_values_at_that_point(run_dir: Path):
+    """The page carries the overlay grids (as the images are resampled) and a click reports the
+    best RSRP, SINR and coverage probability of the pixel under the pointer; a point in the
+    nodata part says so; no popup outside the grids."""
+    bc = _chromium()
+    from covkit.maps import write_map
+
+    def ll(col, row):
+        lon, lat = lonlat(X0 + col * RES_M, Y0 - row * RES_M)
+        return [lat, lon]
+
+    pts = {"strong": ll(5.5, 20.5), "mid": ll(30.5, 10.5), "nodata": ll(55.5, 20.5),
+           "far": [0.0, 0.0]}
+    page = write_map(run_dir)
+    click = "window.__covkitMap.fire('click', {latlng: L.latLng(LATLON)})".replace(
+        "LATLON", ", ".join(map(str, pts["mid"])))
+    ev = bc.inspect_page(page, actions_js=click, evaluate=(
+        "{q: Object.fromEntries(Object.entries(PTS).map(function (e) {"
+        " return [e[0], window.covkitQuery(e[1][0], e[1][1])]; })),"
+        " popup: Array.prototype.map.call(document.querySelectorAll('.covkit-query'),"
+        " function (d) { return d.innerText; })}").replace("PTS", json.dumps(pts)))["evaluated"]
+    assert isinstance(ev, dict), ev
+    q = ev["q"]
+
+    def values(name):
+        return {v["layer"]: v["value"] for v in q[name]}
+
+    assert values("strong") == {"rsrp": -75.0, "sinr": 17.5, "coverage_probability": 100.0}, q
+    assert values("mid") == {"rsrp": -100.0, "sinr": 5.0, "coverage_probability": 75.0}, q
+    assert values("nodata") == {"rsrp": None, "sinr": None, "coverage_probability": None}, q
+    assert q["far"] == [], q
+    assert ev["popup"] == ["Best RSRP: -100.0 dBm\nSINR: 5.0 dB\nCoverage probability: 75.0 %"], ev
+
+
+# ----------------------------------------------------------------------------------------------
+# offline base layer: hillshade of the DEM, sea and coastline
+
+
+def _write_dem(run_dir: Path) -> Path:
+    """A DEM over the fixture area: a ridge rising to 600 m in the middle, sea (0 m) on the
+    eastern 8 columns; recorded as the run's ``dem`` input."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    cols = np.arange(WIDTH, dtype=np.float64)
+    rows = np.arange(HEIGHT, dtype=np.float64)
+    dem = 600.0 * np.exp(-(((cols[None, :] - 25) / 12.0) ** 2 + ((rows[:, None] - 20) / 15.0)
+                           ** 2)) + 5.0
+    dem[:, WIDTH - 8:] = 0.0
+    path = run_dir / "inputs" / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=WIDTH, height=HEIGHT, count=1,
+                       dtype="float32", crs=CRS, transform=from_origin(X0, Y0, RES_M, RES_M),
+                       nodata=-9999.0) as dst:
+        dst.write(dem.astype(np.float32), 1)
+    summary_path = run_dir / "kpi_summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["input_files"]["dem"] = {"path": str(path)}
+    summary_path.write_text(json.dumps(summary, indent=2))
+    return path
+
+
+def test_terrain_band_shades_from_the_north_west_and_marks_sea_and_coast():
+    from affine import Affine
+
+    from covkit.maps import terrain_band
+
+    x = np.arange(40, dtype=np.float64)
+    dem = np.tile(np.where(x < 20, 10.0 * x, 10.0 * (40 - x)), (30, 1))  # peak at x = 20
+    dem[:, 36:] = 0.0  # sea
+    dem[0, 0] = np.nan
+    band = terrain_band(dem, Affine(100.0, 0, 0, 0, -100.0, 0), "EPSG:3826")
+    assert np.isnan(band[0, 0])
+    assert (band[:, 36:] == -1.0).all()  # sea
+    assert (band[5:, 35] == -2.0).all()  # coastline: land next to the sea
+    west_face, east_face = band[10, 10], band[10, 28]  # light from the north-west
+    assert 0.0 <= east_face < west_face <= 1.0
+    flat = terrain_band(np.full((5, 5), 50.0), Affine(100.0, 0, 0, 0, -100.0, 0), "EPSG:3826")
+    assert np.allclose(flat, np.sin(np.radians(45.0)))
+
+
+def test_offline_base_layer_is_the_dem_hillshade_with_the_coastline(run_dir: Path):
+    """With a DEM recorded in the run, map.html has a base layer (radio button in the layer
+    control) drawn below every overlay: the hillshade with sea and coastline colours."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from covkit.maps import _COAST_RGB, _SEA_RGB, BASE_LAYER_NAME, write_map
+
+    _write_dem(run_dir)
+    page = write_map(run_dir)
+    text = page.read_text(encoding="utf-8")
+    m = re.search(r'L\.imageOverlay\(\s*"(data:image/png;base64,[^"]+)"[^;]*?"covkit-terrain"',
+                  text, re.DOTALL)
+    assert m, "no terrain overlay in the page"
+    img = np.asarray(Image.open(io.BytesIO(base64.b64decode(m.group(1).split(",", 1)[1]))))
+    colours = {tuple(int(c) for c in px[:3]) for px in img.reshape(-1, 4) if px[3] == 255}
+    assert _SEA_RGB in colours and _COAST_RGB in colours
+    assert len(colours) > 20  # shaded land
+
+    bc = _chromium()
+    ev = bc.inspect_page(page, evaluate=(
+        "{base: Array.prototype.map.call(document.querySelectorAll("
+        "'.leaflet-control-layers-base label'), function (l) { return l.textContent.trim(); }),"
+        " terrain: Array.prototype.map.call(document.querySelectorAll('img.covkit-terrain'),"
+        " function (im) { var r = im.getBoundingClientRect();"
+        " return {in_tile_pane: !!im.closest('.leaflet-tile-pane'), complete: im.complete,"
+        " width: r.width, natural_width: im.naturalWidth}; })}"))["evaluated"]
+    assert isinstance(ev, dict), ev
+    assert ev["base"] == [BASE_LAYER_NAME], ev
+    assert len(ev["terrain"]) == 1, ev
+    t = ev["terrain"][0]
+    assert t["in_tile_pane"] and t["complete"] and t["natural_width"] > 0 and t["width"] > 50, ev
+
+
+def test_coverage_map_of_a_result_has_the_terrain_base_layer(tmp_path: Path):
+    """coverage_map takes the base layer from the result's inputs (DEM on the grid)."""
+    from helpers.scenario import write_small_scenario
+
+    import covkit
+
+    result = covkit.run(write_small_scenario(tmp_path / "sc", model="fspl"))
+    text = covkit.coverage_map(result).get_root().render()
+    assert '"covkit-terrain"' in text and "Terrain (hillshade, coastline)" in text
+    assert "covkitQuery" in text and text.count("L.imageOverlay(") == 4

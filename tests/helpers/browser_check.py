@@ -45,6 +45,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 _HEAD_SCRIPT = """<script>
 window.__covkitErrors = [];
 window.__covkitFailed = [];
+/*INIT*/
 window.addEventListener('error', function (e) {
   var t = e.target || {};
   if (t !== window && (t.src || t.href)) { window.__covkitFailed.push(t.src || t.href); }
@@ -54,8 +55,59 @@ window.addEventListener('error', function (e) {
 """
 
 _REPORT_SCRIPT = """<script>
+window.__covkitOpenAll = function () {
+  // Put every Leaflet layer the page defines on its map (hidden overlays, markers inside a
+  // cluster), then fire 'mouseover' and 'click' on each (propagating to the groups, as a
+  // pointer would), so that every tooltip and popup is opened once; collect their texts.
+  var texts = [], maps = [], tops = [], all = [], seen = new Set();
+  if (!window.L) { return {texts: texts, fired: 0}; }
+  for (var k in window) {
+    try {
+      var v = window[k];
+      if (v instanceof L.Map) { maps.push(v); } else if (v instanceof L.Layer) { tops.push(v); }
+    } catch (err) { /* getter errors */ }
+  }
+  var map = maps[0];
+  if (!map) { return {texts: texts, fired: 0}; }
+  var walk = function (l) {
+    if (seen.has(l)) { return; }
+    seen.add(l); all.push(l);
+    if (l.getLayers) { l.getLayers().forEach(walk); }
+  };
+  tops.forEach(walk);
+  tops.forEach(function (l) {
+    try {
+      if (!l._map && !(l instanceof L.Popup) && !(l instanceof L.Tooltip)) { map.addLayer(l); }
+    }
+    catch (err) { window.__covkitErrors.push('add layer: ' + err); }
+  });
+  var grab = function () {
+    document.querySelectorAll('.leaflet-popup-content, .leaflet-tooltip').forEach(
+      function (e) { texts.push(e.innerText); });
+  };
+  var fired = 0;
+  all.forEach(function (l) {
+    if (l.getLayers || l instanceof L.Popup || l instanceof L.Tooltip || !l._map) { return; }
+    try {
+      var ll = l.getLatLng ? l.getLatLng() : (l.getBounds ? l.getBounds().getCenter()
+                                                            : map.getCenter());
+      l.fire('mouseover', {latlng: ll}, true);
+      grab();
+      l.fire('click', {latlng: ll, containerPoint: map.latLngToContainerPoint(ll)}, true);
+      grab();
+      fired += 1;
+    } catch (err) { window.__covkitErrors.push('open: ' + err); }
+  });
+  return {texts: texts, fired: fired};
+};
 window.addEventListener('load', function () {
   setTimeout(function () {
+    var opened = /*OPEN*/null;
+    setTimeout(function () { window.__covkitReport(opened); }, /*DELAY*/0);
+  }, 1500);
+});
+window.__covkitReport = function (opened) {
+  {
     var q = function (s) { return document.querySelectorAll(s); };
     var urls = [];
     var links = [];
@@ -97,15 +149,19 @@ window.addEventListener('load', function () {
       anchor_links: links,
       failed_loads: window.__covkitFailed,
       js_errors: window.__covkitErrors,
-      location: String(window.location.href)
+      location: String(window.location.href),
+      page_title: document.title,
+      page_text: document.body.innerText,
+      opened: opened,
+      evaluated: /*EVAL*/null
     };
     var pre = document.createElement('pre');
     pre.id = 'covkit-check';
     pre.style.display = 'none';
     pre.textContent = JSON.stringify(report);
     document.body.appendChild(pre);
-  }, 1500);
-});
+  }
+};
 </script>
 """
 
@@ -149,20 +205,54 @@ def _console(stderr: str) -> list[str]:
 
 
 def inspect_page(page: Path, *, budget_ms: int = 8000,
-                 timeout_s: float = HANG_TIMEOUT_S) -> dict:
+                 timeout_s: float = HANG_TIMEOUT_S, init_js: str = "",
+                 open_layers: bool = False, actions_js: str = "",
+                 evaluate: str | None = None) -> dict:
     """Load ``page`` (via a temporary instrumented copy beside it) and return the JSON report.
 
     The copy sits in the same folder so that relative links (``lib/...``) resolve exactly as
     for the original; it is deleted afterwards.
+
+    Parameters
+    ----------
+    init_js : str
+        JavaScript run at the top of ``<head>``, before the page's own scripts (e.g. a function
+        that records calls, for injection tests).
+    open_layers : bool
+        After load, open every tooltip and popup: each Leaflet layer the page defines is put on
+        its map and gets a 'mouseover' and a 'click'; ``report["opened"]`` lists the texts of
+        the tooltips and popups then open (``texts``) and how many layers were fired.
+    actions_js : str
+        JavaScript run once the page has settled (before the layers are opened), e.g. a click
+        on the map; ``window.__covkitMap`` is then the page's Leaflet map. The report waits
+        1.5 s (virtual time) more for what the actions start.
+    evaluate : str, optional
+        A JavaScript expression evaluated last (after the layers were opened and the page
+        settled again); its JSON value is ``report["evaluated"]``.
     """
     page = Path(page).resolve()
     text = page.read_text(encoding="utf-8")
     head = re.search(r"<head[^>]*>", text, re.IGNORECASE)
     if head is None:
         raise RuntimeError(f"{page}: no <head> element")
-    text = text[:head.end()] + "\n" + _HEAD_SCRIPT + text[head.end():]
+    if "</script" in (init_js + actions_js + (evaluate or "")).lower():
+        raise ValueError("init_js / actions_js / evaluate must not contain </script")
+    actions = ""
+    if actions_js:
+        actions = ("(function () { for (var k in window) { try { if (window[k] instanceof L.Map)"
+                   " { window.__covkitMap = window[k]; } } catch (err) { /* getter */ } }"
+                   " try { " + actions_js + "; } catch (err) {"
+                   " window.__covkitErrors.push('actions: ' + err); } })(), ")
+    head_script = _HEAD_SCRIPT.replace("/*INIT*/", init_js)
+    report_script = _REPORT_SCRIPT.replace(
+        "/*OPEN*/null",
+        "(" + actions + ("window.__covkitOpenAll()" if open_layers else "null") + ")").replace(
+        "/*DELAY*/0", "1500" if open_layers or actions_js else "0").replace(
+        "/*EVAL*/null", "(function () { try { return (" + evaluate + "); } "
+        "catch (err) { return 'evaluate failed: ' + err; } })()" if evaluate else "null")
+    text = text[:head.end()] + "\n" + head_script + text[head.end():]
     end = text.lower().rfind("</html>")
-    text = (text[:end] + _REPORT_SCRIPT + text[end:]) if end >= 0 else text + _REPORT_SCRIPT
+    text = (text[:end] + report_script + text[end:]) if end >= 0 else text + report_script
     fd, tmp = tempfile.mkstemp(dir=page.parent, prefix=".check-", suffix=".html")
     os.close(fd)
     copy = Path(tmp)
