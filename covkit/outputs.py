@@ -85,8 +85,24 @@ def _write_cog_to(path: Path, array: np.ndarray, grid, nodata, tags: dict | None
                      BIGTIFF="IF_SAFER")
 
 
+def _csv_float_text(values: np.ndarray) -> np.ndarray:
+    """Floats as CSV text: the shortest decimal that reads back as the same value in the
+    column's own precision (float64 or float32), never in exponent notation (``2738100.5``,
+    not ``2.7381e+06``); whole numbers keep one decimal (``3.0``); NaN is empty."""
+    text = np.empty(values.shape, dtype=object)
+    for i, v in enumerate(values):
+        text[i] = "" if v != v else np.format_float_positional(v, unique=True, trim="0")
+    return text
+
+
 def _write_csv_to(path: Path, df) -> None:
-    df.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    """Write ``df`` without its index. Float columns keep full precision (coordinates,
+    identifiers and KPIs read back exactly as the GeoPackage and JSON hold them)."""
+    out = df.copy()
+    for i, dtype in enumerate(out.dtypes):
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            out.isetitem(i, _csv_float_text(out.iloc[:, i].to_numpy()))
+    out.to_csv(path, index=False, lineterminator="\n")
 
 
 def _json_default(o):
