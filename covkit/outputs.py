@@ -1,4 +1,4 @@
-"""Atomic output writers: Cloud-Optimized GeoTIFF, CSV, JSON, GeoPackage.
+"""Atomic output writers: Cloud-Optimized GeoTIFF, CSV, JSON, GeoPackage, GeoParquet.
 
 Every writer writes to a temporary file in the destination folder and renames it into place
 with :func:`os.replace` (atomic on POSIX and Windows within one file system), so a reader never
@@ -143,6 +143,10 @@ def _write_gpkg_to(path: Path, gdf, layer: str) -> None:
     gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
 
 
+def _write_geoparquet_to(path: Path, gdf) -> None:
+    gdf.to_parquet(path, index=False, compression="zstd")
+
+
 # ----------------------------------------------------------------------------------------------
 # atomic single-file writers
 
@@ -240,6 +244,11 @@ class StagedOutputs:
     def gpkg(self, name, gdf, layer: str) -> Path:
         tmp, final = self._tmp(name)
         _write_gpkg_to(tmp, gdf, layer)
+        return final
+
+    def geoparquet(self, name, gdf) -> Path:
+        tmp, final = self._tmp(name)
+        _write_geoparquet_to(tmp, gdf)
         return final
 
     @property

@@ -1,4 +1,4 @@
-"""The tables a run writes: CSV floats at full precision."""
+"""The tables a run writes: CSV floats at full precision, GeoParquet beside every GeoPackage."""
 
 from __future__ import annotations
 
@@ -88,3 +88,29 @@ def test_csv_floats_round_trip_without_exponent(tmp_path):
     assert raw[4].startswith("0.0000001,0.0000001,")
     assert raw[5].startswith("3.0,3.0,")
     assert not EXPONENT.search(path.read_text())
+
+
+# ------------------------------------------------------------------------------------------
+# GeoParquet
+
+
+@pytest.mark.parametrize("stem", ["kpi_townships", "sites_proposed"])
+def test_geoparquet_equals_the_geopackage(run_folder, stem):
+    gpkg = gpd.read_file(run_folder / f"{stem}.gpkg")
+    pq = gpd.read_parquet(run_folder / f"{stem}.parquet")
+    assert pq.crs is not None and pq.crs == gpkg.crs
+    assert pq.crs.to_epsg() == 3826
+    assert list(pq.columns) == list(gpkg.columns)
+    assert len(pq) == len(gpkg) >= 1
+    assert pq.geometry.geom_equals_exact(gpkg.geometry, tolerance=0).all()
+    table_cols = [c for c in gpkg.columns if c != gpkg.geometry.name]
+    pd.testing.assert_frame_equal(pd.DataFrame(pq[table_cols]), pd.DataFrame(gpkg[table_cols]),
+                                  check_dtype=False)
+
+
+def test_geoparquet_listed_in_the_outputs(run_folder):
+    import json
+
+    summary = json.loads((run_folder / "kpi_summary.json").read_text())
+    assert "kpi_townships.parquet" in summary["outputs"]
+    assert not [p for p in run_folder.iterdir() if p.name.startswith(".")]

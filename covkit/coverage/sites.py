@@ -86,12 +86,13 @@ class SiteProposal:
     files: list[Path] = field(default_factory=list)
 
     def write(self, out_dir: Path | str) -> list[Path]:
-        """Write sites_proposed.csv / .gpkg, kpi_after.json and sites_summary.json into
+        """Write sites_proposed.csv / .gpkg / .parquet, kpi_after.json and sites_summary.json into
         ``out_dir`` as one set; returns them."""
         table = pd.DataFrame(self.proposed.drop(columns=self.proposed.geometry.name))
         with StagedOutputs(Path(out_dir)) as out:
             out.csv(F.SITES_PROPOSED_CSV, table)
             out.gpkg(F.SITES_PROPOSED_GPKG, self.proposed, layer="sites_proposed")
+            out.geoparquet(F.SITES_PROPOSED_PARQUET, self.proposed)
             out.json(F.KPI_AFTER, self.kpi_after)
             out.json(F.SITES_SUMMARY, self.summary)
             self.files = out.files
