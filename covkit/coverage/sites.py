@@ -213,6 +213,7 @@ def candidate_station_rows(candidates: pd.DataFrame, scenario: Scenario) -> pd.D
         "eirp_dbm": float(s.eirp_dbm), "azimuth_deg": np.nan, "tilt_deg": 0.0,
         "beamwidth_deg": 360.0, "tech": CANDIDATE_TECH,
         "bandwidth_mhz": CANDIDATE_BANDWIDTH_MHZ, "scs_khz": CANDIDATE_SCS_KHZ,
+        "antenna_file": "",
     })
 
 
@@ -276,7 +277,7 @@ def _with_proposed_stations(inputs, candidates: pd.DataFrame, scenario: Scenario
                         np.concatenate([old.site_x_m, new_rows["x_m"].to_numpy()]),
                         np.concatenate([old.site_y_m, new_rows["y_m"].to_numpy()]),
                         np.concatenate([old.site_height_m, new_rows["height_m"].to_numpy()]),
-                        old.source)
+                        old.source, old.antenna_patterns)
     return replace(inputs, stations=stations)
 
 
