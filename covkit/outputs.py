@@ -88,10 +88,11 @@ def _write_cog_to(path: Path, array: np.ndarray, grid, nodata, tags: dict | None
 def _csv_float_text(values: np.ndarray) -> np.ndarray:
     """Floats as CSV text: the shortest decimal that reads back as the same value in the
     column's own precision (float64 or float32), never in exponent notation (``2738100.5``,
-    not ``2.7381e+06``); whole numbers keep one decimal (``3.0``); NaN is empty."""
+    not ``2.7381e+06``); whole numbers without a decimal point (``27971``, as before); NaN is
+    empty."""
     text = np.empty(values.shape, dtype=object)
     for i, v in enumerate(values):
-        text[i] = "" if v != v else np.format_float_positional(v, unique=True, trim="0")
+        text[i] = "" if v != v else np.format_float_positional(v, unique=True, trim="-")
     return text
 
 

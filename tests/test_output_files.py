@@ -66,8 +66,8 @@ def test_kpi_townships_csv_equals_the_geopackage_and_stays_readable(run_folder):
                                           err_msg=col)
     text = (run_folder / "kpi_townships.csv").read_text()
     assert not EXPONENT.search(text)
-    # population: whole numbers keep one decimal, as before (West: 20 x 30 cells x 10 people)
-    assert "T01,West,C1,False,6000.0," in text
+    # population: whole numbers without decimals, as before (West: 20 x 30 cells x 10 people)
+    assert "T01,West,C1,False,6000,2080,3920,34.666666666666664," in text
 
 
 def test_csv_floats_round_trip_without_exponent(tmp_path):
@@ -86,7 +86,7 @@ def test_csv_floats_round_trip_without_exponent(tmp_path):
     assert raw[1] == "2738100.5,2738100.5,S0,0"
     assert raw[3].startswith(",97.916664,")  # NaN empty; float32 at its own precision
     assert raw[4].startswith("0.0000001,0.0000001,")
-    assert raw[5].startswith("3.0,3.0,")
+    assert raw[5].startswith("3,3,")
     assert not EXPONENT.search(path.read_text())
 
 
