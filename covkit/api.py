@@ -26,6 +26,7 @@ import pandas as pd
 from covkit import maps, report
 from covkit import parameters as P
 from covkit.config import Scenario, load_scenario, schema_markdown
+from covkit.coverage import kpi as K
 from covkit.coverage import sites
 from covkit.coverage.layers import engine_settings
 from covkit.coverage.result import CoverageResult
@@ -52,6 +53,7 @@ __all__ = [
     "Scenario",
     "SiteProposal",
     "Study",
+    "check_inputs",
     "coverage_map",
     "headline",
     "load_inputs",
@@ -77,6 +79,20 @@ def _inputs_of(scenario_or_inputs) -> Inputs:
     if isinstance(scenario_or_inputs, Inputs):
         return scenario_or_inputs
     return load_inputs(scenario_or_inputs)
+
+
+def check_inputs(scenario: Scenario | str | Path | dict, **inputs) -> Inputs:
+    """:func:`load_inputs` and every other refusal :func:`run` makes before propagating
+    (:func:`covkit.coverage.kpi.check_inputs`): what ``covkit scenario check`` runs.
+
+    Raises
+    ------
+    CovkitInputError
+        Naming the file, column and row of the first problem.
+    """
+    loaded = load_inputs(scenario, **inputs)
+    K.check_inputs(loaded)
+    return loaded
 
 
 def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,

@@ -345,7 +345,11 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
     for k, v in inp.items():
         if v is not None and k != "township_columns":
             p = Path(v)
-            inp[k] = p if p.is_absolute() else (base / p).resolve()
+            try:
+                inp[k] = p if p.is_absolute() else (base / p).resolve()
+            except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError < 3.13)
+                raise CovkitInputError(f"cannot resolve the path {str(v)!r}: {exc}", file=file,
+                                       column=f"inputs.{k}") from None
     return Scenario(
         **{sec: _SECTION_CLASSES[sec](**vals) for sec, vals in built.items()},
         path=None if file is None else Path(file),
@@ -382,11 +386,21 @@ def load_scenario(path: Path | str) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CovkitInputError(f"cannot read scenario file: {exc.strerror}", file=path) from None
+    except UnicodeDecodeError as exc:
+        line = text_line(exc.object, exc.start)
+        raise CovkitInputError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line}); TOML files "
+            "must be UTF-8: save the file as UTF-8", file=path) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CovkitInputError(f"not valid TOML: {exc}", file=path) from None
     return scenario_from_dict(data, base_dir=path.resolve().parent, file=path)
+
+
+def text_line(data: bytes, offset: int) -> int:
+    """The 1-based line number of byte ``offset`` in ``data``."""
+    return data.count(b"\n", 0, offset) + 1
 
 
 def schema_markdown() -> str:

@@ -105,3 +105,16 @@ def test_readme_documents_every_key():
 def test_readme_key_table_is_the_schema():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert schema_markdown() in readme
+
+
+def test_scenario_not_utf8_and_symlink_loops_are_named(tmp_path):
+    toml = tmp_path / "s.toml"
+    toml.write_bytes('[scenario]\nname = "Caf\xe9"\n'.encode("latin-1"))
+    with pytest.raises(CovkitInputError, match=r"s\.toml: not UTF-8 text \(byte 0xe9 on line "
+                                               r"2\)"):
+        load_scenario(toml)
+    loop = tmp_path / "d.tif"
+    loop.symlink_to(loop)
+    with pytest.raises(CovkitInputError, match=r"column 'inputs\.dem': cannot resolve the path "
+                                               r"'d\.tif'"):
+        scenario_from_dict(BASE, base_dir=tmp_path)

@@ -285,3 +285,36 @@ def test_zero_population_scenario(tmp_path):
     write_raster(tmp_path / "z" / "population.tif", np.zeros((H, W), np.float32))
     with pytest.raises(CovkitInputError, match=r"population on the analysis grid is zero"):
         load_inputs(toml)
+
+
+def test_grid_refuses_infinite_bounds():
+    with pytest.raises(CovkitInputError, match=r"grid bounds .* must be finite"):
+        Grid.from_bounds(CRS, (0.0, 0.0, float("inf"), 1000.0), 100.0)
+
+
+def test_dense_or_infinite_population_refused(tmp_path, grid):
+    pop = np.full((H, W), 10.0, np.float64)
+    pop[0, 1] = np.inf
+    with pytest.raises(CovkitInputError, match=r"population inf at raster row 1, column 2 is "
+                                               r"infinite"):
+        loaders.load_population(write_raster(tmp_path / "p.tif", pop), grid)
+    # 20,000 people in a 50 m polygon: counted over one 100 m cell, 2e6 per km2
+    small = box(X0 + 100, Y0 - 150, X0 + 150, Y0 - 100)
+    gdf = gpd.GeoDataFrame({"population": [5.0, 20_000.0]},
+                           geometry=[box(X0, Y0 - 1000, X0 + 1000, Y0), small], crs=CRS)
+    with pytest.raises(CovkitInputError, match=r"row 2: population 20000 on 0\.01 km2 exceeds "
+                                               r"1e\+06 people per km2"):
+        loaders.load_population(gdf, grid)
+    gdf.loc[1, "population"] = 5000.0  # 5e5 per km2 over the cell: accepted
+    out, _ = loaders.load_population(gdf, grid)
+    assert out.sum() == pytest.approx(5005.0)
+
+
+def test_collect_warnings_nests_and_still_warns():
+    with loaders.collect_warnings() as outer:
+        with pytest.warns(UserWarning, match="first"):
+            loaders.warn("first")
+        with loaders.collect_warnings() as inner:
+            with pytest.warns(UserWarning, match="second"):
+                loaders.warn("second")
+    assert outer == ["first"] and inner == ["second"]

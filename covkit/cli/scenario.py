@@ -21,8 +21,9 @@ def scenario_demo(
 
 
 def scenario_check(scenario: ScenarioArg, as_json: JsonFlag = False) -> None:
-    """Load and validate every input of a scenario and print headline figures."""
-    summary = covkit.api.summarize_inputs(covkit.load_inputs(scenario))
+    """Load and validate every input of a scenario (every check `covkit run` makes before
+    computing coverage) and print headline figures."""
+    summary = covkit.api.summarize_inputs(covkit.api.check_inputs(scenario))
     print_summary(summary, as_json, "inputs")
 
 

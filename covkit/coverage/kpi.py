@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from covkit.coverage.layers import check_frequencies, station_carriers
 from covkit.errors import CovkitInputError
 
 OVERLAP_TOLERANCE = 0.001
@@ -75,6 +76,24 @@ def check_township_overlaps(gdf, ids, file=None, tolerance: float = OVERLAP_TOLE
             f"({100.0 * inter[k] / smaller[k]:.2f}% of the smaller one; at most "
             f"{100.0 * tolerance:g}% is tolerated): every person must belong to one township",
             file=file, column="geometry")
+
+
+def check_inputs(inputs) -> None:
+    """Every refusal of a coverage run that needs no propagation: overlapping townships
+    (:func:`check_township_overlaps`), bandwidth / subcarrier spacings the 3GPP tables do not
+    define and frequencies outside the clutter / building-entry models' validity
+    (:func:`covkit.coverage.layers.check_frequencies`). ``covkit run`` and ``covkit scenario
+    check`` both call it, so a check passes exactly the inputs a run accepts.
+
+    Raises
+    ------
+    CovkitInputError
+        Naming the file, column and row of the first problem.
+    """
+    tw = inputs.townships
+    check_township_overlaps(tw.gdf, tw.table["township_id"].to_numpy(), file=tw.source)
+    station_carriers(inputs.stations)
+    check_frequencies(inputs.stations, inputs.scenario)
 
 
 def fibre_cells(grid, fibre_x_m, fibre_y_m, distance_m: float = 400.0,

@@ -51,8 +51,8 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
     t0 = time.perf_counter() if started_s is None else started_s
     scenario = inputs.scenario
     tw = inputs.townships
-    K.check_township_overlaps(tw.gdf, tw.table["township_id"].to_numpy(), file=tw.source)
-    run_warnings: list[str] = []
+    K.check_inputs(inputs)
+    run_warnings: list[str] = list(inputs.warnings)
     if tw.population_outside_townships > 0:
         msg = (f"{tw.population_outside_townships:,.1f} people lie outside every township "
                "(gaps between township polygons or grid beyond them); they count in the "

@@ -11,6 +11,7 @@ import pandas as pd
 
 from covkit.coverage import kpi as K
 from covkit.coverage.layers import CoverageLayers, RadioLayers
+from covkit.data.inputs import fibre_unusable_reason
 
 
 def _f(x) -> float:
@@ -48,6 +49,13 @@ METHOD = {
 }
 
 
+FIBRE_KEYS = ("households_fibre_400m", "fibre_household_coverage_pct",
+              "non_remote_households_fibre_400m", "fibre_household_coverage_non_remote_pct")
+"""The summary's fibre KPIs: null, with the reason under ``not_computed``, when the fibre
+input is missing, empty or out of reach of the grid (kpi_townships.csv leaves its
+``households_fibre_400m`` and ``fibre_coverage_pct`` empty then)."""
+
+
 def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd.DataFrame,
                                                                                dict]:
     """Per-township table and the summary dict (without run-time provenance)."""
@@ -58,7 +66,9 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     tw = inputs.townships
     remote = tw.table["remote"].to_numpy(dtype=bool)
 
-    if inputs.fibre is not None and len(inputs.fibre):
+    not_computed: dict[str, str] = {}
+    fibre_reason = fibre_unusable_reason(inputs.fibre, grid, cov.fibre_distance_m)
+    if fibre_reason is None:
         near = K.fibre_cells(grid, inputs.fibre["x_m"].to_numpy(),
                              inputs.fibre["y_m"].to_numpy(), cov.fibre_distance_m,
                              mask=pop > 0)
@@ -68,6 +78,9 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         tw, pop, near, cov.household_size)
     df = K.township_kpis(tw, pop, layers.covered, layers.covered_by_operator, hh, hh_f,
                          cov.zone_min_covered_share, layers.tier_covered or None)
+    if fibre_reason is not None:
+        df["households_fibre_400m"] = np.nan
+        df["fibre_coverage_pct"] = np.nan
 
     total = _f(pop.sum())
     covered = _f((pop * layers.covered).sum())
@@ -114,6 +127,10 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         "households_source": hh_source,
         "fibre_distance_m": cov.fibre_distance_m,
     })
+    if fibre_reason is not None:
+        for key in FIBRE_KEYS:
+            summary[key] = None
+            not_computed[key] = fibre_reason
     # trails
     if inputs.trails is not None:
         t_km, t_cov = K.trail_km_covered(inputs.trails, grid, layers.covered)
@@ -122,6 +139,9 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     else:
         summary.update({"trail_km_total": None, "trail_km_covered": None,
                         "trail_coverage_pct": None})
+        not_computed.update(dict.fromkeys(("trail_km_total", "trail_km_covered",
+                                           "trail_coverage_pct"),
+                                          "no trails input (inputs.trails is not set)"))
     # per operator
     st = inputs.stations.table
     ops = {}
@@ -182,6 +202,7 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         counties[str(county)] = {"population": p_, "covered_population": c_,
                                  "coverage_pct": K.pct(c_, p_)}
     summary["counties"] = counties
+    summary["not_computed"] = not_computed
     return df, summary
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from affine import Affine
 
+from covkit.errors import CovkitInputError
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -40,9 +42,19 @@ class Grid:
     def from_bounds(cls, crs: str, bounds: tuple[float, float, float, float],
                     resolution_m: float) -> Grid:
         """Grid covering ``bounds`` (xmin, ymin, xmax, ymax) [m], snapped outward to whole cells
-        of ``resolution_m`` counted from the CRS origin (so grids of one resolution align)."""
+        of ``resolution_m`` counted from the CRS origin (so grids of one resolution align).
+
+        Raises
+        ------
+        CovkitInputError
+            When a bound or the resolution is not finite.
+        """
         xmin, ymin, xmax, ymax = bounds
         r = float(resolution_m)
+        if not (all(math.isfinite(float(v)) for v in bounds) and math.isfinite(r) and r > 0):
+            raise CovkitInputError(f"grid bounds {tuple(float(v) for v in bounds)} and "
+                                   f"resolution {r:g} m must be finite (resolution > 0)",
+                                   column="scenario.bounds")
         x0 = math.floor(xmin / r + 1e-9) * r
         y1 = math.ceil(ymax / r - 1e-9) * r
         x1 = math.ceil(xmax / r - 1e-9) * r

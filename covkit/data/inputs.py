@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +51,9 @@ class Inputs:
     sources : dict
         Per input name: its path, or a label such as ``<in-memory stations DataFrame>``
         (None: not given).
+    warnings : tuple of str
+        The warnings issued while loading (also issued as UserWarning); a run writes them to
+        ``kpi_summary.json``.
     """
 
     scenario: Scenario
@@ -65,6 +68,7 @@ class Inputs:
     report: dict = field(default_factory=dict)
     coast_km: np.ndarray | None = None
     sources: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
 
 def coast_raster(dem_m, affine6, model):
@@ -136,6 +140,36 @@ def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=No
         Naming the file (or in-memory input), column and row of the first problem.
     """
     scenario = _as_scenario(scenario)
+    with loaders.collect_warnings() as issued:
+        inputs = _load_inputs(scenario, dem=dem, stations=stations, population=population,
+                              townships=townships, fibre=fibre, trails=trails,
+                              candidates=candidates)
+    return replace(inputs, warnings=tuple(issued))
+
+
+def fibre_unusable_reason(fibre: pd.DataFrame | None, grid: Grid,
+                          distance_m: float) -> str | None:
+    """Why fibre KPIs cannot be computed from ``fibre`` (None when they can): no fibre input,
+    no points, or no point within ``distance_m`` of the analysis grid."""
+    if fibre is None:
+        return "no fibre input (inputs.fibre is not set)"
+    if len(fibre) == 0:
+        return "the fibre input has no points"
+    xmin, ymin, xmax, ymax = grid.bounds
+    x = fibre["x_m"].to_numpy(dtype=np.float64)
+    y = fibre["y_m"].to_numpy(dtype=np.float64)
+    dx = np.maximum(np.maximum(xmin - x, x - xmax), 0.0)
+    dy = np.maximum(np.maximum(ymin - y, y - ymax), 0.0)
+    gap_m = np.hypot(dx, dy)
+    if not (gap_m <= distance_m).any():
+        return (f"none of the {len(fibre)} fibre points lies within coverage.fibre_distance_m "
+                f"= {distance_m:g} m of the analysis grid (nearest {gap_m.min() / 1000.0:,.1f} "
+                "km away)")
+    return None
+
+
+def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fibre, trails,
+                 candidates) -> Inputs:
     src = _resolve(scenario, {"dem": dem, "stations": stations, "population": population,
                               "townships": townships, "fibre": fibre, "trails": trails,
                               "candidates": candidates})
@@ -153,6 +187,11 @@ def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=No
     report["population_outside_townships"] = tw.population_outside_townships
     fib = None if src["fibre"] is None else loaders.load_points(src["fibre"], grid, "fibre",
                                                                  "fibre_id")
+    if fib is not None:
+        reason = fibre_unusable_reason(fib, grid, scenario.coverage.fibre_distance_m)
+        if reason is not None:
+            loaders.warn(f"{loaders.source_name(src['fibre'], 'fibre')}: {reason}; the fibre "
+                         "KPIs are not computed")
     trl = None if src["trails"] is None else loaders.load_trails(src["trails"], grid)
     cand = None if src["candidates"] is None else loaders.load_candidates(src["candidates"],
                                                                           grid)

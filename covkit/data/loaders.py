@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 import pyogrio
 import rasterio
 import rioxarray  # noqa: F401 - registers the .rio accessor of in-memory rasters
+import shapely
 from affine import Affine
 from pyproj import Transformer
 from rasterio.features import rasterize
@@ -55,6 +57,9 @@ REMOTE_DENSITY_RATIO = 0.2
 def _check_exists(path: Path, what: str) -> Path:
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():
+            raise CovkitInputError(f"{what} path is a broken symbolic link or a symbolic-link "
+                                   "loop", file=path)
         raise CovkitInputError(f"{what} file does not exist", file=path)
     if not path.is_file():
         raise CovkitInputError(f"{what} path is not a file", file=path)
@@ -318,12 +323,35 @@ def read_raster_info(path, what: str):
         return src.crs, src.bounds
 
 
+def check_geographic_bounds(crs, bounds, name, what: str) -> None:
+    """Refuse a raster labelled with a geographic CRS whose bounds are no longitudes and
+    latitudes (metre coordinates under an EPSG:4326 label, say)."""
+    b = bounds
+    if crs.is_geographic and not (-180.0 - 1e-6 <= b.left <= b.right <= 360.0 + 1e-6
+                                  and -90.0 - 1e-6 <= b.bottom <= b.top <= 90.0 + 1e-6):
+        raise CovkitInputError(
+            f"{what} is labelled {crs} (degrees) but its bounds ({b.left:.6g}, {b.bottom:.6g}, "
+            f"{b.right:.6g}, {b.top:.6g}) are not longitudes and latitudes: the CRS label is "
+            "probably wrong (coordinates in metres?)", file=name)
+
+
 def grid_for(crs: str, resolution_m: float, dem_path,
              bounds: tuple[float, float, float, float] | None = None) -> Grid:
     """The analysis grid: ``bounds`` if given, else the DEM's extent in the working CRS."""
     if bounds is None:
         src_crs, b = read_raster_info(dem_path, "DEM")
-        bounds = transform_bounds(src_crs, crs, *b, densify_pts=21)
+        name = source_name(dem_path, "DEM")
+        check_geographic_bounds(src_crs, b, name, "DEM")
+        try:
+            bounds = transform_bounds(src_crs, crs, *b, densify_pts=21)
+        except Exception as exc:  # noqa: BLE001 - a failed reprojection becomes one error
+            raise CovkitInputError(f"cannot reproject the DEM extent from {src_crs} to {crs}: "
+                                   f"{exc}", file=name) from None
+        if not all(np.isfinite(bounds)):
+            raise CovkitInputError(
+                f"the DEM extent ({b.left:.6g}, {b.bottom:.6g}, {b.right:.6g}, {b.top:.6g}) "
+                f"in {src_crs} does not map to finite coordinates in {crs}: check the DEM's "
+                "CRS label", file=name)
     return Grid.from_bounds(crs, bounds, resolution_m)
 
 
@@ -335,8 +363,13 @@ def load_dem(path, grid: Grid) -> np.ndarray:
     """
     name = source_name(path, "DEM")
     with open_raster(path, "DEM") as src:
+        check_geographic_bounds(src.crs, src.bounds, name, "DEM")
         try:
             data = src.read(1, masked=True).astype(np.float64).filled(np.nan)
+        except Exception as exc:  # noqa: BLE001
+            raise CovkitInputError(f"cannot read DEM raster: {exc}", file=name) from None
+        data = _check_dem_values(data, name)
+        try:
             out = np.full(grid.shape, np.nan, dtype=np.float64)
             reproject(data, out, src_transform=src.transform, src_crs=src.crs,
                       src_nodata=np.nan, dst_transform=grid.transform, dst_crs=grid.crs,
@@ -346,7 +379,47 @@ def load_dem(path, grid: Grid) -> np.ndarray:
     if not np.isfinite(out).any():
         raise CovkitInputError("DEM does not overlap the analysis grid (all cells nodata)",
                                file=name)
+    top = float(np.nanmax(out))
+    side_km = max(grid.width, grid.height) * grid.resolution_m / 1000.0
+    if 0.0 < top < DEM_KM_SUSPECT_MAX and side_km >= DEM_KM_SUSPECT_SIDE_KM:
+        wkm, hkm = grid.width * grid.resolution_m / 1e3, grid.height * grid.resolution_m / 1e3
+        warn(f"{name}: DEM heights are at most {top:.3g} over {wkm:,.1f} km x {hkm:,.1f} km; "
+             "heights must be metres (are they kilometres?)")
     return out.astype(np.float32)
+
+
+DEM_RANGE_M = (-11000.0, 9000.0)
+"""Plausible DEM heights [m AMSL]: the Challenger Deep (-10,935 m: bathymetric DEMs such as
+ETOPO1 or GEBCO carry the sea floor) to Mount Everest (8849 m)."""
+DEM_VOID_VALUES = (-32768.0, -32767.0, -9999.0)
+"""Void markers of common DEMs (SRTM, ASCII grids): treated as nodata when undeclared."""
+DEM_KM_SUSPECT_MAX = 10.0
+DEM_KM_SUSPECT_SIDE_KM = 10.0
+"""A DEM whose heights stay below 10 over an area at least 10 km across gets a warning
+(heights in kilometres?)."""
+
+
+def _check_dem_values(data: np.ndarray, name) -> np.ndarray:
+    """Undeclared void markers become NaN (with a warning); other heights outside
+    :data:`DEM_RANGE_M` or infinite are refused, naming the raster row and column."""
+    void = np.isin(data, DEM_VOID_VALUES)
+    if void.any():
+        vals = ", ".join(f"{v:g}" for v in np.unique(data[void]))
+        warn(f"{name}: {int(void.sum()):,} DEM cell(s) hold {vals}, a void marker the file "
+             "does not declare as nodata; they are treated as nodata")
+        data = np.where(void, np.nan, data)
+    lo, hi = DEM_RANGE_M
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(data) | (data < lo) | (data > hi)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        worst = data[bad][np.argmax(np.abs(data[bad]))]
+        raise CovkitInputError(
+            f"{int(bad.sum()):,} DEM cell(s) lie outside {lo:g} to {hi:g} m (first "
+            f"{data[r, c]:g} at raster row {r + 1}, column {c + 1}; extreme {worst:g}): heights "
+            "must be metres above sea level; declare void markers as the raster's nodata",
+            file=name, column="band 1")
+    return data
 
 
 # ----------------------------------------------------------------------------------------------
@@ -577,6 +650,7 @@ def load_population(path: Path, grid: Grid, *, supersample: int = 4) -> tuple[np
 def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
     name = source_name(path, "population")
     with open_raster(path, "population") as src:
+        check_geographic_bounds(src.crs, src.bounds, name, "population raster")
         try:
             data = src.read(1, masked=True).astype(np.float64).filled(0.0)
             src_transform, src_crs = src.transform, src.crs
@@ -584,13 +658,23 @@ def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
             raise CovkitInputError(f"cannot read population raster: {exc}",
                                    file=name) from None
     path = name
-    if not np.isfinite(data).all():
-        data = np.where(np.isfinite(data), data, 0.0)
+    if np.isinf(data).any():
+        r, c = np.argwhere(np.isinf(data))[0]
+        raise CovkitInputError(f"population {data[r, c]:g} at raster row {r + 1}, column "
+                               f"{c + 1} is infinite", file=path, column="band 1")
+    nan = np.isnan(data)
+    if nan.any():
+        warn(f"{path}: {int(nan.sum()):,} of {data.size:,} population cells are NaN without "
+             "being declared nodata; they count as 0 people (total of the other cells "
+             f"{float(np.where(nan, 0.0, data).sum()):,.1f}): declare NaN as the raster's "
+             "nodata or fill the cells")
+        data = np.where(nan, 0.0, data)
     neg = data < 0
     if neg.any():
         r, c = np.argwhere(neg)[0]
         raise CovkitInputError(f"negative population {data[r, c]:g} at raster row {r + 1}, "
                                f"column {c + 1}", file=path, column="band 1")
+    _check_density(data, src_transform, src_crs, path, grid)
     total_source = float(data.sum())
     # population of source cells whose centres fall inside the grid
     rows, cols = np.nonzero(data > 0)
@@ -612,6 +696,40 @@ def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
                  "population_outside_grid": total_source - inside_total}
 
 
+MAX_DENSITY_PER_KM2 = 1.0e6
+"""Population densities above this [people / km2] are refused as implausible (the densest
+city districts reach a few 1e4 to 1e5)."""
+
+
+def _check_density(data: np.ndarray, transform: Affine, crs, path, grid: Grid) -> None:
+    """Refuse raster cells whose population density exceeds :data:`MAX_DENSITY_PER_KM2`
+    (cell areas from the raster's transform, on a geographic CRS at each row's latitude; at
+    least one analysis-grid cell, where the people of a finer cell land)."""
+    if not data.size or not (data > 0).any():
+        return
+    cell = abs(transform.a * transform.e - transform.b * transform.d)
+    rows = np.arange(data.shape[0])
+    if crs.is_geographic:
+        lat = transform.f + (rows + 0.5) * transform.e
+        area_m2 = cell * 111_320.0 * 110_574.0 * np.cos(np.radians(np.clip(lat, -89.9, 89.9)))
+    else:
+        try:
+            factor = float(crs.linear_units_factor[1])
+        except Exception:  # noqa: BLE001 - unknown units: take metres
+            factor = 1.0
+        area_m2 = np.full(rows.size, cell * factor * factor)
+    area_m2 = np.maximum(area_m2, grid.cell_area_m2)
+    density = data / (area_m2[:, None] / 1e6)
+    bad = density > MAX_DENSITY_PER_KM2
+    if bad.any():
+        r, c = np.unravel_index(int(np.argmax(density)), data.shape)
+        raise CovkitInputError(
+            f"{int(bad.sum()):,} population cell(s) exceed {MAX_DENSITY_PER_KM2:g} people per "
+            f"km2 (largest: {data[r, c]:g} people in a cell of {area_m2[r] / 1e6:.4g} km2 at "
+            f"raster row {r + 1}, column {c + 1}): population must be people per cell",
+            file=path, column="band 1")
+
+
 def _population_from_polygons(path, grid: Grid, supersample: int) -> tuple[np.ndarray, dict]:
     src, path = path, source_name(path, "population")
     gdf = read_table(src, "population")
@@ -622,6 +740,14 @@ def _population_from_polygons(path, grid: Grid, supersample: int) -> tuple[np.nd
     pop = _numeric(gdf, "population", path, lo=0.0, what="population")
     gdf = gdf.to_crs(grid.crs)
     _check_polygons(gdf, path)
+    # density over the polygon, or over one grid cell for a polygon smaller than a cell
+    area_km2 = np.maximum(gdf.geometry.area.to_numpy(), grid.cell_area_m2) / 1e6
+    bad = pop / area_km2 > MAX_DENSITY_PER_KM2
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise CovkitInputError(
+            f"population {pop[i]:g} on {area_km2[i]:.4g} km2 exceeds {MAX_DENSITY_PER_KM2:g} "
+            "people per km2", file=path, column="population", row=i + 1)
     out, outside = spread_polygon_values(gdf.geometry.values, pop, grid, supersample)
     return out, {"population_source_total": float(pop.sum()),
                  "population_outside_grid": outside}
@@ -638,6 +764,38 @@ def _check_polygons(gdf, path: Path) -> None:
         i = int(np.flatnonzero(bad)[0])
         raise CovkitInputError(f"geometry must be a polygon, got {geom.iloc[i].geom_type}",
                                file=path, column="geometry", row=i + 1)
+
+
+def repair_polygons(geoms, ids, path) -> np.ndarray:
+    """Invalid polygons (self-intersecting rings, ...) repaired with ``shapely.make_valid``,
+    keeping the polygonal parts; a warning names each township repaired, why and its area
+    before and after.
+
+    Raises
+    ------
+    CovkitInputError
+        When a repaired polygon has no area left (naming the township and the row).
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    invalid = ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return geoms
+    out = geoms.copy()
+    for i in np.flatnonzero(invalid):
+        reason = shapely.is_valid_reason(geoms[i])
+        fixed = shapely.make_valid(geoms[i])
+        parts = [g for g in shapely.get_parts(fixed)
+                 if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
+        fixed = shapely.union_all(parts) if parts else None
+        if fixed is None or fixed.is_empty or fixed.area <= 0.0:
+            raise CovkitInputError(f"township {str(ids[i])!r} has an invalid polygon ({reason}) "
+                                   "that has no area once repaired", file=path,
+                                   column="geometry", row=int(i) + 1)
+        warn(f"{path}: township {str(ids[i])!r} (row {i + 1}) has an invalid polygon "
+             f"({reason}); repaired with shapely.make_valid, area "
+             f"{shapely.area(geoms[i]) / 1e6:.3f} -> {fixed.area / 1e6:.3f} km2")
+        out[i] = fixed
+    return out
 
 
 def spread_polygon_values(geoms, values: np.ndarray, grid: Grid,
@@ -721,7 +879,9 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     ``remote_density_ratio`` times the national average (population of the townships on the
     grid divided by their area): Taiwan's telecom universal-service definition uses one fifth.
     A township with no cell on the grid cannot be classified: it is not remote, and a warning
-    names it.
+    names it. An invalid polygon (self-intersecting ring, ...) is repaired with
+    ``shapely.make_valid`` (:func:`repair_polygons`) and a warning names the township, the
+    reason and its area before and after; one with no area left is refused.
     """
     src, path = path, source_name(path, "townships")
     gdf = read_table(src, "townships")
@@ -741,6 +901,7 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     ids = _unique_ids(gdf, "township_id", path)
     _check_polygons(gdf, path)
     gdf = gdf.to_crs(grid.crs).reset_index(drop=True)
+    gdf = gdf.set_geometry(repair_polygons(gdf.geometry.values, ids, path))
     zone = rasterize([(g, i) for i, g in enumerate(gdf.geometry.values)], out_shape=grid.shape,
                      transform=grid.transform, fill=-1, dtype="int32")
     n = len(gdf)
@@ -854,9 +1015,28 @@ def load_trails(path: Path, grid: Grid):
     return gdf
 
 
+_COLLECTED: ContextVar[list[str] | None] = ContextVar("covkit_collected_warnings",
+                                                     default=None)
+
+
 def warn(message: str) -> None:
-    """Documented warnings go through Python's warnings module (category UserWarning)."""
+    """Documented warnings go through Python's warnings module (category UserWarning), and
+    into the list of an enclosing :func:`collect_warnings` (for ``kpi_summary.json``)."""
+    collected = _COLLECTED.get()
+    if collected is not None:
+        collected.append(message)
     warnings.warn(message, UserWarning, stacklevel=3)
+
+
+@contextmanager
+def collect_warnings():
+    """Collect the messages :func:`warn` issues inside the block (they are still issued) into
+    the list this yields. Blocks may nest: the inner one collects alone."""
+    token = _COLLECTED.set([])
+    try:
+        yield _COLLECTED.get()
+    finally:
+        _COLLECTED.reset(token)
 
 
 # ----------------------------------------------------------------------------------------------
