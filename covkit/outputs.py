@@ -1,4 +1,4 @@
-"""Atomic output writers: Cloud-Optimized GeoTIFF, CSV, JSON, GeoPackage.
+"""Atomic output writers: Cloud-Optimized GeoTIFF, CSV, JSON, GeoPackage, GeoParquet.
 
 Every writer writes to a temporary file in the destination folder and renames it into place
 with :func:`os.replace` (atomic on POSIX and Windows within one file system), so a reader never
@@ -85,8 +85,25 @@ def _write_cog_to(path: Path, array: np.ndarray, grid, nodata, tags: dict | None
                      BIGTIFF="IF_SAFER")
 
 
+def _csv_float_text(values: np.ndarray) -> np.ndarray:
+    """Floats as CSV text: the shortest decimal that reads back as the same value in the
+    column's own precision (float64 or float32), never in exponent notation (``2738100.5``,
+    not ``2.7381e+06``); whole numbers without a decimal point (``27971``, as before); NaN is
+    empty."""
+    text = np.empty(values.shape, dtype=object)
+    for i, v in enumerate(values):
+        text[i] = "" if v != v else np.format_float_positional(v, unique=True, trim="-")
+    return text
+
+
 def _write_csv_to(path: Path, df) -> None:
-    df.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    """Write ``df`` without its index. Float columns keep full precision (coordinates,
+    identifiers and KPIs read back exactly as the GeoPackage and JSON hold them)."""
+    out = df.copy()
+    for i, dtype in enumerate(out.dtypes):
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            out.isetitem(i, _csv_float_text(out.iloc[:, i].to_numpy()))
+    out.to_csv(path, index=False, lineterminator="\n")
 
 
 def _json_default(o):
@@ -125,6 +142,10 @@ def _write_json_to(path: Path, obj) -> None:
 
 def _write_gpkg_to(path: Path, gdf, layer: str) -> None:
     gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+
+
+def _write_geoparquet_to(path: Path, gdf) -> None:
+    gdf.to_parquet(path, index=False, compression="zstd")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -224,6 +245,11 @@ class StagedOutputs:
     def gpkg(self, name, gdf, layer: str) -> Path:
         tmp, final = self._tmp(name)
         _write_gpkg_to(tmp, gdf, layer)
+        return final
+
+    def geoparquet(self, name, gdf) -> Path:
+        tmp, final = self._tmp(name)
+        _write_geoparquet_to(tmp, gdf)
         return final
 
     @property

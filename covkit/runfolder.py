@@ -50,10 +50,12 @@ THROUGHPUT_DL = "throughput_dl_mbps.tif"
 BEST_SERVER_LEGEND = "best_server.csv"
 KPI_TOWNSHIPS_CSV = "kpi_townships.csv"
 KPI_TOWNSHIPS_GPKG = "kpi_townships.gpkg"
+KPI_TOWNSHIPS_PARQUET = "kpi_townships.parquet"
 KPI_SUMMARY = "kpi_summary.json"
 
 SITES_PROPOSED_CSV = "sites_proposed.csv"
 SITES_PROPOSED_GPKG = "sites_proposed.gpkg"
+SITES_PROPOSED_PARQUET = "sites_proposed.parquet"
 KPI_AFTER = "kpi_after.json"
 SITES_SUMMARY = "sites_summary.json"
 
@@ -77,9 +79,11 @@ TRAILS_FILES = ("trails.gpkg", "trails.geojson")
 COVERAGE_RASTERS = (RSRP_BEST, RSRP_SECOND, BEST_SERVER, SINR, COVERAGE_PROBABILITY, COVERED,
                     THROUGHPUT_DL)
 """Rasters of a coverage run (``throughput_dl_mbps.tif`` only with throughput on)."""
-COVERAGE_TABLES = (BEST_SERVER_LEGEND, KPI_TOWNSHIPS_CSV, KPI_TOWNSHIPS_GPKG, KPI_SUMMARY)
+COVERAGE_TABLES = (BEST_SERVER_LEGEND, KPI_TOWNSHIPS_CSV, KPI_TOWNSHIPS_GPKG,
+                   KPI_TOWNSHIPS_PARQUET, KPI_SUMMARY)
 """Tables of a coverage run."""
-SITES_FILES = (SITES_PROPOSED_CSV, SITES_PROPOSED_GPKG, KPI_AFTER, SITES_SUMMARY)
+SITES_FILES = (SITES_PROPOSED_CSV, SITES_PROPOSED_GPKG, SITES_PROPOSED_PARQUET, KPI_AFTER,
+               SITES_SUMMARY)
 """Files of a site-proposal run."""
 REPORT_FILES = (REPORT_HTML, REPORT_MD, REPORT_FIG_TOWNSHIPS, REPORT_FIG_RSRP,
                 REPORT_FIG_BEFORE_AFTER, REPORT_FIG_MAP)

@@ -6,9 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from helpers.scenario import RES, X0, Y0, station_rows, write_csv, write_small_scenario
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import covkit
+from covkit.coverage import radio as R
 from covkit.errors import CovkitInputError
 from covkit.propagation import antenna as an
 
@@ -208,3 +211,156 @@ def test_read_msi_first_line_name_without_token_and_360_fold(tmp_path):
     assert pat.name == "742 215 X"
     assert pat.horizontal_angle_deg.size == 36  # 360 folded onto 0
     assert pat.horizontal_angle_deg[0] == 0.0 and math.isclose(pat.horizontal_loss_db[0], 0.0)
+
+
+# ------------------------------------------------------------------------------------------
+# MSI patterns in the coverage fold (stations column antenna_file)
+# ------------------------------------------------------------------------------------------
+def _tr_loss(k):
+    # TR 38.901 Table 7.3-1 cut with 65 deg HPBW and 30 dB cap at pattern angle k (deg)
+    a = k if k <= 180 else k - 360
+    return min(12.0 * (a / 65.0) ** 2, 30.0)
+
+
+def _tr_msi(path, null=None):
+    """The parametric pattern of the coverage fold (65 deg both cuts, A_m = SLA_V = 30 dB) as
+    an MSI file, every degree plus the two angles where the 30 dB cap starts (so that linear
+    interpolation follows the kink); ``null=(lo, hi, db)`` sets the horizontal attenuation to
+    ``db`` for pattern angles lo..hi."""
+    kink = 65.0 * math.sqrt(30.0 / 12.0)  # 12 (a/65)^2 = 30 at a = 102.78 deg
+    angles = sorted([*range(360), kink, 360.0 - kink])
+    h = []
+    for k in angles:
+        v = _tr_loss(k)
+        if null is not None and null[0] <= k <= null[1]:
+            v = null[2]
+        h.append(f"{k!r} {v!r}")
+    v_rows = [f"{k!r} {_tr_loss(k)!r}" for k in angles]
+    return _write_msi(path, gain="GAIN 17 dBi", h_rows=h, v_rows=v_rows)
+
+
+def _scenario_with_antennas(folder, files, rows=None):
+    """The small test scenario; ``files[i]`` is the antenna_file of stations row i."""
+
+    toml = write_small_scenario(folder, model="fspl")
+    rows = station_rows() if rows is None else rows
+    for r, f in zip(rows, files, strict=False):
+        r["antenna_file"] = f
+    for r in rows:
+        r.setdefault("antenna_file", "")
+    write_csv(folder / "stations.csv", rows)
+    return toml
+
+
+@pytest.fixture(scope="module")
+def parametric_run(tmp_path_factory):
+    toml = _scenario_with_antennas(tmp_path_factory.mktemp("param"), [])
+    return covkit.run(toml)
+
+
+def test_msi_equal_to_tr38901_gives_the_parametric_rsrp(tmp_path, parametric_run):
+
+    folder = tmp_path / "msi"
+    folder.mkdir()
+    (folder / "ant").mkdir()
+    _tr_msi(folder / "ant" / "tr38901.msi")
+    # the three sectors of site A (azimuth 0/120/240, tilt 4) get the file; T1 stays omni
+    toml = _scenario_with_antennas(folder, ["ant/tr38901.msi"] * 3)
+    res = covkit.run(toml)
+    st = res.inputs.stations
+    assert list(st.antenna_index()) == [0, 0, 0, -1]
+    a, b = parametric_run.rsrp_best_dbm, res.rsrp_best_dbm
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    fin = np.isfinite(a)
+    assert fin.sum() > 500
+    assert np.max(np.abs(a[fin] - b[fin])) < 0.01
+    np.testing.assert_array_equal(parametric_run.best_server, res.best_server)
+    a2, b2 = parametric_run.rsrp_second_dbm, res.rsrp_second_dbm
+    assert np.array_equal(np.isnan(a2), np.isnan(b2))
+    assert np.nanmax(np.abs(a2 - b2)) < 0.01
+
+
+def test_msi_null_lowers_rsrp_in_its_direction(tmp_path):
+    rows = station_rows()[:1]  # one sector, azimuth 0 (north), tilt 4
+    base = covkit.run(_scenario_with_antennas(tmp_path / "a", [""], [dict(rows[0])]))
+    folder = tmp_path / "b"
+    folder.mkdir()
+    _tr_msi(folder / "null.msi", null=(20, 40, 28.0))  # a 28 dB null 20-40 deg clockwise
+    res = covkit.run(_scenario_with_antennas(folder, ["null.msi"], [dict(rows[0])]))
+    sx, sy = res.inputs.stations.site_x_m[0], res.inputs.stations.site_y_m[0]
+    h, w = base.rsrp_best_dbm.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    dx = X0 + (xx + 0.5) * RES - sx
+    dy = Y0 - (yy + 0.5) * RES - sy
+    bearing = np.degrees(np.arctan2(dx, dy))
+    dist = np.hypot(dx, dy)
+    ok = np.isfinite(base.rsrp_best_dbm) & (dist > 300)
+    in_null = ok & (bearing >= 23) & (bearing <= 37)
+    mirror = ok & (bearing >= -37) & (bearing <= -23)
+    assert in_null.sum() >= 5 and mirror.sum() >= 5
+    drop = base.rsrp_best_dbm - res.rsrp_best_dbm
+    # parametric loss there 12 (30/65)^2 = 2.6 dB or so; the null: 28 dB (capped at 30)
+    assert np.all(drop[in_null] > 15.0)
+    assert np.max(np.abs(drop[mirror])) < 0.01
+    assert np.max(np.abs(drop[ok & (np.abs(bearing) < 15)])) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("write", "name", "pattern"),
+    [
+        (lambda p: _write_msi(p, gain="COMMENT no gain"), "bad.msi",
+         r"column 'antenna_file', row 2: antenna_file 'bad.msi': file .*bad.msi: no GAIN"),
+        (lambda p: _write_msi(p, h_rows=["0 0.0", "1 x"]), "bad.msi",
+         r"column 'antenna_file', row 2: .*bad.msi: line 14: HORIZONTAL row is not numeric"),
+        (None, "missing.msi", r"column 'antenna_file', row 2: antenna_file 'missing.msi': "
+         r".*does not exist"),
+        (lambda p: p.write_text("x"), "bad.csv", r"column 'antenna_file', row 2: antenna_file "
+         r"'bad.csv' is not an MSI / Planet pattern"),
+    ],
+)
+def test_bad_msi_names_the_stations_row(tmp_path, write, name, pattern):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    if write is not None:
+        write(folder / name)
+    toml = _scenario_with_antennas(folder, ["", name])
+    with pytest.raises(CovkitInputError, match=r"file .*stations\.csv, " + pattern):
+        covkit.load_inputs(covkit.load_scenario(toml))
+
+
+def test_reduce_with_a_pattern_compiled_equals_py_func(tmp_path):
+    pats = an.pack_patterns([an.read_msi(_tr_msi(tmp_path / "a.msi", null=(80, 100, 25.0)))])
+    shape = (3, 4)
+    affine6 = np.array([0.0, 100.0, 0.0, 300.0, 0.0, -100.0])
+    out = []
+    for f in (R.reduce_site_window, R.reduce_site_window.py_func):
+        h, w = shape
+        g = (np.full(shape, -np.inf, np.float32), np.full(shape, -np.inf, np.float32),
+             np.full(shape, -1, np.int32), np.full((1, h, w), -np.inf, np.float32),
+             np.full((1, h, w), -1, np.int32), np.zeros((1, h, w), np.float32))
+        f(np.full(shape, 100.0, np.float32), 0, 0, np.zeros(shape), affine6, 10.0, 150.0, 30.0,
+          1.5, 8.5e6, 3500.0, False, 0, np.array([0, 1], np.int64), np.array([20.0, 20.0]),
+          np.array([0.0, 180.0]), np.array([2.0, 2.0]), np.array([65.0, 65.0]),
+          np.array([0, -1], np.int64), np.array([0, 0], np.int64), np.array([0, 0], np.int64),
+          *pats, *g)
+        out.append(g)
+    for a, b in zip(*out, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-4)
+    # pixel due east of the site (pattern angle ~90): in the null of sector 0
+    assert out[0][0][1, 3] < 20.0 - 100.0 - 20.0
+
+
+def test_site_proposals_keep_the_stations_patterns(tmp_path):
+    # kpi_after recomputes coverage with the existing stations plus the proposed ones: the
+    # existing sectors keep their MSI pattern there (OpA's coverage is the same before/after)
+    folder = tmp_path / "s"
+    folder.mkdir()
+    _tr_msi(folder / "null.msi", null=(0, 359, 29.0))  # all but useless
+    toml = _scenario_with_antennas(folder, ["null.msi"] * 3)
+    res = covkit.run(toml)
+    base = covkit.run(_scenario_with_antennas(tmp_path / "p", []))
+    op_a = res.summary["operators"]["OpA"]["population_coverage_pct"]
+    assert op_a < base.summary["operators"]["OpA"]["population_coverage_pct"] - 5.0
+    prop = covkit.propose_sites(res, budget_sites=1)
+    assert prop.kpi_after["operators"]["OpA"]["population_coverage_pct"] == pytest.approx(
+        op_a, abs=1e-9)

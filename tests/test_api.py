@@ -135,7 +135,8 @@ def test_propose_sites_from_a_result(small, tmp_path):
     assert isinstance(prop.proposed, gpd.GeoDataFrame)
     assert len(prop.proposed) <= 1
     assert {p.name for p in prop.files} == {"sites_proposed.csv", "sites_proposed.gpkg",
-                                            "kpi_after.json", "sites_summary.json"}
+                                            "sites_proposed.parquet", "kpi_after.json",
+                                            "sites_summary.json"}
     assert prop.kpi_after["population_coverage_pct"] >= res.summary["population_coverage_pct"]
 
 

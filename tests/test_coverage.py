@@ -10,7 +10,7 @@ import pytest
 
 from covkit.coverage import radio as R
 from covkit.errors import CovkitInputError
-from covkit.propagation.antenna import sector_gain_dbi
+from covkit.propagation.antenna import pack_patterns, sector_gain_dbi
 
 
 # ------------------------------------------------------------------------------------------
@@ -87,6 +87,9 @@ def test_elevation_angle(compiled):
     assert f(0.0, 100.0, 100.0, ae) == pytest.approx(0.0, abs=1e-3)  # 1 m minimum
 
 
+NO_PATTERNS = tuple(pack_patterns([]))  # no tabulated antenna pattern
+
+
 def _grids(shape, n_op, n_layers):
     h, w = shape
     return (np.full(shape, -np.inf, np.float32), np.full(shape, -np.inf, np.float32),
@@ -113,9 +116,9 @@ def test_reduce_and_sinr_two_sectors(compiled):
     def one(site_x, loss, idx, op, layer):
         reduce_(np.array([[np.nan, loss, np.nan]], np.float32), 0, 0, dem, affine6, site_x,
                 50.0, 1.5, 1.5, ae, 3500.0, False, 0, np.array([idx], np.int64), eirp_re, nan,
-                np.array([0.0]), np.array([65.0]), np.array([op], np.int64),
-                np.array([layer], np.int64), best, second, server, op_best, op_server,
-                layer_mw)
+                np.array([0.0]), np.array([65.0]), np.array([-1], np.int64),
+                np.array([op], np.int64), np.array([layer], np.int64), *NO_PATTERNS, best,
+                second, server, op_best, op_server, layer_mw)
 
     one(50.0, 100.0, 0, 0, 0)    # S0: -80 dBm
     one(250.0, 110.0, 1, 0, 0)   # S1: -90 dBm, same layer
@@ -155,8 +158,8 @@ def test_reduce_sector_pattern_and_losses(compiled):
         g = _grids(shape, 1, 1)
         reduce_(loss, 0, 0, dem, affine6, 150.0, 50.0, 1.5, 1.5, ae, 3500.0, clutter, bel,
                 np.array([0], np.int64), np.array([20.0]), np.array([90.0]),  # faces east
-                np.array([0.0]), np.array([65.0]), np.array([0], np.int64),
-                np.array([0], np.int64), *g)
+                np.array([0.0]), np.array([65.0]), np.array([-1], np.int64),
+                np.array([0], np.int64), np.array([0], np.int64), *NO_PATTERNS, *g)
         return g[0]
 
     base = run(False, 0)

@@ -29,7 +29,7 @@ from covkit.errors import CovkitInputError
 OUTPUT_NAMES = ("rsrp_best.tif", "rsrp_second.tif", "best_server.tif", "sinr.tif",
                 "coverage_probability.tif", "covered.tif", "throughput_dl_mbps.tif",
                 "best_server.csv", "kpi_townships.csv", "kpi_townships.gpkg",
-                "kpi_summary.json")
+                "kpi_townships.parquet", "kpi_summary.json")
 
 
 @pytest.fixture(scope="module")
@@ -410,7 +410,7 @@ def test_demo_end_to_end_fspl(tmp_path):
     assert 0.0 < s["fibre_household_coverage_non_remote_pct"] < 100.0
     assert 0.0 <= s["trail_km_covered"] <= s["trail_km_total"]
     saved = json.loads((tmp_path / "out" / "kpi_summary.json").read_text())
-    assert saved["outputs"][-1] == "kpi_summary.json" and len(saved["outputs"]) == 11
+    assert saved["outputs"][-1] == "kpi_summary.json" and len(saved["outputs"]) == 12
 
 
 def test_distance_model_outside_height_validity_warns(tmp_path):

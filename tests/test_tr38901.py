@@ -82,15 +82,123 @@ def test_uma_expected_effective_height():
     # hUT < 13 m: exactly 1 m; d2D <= 18 m: g = 0 -> 1 m
     assert tr.uma_effective_env_height_m(300.0, 12.9) == 1.0
     assert tr.uma_effective_env_height_m(18.0, 20.0) == 1.0
-    # breakpoint uses it: d'BP = 4 (25 - hE)(20 - hE) fc / c
-    dbp = 4 * (25 - expected) * (20 - expected) * 3.5e9 / 3e8
+    # the loss is not the loss at E[hE] but the mean over the hE distribution (linear power):
+    # hE = 1 (weight 1), 12, 15, 18 (weight C / 3 each), over 1 + C
     d3d = math.sqrt(300**2 + 5**2)
-    if 300 <= dbp:
-        exp_pl = 28 + 22 * math.log10(d3d) + 20 * math.log10(3.5)
-    else:
-        exp_pl = (28 + 40 * math.log10(d3d) + 20 * math.log10(3.5)
-                  - 9 * math.log10(dbp**2 + 5**2))
+
+    def pl_at(he):
+        dbp = 4 * (25 - he) * (20 - he) * 3.5e9 / 3e8
+        if 300 <= dbp:
+            return 28 + 22 * math.log10(d3d) + 20 * math.log10(3.5)
+        return (28 + 40 * math.log10(d3d) + 20 * math.log10(3.5)
+                - 9 * math.log10(dbp**2 + 5**2))
+
+    power = (10 ** (-pl_at(1) / 10) + c / 3 * sum(10 ** (-pl_at(h) / 10) for h in (12, 15, 18)))
+    exp_pl = -10 * math.log10(power / (1 + c))
     assert pl("uma", 300.0, 3500.0, 25.0, 20.0) == pytest.approx(exp_pl, abs=1e-9)
+
+
+# ------------------------------------------------------------------------------------------
+# UMa with hUT >= 13 m: the loss averaged over the TR's environment-height distribution
+# ------------------------------------------------------------------------------------------
+def _uma_los_fixed_he(d2d, f_mhz, hbs, hut, he):
+    """TR 38.901 Table 7.4.1-1 UMa LOS for one hE, written out again from the table."""
+    fc = f_mhz / 1000.0
+    d3d = math.sqrt(d2d**2 + (hbs - hut) ** 2)
+    dbp = 4.0 * (hbs - he) * (hut - he) * fc * 1e9 / 3.0e8  # note 1, c = 3e8 m/s
+    if d2d <= dbp:
+        return 28.0 + 22.0 * math.log10(d3d) + 20.0 * math.log10(fc)
+    return (28.0 + 40.0 * math.log10(d3d) + 20.0 * math.log10(fc)
+            - 9.0 * math.log10(dbp**2 + (hbs - hut) ** 2))
+
+
+def _uma_he_distribution(d2d, hut):
+    """Table 7.4.1-1 note 1: hE = 1 m w.p. 1/(1 + C(d2D, hUT)), else uniform on
+    {12, 15, ..., hUT - 1.5}; C = ((hUT - 13)/10)^1.5 g(d2D) for 13 <= hUT <= 23,
+    g = (5/4)(d2D/100)^3 exp(-d2D/150) for d2D > 18 m."""
+    g = 0.0 if d2d <= 18.0 else 1.25 * (d2d / 100.0) ** 3 * math.exp(-d2d / 150.0)
+    c = 0.0 if hut < 13.0 else ((hut - 13.0) / 10.0) ** 1.5 * g
+    heights = list(np.arange(12.0, hut - 1.5 + 1e-9, 3.0))
+    if not heights or c == 0.0:
+        return [(1.0, 1.0)]
+    return [(1.0, 1.0 / (1.0 + c))] + [(h, c / (1.0 + c) / len(heights)) for h in heights]
+
+
+def _uma_brute_force(d2d, f_mhz, hut, hbs=25.0):
+    """(mean of linear power as a loss, mean of the loss in dB) over the hE distribution."""
+    dist = _uma_he_distribution(d2d, hut)
+    assert sum(p for _, p in dist) == pytest.approx(1.0)
+    losses = [(_uma_los_fixed_he(d2d, f_mhz, hbs, hut, he), p) for he, p in dist]
+    lin = -10.0 * math.log10(sum(p * 10.0 ** (-x / 10.0) for x, p in losses))
+    db = sum(p * x for x, p in losses)
+    return lin, db
+
+
+def test_uma_high_terminal_issue_case():
+    # 727 m, 500 MHz, hUT 22.5 m: C = 0.95^1.5 * 1.25 * 7.27^3 * exp(-4.847) = 3.493,
+    # P(hE = 1) = 0.2226, hE in {12, 15, 18, 21} each 0.1944; d'BP = 3440, 910, 500, 210, 40 m;
+    # PL = 84.93 (hE = 1, 12: PL1), 87.86, 94.64, 107.59 dB. Mean of linear power 87.63 dB,
+    # mean in dB 91.79 dB; the old value at E[hE] was 84.93 dB.
+    lin, db = _uma_brute_force(727.0, 500.0, 22.5)
+    assert lin == pytest.approx(87.63, abs=0.01)
+    assert db == pytest.approx(91.79, abs=0.01)
+    got = pl("uma", 727.0, 500.0, 25.0, 22.5)
+    assert got == pytest.approx(lin, abs=1e-9)
+    assert got > _uma_los_fixed_he(727.0, 500.0, 25.0, 22.5, 1.0) + 2.5
+
+
+@pytest.mark.parametrize("d2d", [19.0, 100.0, 300.0, 450.0, 727.0, 1300.0, 3000.0, 5000.0])
+@pytest.mark.parametrize("f_mhz", [500.0, 900.0, 3500.0, 28000.0])
+@pytest.mark.parametrize("hut", [13.0, 13.6, 15.0, 17.9, 20.0, 22.5])
+def test_uma_high_terminal_equals_brute_force(d2d, f_mhz, hut):
+    lin, _ = _uma_brute_force(d2d, f_mhz, hut)
+    assert pl("uma", d2d, f_mhz, 25.0, hut) == pytest.approx(lin, abs=1e-9)
+    # compiled kernel and its Python form agree
+    args = (1, d2d, f_mhz, 25.0, hut, 0, 20.0, 5.0)
+    assert tr.tr38901_loss_db(*args) == pytest.approx(tr.tr38901_loss_db.py_func(*args),
+                                                      abs=1e-10)
+    # NLOS = max(PL_LOS, PL'_NLOS) with this LOS loss
+    d3d = math.sqrt(d2d**2 + (25.0 - hut) ** 2)
+    nlos_prime = 13.54 + 39.08 * math.log10(d3d) + 20 * math.log10(f_mhz / 1000) - 0.6 * (
+        hut - 1.5)
+    assert pl("uma", d2d, f_mhz, 25.0, hut, "nlos") == pytest.approx(max(lin, nlos_prime),
+                                                                      abs=1e-9)
+
+
+def test_uma_high_terminal_monte_carlo():
+    # draw hE as the TR says and average the received power: agrees with the kernel
+    rng = np.random.default_rng(16)
+    d2d, f_mhz, hut = 727.0, 500.0, 22.5
+    c = ((hut - 13.0) / 10.0) ** 1.5 * 1.25 * (d2d / 100.0) ** 3 * math.exp(-d2d / 150.0)
+    n = 200_000
+    he = np.where(rng.random(n) < 1.0 / (1.0 + c), 1.0,
+                  rng.choice(np.array([12.0, 15.0, 18.0, 21.0]), n))
+    table = {h: _uma_los_fixed_he(d2d, f_mhz, 25.0, hut, h) for h in (1.0, 12.0, 15.0, 18.0, 21.0)}
+    loss = np.array([table[h] for h in he])
+    mc = -10.0 * np.log10(np.mean(10.0 ** (-loss / 10.0)))
+    assert pl("uma", d2d, f_mhz, 25.0, hut) == pytest.approx(mc, abs=0.05)
+
+
+@pytest.mark.parametrize("hut", [1.5, 5.0, 10.0, 12.9])
+@pytest.mark.parametrize("mode", ["los", "nlos", "probabilistic"])
+def test_uma_low_terminal_unchanged(hut, mode):
+    # hUT < 13 m: C = 0, hE = 1 m exactly, as before
+    d = np.array([10.0, 18.0, 100.0, 727.0, 1500.0, 4999.0])
+    for f_mhz in (500.0, 3500.0, 28000.0):
+        los = np.array([_uma_los_fixed_he(x, f_mhz, 25.0, hut, 1.0) for x in d])
+        got = pl("uma", d, f_mhz, 25.0, hut, mode)
+        if mode == "los":
+            np.testing.assert_allclose(got, los, rtol=0, atol=1e-10)
+        else:
+            d3d = np.sqrt(d**2 + (25.0 - hut) ** 2)
+            nlos = np.maximum(los, 13.54 + 39.08 * np.log10(d3d) + 20 * math.log10(f_mhz / 1000)
+                              - 0.6 * (hut - 1.5))
+            if mode == "nlos":
+                np.testing.assert_allclose(got, nlos, rtol=0, atol=1e-10)
+            else:
+                p = tr.tr38901_path_loss("uma", d, f_mhz, 25.0, hut).los_probability
+                want = -10 * np.log10(p * 10 ** (-los / 10) + (1 - p) * 10 ** (-nlos / 10))
+                np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
 
 
 # ------------------------------------------------------------------------------------------

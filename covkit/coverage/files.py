@@ -113,6 +113,7 @@ def write_coverage(out_dir: Path | str, result) -> tuple[list[Path], dict]:
         out.csv(F.BEST_SERVER_LEGEND, best_server_legend(result.inputs.stations.table))
         out.csv(F.KPI_TOWNSHIPS_CSV, table)
         out.gpkg(F.KPI_TOWNSHIPS_GPKG, gdf, layer="kpi_townships")
+        out.geoparquet(F.KPI_TOWNSHIPS_PARQUET, gdf)
         summary = dict(result.summary)
         summary["outputs"] = [p.name for p in out.files] + [F.KPI_SUMMARY]
         out.json(F.KPI_SUMMARY, summary)

@@ -21,6 +21,7 @@ from covkit.coverage import radio as R
 from covkit.data.loaders import warn
 from covkit.errors import CovkitInputError
 from covkit.progress import progress_bar
+from covkit.propagation.antenna import pack_patterns
 from covkit.propagation.constants import EARTH_RADIUS_M
 from covkit.propagation.engine import EngineSettings, site_loss_window
 from covkit.propagation.models import model_info
@@ -151,7 +152,12 @@ class RadioLayers(Accumulators):
 
 @dataclass(frozen=True)
 class Sectors:
-    """Per-sector arrays of the sectors folded in one call (stations rows ``rows``)."""
+    """Per-sector arrays of the sectors folded in one call (stations rows ``rows``).
+
+    ``pattern``: per sector the index of its tabulated antenna pattern in the fold's
+    patterns (the stations' ``antenna_patterns``), -1 = the TR 38.901 parametric pattern;
+    None = parametric for all.
+    """
 
     rows: np.ndarray
     eirp_re_dbm: np.ndarray
@@ -160,11 +166,19 @@ class Sectors:
     beamwidth_deg: np.ndarray
     operator: np.ndarray
     layer: np.ndarray
+    pattern: np.ndarray | None = None
 
     def take(self, rows: np.ndarray) -> Sectors:
         """The sectors of the given stations rows."""
         return Sectors(rows, self.eirp_re_dbm[rows], self.azimuth_deg[rows], self.tilt_deg[rows],
-                       self.beamwidth_deg[rows], self.operator[rows], self.layer[rows])
+                       self.beamwidth_deg[rows], self.operator[rows], self.layer[rows],
+                       None if self.pattern is None else self.pattern[rows])
+
+    def pattern_index(self) -> np.ndarray:
+        """``pattern`` as int64 with -1 for parametric sectors."""
+        if self.pattern is None:
+            return np.full(self.rows.size, -1, dtype=np.int64)
+        return np.ascontiguousarray(self.pattern, dtype=np.int64)
 
 
 class SiteFold:
@@ -190,6 +204,7 @@ class SiteFold:
         self.ae_m = p.k_factor * EARTH_RADIUS_M
         self.clutter_on = uses_clutter(sc)
         self.building = R.BUILDING_CODES[p.building_entry]
+        self.patterns = pack_patterns(list(inputs.stations.antenna_patterns.values()))
 
     def ground_m(self, x_m: float, y_m: float) -> float:
         """Terrain height [m AMSL] of the cell holding (x, y) (clamped to the grid)."""
@@ -236,8 +251,10 @@ class SiteFold:
             np.ascontiguousarray(win.loss_db), r0, c0, dem_m, affine6, x_m, y_m, tx_amsl_m,
             self.rx_height_agl_m, self.ae_m, float(freq_mhz), self.clutter_on, self.building,
             sectors.rows, sectors.eirp_re_dbm, sectors.azimuth_deg, sectors.tilt_deg,
-            sectors.beamwidth_deg, sectors.operator, sectors.layer, acc.best_dbm,
-            acc.second_dbm, acc.server, acc.op_best_dbm, acc.op_server, acc.layer_mw)
+            sectors.beamwidth_deg, sectors.pattern_index(), sectors.operator, sectors.layer,
+            self.patterns.bounds, self.patterns.angle_deg, self.patterns.loss_db,
+            self.patterns.cap_db, acc.best_dbm, acc.second_dbm, acc.server, acc.op_best_dbm,
+            acc.op_server, acc.layer_mw)
 
 
 def compute_radio(inputs, progress: bool = False) -> RadioLayers:
@@ -263,7 +280,8 @@ def compute_radio(inputs, progress: bool = False) -> RadioLayers:
                           st["azimuth_deg"].to_numpy(dtype=np.float64),
                           st["tilt_deg"].to_numpy(dtype=np.float64),
                           st["beamwidth_deg"].to_numpy(dtype=np.float64),
-                          st["operator"].map(op_index).to_numpy(dtype=np.int64), sec_layer)
+                          st["operator"].map(op_index).to_numpy(dtype=np.int64), sec_layer,
+                          stations.antenna_index())
     acc = Accumulators.empty(inputs.grid.shape, len(operators), len(layers))
     fold = SiteFold(inputs)
     site_lat = st.groupby("site_index")["lat"].first()

@@ -16,10 +16,12 @@ RSRP of a sector at a pixel [dBm] (EIRP spread evenly over the carrier's 12 N_RB
 
     RSRP = EIRP - 10 log10(12 N_RB) - L_path + A(phi, theta) - L_clutter - L_BEL
 
-with ``A`` the TR 38.901 Table 7.3-1 pattern *relative to boresight* (0 dB on boresight: the
-EIRP already contains the antenna's maximum gain), ``phi`` the pixel azimuth relative to the
-sector azimuth and ``theta`` the elevation angle of the pixel seen from the antenna over a
-curved Earth of effective radius ``a_e``::
+with ``A`` the antenna pattern *relative to boresight* (0 dB on boresight: the EIRP already
+contains the antenna's maximum gain): the TR 38.901 Table 7.3-1 sector pattern from azimuth,
+tilt and beamwidth, or a sector's MSI / Planet pattern file (``G = -min(L_H + L_V, L_max)``,
+:func:`covkit.propagation.antenna.tabulated_gain_dbi`, the file's tilt plus ``tilt_deg``);
+``phi`` the pixel azimuth relative to the sector azimuth and ``theta`` the elevation angle
+of the pixel seen from the antenna over a curved Earth of effective radius ``a_e``::
 
     theta = atan((h_rx_amsl - h_tx_amsl) / d - d / (2 a_e))
 
@@ -36,7 +38,7 @@ from scipy.special import ndtr, ndtri
 
 from covkit._jit import njit, njit_parallel, prange
 from covkit.errors import CovkitInputError
-from covkit.propagation.antenna import sector_gain_dbi
+from covkit.propagation.antenna import sector_gain_dbi, tabulated_gain_dbi
 from covkit.propagation.clutter import building_entry_loss_db, terrestrial_clutter_loss_db
 
 # ----------------------------------------------------------------------------------------------
@@ -188,7 +190,8 @@ def _insert(v, s, best, second, server, r, c):
 def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, tx_amsl_m,
                        rx_agl_m, ae_m, freq_mhz, clutter_on, building_type,
                        sec_index, sec_eirp_re_dbm, sec_azimuth_deg, sec_tilt_deg,
-                       sec_hpbw_deg, sec_op, sec_layer,
+                       sec_hpbw_deg, sec_pattern, sec_op, sec_layer,
+                       pat_bounds, pat_angle_deg, pat_loss_db, pat_cap_db,
                        best, second, server, op_best, op_server, layer_mw):
     """Fold the sectors of one (site, frequency) group into the running grids.
 
@@ -217,7 +220,13 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
         entry loss at the pixel's elevation angle.
     sec_* : 1-D arrays, one entry per sector of the group
         Station row index, EIRP per resource element [dBm], azimuth [deg] (NaN = omni),
-        downtilt [deg], horizontal beamwidth [deg], operator index, layer index.
+        downtilt [deg], horizontal beamwidth [deg], pattern index (-1 = the TR 38.901
+        parametric pattern; else the pattern of that index, whose boresight is the azimuth,
+        north when NaN, with the downtilt added to its own), operator index, layer index.
+    pat_bounds, pat_angle_deg, pat_loss_db, pat_cap_db : arrays
+        Tabulated patterns packed by :func:`covkit.propagation.antenna.pack_patterns`
+        (may hold no pattern). The gain is relative to boresight (0 dB maximum), as for the
+        parametric pattern: the file's GAIN is part of the EIRP.
     best, second : float32[rows, cols]
         Best and second-best RSRP [dBm] (-inf = none yet); updated in place.
     server : int32[rows, cols]
@@ -256,7 +265,15 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
             bearing = math.degrees(math.atan2(dx, dy)) if d > 0.0 else 0.0
             for k in range(n_s):
                 az = sec_azimuth_deg[k]
-                if np.isnan(az):
+                pat = sec_pattern[k]
+                if pat >= 0:
+                    h0, h1 = pat_bounds[pat, 0], pat_bounds[pat, 1]
+                    v0, v1 = pat_bounds[pat, 2], pat_bounds[pat, 3]
+                    gain = tabulated_gain_dbi(bearing - (0.0 if np.isnan(az) else az), elev,
+                                              sec_tilt_deg[k], pat_angle_deg[h0:h1],
+                                              pat_loss_db[h0:h1], pat_angle_deg[v0:v1],
+                                              pat_loss_db[v0:v1], 0.0, pat_cap_db[pat])
+                elif np.isnan(az):
                     gain = sector_gain_dbi(0.0, elev, sec_tilt_deg[k], np.inf,
                                            VERTICAL_BEAMWIDTH_DEG, FRONT_TO_BACK_DB,
                                            SIDE_LOBE_V_DB, 0.0)

@@ -86,12 +86,13 @@ class SiteProposal:
     files: list[Path] = field(default_factory=list)
 
     def write(self, out_dir: Path | str) -> list[Path]:
-        """Write sites_proposed.csv / .gpkg, kpi_after.json and sites_summary.json into
+        """Write sites_proposed.csv / .gpkg / .parquet, kpi_after.json and sites_summary.json into
         ``out_dir`` as one set; returns them."""
         table = pd.DataFrame(self.proposed.drop(columns=self.proposed.geometry.name))
         with StagedOutputs(Path(out_dir)) as out:
             out.csv(F.SITES_PROPOSED_CSV, table)
             out.gpkg(F.SITES_PROPOSED_GPKG, self.proposed, layer="sites_proposed")
+            out.geoparquet(F.SITES_PROPOSED_PARQUET, self.proposed)
             out.json(F.KPI_AFTER, self.kpi_after)
             out.json(F.SITES_SUMMARY, self.summary)
             self.files = out.files
@@ -212,6 +213,7 @@ def candidate_station_rows(candidates: pd.DataFrame, scenario: Scenario) -> pd.D
         "eirp_dbm": float(s.eirp_dbm), "azimuth_deg": np.nan, "tilt_deg": 0.0,
         "beamwidth_deg": 360.0, "tech": CANDIDATE_TECH,
         "bandwidth_mhz": CANDIDATE_BANDWIDTH_MHZ, "scs_khz": CANDIDATE_SCS_KHZ,
+        "antenna_file": "",
     })
 
 
@@ -275,7 +277,7 @@ def _with_proposed_stations(inputs, candidates: pd.DataFrame, scenario: Scenario
                         np.concatenate([old.site_x_m, new_rows["x_m"].to_numpy()]),
                         np.concatenate([old.site_y_m, new_rows["y_m"].to_numpy()]),
                         np.concatenate([old.site_height_m, new_rows["height_m"].to_numpy()]),
-                        old.source)
+                        old.source, old.antenna_patterns)
     return replace(inputs, stations=stations)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,6 +29,7 @@ from shapely import get_coordinates, point_on_surface
 
 from covkit.data.grid import Grid
 from covkit.errors import CovkitInputError
+from covkit.propagation.antenna import MsiPattern, read_msi
 
 VECTOR_SUFFIXES = {".gpkg", ".geojson", ".json", ".topojson", ".shp", ".fgb", ".parquet",
                    ".geoparquet"}
@@ -40,7 +41,9 @@ DEFAULT_SCS_KHZ = {"5G": 30.0, "4G": 15.0}
 DEFAULT_BEAMWIDTH_DEG = 65.0
 STATION_REQUIRED = ("station_id", "operator", "lon", "lat", "height_m", "freq_mhz", "eirp_dbm")
 STATION_OPTIONAL = ("site_id", "azimuth_deg", "tilt_deg", "beamwidth_deg", "tech",
-                    "bandwidth_mhz", "scs_khz")
+                    "bandwidth_mhz", "scs_khz", "antenna_file")
+ANTENNA_FILE_SUFFIXES = (".msi", ".pln", ".txt")
+"""Suffixes of MSI / Planet antenna pattern files (stations column ``antenna_file``)."""
 
 # Taiwan's telecom universal-service rule: a township is remote when its population density
 # is below this share of the national average density.
@@ -429,9 +432,10 @@ class Stations:
 
     ``table`` columns: station_id, site_id, operator, lon, lat, x_m, y_m, height_m, freq_mhz,
     eirp_dbm, azimuth_deg (NaN = omni), tilt_deg, beamwidth_deg, tech, bandwidth_mhz, scs_khz,
-    site_index (0-based index into the site arrays).
+    antenna_file (the resolved path of the sector's MSI / Planet pattern, "" = the TR 38.901
+    parametric pattern), site_index (0-based index into the site arrays).
     Site arrays: ``site_x_m``, ``site_y_m``, ``site_height_m``; sectors of one site share one
-    path-loss computation.
+    path-loss computation. ``antenna_patterns``: each distinct ``antenna_file`` read.
     """
 
     table: pd.DataFrame
@@ -440,6 +444,15 @@ class Stations:
     site_y_m: np.ndarray
     site_height_m: np.ndarray
     source: Path
+    antenna_patterns: dict[str, MsiPattern] = field(default_factory=dict)
+
+    def antenna_index(self) -> np.ndarray:
+        """Per row, the position of its pattern in ``antenna_patterns`` (-1 = parametric)."""
+        if "antenna_file" not in self.table.columns:
+            return np.full(len(self.table), -1, dtype=np.int64)
+        pos = {k: i for i, k in enumerate(self.antenna_patterns)}
+        return np.array([pos.get(f, -1) if isinstance(f, str) and f else -1
+                         for f in self.table["antenna_file"]], dtype=np.int64)
 
     @property
     def n_sites(self) -> int:
@@ -455,7 +468,8 @@ def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> St
 
     Required columns: station_id, operator, lon, lat, height_m, freq_mhz, eirp_dbm.
     Optional: site_id, azimuth_deg (empty = omni), tilt_deg, beamwidth_deg, tech (4G/5G),
-    bandwidth_mhz, scs_khz. Stations must lie inside the grid and on known terrain.
+    bandwidth_mhz, scs_khz, antenna_file (an MSI / Planet pattern, see
+    :func:`_antenna_files`). Stations must lie inside the grid and on known terrain.
     """
     src, path = path, source_name(path, "stations")
     df = read_table(src, "stations")
@@ -509,6 +523,8 @@ def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> St
         raise CovkitInputError(f"subcarrier spacing {scs[i]:g} kHz must be 15, 30, 60, 120 or "
                                "240", file=path, column="scs_khz", row=i + 1)
 
+    antenna_file, patterns = _antenna_files(df, path, src)
+
     inside = grid.contains(x, y)
     if not inside.all():
         i = int(np.flatnonzero(~inside)[0])
@@ -557,9 +573,57 @@ def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> St
         "station_id": ids, "site_id": site_key, "operator": df["operator"].astype(str).str.strip(),
         "lon": lon, "lat": lat, "x_m": x, "y_m": y, "height_m": height, "freq_mhz": freq,
         "eirp_dbm": eirp, "azimuth_deg": azimuth, "tilt_deg": tilt, "beamwidth_deg": beam,
-        "tech": tech, "bandwidth_mhz": bw, "scs_khz": scs, "site_index": site_codes,
+        "tech": tech, "bandwidth_mhz": bw, "scs_khz": scs, "antenna_file": antenna_file,
+        "site_index": site_codes,
     })
-    return Stations(table, np.asarray(site_ids, dtype=object), sx, sy, sh, path)
+    return Stations(table, np.asarray(site_ids, dtype=object), sx, sy, sh, path, patterns)
+
+
+def _antenna_files(df: pd.DataFrame, path, src) -> tuple[np.ndarray, dict[str, MsiPattern]]:
+    """The optional ``antenna_file`` column: per row the resolved pattern path ("" = none)
+    and each distinct file read with :func:`covkit.propagation.antenna.read_msi`.
+
+    Paths are relative to the stations file's folder (to the working directory for an
+    in-memory table); suffix .msi, .pln or .txt. With a pattern file the sector's gain comes
+    from the file's cuts (relative to its maximum: the EIRP includes the peak gain), its
+    boresight is ``azimuth_deg`` (north when empty), ``tilt_deg`` is mechanical downtilt added
+    to the file's own and ``beamwidth_deg`` is not used. Errors name the stations file, the
+    column and the row, and say what is wrong with the pattern file.
+    """
+    n = len(df)
+    out = np.full(n, "", dtype=object)
+    patterns: dict[str, MsiPattern] = {}
+    if "antenna_file" not in df.columns:
+        return out, patterns
+    base = Path(src).parent if not is_in_memory(src) else Path.cwd()
+    for i, raw in enumerate(df["antenna_file"]):
+        if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+            continue
+        if not isinstance(raw, str):
+            raise CovkitInputError(f"antenna_file {raw!r} is not a file name", file=path,
+                                   column="antenna_file", row=i + 1)
+        name = raw.strip()
+        if not name:
+            continue
+        f = Path(name)
+        f = f if f.is_absolute() else base / f
+        if f.suffix.lower() not in ANTENNA_FILE_SUFFIXES:
+            raise CovkitInputError(
+                f"antenna_file {name!r} is not an MSI / Planet pattern "
+                f"({', '.join(ANTENNA_FILE_SUFFIXES)})", file=path, column="antenna_file",
+                row=i + 1)
+        key = str(f)
+        if key not in patterns:
+            if not f.is_file():
+                raise CovkitInputError(f"antenna_file {name!r}: {f} does not exist", file=path,
+                                       column="antenna_file", row=i + 1)
+            try:
+                patterns[key] = read_msi(f)
+            except CovkitInputError as exc:
+                raise CovkitInputError(f"antenna_file {name!r}: {exc}", file=path,
+                                       column="antenna_file", row=i + 1) from None
+        out[i] = key
+    return out, patterns
 
 
 # ----------------------------------------------------------------------------------------------

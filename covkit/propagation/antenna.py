@@ -26,6 +26,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -341,6 +342,46 @@ class TabulatedAntenna:
                                        p.vertical_loss_db, float(p.max_gain_dbi), cap,
                                        np.empty(rel.size))
         return finish(shape, out)
+
+
+class PackedPatterns(NamedTuple):
+    """Several patterns' cuts in flat arrays, as the coverage kernel takes them.
+
+    Pattern ``p`` has its horizontal cut in ``angle_deg[b[p, 0]:b[p, 1]]`` /
+    ``loss_db[b[p, 0]:b[p, 1]]`` and its vertical cut in ``[b[p, 2]:b[p, 3]]`` with
+    ``b = bounds``; ``cap_db[p]`` is its summed-attenuation cap (the horizontal cut's largest
+    attenuation, as :class:`TabulatedAntenna` by default).
+    """
+
+    bounds: np.ndarray
+    """int64 (n_patterns, 4): start and end of the horizontal, then of the vertical cut."""
+    angle_deg: np.ndarray
+    """float64: every cut's angles [deg], sorted within each cut."""
+    loss_db: np.ndarray
+    """float64: the attenuations [dB] matching ``angle_deg``."""
+    cap_db: np.ndarray
+    """float64 (n_patterns,): cap on L_H + L_V [dB]."""
+
+
+def pack_patterns(patterns) -> PackedPatterns:
+    """Pack a sequence of :class:`MsiPattern` into :class:`PackedPatterns` (empty is fine)."""
+    bounds = np.zeros((len(patterns), 4), dtype=np.int64)
+    angles: list[np.ndarray] = []
+    losses: list[np.ndarray] = []
+    at = 0
+    for i, pat in enumerate(patterns):
+        for j, (a, v) in enumerate(((pat.horizontal_angle_deg, pat.horizontal_loss_db),
+                                    (pat.vertical_angle_deg, pat.vertical_loss_db))):
+            bounds[i, 2 * j] = at
+            at += a.size
+            bounds[i, 2 * j + 1] = at
+            angles.append(np.asarray(a, dtype=np.float64))
+            losses.append(np.asarray(v, dtype=np.float64))
+    caps = np.array([p.front_to_back_db for p in patterns], dtype=np.float64)
+    if not angles:
+        return PackedPatterns(bounds, np.zeros(0), np.zeros(0), caps)
+    return PackedPatterns(bounds, np.ascontiguousarray(np.concatenate(angles)),
+                          np.ascontiguousarray(np.concatenate(losses)), caps)
 
 
 _KEYWORDS = {"NAME", "MAKE", "FREQUENCY", "H_WIDTH", "V_WIDTH", "FRONT_TO_BACK", "GAIN", "TILT",

@@ -18,9 +18,11 @@ LOS modes (:data:`LOS_MODE_CODES`):
 Breakpoints: RMa ``d_BP = 2 pi hBS hUT fc / c`` (note 5). UMa/UMi
 ``d'_BP = 4 h'BS h'UT fc / c`` with ``h' = h - hE`` (note 1). UMi uses ``hE = 1 m``. For UMa
 the table draws hE at random: ``hE = 1 m`` with probability ``1/(1 + C(d2D, hUT))``, otherwise
-uniform on ``{12, 15, ..., hUT - 1.5}``. covkit uses the **expected value** of that
-distribution, ``E[hE] = (1 + C * mean{12, 15, ..., hUT - 1.5}) / (1 + C)``, which is exactly
-1 m for hUT < 13 m (the usual case) and gives a deterministic breakpoint otherwise.
+uniform on ``{12, 15, ..., hUT - 1.5}``. covkit's UMa LOS loss is the **mean over that
+distribution in linear power** (expected received power, as for the LOS state;
+:func:`uma_los_loss_db` says why), not the loss at the expected height E[hE] (727 m, 500 MHz,
+hUT 22.5 m: 87.6 dB; 84.9 dB at E[hE]; the mean of the loss in dB would be 91.8 dB). For
+hUT < 13 m, C = 0 and hE = 1 m exactly (the usual case).
 
 Clutter: the TR 38.901 formulas are fitted to measurements in cluttered environments and
 already include the clutter around the terminals: **do not add ITU-R P.2108 clutter loss on top
@@ -104,8 +106,26 @@ def rma_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m):
 
 
 @njit
+def uma_env_height_c(distance_m, rx_height_agl_m):
+    """``C(d2D, hUT)`` of TR 38.901 Table 7.4.1-1 note 1 (UMa) [-].
+
+    ``C = ((hUT - 13)/10)^1.5 g(d2D)`` for 13 <= hUT <= 23 m (0 below; hUT above 23 m is
+    clamped to 23 m, extrapolation), ``g(d2D) = 1.25 (d2D/100)^3 exp(-d2D/150)`` for
+    d2D > 18 m (0 below). hE = 1 m with probability ``1/(1 + C)``.
+    """
+    if rx_height_agl_m < 13.0 or distance_m <= 18.0:
+        return 0.0
+    h_clamped = min(rx_height_agl_m, 23.0)
+    g = 1.25 * (distance_m / 100.0) ** 3 * math.exp(-distance_m / 150.0)
+    return ((h_clamped - 13.0) / 10.0) ** 1.5 * g
+
+
+@njit
 def uma_effective_env_height_m(distance_m, rx_height_agl_m):
     """Expected effective environment height E[hE] for UMa [m] (Table 7.4.1-1 note 1).
+
+    For information only: the loss is not evaluated at E[hE] but averaged over the hE
+    distribution (:func:`uma_los_loss_db`).
 
     ``C(d2D, hUT) = ((hUT - 13)/10)^1.5 g(d2D)`` for 13 <= hUT <= 23 m (0 below),
     ``g(d2D) = 1.25 (d2D/100)^3 exp(-d2D/150)`` for d2D > 18 m (0 below);
@@ -117,9 +137,7 @@ def uma_effective_env_height_m(distance_m, rx_height_agl_m):
     top = rx_height_agl_m - 1.5
     if top < 12.0:
         return 1.0
-    h_clamped = min(rx_height_agl_m, 23.0)
-    g = 1.25 * (distance_m / 100.0) ** 3 * math.exp(-distance_m / 150.0)
-    c = ((h_clamped - 13.0) / 10.0) ** 1.5 * g
+    c = uma_env_height_c(distance_m, rx_height_agl_m)
     last = 12.0 + 3.0 * math.floor((top - 12.0) / 3.0)
     mean_set = 0.5 * (12.0 + last)
     return (1.0 + c * mean_set) / (1.0 + c)
@@ -146,6 +164,57 @@ def _rma_pl1_db(d3d_m, fc_ghz, building_height_m):
 
 
 @njit
+def _uma_los_at_env_height_db(distance_m, d3d_m, fc_ghz, freq_mhz, tx_height_agl_m,
+                              rx_height_agl_m, env_height_m):
+    """UMa LOS PL1 / PL2 for one environment height hE [dB] (Table 7.4.1-1)."""
+    d_bp = urban_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m, env_height_m)
+    if distance_m <= d_bp:
+        return 28.0 + 22.0 * math.log10(d3d_m) + 20.0 * math.log10(fc_ghz)
+    dh = tx_height_agl_m - rx_height_agl_m
+    return (28.0 + 40.0 * math.log10(d3d_m) + 20.0 * math.log10(fc_ghz)
+            - 9.0 * math.log10(d_bp * d_bp + dh * dh))
+
+
+@njit
+def uma_los_loss_db(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m):
+    """UMa LOS path loss averaged over the environment height hE [dB] (Table 7.4.1-1).
+
+    hE = 1 m with probability ``1/(1 + C)``, otherwise uniform on {12, 15, ..., hUT - 1.5}
+    (note 1; C from :func:`uma_env_height_c`); PL(hE) is PL1 for d2D <= d'BP and PL2 beyond,
+    with ``d'BP = 4 (hBS - hE)(hUT - hE) fc / c``. The result is the **mean of linear power**
+    over that distribution::
+
+        PL = -10 log10( (10^(-PL(1)/10) + C mean_k 10^(-PL(12 + 3k)/10)) / (1 + C) )
+
+    Why linear power, not the mean of the loss in dB: (1) it is the expected received power,
+    the same convention as the ``probabilistic`` LOS mode, which combines the LOS and NLOS
+    states in linear power, so both random elements of the TR's model are treated alike;
+    (2) RSRP is a mean power; (3) the dB mean is not monotone in distance: C falls beyond
+    d2D = 450 m, and at 500 MHz, hUT = 22.5 m the dB mean drops by 0.8 dB between 1.1 and
+    1.6 km, while the linear mean keeps the loss non-decreasing with distance. At 727 m,
+    500 MHz, hUT 22.5 m: 87.6 dB (dB mean 91.8 dB; the loss at E[hE], used before, 84.9 dB).
+
+    For hUT < 13 m (or d2D <= 18 m, or hUT - 1.5 < 12 m) this is exactly PL(hE = 1 m).
+    """
+    fc_ghz = freq_mhz / 1000.0
+    dh = tx_height_agl_m - rx_height_agl_m
+    d3d = math.sqrt(distance_m * distance_m + dh * dh)
+    pl_1 = _uma_los_at_env_height_db(distance_m, d3d, fc_ghz, freq_mhz, tx_height_agl_m,
+                                     rx_height_agl_m, 1.0)
+    c = uma_env_height_c(distance_m, rx_height_agl_m)
+    top = rx_height_agl_m - 1.5
+    if c <= 0.0 or top < 12.0:
+        return pl_1
+    n = int(math.floor((top - 12.0) / 3.0)) + 1
+    total = 0.0  # sum of 10^(-(PL(hE) - PL(1))/10): relative to PL(1), always representable
+    for k in range(n):
+        pl_k = _uma_los_at_env_height_db(distance_m, d3d, fc_ghz, freq_mhz, tx_height_agl_m,
+                                         rx_height_agl_m, 12.0 + 3.0 * k)
+        total += 10.0 ** (-(pl_k - pl_1) / 10.0)
+    return pl_1 - 10.0 * math.log10((1.0 + c * total / n) / (1.0 + c))
+
+
+@njit
 def tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m,
                         street_width_m, building_height_m):
     """LOS path loss of TR 38.901 Table 7.4.1-1 [dB].
@@ -154,7 +223,8 @@ def tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_heig
     - min(0.044 h^1.72, 14.77) + 0.002 log10(h) d3D`` for d2D <= d_BP,
     ``PL2 = PL1(d_BP) + 40 log10(d3D/d_BP)`` beyond (PL1 evaluated with d3D = d_BP as printed).
     UMa: ``PL1 = 28 + 22 log10(d3D) + 20 log10(fc)``,
-    ``PL2 = 28 + 40 log10(d3D) + 20 log10(fc) - 9 log10(d'BP^2 + (hBS - hUT)^2)``.
+    ``PL2 = 28 + 40 log10(d3D) + 20 log10(fc) - 9 log10(d'BP^2 + (hBS - hUT)^2)``, averaged in
+    linear power over the environment height hE (:func:`uma_los_loss_db`).
     UMi-SC: ``PL1 = 32.4 + 21 log10(d3D) + 20 log10(fc)``,
     ``PL2 = 32.4 + 40 log10(d3D) + 20 log10(fc) - 9.5 log10(d'BP^2 + (hBS - hUT)^2)``.
 
@@ -185,12 +255,7 @@ def tr38901_los_loss_db(scenario, distance_m, freq_mhz, tx_height_agl_m, rx_heig
             return _rma_pl1_db(d3d, fc_ghz, building_height_m)
         return _rma_pl1_db(d_bp, fc_ghz, building_height_m) + 40.0 * math.log10(d3d / d_bp)
     if scenario == SCENARIO_UMA:
-        h_e = uma_effective_env_height_m(distance_m, rx_height_agl_m)
-        d_bp = urban_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m, h_e)
-        if distance_m <= d_bp:
-            return 28.0 + 22.0 * math.log10(d3d) + 20.0 * math.log10(fc_ghz)
-        return (28.0 + 40.0 * math.log10(d3d) + 20.0 * math.log10(fc_ghz)
-                - 9.0 * math.log10(d_bp * d_bp + dh * dh))
+        return uma_los_loss_db(distance_m, freq_mhz, tx_height_agl_m, rx_height_agl_m)
     # UMi-Street Canyon
     d_bp = urban_breakpoint_m(freq_mhz, tx_height_agl_m, rx_height_agl_m, 1.0)
     if distance_m <= d_bp:
