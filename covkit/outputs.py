@@ -414,9 +414,10 @@ class _FolderLock:
 
 
 @contextmanager
-def folder_lock(out_dir: Path | str) -> Iterator[Path]:
+def folder_lock(out_dir: Path | str, *, repair: bool = True) -> Iterator[Path]:
     """Hold the lock of a run folder (created if missing) and repair what an interrupted run
-    left there (:func:`repair_folder`); re-entrant within one process.
+    left there (:func:`repair_folder`, unless ``repair`` is False); re-entrant within one
+    process.
 
     Raises
     ------
@@ -438,7 +439,8 @@ def folder_lock(out_dir: Path | str) -> Iterator[Path]:
     lock.acquire()
     _HELD[key] = [lock, 1]
     try:
-        repair_folder(folder, _locked=True)
+        if repair:
+            repair_folder(folder, _locked=True)
         yield folder
     finally:
         del _HELD[key]
@@ -470,8 +472,8 @@ def repair_folder(out_dir: Path | str, *, _locked: bool = False) -> list[str]:
     """
     folder = Path(out_dir)
     if not _locked:
-        with folder_lock(folder):  # repairs under the lock
-            return []
+        with folder_lock(folder, repair=False):
+            return repair_folder(folder, _locked=True)
     done: list[str] = []
     jpath = folder / JOURNAL_NAME
     if jpath.exists():
