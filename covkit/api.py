@@ -177,10 +177,10 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
     earlier complete set.
     """
     out = Path(out_dir)
-    inputs = _inputs_of(scenario_or_inputs)
-    if sites:  # refuse bad overrides before the coverage run
-        with_overrides(inputs.scenario, budget_sites, method)
-    with RunCommit(out, replaces=RUN_SET, replace_previous=True) as commit:
+    with RunCommit(out, replaces=RUN_SET, replace_previous=True) as commit:  # lock first
+        inputs = _inputs_of(scenario_or_inputs)
+        if sites:  # refuse bad overrides before the coverage run
+            with_overrides(inputs.scenario, budget_sites, method)
         coverage = run(inputs, progress=progress)
         coverage.write(commit)
         study = Study(coverage, None, out, files=list(coverage.files))

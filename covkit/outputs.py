@@ -425,6 +425,7 @@ def folder_lock(out_dir: Path | str, *, repair: bool = True) -> Iterator[Path]:
         When another process holds the lock.
     """
     folder = Path(out_dir)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     key = str(folder.resolve())
     held = _HELD.get(key)
@@ -445,6 +446,9 @@ def folder_lock(out_dir: Path | str, *, repair: bool = True) -> Iterator[Path]:
     finally:
         del _HELD[key]
         lock.release()
+        if created:  # a failed first run leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _rollback(out: Path, journal: dict) -> None:
