@@ -177,7 +177,8 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
     earlier complete set.
     """
     out = Path(out_dir)
-    with RunCommit(out, replaces=RUN_SET, replace_previous=True) as commit:  # lock first
+    with RunCommit(out, replaces=RUN_SET, replace_previous=True,
+                   tidy_new_folder=True) as commit:  # the lock first
         inputs = _inputs_of(scenario_or_inputs)
         if sites:  # refuse bad overrides before the coverage run
             with_overrides(inputs.scenario, budget_sites, method)

@@ -414,10 +414,12 @@ class _FolderLock:
 
 
 @contextmanager
-def folder_lock(out_dir: Path | str, *, repair: bool = True) -> Iterator[Path]:
+def folder_lock(out_dir: Path | str, *, repair: bool = True,
+                tidy_new_folder: bool = False) -> Iterator[Path]:
     """Hold the lock of a run folder (created if missing) and repair what an interrupted run
     left there (:func:`repair_folder`, unless ``repair`` is False); re-entrant within one
-    process.
+    process. ``tidy_new_folder``: remove the folder again when this call created it and it is
+    empty at the end (a run refused for bad input leaves nothing behind).
 
     Raises
     ------
@@ -446,7 +448,7 @@ def folder_lock(out_dir: Path | str, *, repair: bool = True) -> Iterator[Path]:
     finally:
         del _HELD[key]
         lock.release()
-        if created:  # a failed first run leaves no empty folder behind
+        if created and tidy_new_folder:
             with contextlib.suppress(OSError):
                 folder.rmdir()
 
@@ -528,6 +530,8 @@ class RunCommit:
         Names (files or folders directly in ``out_dir``) that belong to this kind of set: those
         not written this time are removed at the commit, so no stale file of an earlier run
         stays beside the new ones.
+    tidy_new_folder : bool
+        Remove ``out_dir`` again when this run created it and it is empty at the end.
     replace_previous : bool
         Also remove every file of the previous committed coverage set (the ``outputs`` list of
         its ``kpi_summary.json``) that this one does not write: the commit of a whole run.
@@ -542,8 +546,9 @@ class RunCommit:
     """
 
     def __init__(self, out_dir: Path | str, *, replaces: Iterable[str] = (),
-                 replace_previous: bool = False):
+                 replace_previous: bool = False, tidy_new_folder: bool = False):
         self.out_dir = Path(out_dir)
+        self.tidy_new_folder = tidy_new_folder
         self.replaces = [n for n in replaces if _plain_name(n)]
         self.replace_previous = replace_previous
         self.id = uuid.uuid4().hex[:12]
@@ -553,7 +558,7 @@ class RunCommit:
         self._lock = None
 
     def __enter__(self) -> RunCommit:
-        self._lock = folder_lock(self.out_dir)
+        self._lock = folder_lock(self.out_dir, tidy_new_folder=self.tidy_new_folder)
         self._lock.__enter__()
         try:
             with self.writing(self.stage.name):
@@ -640,9 +645,8 @@ class RunCommit:
                 and n + ".aux.xml" not in old]
         old_dir = out / f"{OLD_PREFIX}{self.id}"
         journal = {"stage": self.stage.name, "old_dir": old_dir.name, "new": new, "old": old}
-        with self.writing(JOURNAL_NAME):
-            _write_json_durably(out / JOURNAL_NAME, journal)
         try:
+            _write_json_durably(out / JOURNAL_NAME, journal)
             old_dir.mkdir()
             for name in old:
                 os.replace(out / name, old_dir / name)
