@@ -25,6 +25,7 @@ import pandas as pd
 
 from covkit import maps, report
 from covkit import parameters as P
+from covkit import runfolder as F
 from covkit.config import Scenario, load_scenario, schema_markdown
 from covkit.coverage import kpi as K
 from covkit.coverage import sites
@@ -43,6 +44,7 @@ from covkit.data.inputs import (
     summarize_inputs,
 )
 from covkit.errors import CovkitInputError
+from covkit.outputs import RunCommit
 from covkit.propagation.engine import reference_loss_db
 from covkit.propagation.models import path_loss_db
 from covkit.propagation.p1812 import p1812_point_to_point
@@ -181,21 +183,39 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
         Write map.html (offline, with its lib/ folder) and report.html / report.md.
     progress : bool
         Progress bars on stderr.
+
+    The run's files (coverage, sites, map.html + lib/, report + figures) are one output set
+    (:class:`covkit.outputs.RunCommit`): the folder's lock is taken first (a second run into
+    the same folder is refused with :class:`covkit.outputs.OutputFolderBusy`), everything is
+    staged in a hidden folder inside ``out_dir`` and put in place at once at the end. Files of
+    an earlier run that this one does not write (e.g. the site files of an earlier
+    ``covkit sites`` when ``sites`` is False) are removed; on any failure the folder keeps its
+    earlier complete set.
     """
     out = Path(out_dir)
-    inputs = _inputs_of(scenario_or_inputs)
-    if sites:  # refuse bad overrides before the coverage run
-        with_overrides(inputs.scenario, budget_sites, method)
-    coverage = run(inputs, out_dir=out, progress=progress)
-    study = Study(coverage, None, out, files=list(coverage.files))
-    if sites:
-        study.sites = propose_sites(coverage, budget_sites=budget_sites, method=method,
-                                    out_dir=out, progress=progress)
-        study.files += study.sites.files
-    if map_and_report:
-        study.map_html = write_map(out, inputs.scenario.path)
-        study.report_html, _ = write_report(out)
+    with RunCommit(out, replaces=RUN_SET, replace_previous=True,
+                   tidy_new_folder=True) as commit:  # the lock first
+        inputs = _inputs_of(scenario_or_inputs)
+        if sites:  # refuse bad overrides before the coverage run
+            with_overrides(inputs.scenario, budget_sites, method)
+        coverage = run(inputs, progress=progress)
+        coverage.write(commit)
+        study = Study(coverage, None, out, files=list(coverage.files))
+        if sites:
+            study.sites = propose_sites(coverage, budget_sites=budget_sites, method=method,
+                                        progress=progress)
+            study.sites.write(commit)
+            study.files += study.sites.files
+        if map_and_report:
+            study.map_html = write_map(out, inputs.scenario.path, commit=commit)
+            study.report_html, _ = write_report(out, commit=commit)
     return study
+
+
+RUN_SET = (F.COVERAGE_RASTERS + F.COVERAGE_TABLES + F.SITES_FILES + (F.MAP_HTML, F.MAP_LIB_DIR)
+           + F.REPORT_FILES)
+"""The files a whole run replaces (with the ``outputs`` of the folder's previous
+``kpi_summary.json``)."""
 
 
 def coverage_map(result: CoverageResult, proposal: SiteProposal | None = None, **kwargs):

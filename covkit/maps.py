@@ -60,7 +60,7 @@ from rasterio.warp import transform as transform_points
 
 from covkit.config import load_scenario
 from covkit.errors import CovkitError, CovkitInputError
-from covkit.outputs import atomic_path
+from covkit.outputs import RunCommit, atomic_path
 from covkit.runfolder import (
     DEFAULT_MAP_LAYERS,
     MAP_HTML,
@@ -1105,6 +1105,7 @@ def write_map(
     trails: Path | str | None = None,
     cdn: bool = False,
     layers: Sequence[str] = DEFAULT_MAP_LAYERS,
+    commit: RunCommit | None = None,
 ) -> Path:
     """Write ``map.html`` (and, offline, its ``lib/`` folder) into a run's output folder.
 
@@ -1128,11 +1129,15 @@ def write_map(
     layers : sequence of str
         Raster overlays, any of ``rsrp``, ``sinr``, ``coverage_probability``, ``covered``. The
         first one present is shown; the others start hidden in the layer control.
+    commit : covkit.outputs.RunCommit, optional
+        The output set of a whole run being staged: the map is drawn from its staged files and
+        staged with them. Default: ``map.html`` and ``lib/`` are committed together on their
+        own, under the folder's lock.
 
     Returns
     -------
     pathlib.Path
-        The written ``map.html`` (replaced atomically).
+        The written ``map.html`` (``map.html`` and ``lib/`` replaced together).
 
     Raises
     ------
@@ -1141,14 +1146,23 @@ def write_map(
         cannot be read.
     """
     out = Path(out_dir)
+    if commit is None:
+        if not out.is_dir():
+            raise CovkitInputError("output folder does not exist", file=out)
+        with RunCommit(out, replaces=(MAP_NAME, LIB_DIR)) as own:
+            return _write_map(out, out, own, scenario_path, stations, trails, cdn, layers)
+    return _write_map(out, commit.stage, commit, scenario_path, stations, trails, cdn, layers)
+
+
+def _write_map(out: Path, src: Path, commit: RunCommit, scenario_path, stations, trails,
+               cdn: bool, layers: Sequence[str]) -> Path:
     view = RunView.from_folder(
-        out, stations=stations, trails=trails, layers=layers,
+        src, stations=stations, trails=trails, layers=layers,
         scenario_inputs=None if scenario_path is None else
         functools.partial(_scenario_inputs, Path(scenario_path)))
     page = build_map(view, cdn=cdn, layers=layers).get_root().render()
     if not cdn:
-        page = localize_assets(page, out / LIB_DIR)
-    target = out / MAP_NAME
-    with atomic_path(target) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return target
+        with commit.writing(LIB_DIR + "/"):
+            page = localize_assets(page, commit.path(LIB_DIR))
+    commit.bytes(MAP_NAME, page.encode("utf-8"))
+    return out / MAP_NAME

@@ -1,18 +1,43 @@
-"""Atomic output writers: Cloud-Optimized GeoTIFF, CSV, JSON, GeoPackage, GeoParquet.
+"""Atomic output writers (Cloud-Optimized GeoTIFF, CSV, JSON, GeoPackage, GeoParquet) and the
+output set of a run, committed whole.
 
-Every writer writes to a temporary file in the destination folder and renames it into place
-with :func:`os.replace` (atomic on POSIX and Windows within one file system), so a reader never
-sees a half-written file under the final name. :class:`StagedOutputs` extends this to a set of
-files: everything is written to temporary names first and renamed only when all writes
-succeeded, so a failed run leaves no partial file under the output names.
+Every single-file writer writes to a temporary file in the destination folder and renames it
+into place with :func:`os.replace` (atomic on POSIX and Windows within one file system), so a
+reader never sees a half-written file under the final name.
+
+:class:`RunCommit` extends this to the whole set of files of one run (coverage files, site
+files, ``map.html`` + ``lib/``, the report and its figures):
+
+1. under a lock file (``OUT/.covkit.lock``; a second run into the same folder is refused with
+   :class:`OutputFolderBusy`, a lock left by a dead process is taken over with a warning),
+   leftovers of an interrupted run are repaired first (:func:`repair_folder`);
+2. every file is written into a private staging folder ``OUT/.covkit-stage-<id>/``;
+3. on success a journal (``OUT/.covkit-journal.json``) is written, the earlier set (the names
+   the commit replaces and, for a whole run, the ``outputs`` list of the previous
+   ``kpi_summary.json``) is moved into ``OUT/.covkit-old-<id>/``, the staged files are renamed
+   in, the journal is removed (the commit point) and the old set deleted. Any failure before
+   the commit point moves the earlier set back; a crash there is rolled back by the next run
+   (or ``covkit map`` / ``covkit report``) from the journal.
+
+So the folder holds either the earlier complete set or the new one, never a mix; a file of an
+earlier run that the new run does not write is removed, not left beside the new ones.
+Out-of-space while writing is reported as such (:class:`OutputError`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
+import errno
 import json
 import math
 import os
+import re
+import shutil
+import socket
 import uuid
+import warnings
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +45,14 @@ import numpy as np
 import rasterio
 from rasterio.io import MemoryFile
 from rasterio.shutil import copy as rio_copy
+
+from covkit import runfolder as F
+from covkit.errors import CovkitError
+
+try:  # POSIX: an advisory lock that the kernel drops when its process dies
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 
 def _tmp_name(final: Path) -> Path:
@@ -197,76 +230,469 @@ def write_gpkg(path, gdf, layer: str) -> Path:
 
 
 # ----------------------------------------------------------------------------------------------
-# a set of files committed together
+# the output set of a run, committed whole
+
+LOCK_NAME = ".covkit.lock"
+"""Lock file of a run folder (holds the pid of the run writing into it)."""
+JOURNAL_NAME = ".covkit-journal.json"
+"""Journal of a commit in progress: what was moved aside and what is being moved in."""
+STAGE_PREFIX = ".covkit-stage-"
+OLD_PREFIX = ".covkit-old-"
+_TMP_RE = re.compile(r"^\..*\.[0-9a-f]{12}\.tmp(\.[^/]*)?$")
 
 
-class StagedOutputs:
-    """Write several output files to temporary names, then rename them all at once.
+class OutputError(CovkitError):
+    """Writing a run's outputs failed (disk full, I/O error, folder in use); the folder keeps
+    its earlier complete output set."""
+
+
+class OutputFolderBusy(OutputError):
+    """Another covkit run holds the lock of the output folder.
+
+    Attributes
+    ----------
+    folder : str
+        The output folder.
+    pid : int or None
+        Process id of the run holding the lock (None when it could not be read).
+    """
+
+    def __init__(self, folder: Path, pid: int | None, lock: Path):
+        self.folder = str(folder)
+        self.pid = pid
+        who = f"pid {pid}" if pid is not None else "pid unknown"
+        super().__init__(
+            f"output folder {folder} is in use by another covkit run ({who}, lock file "
+            f"{lock}); wait for it to finish or choose another output folder")
+
+
+def _out_of_space(exc: BaseException, where: Path) -> bool:
+    """True when ``exc`` (or an error it was raised from) is ENOSPC, or GDAL's message for it,
+    or the disk of ``where`` is (nearly) full after the failure."""
+    seen = 0
+    e: BaseException | None = exc
+    while e is not None and seen < 10:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+            return True
+        if "no space left on device" in str(e).lower():
+            return True
+        e = e.__cause__ or e.__context__
+        seen += 1
+    try:
+        return shutil.disk_usage(where).free < (1 << 20)
+    except OSError:
+        return False
+
+
+def _remove_any(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_json_durably(path: Path, obj) -> None:
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(obj, indent=1) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def previous_outputs(out_dir: Path | str) -> list[str]:
+    """The files of the folder's committed coverage set (the ``outputs`` list of its
+    ``kpi_summary.json``; ``[]`` without)."""
+    try:
+        data = json.loads((Path(out_dir) / F.KPI_SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    names = data.get("outputs") if isinstance(data, dict) else None
+    return [n for n in names if _plain_name(n)] if isinstance(names, list) else []
+
+
+def _plain_name(name) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and \
+        "\\" not in name
+
+
+# --- lock ---------------------------------------------------------------------------------
+
+_HELD: dict[str, list] = {}
+"""Locks this process holds: resolved folder -> [lock, depth] (a nested commit into the same
+folder reuses the lock)."""
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return int(data["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+class _FolderLock:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.path = folder / LOCK_NAME
+        self.fd: int | None = None
+
+    def _stamp(self) -> bytes:
+        return json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                           "since": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+                          ).encode()
+
+    def acquire(self) -> None:
+        if fcntl is None:  # pragma: no cover - Windows: exclusive create + pid check
+            self._acquire_excl()
+            return
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise OutputFolderBusy(self.folder, _read_pid(self.path),
+                                           self.path) from None
+                raise
+            try:  # the previous holder may have removed the file between open and flock
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        previous = os.read(fd, 4096)
+        if previous.strip():
+            try:
+                pid = int(json.loads(previous)["pid"])
+            except (ValueError, KeyError, TypeError):
+                pid = None
+            warnings.warn(f"took over the stale lock {self.path} of covkit run "
+                          f"{'pid ' + str(pid) if pid is not None else '(pid unknown)'}, "
+                          "which is no longer running", stacklevel=4)
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, self._stamp())
+        self.fd = fd
+
+    def _acquire_excl(self) -> None:  # pragma: no cover - Windows
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                pid = _read_pid(self.path)
+                if pid is None or _pid_alive(pid):
+                    raise OutputFolderBusy(self.folder, pid, self.path) from None
+                warnings.warn(f"took over the stale lock {self.path} of covkit run pid {pid}, "
+                              "which is no longer running", stacklevel=4)
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+                continue
+            os.write(fd, self._stamp())
+            self.fd = fd
+            return
+        raise OutputFolderBusy(self.folder, _read_pid(self.path), self.path)
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        os.close(self.fd)
+        self.fd = None
+
+
+@contextmanager
+def folder_lock(out_dir: Path | str, *, repair: bool = True,
+                tidy_new_folder: bool = False) -> Iterator[Path]:
+    """Hold the lock of a run folder (created if missing) and repair what an interrupted run
+    left there (:func:`repair_folder`, unless ``repair`` is False); re-entrant within one
+    process. ``tidy_new_folder``: remove the folder again when this call created it and it is
+    empty at the end (a run refused for bad input leaves nothing behind).
+
+    Raises
+    ------
+    OutputFolderBusy
+        When another process holds the lock.
+    """
+    folder = Path(out_dir)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = str(folder.resolve())
+    held = _HELD.get(key)
+    if held is not None:
+        held[1] += 1
+        try:
+            yield folder
+        finally:
+            held[1] -= 1
+        return
+    lock = _FolderLock(folder)
+    lock.acquire()
+    _HELD[key] = [lock, 1]
+    try:
+        if repair:
+            repair_folder(folder, _locked=True)
+        yield folder
+    finally:
+        del _HELD[key]
+        lock.release()
+        if created and tidy_new_folder:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _rollback(out: Path, journal: dict) -> None:
+    stage = out / str(journal["stage"])
+    old_dir = out / str(journal["old_dir"])
+    for name in journal["new"]:  # staged names no longer in the stage were moved in: undo
+        if _plain_name(name) and not os.path.lexists(stage / name) and \
+                os.path.lexists(out / name):
+            _remove_any(out / name)
+    for name in journal["old"]:
+        if _plain_name(name) and os.path.lexists(old_dir / name):
+            os.replace(old_dir / name, out / name)
+    _fsync_dir(out)
+    (out / JOURNAL_NAME).unlink()
+    _remove_any(stage)
+    _remove_any(old_dir)
+
+
+def repair_folder(out_dir: Path | str, *, _locked: bool = False) -> list[str]:
+    """Put a run folder back in order after an interrupted run: roll an unfinished commit back
+    from its journal (the earlier complete set returns), delete staging folders, moved-aside
+    sets and temporary files. Returns what was done (empty when nothing was needed).
+
+    Takes the folder's lock unless called under it.
+    """
+    folder = Path(out_dir)
+    if not _locked:
+        with folder_lock(folder, repair=False):
+            return repair_folder(folder, _locked=True)
+    done: list[str] = []
+    jpath = folder / JOURNAL_NAME
+    if jpath.exists():
+        try:
+            journal = json.loads(jpath.read_text(encoding="utf-8"))
+            journal["stage"], journal["old_dir"], journal["new"], journal["old"]  # noqa: B018
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise OutputError(f"cannot read the journal {jpath} of an interrupted run ({exc}); "
+                              "move the folder aside and run again") from None
+        _rollback(folder, journal)
+        done.append("rolled back an interrupted commit (the earlier outputs are back)")
+        warnings.warn(f"{folder}: an earlier run was interrupted while putting its outputs in "
+                      "place; its changes were rolled back", stacklevel=3)
+    dirs = [folder] + [folder / n for n in (F.MAP_LIB_DIR,) if (folder / n).is_dir()]
+    for entry in list(folder.iterdir()):
+        name = entry.name
+        if name.startswith((STAGE_PREFIX, OLD_PREFIX)) or _TMP_RE.match(name):
+            _remove_any(entry)
+            done.append(f"removed {name}")
+    for d in dirs[1:]:
+        for root, _, names in os.walk(d):
+            for name in names:
+                if _TMP_RE.match(name):
+                    _remove_any(Path(root) / name)
+                    done.append(f"removed {Path(root, name).relative_to(folder)}")
+    return done
+
+
+# --- the commit ---------------------------------------------------------------------------
+
+
+class RunCommit:
+    """The output set of one run: staged in a private folder, made visible at once.
 
     Use as a context manager::
 
-        with StagedOutputs(out_dir) as out:
+        with RunCommit(out_dir, replaces=runfolder.COVERAGE_RASTERS) as out:
             out.cog("rsrp_best.tif", arr, grid, nodata=np.nan)
             out.csv("kpi_townships.csv", df)
-        # all files renamed into place here; on an exception none is
+        # the staged files are in place here, and replaced names not written this time gone;
+        # on an exception the folder is as it was
 
-    Renames happen only after every write succeeded; on error every temporary file is deleted.
+    Parameters
+    ----------
+    out_dir : path
+        The run folder (created if missing).
+    replaces : iterable of str
+        Names (files or folders directly in ``out_dir``) that belong to this kind of set: those
+        not written this time are removed at the commit, so no stale file of an earlier run
+        stays beside the new ones.
+    tidy_new_folder : bool
+        Remove ``out_dir`` again when this run created it and it is empty at the end.
+    replace_previous : bool
+        Also remove every file of the previous committed coverage set (the ``outputs`` list of
+        its ``kpi_summary.json``) that this one does not write: the commit of a whole run.
+
+    Raises
+    ------
+    OutputFolderBusy
+        On entry, when another run holds the folder's lock.
+    OutputError
+        When the disk is full while writing (the message names the file and the folder), or the
+        staged files cannot be put in place (the earlier set is kept).
     """
 
-    def __init__(self, out_dir: Path | str):
+    def __init__(self, out_dir: Path | str, *, replaces: Iterable[str] = (),
+                 replace_previous: bool = False, tidy_new_folder: bool = False):
         self.out_dir = Path(out_dir)
-        self._staged: list[tuple[Path, Path]] = []
+        self.tidy_new_folder = tidy_new_folder
+        self.replaces = [n for n in replaces if _plain_name(n)]
+        self.replace_previous = replace_previous
+        self.id = uuid.uuid4().hex[:12]
+        self.stage = self.out_dir / f"{STAGE_PREFIX}{self.id}"
+        self.committed = False
+        self._names: list[str] = []
+        self._lock = None
 
-    def __enter__(self) -> StagedOutputs:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+    def __enter__(self) -> RunCommit:
+        self._lock = folder_lock(self.out_dir, tidy_new_folder=self.tidy_new_folder)
+        self._lock.__enter__()
+        try:
+            with self.writing(self.stage.name):
+                self.stage.mkdir()
+        except BaseException as exc:
+            self._lock.__exit__(type(exc), exc, exc.__traceback__)
+            raise
         return self
 
-    def _tmp(self, name: str) -> tuple[Path, Path]:
-        final = self.out_dir / name
-        tmp = _tmp_name(final)
-        self._staged.append((tmp, final))
-        return tmp, final
+    # --- writing into the stage
+
+    def path(self, name: str) -> Path:
+        """Where to write ``name`` (a file or folder directly in ``out_dir``) in the stage; the
+        name becomes part of the set."""
+        if not _plain_name(name):
+            raise ValueError(f"not a plain file name: {name!r}")
+        if name not in self._names:
+            self._names.append(name)
+        return self.stage / name
+
+    @contextmanager
+    def writing(self, name: str):
+        """Report out-of-space while writing ``name`` as :class:`OutputError`."""
+        try:
+            yield
+        except OutputError:
+            raise
+        except Exception as exc:
+            if _out_of_space(exc, self.out_dir):
+                raise OutputError(
+                    f"no space left on device while writing {name} into {self.out_dir}; the "
+                    "earlier outputs there are kept") from exc
+            raise
 
     def cog(self, name, array, grid, nodata, tags=None, description=None) -> Path:
-        tmp, final = self._tmp(name)
-        _write_cog_to(tmp, array, grid, nodata, tags, description)
-        return final
+        with self.writing(name):
+            _write_cog_to(self.path(name), array, grid, nodata, tags, description)
+        return self.out_dir / name
 
     def csv(self, name, df) -> Path:
-        tmp, final = self._tmp(name)
-        _write_csv_to(tmp, df)
-        return final
+        with self.writing(name):
+            _write_csv_to(self.path(name), df)
+        return self.out_dir / name
 
     def json(self, name, obj) -> Path:
-        tmp, final = self._tmp(name)
-        _write_json_to(tmp, obj)
-        return final
+        with self.writing(name):
+            _write_json_to(self.path(name), obj)
+        return self.out_dir / name
 
     def gpkg(self, name, gdf, layer: str) -> Path:
-        tmp, final = self._tmp(name)
-        _write_gpkg_to(tmp, gdf, layer)
-        return final
+        with self.writing(name):
+            _write_gpkg_to(self.path(name), gdf, layer)
+        return self.out_dir / name
+
+    def bytes(self, name, data: bytes) -> Path:
+        with self.writing(name):
+            self.path(name).write_bytes(data)
+        return self.out_dir / name
 
     def geoparquet(self, name, gdf) -> Path:
-        tmp, final = self._tmp(name)
-        _write_geoparquet_to(tmp, gdf)
-        return final
+        with self.writing(name):
+            _write_geoparquet_to(self.path(name), gdf)
+        return self.out_dir / name
 
     @property
     def files(self) -> list[Path]:
-        return [final for _, final in self._staged]
+        """The files of the set, under their final names in ``out_dir``."""
+        return [self.out_dir / n for n in self._names]
+
+    # --- committing
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            try:
-                for tmp, final in self._staged:
-                    os.replace(tmp, final)
-            except BaseException:
-                self._cleanup()
-                raise
-        else:
-            self._cleanup()
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:
+            if not (self.out_dir / JOURNAL_NAME).exists():
+                _remove_any(self.stage)
+            self._lock.__exit__(None, None, None)
 
-    def _cleanup(self) -> None:
-        for tmp, _ in self._staged:
-            _remove(tmp)
+    def _commit(self) -> None:
+        out = self.out_dir
+        replaced = set(self.replaces)
+        if self.replace_previous:
+            replaced |= set(previous_outputs(out))
+        new = list(self._names)
+        old = [n for n in sorted(replaced | set(new)) if os.path.lexists(out / n)]
+        old += [n + ".aux.xml" for n in list(old) if os.path.lexists(out / (n + ".aux.xml"))
+                and n + ".aux.xml" not in old]
+        old_dir = out / f"{OLD_PREFIX}{self.id}"
+        journal = {"stage": self.stage.name, "old_dir": old_dir.name, "new": new, "old": old}
+        try:
+            _write_json_durably(out / JOURNAL_NAME, journal)
+            old_dir.mkdir()
+            for name in old:
+                os.replace(out / name, old_dir / name)
+            for name in new:
+                os.replace(self.stage / name, out / name)
+            _fsync_dir(out)
+            (out / JOURNAL_NAME).unlink()  # the commit point
+        except BaseException as exc:
+            with contextlib.suppress(Exception):  # else the next run rolls back from the journal
+                _rollback(out, journal)
+            if not isinstance(exc, Exception):
+                raise
+            if _out_of_space(exc, out):
+                raise OutputError(f"no space left on device while putting the new outputs in "
+                                  f"place in {out}; the earlier outputs there are kept") from exc
+            raise OutputError(f"could not put the new outputs in place in {out} ({exc}); the "
+                              "earlier outputs there are kept") from exc
+        self.committed = True
+        _remove_any(old_dir)
+
+
+StagedOutputs = RunCommit
+"""The earlier name of :class:`RunCommit` (a set of files committed together)."""

@@ -43,7 +43,7 @@ import numpy as np
 from rasterio.warp import Resampling, reproject
 
 from covkit.errors import CovkitInputError
-from covkit.outputs import atomic_path
+from covkit.outputs import RunCommit
 from covkit.runfolder import (
     COVERED,
     KPI_AFTER,
@@ -53,6 +53,7 @@ from covkit.runfolder import (
     REPORT_FIG_MAP,
     REPORT_FIG_RSRP,
     REPORT_FIG_TOWNSHIPS,
+    REPORT_FILES,
     REPORT_HTML,
     REPORT_MD,
     RSRP_BEST,
@@ -690,12 +691,7 @@ def _map_figure(out: Path, rsrp_path: Path, summary: dict):
                             townships=read_townships(out), threshold_dbm=thr)
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-
-
-def write_report(out_dir: Path | str) -> tuple[Path, Path]:
+def write_report(out_dir: Path | str, *, commit: RunCommit | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ PNG figures) into a run folder.
 
     Parameters
@@ -704,11 +700,15 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
         Output folder of ``covkit run`` (``kpi_summary.json``, ``kpi_townships.csv``,
         ``rsrp_best.tif``), optionally with ``kpi_after.json`` and ``sites_proposed.csv`` from
         ``covkit sites``.
+    commit : covkit.outputs.RunCommit, optional
+        The output set of a whole run being staged: the report is made from its staged files
+        and staged with them. Default: the report files are committed together on their own,
+        under the folder's lock (a figure the new report does not have is removed).
 
     Returns
     -------
     (pathlib.Path, pathlib.Path)
-        ``report.html`` and ``report.md``, each replaced atomically.
+        ``report.html`` and ``report.md`` (replaced together with the figures).
 
     Raises
     ------
@@ -716,7 +716,16 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
         When the folder does not exist or holds neither ``kpi_summary.json`` nor the township
         KPIs, or a file cannot be read.
     """
-    out = Path(out_dir)
+    shown = Path(out_dir)
+    if commit is None:
+        if not shown.is_dir():
+            raise CovkitInputError("output folder does not exist", file=shown)
+        with RunCommit(shown, replaces=REPORT_FILES) as own:
+            return _write_report(shown, shown, own)
+    return _write_report(shown, commit.stage, commit)
+
+
+def _write_report(shown: Path, out: Path, commit: RunCommit) -> tuple[Path, Path]:
     if not out.is_dir():
         raise CovkitInputError("output folder does not exist", file=out)
     summary = read_json(out / KPI_SUMMARY)
@@ -732,7 +741,7 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
     title = f"Coverage report: {name}" if name else "Coverage report"
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     version = summary.get("covkit_version")
-    meta = f"Generated {stamp} from {out.resolve()}" + (f" (covkit {version})" if version else "")
+    meta = f"Generated {stamp} from {shown.resolve()}" + (f" (covkit {version})" if version else "")
 
     blocks: list[tuple[str, Any]] = []  # ("h2", text) | ("p", text) | ("table", _Table) | fig
 
@@ -838,7 +847,7 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
             md += [_table_md(item), ""]
             body.append(_table_html(item))
         elif kind == "fig":
-            _write_bytes(out / item.name, item.png)
+            commit.bytes(item.name, item.png)
             md += [f"![{md_text(item.alt)}]({item.name})", ""]
             b64 = base64.b64encode(item.png).decode("ascii")
             body.append(f'<img alt="{html.escape(item.alt)}" src="data:image/png;base64,{b64}">')
@@ -847,7 +856,6 @@ def write_report(out_dir: Path | str) -> tuple[Path, Path]:
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
-    html_path, md_path = out / HTML_NAME, out / MD_NAME
-    _write_bytes(html_path, page.encode("utf-8"))
-    _write_bytes(md_path, ("\n".join(md).rstrip() + "\n").encode("utf-8"))
-    return html_path, md_path
+    commit.bytes(HTML_NAME, page.encode("utf-8"))
+    commit.bytes(MD_NAME, ("\n".join(md).rstrip() + "\n").encode("utf-8"))
+    return shown / HTML_NAME, shown / MD_NAME

@@ -3,7 +3,7 @@
 :func:`provenance` is what a run records beside its figures (version, grid, stations, every
 parameter, each input's path, size and sha256, run time); :func:`write_coverage` writes the run
 folder's coverage files (names in :mod:`covkit.runfolder`) as one set
-(:class:`covkit.outputs.StagedOutputs`: all or none).
+(:class:`covkit.outputs.RunCommit`: all or none, under the folder's lock).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from covkit import runfolder as F
-from covkit.outputs import StagedOutputs
+from covkit.outputs import RunCommit
 from covkit.version import __version__
 
 
@@ -72,14 +72,29 @@ def covered_u8(covered: np.ndarray, computed: np.ndarray) -> np.ndarray:
     return np.where(computed, covered.astype(np.uint8), np.uint8(255))
 
 
-def write_coverage(out_dir: Path | str, result) -> tuple[list[Path], dict]:
+COVERAGE_SET = F.COVERAGE_RASTERS + F.COVERAGE_TABLES + F.SITES_FILES
+"""What a coverage write replaces: its own files and the site proposals made from an earlier
+coverage (they would describe another run)."""
+
+
+def write_coverage(out_dir: Path | str | RunCommit, result) -> tuple[list[Path], dict]:
     """Write a coverage result's files into ``out_dir`` as one set.
 
-    Returns the files written and the summary as written (with its ``outputs`` list). A known
-    coverage file that this run did not produce (e.g. throughput switched off) is removed, so
-    no stale file of an earlier run stays beside the new ones.
+    ``out_dir`` is a folder (the files are committed there at once, :class:`RunCommit`) or the
+    :class:`RunCommit` of a whole run to stage them into. Returns the files written and the
+    summary as written (with its ``outputs`` list). A file of an earlier run that this one did
+    not produce (e.g. the throughput raster with throughput off, or the site proposals of an
+    earlier ``covkit sites``) is removed at the commit, so no stale file stays beside the new
+    ones.
     """
-    out_dir = Path(out_dir)
+    if isinstance(out_dir, RunCommit):
+        return _stage_coverage(out_dir, result)
+    with RunCommit(out_dir, replaces=COVERAGE_SET) as out:
+        files, summary = _stage_coverage(out, result)
+    return files, summary
+
+
+def _stage_coverage(out: RunCommit, result) -> tuple[list[Path], dict]:
     grid = result.grid
     name = result.scenario.scenario.name
     computed = np.isfinite(result.rsrp_best_dbm)
@@ -91,35 +106,30 @@ def write_coverage(out_dir: Path | str, result) -> tuple[list[Path], dict]:
     def tags(what, unit):
         return {"scenario": name, "layer": what, "unit": unit, "producer": "covkit run"}
 
-    with StagedOutputs(out_dir) as out:
-        out.cog(F.RSRP_BEST, result.rsrp_best_dbm, grid, np.nan,
-                tags("best RSRP over all sectors", "dBm"), "rsrp_best_dbm")
-        out.cog(F.RSRP_SECOND, result.rsrp_second_dbm, grid, np.nan,
-                tags("second-best RSRP over all sectors", "dBm"), "rsrp_second_dbm")
-        out.cog(F.BEST_SERVER, result.best_server, grid, -1,
-                tags("best server: 0-based row of the stations table (best_server.csv)", ""),
-                "best_server")
-        out.cog(F.SINR, result.sinr_db, grid, np.nan,
-                tags("SINR of the best server", "dB"), "sinr_db")
-        out.cog(F.COVERAGE_PROBABILITY, result.coverage_probability, grid, np.nan,
-                tags("P(best RSRP >= threshold) under log-normal shadowing", "0-1"),
-                "coverage_probability")
-        out.cog(F.COVERED, covered_u8(result.covered, computed), grid, 255,
-                tags("1 = covered by at least one operator, 0 = not", ""), "covered")
-        if result.throughput_dl_mbps is not None:
-            out.cog(F.THROUGHPUT_DL, result.throughput_dl_mbps, grid, np.nan,
-                    tags("best downlink throughput over operators (attenuated Shannon)",
-                         "Mbit/s"), "throughput_dl_mbps")
-        out.csv(F.BEST_SERVER_LEGEND, best_server_legend(result.inputs.stations.table))
-        out.csv(F.KPI_TOWNSHIPS_CSV, table)
-        out.gpkg(F.KPI_TOWNSHIPS_GPKG, gdf, layer="kpi_townships")
-        out.geoparquet(F.KPI_TOWNSHIPS_PARQUET, gdf)
-        summary = dict(result.summary)
-        summary["outputs"] = [p.name for p in out.files] + [F.KPI_SUMMARY]
-        out.json(F.KPI_SUMMARY, summary)
-        files = out.files
-    written = {p.name for p in files}
-    for stale in F.COVERAGE_RASTERS + F.COVERAGE_TABLES:
-        if stale not in written:
-            (out_dir / stale).unlink(missing_ok=True)
-    return files, summary
+    first = len(out.files)
+    out.cog(F.RSRP_BEST, result.rsrp_best_dbm, grid, np.nan,
+            tags("best RSRP over all sectors", "dBm"), "rsrp_best_dbm")
+    out.cog(F.RSRP_SECOND, result.rsrp_second_dbm, grid, np.nan,
+            tags("second-best RSRP over all sectors", "dBm"), "rsrp_second_dbm")
+    out.cog(F.BEST_SERVER, result.best_server, grid, -1,
+            tags("best server: 0-based row of the stations table (best_server.csv)", ""),
+            "best_server")
+    out.cog(F.SINR, result.sinr_db, grid, np.nan,
+            tags("SINR of the best server", "dB"), "sinr_db")
+    out.cog(F.COVERAGE_PROBABILITY, result.coverage_probability, grid, np.nan,
+            tags("P(best RSRP >= threshold) under log-normal shadowing", "0-1"),
+            "coverage_probability")
+    out.cog(F.COVERED, covered_u8(result.covered, computed), grid, 255,
+            tags("1 = covered by at least one operator, 0 = not", ""), "covered")
+    if result.throughput_dl_mbps is not None:
+        out.cog(F.THROUGHPUT_DL, result.throughput_dl_mbps, grid, np.nan,
+                tags("best downlink throughput over operators (attenuated Shannon)",
+                     "Mbit/s"), "throughput_dl_mbps")
+    out.csv(F.BEST_SERVER_LEGEND, best_server_legend(result.inputs.stations.table))
+    out.csv(F.KPI_TOWNSHIPS_CSV, table)
+    out.gpkg(F.KPI_TOWNSHIPS_GPKG, gdf, layer="kpi_townships")
+    out.geoparquet(F.KPI_TOWNSHIPS_PARQUET, gdf)
+    summary = dict(result.summary)
+    summary["outputs"] = [p.name for p in out.files[first:]] + [F.KPI_SUMMARY]
+    out.json(F.KPI_SUMMARY, summary)
+    return out.files[first:], summary

@@ -46,7 +46,7 @@ from covkit.coverage.siting import solve_max_coverage
 from covkit.coverage.summary import compute_kpis
 from covkit.data.loaders import Stations, xy_to_lonlat
 from covkit.errors import CovkitInputError
-from covkit.outputs import StagedOutputs
+from covkit.outputs import RunCommit
 from covkit.progress import progress_bar
 
 PROPOSED_OPERATOR = "proposed"
@@ -85,18 +85,25 @@ class SiteProposal:
     kpi_after: dict
     files: list[Path] = field(default_factory=list)
 
-    def write(self, out_dir: Path | str) -> list[Path]:
+    def write(self, out_dir: Path | str | RunCommit) -> list[Path]:
         """Write sites_proposed.csv / .gpkg / .parquet, kpi_after.json and sites_summary.json into
-        ``out_dir`` as one set; returns them."""
-        table = pd.DataFrame(self.proposed.drop(columns=self.proposed.geometry.name))
-        with StagedOutputs(Path(out_dir)) as out:
-            out.csv(F.SITES_PROPOSED_CSV, table)
-            out.gpkg(F.SITES_PROPOSED_GPKG, self.proposed, layer="sites_proposed")
-            out.geoparquet(F.SITES_PROPOSED_PARQUET, self.proposed)
-            out.json(F.KPI_AFTER, self.kpi_after)
-            out.json(F.SITES_SUMMARY, self.summary)
-            self.files = out.files
+        ``out_dir`` as one set (committed at once under the folder's lock, replacing the site
+        files of an earlier proposal; or staged into the :class:`~covkit.outputs.RunCommit` of
+        a whole run); returns them."""
+        if isinstance(out_dir, RunCommit):
+            self.files = self._stage(out_dir)
+        else:
+            with RunCommit(Path(out_dir), replaces=F.SITES_FILES) as out:
+                self.files = self._stage(out)
         return self.files
+
+    def _stage(self, out: RunCommit) -> list[Path]:
+        table = pd.DataFrame(self.proposed.drop(columns=self.proposed.geometry.name))
+        return [out.csv(F.SITES_PROPOSED_CSV, table),
+                out.gpkg(F.SITES_PROPOSED_GPKG, self.proposed, layer="sites_proposed"),
+                out.geoparquet(F.SITES_PROPOSED_PARQUET, self.proposed),
+                out.json(F.KPI_AFTER, self.kpi_after),
+                out.json(F.SITES_SUMMARY, self.summary)]
 
 
 # ----------------------------------------------------------------------------------------------
