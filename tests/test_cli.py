@@ -138,3 +138,85 @@ def test_scenario_check_and_keys(capsys, tmp_path):
     assert "`propagation.model`" in out
     code, _, err = run_ok(capsys, "scenario", "check", str(tmp_path / "missing.toml"))
     assert code == 2 and "cannot read scenario file" in err
+
+
+def test_version_flag(capsys):
+    code, out, err = run_ok(capsys, "--version")
+    assert code == 0 and err == ""
+    code2, out2, _ = run_ok(capsys, "version")
+    assert out == out2 and out.startswith("covkit ")
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["run", "--bogus"], "No such option: --bogus"),  # bad option
+        (["run"], "Missing argument"),  # missing argument
+        (["nosuch"], "No such command 'nosuch'"),  # unknown command
+        (["pathloss", "--freq-mhz", "abc"], "Invalid value for '--freq-mhz'"),  # bad value
+        (["sites", "s.toml", "--out", "o", "--budget", "1.5"], "Invalid value for '--budget'"),
+        (["scenario", "nosuch"], "No such command 'nosuch'"),
+    ],
+)
+def test_usage_errors_exit_2_one_line(capsys, argv, match):
+    code, out, err = run_ok(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert match in err and "--help" in err
+
+
+def _commands():
+    """Every command path of the CLI (the root, groups and leaves) with its click command."""
+    import typer.main
+
+    from covkit.cli import app
+
+    todo = [((), typer.main.get_command(app))]
+    while todo:
+        path, cmd = todo.pop()
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            todo.append(((*path, name), sub))
+
+
+def test_help_keeps_units_and_shows_flags_as_flags(capsys):
+    import re
+
+    checked = 0
+    for path, cmd in _commands():
+        code, out, _ = run_ok(capsys, *path, "--help")
+        assert code == 0 and "Usage" in out
+        flat = " ".join(out.split())
+        for param in cmd.params:
+            help_text = " ".join((getattr(param, "help", None) or "").split())
+            for unit in re.findall(r"\[[^\]]+\]", help_text):
+                assert unit in flat, (path, param.name, unit)
+                checked += 1
+            if getattr(param, "is_flag", False):
+                opt = max(param.opts, key=len)
+                # a flag is shown bare: no type placeholder after it
+                assert re.search(re.escape(opt) + r"(,|\s{2,}|$)", out, re.M), (path, opt)
+        assert "<bool>" not in out and "BOOLEAN" not in out, path
+    assert checked >= 15  # [MHz], [m], [deg], [%], [N-units], ... are all there
+
+
+def test_pathloss_extrapolate_flag(capsys, tmp_path):
+    csv = tmp_path / "p.csv"
+    csv.write_text("distance_km,height_m\n0,10\n1,12\n2,15\n")
+    base = ["pathloss", "--model", "hata", "--profile", str(csv), "--freq-mhz", "100",
+            "--tx-height-m", "30", "--rx-height-m", "1.5", "--json"]
+    code, out, err = run_ok(capsys, *base)
+    assert code == 2 and err.count("\n") == 1
+    assert "freq_mhz=100" in err and "pass --extrapolate" in err
+    assert "extrapolate=True" not in err
+    code, out, err = run_ok(capsys, *base, "--extrapolate")
+    assert code == 0, err
+    # Hata urban, 100 MHz (outside [150, 1500]), hb = 30 m, hm = 1.5 m, d = 2 km
+    import math
+
+    f = 100.0
+    a_hm = (1.1 * math.log10(f) - 0.7) * 1.5 - (1.56 * math.log10(f) - 0.8)
+    hata = (69.55 + 26.16 * math.log10(f) - 13.82 * math.log10(30) - a_hm
+            + (44.9 - 6.55 * math.log10(30)) * math.log10(2))
+    assert json.loads(out)["loss_db"] == pytest.approx(hata, abs=1e-6)

@@ -19,6 +19,11 @@ from covkit.cli.common import STATE
 from covkit.errors import CovkitError
 from covkit.version import __version__
 
+HELP_STYLE = {"rich_markup_mode": None}
+"""Plain help (click's formatter), not Rich's: Rich markup takes the units of the help texts
+("[m]", "[deg]") for style tags and drops them, and Rich's panels show a ``<bool>`` type for
+flags; the plain formatter also spares ``--help`` the import of Rich's markdown machinery."""
+
 app = typer.Typer(
     name="covkit",
     help="5G and broadband coverage analysis: path loss, population coverage KPIs, site "
@@ -26,14 +31,24 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    **HELP_STYLE,
 )
 scenario_app = typer.Typer(help="Scenario files: write the demo, check inputs, list keys.",
-                           no_args_is_help=True)
+                           no_args_is_help=True, **HELP_STYLE)
 app.add_typer(scenario_app, name="scenario")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"covkit {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the covkit version and exit.", is_eager=True,
+        callback=_print_version)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables.")] = False,
 ) -> None:
@@ -58,10 +73,31 @@ scenario_app.command("check")(scenario.scenario_check)
 scenario_app.command("keys")(scenario.scenario_keys)
 
 
+_CLICK_ERRORS = tuple({click.ClickException,
+                       getattr(typer, "TyperException", click.ClickException)})
+"""Click's errors: typer >= 0.22 raises those of its own copy of click (subclasses of
+``typer.TyperException``), older typer those of click."""
+
+
+def _click_error(exc) -> None:
+    """Report a click error (bad option, missing argument, unknown command, bad value) as
+    one line on stderr and exit with its code (2 for usage errors)."""
+    code = getattr(exc, "exit_code", 1)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click does
+        exc.show()
+        sys.exit(code)
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and code == 2:
+        message += f" (see '{ctx.command_path} --help')"
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="covkit", standalone_mode=False)
     except CovkitError as exc:
         if STATE["debug"]:
             raise
@@ -73,10 +109,9 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
+    except _CLICK_ERRORS as exc:
+        _click_error(exc)
     except Exception as exc:
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         if STATE["debug"]:
             raise
         typer.echo(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
