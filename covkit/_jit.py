@@ -8,7 +8,9 @@ the code of every kernel it calls: after an edit of ``propagation/p1812/loss.py`
 ``git pull`` into an editable install), the engine in ``propagation/engine/sweep.py`` would keep
 running the old P.1812 code from its cache. :class:`_PackageSourceLocator` therefore stamps
 every covkit kernel with a hash of the whole package's sources, so any change to any covkit
-file recompiles all of them.
+file recompiles all of them - except the command-line layer (``covkit/cli/``): it holds no
+kernel and nothing below it imports it (the layering of ``tests/test_structure.py``), so an
+edit of a command's help text does not cost a user the two minutes of recompiling.
 """
 
 from __future__ import annotations
@@ -30,22 +32,32 @@ except ImportError:  # pragma: no cover - depends on the Numba version
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+STAMP_EXCLUDES = ("cli",)
+"""Top-level subpackages left out of the source stamp: no kernel depends on them."""
+
+
+def _stamped_files(package_dir):
+    return [p for p in sorted(Path(package_dir).rglob("*.py"))
+            if p.relative_to(package_dir).parts[0] not in STAMP_EXCLUDES]
+
+
 @functools.lru_cache(maxsize=8)
 def _sources_digest(package_dir, stat_key):
     """sha256 over the package's ``.py`` files (relative path and content)."""
     del stat_key  # part of the memo key only: a changed file re-hashes within a process
     h = hashlib.sha256()
-    for path in sorted(Path(package_dir).rglob("*.py")):
+    for path in _stamped_files(package_dir):
         h.update(str(path.relative_to(package_dir)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
 
 def package_source_stamp(package_dir=PACKAGE_DIR):
-    """Stamp of a package's sources: changes whenever any of its ``.py`` files changes."""
+    """Stamp of a package's sources: changes whenever any of its ``.py`` files outside
+    :data:`STAMP_EXCLUDES` changes."""
     package_dir = Path(package_dir)
     stat_key = tuple(
-        (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(package_dir.rglob("*.py"))
+        (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in _stamped_files(package_dir)
     )
     return _sources_digest(str(package_dir), stat_key)
 
