@@ -220,3 +220,44 @@ def test_pathloss_extrapolate_flag(capsys, tmp_path):
     hata = (69.55 + 26.16 * math.log10(f) - 13.82 * math.log10(30) - a_hm
             + (44.9 - 6.55 * math.log10(30)) * math.log10(2))
     assert json.loads(out)["loss_db"] == pytest.approx(hata, abs=1e-6)
+
+
+def _covkit(*argv, **kw):
+    """``python -m covkit ARGV`` in a fresh process (as a user's shell runs it)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import covkit
+
+    root = Path(covkit.__file__).resolve().parents[1]
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    env.pop("PYTHONWARNINGS", None)
+    return subprocess.run([sys.executable, "-m", "covkit", *argv], capture_output=True,
+                          text=True, env=env, cwd=kw.get("cwd", root))
+
+
+def test_warnings_are_one_line_and_quiet_silences_them(tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+    from helpers.scenario import CRS
+    from shapely.geometry import box
+
+    toml = write_small_scenario(tmp_path / "s")
+    towns = gpd.read_file(toml.parent / "townships.gpkg")
+    far = gpd.GeoDataFrame({"township_id": ["T99"], "name": ["Far"], "county": ["C1"]},
+                           geometry=[box(X0 + 50000, Y0 - 1000, X0 + 51000, Y0)], crs=CRS)
+    gpd.GeoDataFrame(pd.concat([towns, far], ignore_index=True), crs=CRS).to_file(
+        toml.parent / "townships.gpkg", layer="townships")
+    loud = _covkit("scenario", "check", str(toml), "--json")
+    assert loud.returncode == 0, loud.stderr
+    assert json.loads(loud.stdout)["townships"] == 3
+    lines = loud.stderr.splitlines()
+    assert len(lines) == 1, loud.stderr
+    assert lines[0].startswith("warning: ") and "have no cell on the analysis grid" in lines[0]
+    assert "'T99'" in lines[0] and "UserWarning" not in loud.stderr
+    quiet = _covkit("-q", "scenario", "check", str(toml), "--json")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert json.loads(quiet.stdout) == json.loads(loud.stdout)

@@ -9,6 +9,7 @@ options they share are in :mod:`~covkit.cli.common`. Bad input ends with a one-l
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Annotated
 
 import click
@@ -94,8 +95,23 @@ def _click_error(exc) -> None:
     sys.exit(code)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of the CLI: one ``warning: ...`` line on stderr (no file name,
+    line number or source line), and nothing with ``--quiet``."""
+    del category, filename, lineno, file, line
+    if STATE["quiet"]:
+        return
+    typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         app(args=argv, prog_name="covkit", standalone_mode=False)
     except CovkitError as exc:
