@@ -261,3 +261,20 @@ def test_warnings_are_one_line_and_quiet_silences_them(tmp_path):
     quiet = _covkit("-q", "scenario", "check", str(toml), "--json")
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert json.loads(quiet.stdout) == json.loads(loud.stdout)
+
+
+def test_sites_exact_keeps_stdout_clean_of_the_highs_banner(tmp_path):
+    """``covkit sites --method exact``: HiGHS's banner never reaches stdout; with --quiet it
+    is not printed at all (with progress shown it goes to stderr beside the progress bars)."""
+    from test_sites import scenario
+
+    toml = scenario(tmp_path)
+    argv = ["sites", str(toml), "--method", "exact", "--budget", "2", "--no-map"]
+    loud = _covkit(*argv, "--out", str(tmp_path / "o1"))
+    assert loud.returncode == 0, loud.stderr
+    assert "HiGHS" not in loud.stdout and "site proposals" in loud.stdout
+    assert "exact" in loud.stdout
+    assert "Running HiGHS" in loud.stderr  # the solver ran (the test is not vacuous)
+    quiet = _covkit("-q", *argv, "--out", str(tmp_path / "o2"))
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == "" and "HiGHS" not in quiet.stderr
