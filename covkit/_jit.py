@@ -18,11 +18,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numba
 import numba.core.caching as _caching
 import numba.core.config as _numba_config
+import numba.core.event as _numba_event
 
 try:
     from numba.core.cpu import CPUTargetOptions
@@ -92,6 +94,42 @@ if _IN_TREE is not None and _CACHE_IMPL is not None:
 
     if _PackageSourceLocator not in _CACHE_IMPL._locator_classes:
         _CACHE_IMPL._locator_classes.insert(0, _PackageSourceLocator)
+
+COMPILE_NOTICE_ENV = "COVKIT_COMPILE_NOTICE"
+"""Set (to anything but ``""`` / ``"0"``) to print :data:`COMPILE_NOTICE` on stderr when a
+covkit kernel is first compiled in a process (a cache miss). The command line sets it while
+it shows progress: a first run after install compiles for about two minutes, and must not
+look hung."""
+
+COMPILE_NOTICE = ("compiling propagation kernels (first run only; a whole run can take a "
+                  "few minutes, later runs load them from the cache)...")
+
+_NOTICE = {"shown": False}
+
+
+class _CompileNotice(_numba_event.Listener):
+    """Numba ``numba:compile`` listener: fires on a cache miss only (cache loads happen
+    before the event), so a warm run prints nothing."""
+
+    def on_start(self, event):
+        if _NOTICE["shown"] or os.environ.get(COMPILE_NOTICE_ENV, "") in ("", "0"):
+            return
+        dispatcher = (event.data or {}).get("dispatcher")
+        module = getattr(getattr(dispatcher, "py_func", None), "__module__", "") or ""
+        if not module.startswith("covkit."):
+            return
+        _NOTICE["shown"] = True
+        try:
+            sys.stderr.write(COMPILE_NOTICE + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):  # pragma: no cover - stderr closed
+            pass
+
+    def on_end(self, event):
+        pass
+
+
+_numba_event.register("numba:compile", _CompileNotice())
 
 njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 """Decorator for scalar and array kernels: ``@njit``."""

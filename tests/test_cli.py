@@ -278,3 +278,33 @@ def test_sites_exact_keeps_stdout_clean_of_the_highs_banner(tmp_path):
     quiet = _covkit("-q", *argv, "--out", str(tmp_path / "o2"))
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout == "" and "HiGHS" not in quiet.stderr
+
+
+def test_first_run_says_it_is_compiling_the_kernels(tmp_path):
+    """With an empty Numba cache the first command says on stderr that it compiles (once);
+    a warm run and --quiet say nothing."""
+    import os
+
+    from covkit import _jit
+
+    csv = tmp_path / "p.csv"
+    csv.write_text("distance_km,height_m\n0,10\n1,12\n2,15\n")
+    link = ["pathloss", "--model", "fspl", "--profile", str(csv), "--freq-mhz", "3500",
+            "--tx-height-m", "30", "--rx-height-m", "1.5"]
+    cache = tmp_path / "cache"
+    env = os.environ.copy()
+    try:
+        os.environ["NUMBA_CACHE_DIR"] = str(cache)
+        os.environ.pop(_jit.COMPILE_NOTICE_ENV, None)
+        cold = _covkit(*link)
+        warm = _covkit(*link)
+        os.environ["NUMBA_CACHE_DIR"] = str(tmp_path / "cache2")
+        quiet = _covkit("-q", *link)
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    assert cold.returncode == warm.returncode == quiet.returncode == 0, cold.stderr
+    assert cold.stdout == warm.stdout == quiet.stdout and cold.stdout.startswith("loss_db = ")
+    assert cold.stderr.splitlines() == [_jit.COMPILE_NOTICE]
+    assert warm.stderr == "" and quiet.stderr == ""
+    assert any(cache.rglob("*.nbi"))  # the cold run did fill that cache

@@ -8,6 +8,7 @@ options they share are in :mod:`~covkit.cli.common`. Bad input ends with a one-l
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from typing import Annotated
@@ -24,6 +25,10 @@ HELP_STYLE = {"rich_markup_mode": None}
 """Plain help (click's formatter), not Rich's: Rich markup takes the units of the help texts
 ("[m]", "[deg]") for style tags and drops them, and Rich's panels show a ``<bool>`` type for
 flags; the plain formatter also spares ``--help`` the import of Rich's markdown machinery."""
+
+COMPILE_NOTICE_ENV = "COVKIT_COMPILE_NOTICE"
+"""The environment variable of ``covkit._jit.COMPILE_NOTICE_ENV`` (the CLI imports only the
+public modules); set for the run of a command unless ``--quiet``."""
 
 app = typer.Typer(
     name="covkit",
@@ -55,6 +60,8 @@ def _root(
 ) -> None:
     STATE["debug"] = debug
     STATE["quiet"] = quiet
+    if not quiet:  # covkit._jit: a line on stderr when the kernels compile (first run)
+        os.environ[COMPILE_NOTICE_ENV] = "1"
 
 
 @app.command()
@@ -106,9 +113,16 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
-        _main(argv)
+    notice = os.environ.get(COMPILE_NOTICE_ENV)
+    try:
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            _main(argv)
+    finally:
+        if notice is None:
+            os.environ.pop(COMPILE_NOTICE_ENV, None)
+        else:
+            os.environ[COMPILE_NOTICE_ENV] = notice
 
 
 def _main(argv: list[str] | None) -> None:
