@@ -266,9 +266,17 @@ def test_warnings_are_one_line_and_quiet_silences_them(tmp_path):
 def test_sites_exact_keeps_stdout_clean_of_the_highs_banner(tmp_path):
     """``covkit sites --method exact``: HiGHS's banner never reaches stdout; with --quiet it
     is not printed at all (with progress shown it goes to stderr beside the progress bars)."""
-    from test_sites import scenario
+    from helpers.scenario import lonlat
 
-    toml = scenario(tmp_path)
+    toml = write_small_scenario(tmp_path / "s", model="fspl")
+    lon, lat = lonlat(X0 + 3500.0, Y0 - 2500.0)
+    (tmp_path / "s" / "candidates.csv").write_text(
+        f"candidate_id,lon,lat,height_m,cost\nU1,{lon},{lat},25,2.0\n")
+    toml.write_text(
+        toml.read_text().replace("max_radius_km = 3.0", "max_radius_km = 0.8")
+        .replace('trails = "trails.gpkg"', 'trails = "trails.gpkg"\ncandidates = "candidates.csv"')
+        + "\n[coverage]\nrsrp_threshold_dbm = -100.0\n"
+          "\n[sites]\nbudget_sites = 3\ncandidate_spacing_m = 500.0\n")
     argv = ["sites", str(toml), "--method", "exact", "--budget", "2", "--no-map"]
     loud = _covkit(*argv, "--out", str(tmp_path / "o1"))
     assert loud.returncode == 0, loud.stderr
