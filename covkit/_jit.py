@@ -8,7 +8,9 @@ the code of every kernel it calls: after an edit of ``propagation/p1812/loss.py`
 ``git pull`` into an editable install), the engine in ``propagation/engine/sweep.py`` would keep
 running the old P.1812 code from its cache. :class:`_PackageSourceLocator` therefore stamps
 every covkit kernel with a hash of the whole package's sources, so any change to any covkit
-file recompiles all of them.
+file recompiles all of them - except the command-line layer (``covkit/cli/``): it holds no
+kernel and nothing below it imports it (the layering of ``tests/test_structure.py``), so an
+edit of a command's help text does not cost a user the two minutes of recompiling.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numba
 import numba.core.caching as _caching
 import numba.core.config as _numba_config
+import numba.core.event as _numba_event
 
 try:
     from numba.core.cpu import CPUTargetOptions
@@ -30,22 +34,32 @@ except ImportError:  # pragma: no cover - depends on the Numba version
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+STAMP_EXCLUDES = ("cli",)
+"""Top-level subpackages left out of the source stamp: no kernel depends on them."""
+
+
+def _stamped_files(package_dir):
+    return [p for p in sorted(Path(package_dir).rglob("*.py"))
+            if p.relative_to(package_dir).parts[0] not in STAMP_EXCLUDES]
+
+
 @functools.lru_cache(maxsize=8)
 def _sources_digest(package_dir, stat_key):
     """sha256 over the package's ``.py`` files (relative path and content)."""
     del stat_key  # part of the memo key only: a changed file re-hashes within a process
     h = hashlib.sha256()
-    for path in sorted(Path(package_dir).rglob("*.py")):
+    for path in _stamped_files(package_dir):
         h.update(str(path.relative_to(package_dir)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
 
 
 def package_source_stamp(package_dir=PACKAGE_DIR):
-    """Stamp of a package's sources: changes whenever any of its ``.py`` files changes."""
+    """Stamp of a package's sources: changes whenever any of its ``.py`` files outside
+    :data:`STAMP_EXCLUDES` changes."""
     package_dir = Path(package_dir)
     stat_key = tuple(
-        (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(package_dir.rglob("*.py"))
+        (str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in _stamped_files(package_dir)
     )
     return _sources_digest(str(package_dir), stat_key)
 
@@ -80,6 +94,42 @@ if _IN_TREE is not None and _CACHE_IMPL is not None:
 
     if _PackageSourceLocator not in _CACHE_IMPL._locator_classes:
         _CACHE_IMPL._locator_classes.insert(0, _PackageSourceLocator)
+
+COMPILE_NOTICE_ENV = "COVKIT_COMPILE_NOTICE"
+"""Set (to anything but ``""`` / ``"0"``) to print :data:`COMPILE_NOTICE` on stderr when a
+covkit kernel is first compiled in a process (a cache miss). The command line sets it while
+it shows progress: a first run after install compiles for about two minutes, and must not
+look hung."""
+
+COMPILE_NOTICE = ("compiling propagation kernels (first run only; a whole run can take a "
+                  "few minutes, later runs load them from the cache)...")
+
+_NOTICE = {"shown": False}
+
+
+class _CompileNotice(_numba_event.Listener):
+    """Numba ``numba:compile`` listener: fires on a cache miss only (cache loads happen
+    before the event), so a warm run prints nothing."""
+
+    def on_start(self, event):
+        if _NOTICE["shown"] or os.environ.get(COMPILE_NOTICE_ENV, "") in ("", "0"):
+            return
+        dispatcher = (event.data or {}).get("dispatcher")
+        module = getattr(getattr(dispatcher, "py_func", None), "__module__", "") or ""
+        if not module.startswith("covkit."):
+            return
+        _NOTICE["shown"] = True
+        try:
+            sys.stderr.write(COMPILE_NOTICE + "\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):  # pragma: no cover - stderr closed
+            pass
+
+    def on_end(self, event):
+        pass
+
+
+_numba_event.register("numba:compile", _CompileNotice())
 
 njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 """Decorator for scalar and array kernels: ``@njit``."""

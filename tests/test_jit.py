@@ -82,3 +82,17 @@ def test_kernels_in_subpackages_load_from_the_cache_in_a_new_process():
     assert "profile.effective_earth_radius_km" in second
     assert "reference.free_space_db" in second
     assert "saved" not in second
+
+
+def test_stamp_ignores_the_command_line_layer(tmp_path):
+    """Editing a CLI help text must not recompile every kernel (no kernel depends on cli/)."""
+    pkg = tmp_path / "pkg"
+    (pkg / "cli").mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "cli" / "b.py").write_text("y = 2\n")
+    first = _jit.package_source_stamp(pkg)
+    (pkg / "cli" / "b.py").write_text("y = 3\n")
+    (pkg / "cli" / "c.py").write_text("")
+    assert _jit.package_source_stamp(pkg) == first
+    (pkg / "a.py").write_text("x = 2\n")
+    assert _jit.package_source_stamp(pkg) != first

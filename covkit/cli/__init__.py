@@ -8,7 +8,9 @@ options they share are in :mod:`~covkit.cli.common`. Bad input ends with a one-l
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 from typing import Annotated
 
 import click
@@ -19,6 +21,15 @@ from covkit.cli.common import STATE
 from covkit.errors import CovkitError
 from covkit.version import __version__
 
+HELP_STYLE = {"rich_markup_mode": None}
+"""Plain help (click's formatter), not Rich's: Rich markup takes the units of the help texts
+("[m]", "[deg]") for style tags and drops them, and Rich's panels show a ``<bool>`` type for
+flags; the plain formatter also spares ``--help`` the import of Rich's markdown machinery."""
+
+COMPILE_NOTICE_ENV = "COVKIT_COMPILE_NOTICE"
+"""The environment variable of ``covkit._jit.COMPILE_NOTICE_ENV`` (the CLI imports only the
+public modules); set for the run of a command unless ``--quiet``."""
+
 app = typer.Typer(
     name="covkit",
     help="5G and broadband coverage analysis: path loss, population coverage KPIs, site "
@@ -26,19 +37,31 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    **HELP_STYLE,
 )
 scenario_app = typer.Typer(help="Scenario files: write the demo, check inputs, list keys.",
-                           no_args_is_help=True)
+                           no_args_is_help=True, **HELP_STYLE)
 app.add_typer(scenario_app, name="scenario")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"covkit {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the covkit version and exit.", is_eager=True,
+        callback=_print_version)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or tables.")] = False,
 ) -> None:
     STATE["debug"] = debug
     STATE["quiet"] = quiet
+    if not quiet:  # covkit._jit: a line on stderr when the kernels compile (first run)
+        os.environ[COMPILE_NOTICE_ENV] = "1"
 
 
 @app.command()
@@ -58,10 +81,53 @@ scenario_app.command("check")(scenario.scenario_check)
 scenario_app.command("keys")(scenario.scenario_keys)
 
 
+_CLICK_ERRORS = tuple({click.ClickException,
+                       getattr(typer, "TyperException", click.ClickException)})
+"""Click's errors: typer >= 0.22 raises those of its own copy of click (subclasses of
+``typer.TyperException``), older typer those of click."""
+
+
+def _click_error(exc) -> None:
+    """Report a click error (bad option, missing argument, unknown command, bad value) as
+    one line on stderr and exit with its code (2 for usage errors)."""
+    code = getattr(exc, "exit_code", 1)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click does
+        exc.show()
+        sys.exit(code)
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and code == 2:
+        message += f" (see '{ctx.command_path} --help')"
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of the CLI: one ``warning: ...`` line on stderr (no file name,
+    line number or source line), and nothing with ``--quiet``."""
+    del category, filename, lineno, file, line
+    if STATE["quiet"]:
+        return
+    typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    notice = os.environ.get(COMPILE_NOTICE_ENV)
     try:
-        app(args=argv, standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            _main(argv)
+    finally:
+        if notice is None:
+            os.environ.pop(COMPILE_NOTICE_ENV, None)
+        else:
+            os.environ[COMPILE_NOTICE_ENV] = notice
+
+
+def _main(argv: list[str] | None) -> None:
+    try:
+        app(args=argv, prog_name="covkit", standalone_mode=False)
     except CovkitError as exc:
         if STATE["debug"]:
             raise
@@ -73,10 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
+    except _CLICK_ERRORS as exc:
+        _click_error(exc)
     except Exception as exc:
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         if STATE["debug"]:
             raise
         typer.echo(f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",

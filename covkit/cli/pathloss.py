@@ -55,6 +55,10 @@ def pathloss(
     station_id: Annotated[str | None, typer.Option(help="Station id (with --scenario).")] = None,
     points: Annotated[Path | None, typer.Option(
         help="Points CSV: x,y (scenario CRS, m) or lon,lat (deg) (with --scenario).")] = None,
+    extrapolate: Annotated[bool, typer.Option(
+        "--extrapolate", help="Distance models (fspl, hata, cost231, 38901-*): evaluate the "
+                              "formula outside its validity ranges instead of stopping.")
+                           ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Path loss of single links: along a terrain profile (P.1812 with every intermediate
@@ -76,12 +80,19 @@ def pathloss(
                               ("--rx-height-agl-m", rx_height_agl_m)) if v is None]
     if missing:
         raise CovkitInputError(f"--profile needs {', '.join(missing)}")
-    result = covkit.path_loss(
-        freq_mhz, tx_height_agl_m, rx_height_agl_m, model=model, profile=profile,
-        environment=environment, los_mode=los_mode, time_pct=time_pct,
-        location_pct=location_pct, polarization=polarization, dn=dn, n0=n0, dct_km=dct_km,
-        dcr_km=dcr_km, tx_lat_deg=tx_lat_deg, tx_lon_deg=tx_lon_deg, rx_lat_deg=rx_lat_deg,
-        rx_lon_deg=rx_lon_deg)
+    try:
+        result = covkit.path_loss(
+            freq_mhz, tx_height_agl_m, rx_height_agl_m, model=model, profile=profile,
+            environment=environment, los_mode=los_mode, time_pct=time_pct,
+            location_pct=location_pct, polarization=polarization, dn=dn, n0=n0, dct_km=dct_km,
+            dcr_km=dcr_km, tx_lat_deg=tx_lat_deg, tx_lon_deg=tx_lon_deg,
+            rx_lat_deg=rx_lat_deg, rx_lon_deg=rx_lon_deg, extrapolate=extrapolate)
+    except CovkitInputError as exc:
+        # the API's advice names its Python argument; a CLI user has the flag
+        text = str(exc)
+        if "extrapolate=True" not in text:
+            raise
+        raise CovkitInputError(text.replace("extrapolate=True", "--extrapolate")) from exc
     if as_json:
         typer.echo(json.dumps(result))
         return
