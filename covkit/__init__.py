@@ -57,7 +57,7 @@ _LAZY = {
     "run": "covkit.api",
     "propose_sites": "covkit.api",
     "run_study": "covkit.api",
-    "path_loss": "covkit.api",
+    "path_loss": "covkit.links",
     "coverage_map": "covkit.api",
     "write_map": "covkit.maps",
     "write_report": "covkit.report",
@@ -85,12 +85,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazily
-    from covkit.api import coverage_map, path_loss, propose_sites, run, run_study
+    from covkit.api import coverage_map, propose_sites, run, run_study
     from covkit.config import Scenario, load_scenario
     from covkit.coverage.result import CoverageResult
     from covkit.coverage.sites import SiteProposal
     from covkit.data.demo import write_demo
     from covkit.data.inputs import Inputs, load_inputs
+    from covkit.links import path_loss
     from covkit.maps import write_map
     from covkit.report import write_report
 

@@ -249,3 +249,16 @@ def test_cli_uses_only_the_public_surface():
                     and target not in allowed:
                 bad.append(f"{mod}:{line} imports {target}")
     assert bad == []
+
+
+def test_single_links_load_no_geospatial_stack():
+    """``covkit.path_loss`` (and so ``covkit pathloss``) imports the kernels and NumPy, not
+    pandas, geopandas, rasterio or xarray: a one-link command starts fast."""
+    import subprocess
+
+    code = ("import sys, covkit; covkit.path_loss; "
+            "print(sorted(m for m in ('pandas', 'geopandas', 'rasterio', 'xarray', 'folium') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT, timeout=1800)
+    assert out.stdout.strip() == "[]"

@@ -1043,39 +1043,6 @@ def collect_warnings():
 # point-to-point inputs
 
 
-def read_profile_csv(path: Path) -> dict:
-    """A terrain profile CSV: ``distance_km, height_m`` and optional ``clutter_height_m, zone``
-    (zone 1 sea, 3 coastal land, 4 inland). Distances must start at 0 and increase strictly."""
-    path = Path(path)
-    df = read_table(path, "profile")
-    _require_columns(df, ("distance_km", "height_m"), path, "profile")
-    if len(df) < 3:
-        raise CovkitInputError(f"profile has {len(df)} points; at least 3 are needed", file=path)
-    d = _numeric(df, "distance_km", path, lo=0.0, what="distance [km]")
-    h = _numeric(df, "height_m", path, lo=-500.0, hi=9000.0, what="height [m]")
-    if d[0] != 0.0:
-        raise CovkitInputError(f"the first distance must be 0 (the transmitter), got {d[0]:g}",
-                               file=path, column="distance_km", row=1)
-    bad = np.flatnonzero(np.diff(d) <= 0)
-    if bad.size:
-        i = int(bad[0]) + 1
-        raise CovkitInputError(f"distances must increase strictly ({d[i - 1]:g} then {d[i]:g})",
-                               file=path, column="distance_km", row=i + 1)
-    out = {"distance_km": d, "height_m": h, "clutter_height_m": None, "zone": None}
-    if "clutter_height_m" in df.columns:
-        out["clutter_height_m"] = _numeric(df, "clutter_height_m", path, lo=0.0, hi=500.0,
-                                           what="clutter height [m]")
-    if "zone" in df.columns:
-        z = _numeric(df, "zone", path, lo=1.0, hi=4.0, what="zone")
-        bad = ~np.isin(z, [1.0, 3.0, 4.0])
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise CovkitInputError(f"zone {z[i]:g} must be 1 (sea), 3 (coastal land) or 4 "
-                                   "(inland)", file=path, column="zone", row=i + 1)
-        out["zone"] = z.astype(np.int64)
-    return out
-
-
 def read_points_csv(path: Path, crs: str) -> tuple[np.ndarray, np.ndarray]:
     """Receiver points: a CSV with ``x, y`` in the working CRS [m] or ``lon, lat`` [deg]."""
     path = Path(path)
