@@ -543,10 +543,11 @@ def _county_table(summary: dict) -> _Table | None:
     if not isinstance(counties, dict) or not counties:
         return None
     rows = [[str(c), _val(e.get("population"), "persons"),
-             _val(e.get("covered_population"), "persons"), _val(e.get("coverage_pct"), "%")]
+             _val(e.get("covered_population"), "persons"), _val(e.get("coverage_pct"), "%"),
+             _val(e.get("non_remote_coverage_pct"), "%"), _val(e.get("remote_coverage_pct"), "%")]
             for c, e in counties.items() if isinstance(e, dict)]
-    return _Table(["County", "Population", "Covered", "Coverage"], rows,
-                  [False, True, True, True])
+    return _Table(["County", "Population", "Covered", "Coverage", "Non-remote", "Remote"], rows,
+                  [False, True, True, True, True, True])
 
 
 def _before_after_table(before: dict, after: dict) -> _Table | None:

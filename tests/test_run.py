@@ -426,3 +426,23 @@ def test_distance_model_outside_height_validity_warns(tmp_path):
     with pytest.warns(UserWarning, match=r"1 station\(s\), first 'T1' at 25 m: outside the hata "
                                          r"validity 30-200 m for tx_height_agl_m"):
         covkit.run(toml)
+
+
+def test_counties_split_remote_and_non_remote(tmp_path):
+    import geopandas as gpd
+
+    toml = write_small_scenario(tmp_path / "s", model="fspl")
+    path = tmp_path / "s" / "townships.gpkg"
+    tw = gpd.read_file(path)
+    tw["remote"] = [False, True]
+    tw.to_file(path, layer="townships")
+    res = covkit.run(toml)
+    t = res.townships.set_index("township_id")
+    c1 = res.summary["counties"]["C1"]
+    assert c1["non_remote_population"] == t.loc["T01", "population"]
+    assert c1["remote_population"] == t.loc["T02", "population"]
+    assert c1["non_remote_covered_population"] == t.loc["T01", "covered_population"]
+    assert c1["remote_coverage_pct"] == pytest.approx(t.loc["T02", "coverage_pct"])
+    assert c1["non_remote_population"] + c1["remote_population"] == c1["population"]
+    assert c1["non_remote_coverage_pct"] == pytest.approx(
+        res.summary["non_remote_population_coverage_pct"])

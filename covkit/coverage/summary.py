@@ -199,8 +199,14 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     counties = {}
     for county, g in df.groupby("county", sort=True):
         p_, c_ = _f(g["population"].sum()), _f(g["covered_population"].sum())
-        counties[str(county)] = {"population": p_, "covered_population": c_,
-                                 "coverage_pct": K.pct(c_, p_)}
+        entry = {"population": p_, "covered_population": c_, "coverage_pct": K.pct(c_, p_)}
+        rem = g["remote"].to_numpy(dtype=bool)
+        for name, rows in (("non_remote", ~rem), ("remote", rem)):
+            pp = _f(g.loc[rows, "population"].sum())
+            cc = _f(g.loc[rows, "covered_population"].sum())
+            entry.update({f"{name}_population": pp, f"{name}_covered_population": cc,
+                          f"{name}_coverage_pct": K.pct(cc, pp)})
+        counties[str(county)] = entry
     summary["counties"] = counties
     summary["not_computed"] = not_computed
     return df, summary
