@@ -143,7 +143,8 @@ def propose_sites(coverage: CoverageResult | Scenario | Inputs | str | Path, *,
         scenario = coverage.scenario if isinstance(coverage, Inputs) else \
             coverage if isinstance(coverage, Scenario) else load_scenario(coverage)
         with_overrides(scenario, budget_sites, method)  # refuse bad overrides before running
-        coverage = run(coverage, progress=progress)
+        coverage = run(coverage if isinstance(coverage, Inputs) else scenario,
+                       progress=progress)
     proposal = sites.propose_sites(coverage, budget_sites=budget_sites, method=method,
                                    progress=progress)
     if out_dir is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -100,8 +99,6 @@ def _stage_coverage(out: RunCommit, result) -> tuple[list[Path], dict]:
     computed = np.isfinite(result.rsrp_best_dbm)
     townships = result.townships
     table = pd.DataFrame(townships.drop(columns=townships.geometry.name))
-    gdf = gpd.GeoDataFrame(table.copy(), geometry=np.asarray(townships.geometry.values),
-                           crs=grid.crs)
 
     def tags(what, unit):
         return {"scenario": name, "layer": what, "unit": unit, "producer": "covkit run"}
@@ -127,8 +124,8 @@ def _stage_coverage(out: RunCommit, result) -> tuple[list[Path], dict]:
                      "Mbit/s"), "throughput_dl_mbps")
     out.csv(F.BEST_SERVER_LEGEND, best_server_legend(result.inputs.stations.table))
     out.csv(F.KPI_TOWNSHIPS_CSV, table)
-    out.gpkg(F.KPI_TOWNSHIPS_GPKG, gdf, layer="kpi_townships")
-    out.geoparquet(F.KPI_TOWNSHIPS_PARQUET, gdf)
+    out.gpkg(F.KPI_TOWNSHIPS_GPKG, townships, layer="kpi_townships")
+    out.geoparquet(F.KPI_TOWNSHIPS_PARQUET, townships)
     summary = dict(result.summary)
     summary["outputs"] = [p.name for p in out.files[first:]] + [F.KPI_SUMMARY]
     out.json(F.KPI_SUMMARY, summary)
