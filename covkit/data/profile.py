@@ -20,7 +20,8 @@ ZONES = (1, 3, 4)
 def _column(rows: list[dict], col: str, path, *, lo=None, hi=None, what: str) -> np.ndarray:
     out = np.empty(len(rows))
     for i, row in enumerate(rows):
-        text = (row.get(col) or "").strip()
+        raw = row.get(col)
+        text = raw.strip() if isinstance(raw, str) else ("" if raw is None else raw)
         try:
             v = float(text)
         except ValueError:
@@ -55,7 +56,7 @@ def check_profile(columns: dict, path="profile") -> dict:
         raise CovkitInputError("profile columns differ in length", file=path)
     if n < 3:
         raise CovkitInputError(f"profile has {n} points; at least 3 are needed", file=path)
-    rows = [{k: str(v[i]) for k, v in columns.items() if v is not None} for i in range(n)]
+    rows = [{k: v[i] for k, v in columns.items() if v is not None} for i in range(n)]
     return _checked(rows, columns, path)
 
 
