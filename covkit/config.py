@@ -35,10 +35,12 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
             "121). Geographic (degree) CRSs are refused.", required=True),
         Key("resolution_m", _NUM, 100.0, "m", "Analysis grid cell size.", 1.0, 10000.0),
         Key("bounds", list, None, "m", "Optional grid extent [xmin, ymin, xmax, ymax] in the "
-            "working CRS; default: the DEM's extent."),
+            "working CRS; default: the union of the DEMs' extents."),
     ),
     "inputs": (
-        Key("dem", str, None, "", "Terrain GeoTIFF (any CRS rasterio reads, metres AMSL).",
+        Key("dem", (str, list), None, "", "Terrain GeoTIFF (any CRS rasterio reads, metres "
+            "AMSL), or a list of them mosaicked in order: the first wins where they overlap, "
+            "later ones fill its gaps (e.g. a separate DEM for outlying islands).",
             required=True),
         Key("stations", str, None, "", "Sectors table: CSV, GeoPackage or GeoParquet.",
             required=True),
@@ -52,6 +54,9 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("township_columns", dict, None, "", "Optional map from covkit's township column "
             "names to the file's, e.g. {township_id = \"TOWNCODE\", name = \"TOWNNAME\", "
             "county = \"COUNTYNAME\"}."),
+        Key("stations_outside_dem", str, "drop", "", "Stations outside every DEM or on cells "
+            "without terrain: dropped with a warning that counts them, or an error.",
+            choices=("drop", "error")),
     ),
     "propagation": (
         P.MODEL,
@@ -74,6 +79,14 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("building_entry", str, "none", "", "Building-entry loss (P.2109) for indoor "
             "coverage.", choices=("none", "traditional", "thermally_efficient")),
         P.POLARIZATION,
+        Key("no_terrain", str, "skip", "", "Cells without DEM data: skip = not computed "
+            "(townships mostly on them get status \"not computed: no terrain\"); flat = land "
+            "cells (inside a township polygon) without DEM data taken as 0 m flat terrain, "
+            "flagged in every output.", choices=("skip", "flat")),
+        Key("dem_detail", str, "none", "", "fractal = add seeded fractal detail below the "
+            "DEM's post spacing (amplitude from the local relief, none on the sea), flagged "
+            "as synthetic terrain in every output.", choices=("none", "fractal")),
+        Key("dem_detail_seed", int, 0, "", "Seed of the fractal DEM detail.", 0, 2**31 - 1),
     ),
     "coverage": (
         Key("rsrp_threshold_dbm", _NUM, -110.0, "dBm", "RSRP a pixel needs to count as "
@@ -144,7 +157,7 @@ class InputsSection:
     scenario built with :meth:`Scenario.from_dict` leaves an input to
     :func:`covkit.load_inputs`)."""
 
-    dem: Path | None
+    dem: Path | tuple[Path, ...] | None
     stations: Path | None
     population: Path | None
     townships: Path | None
@@ -152,6 +165,7 @@ class InputsSection:
     trails: Path | None
     candidates: Path | None
     township_columns: dict[str, str] | None = None
+    stations_outside_dem: str = "drop"
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,9 @@ class PropagationSection:
     clutter: str
     building_entry: str
     polarization: str
+    no_terrain: str = "skip"
+    dem_detail: str = "none"
+    dem_detail_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -252,8 +269,9 @@ class Scenario:
         for sec in ("scenario", "inputs", "propagation", "coverage", "sites"):
             obj = getattr(self, sec)
             out[sec] = {
-                f.name: (str(v) if isinstance(v, Path) else (list(v) if isinstance(v, tuple)
-                                                              else v))
+                f.name: (str(v) if isinstance(v, Path) else (
+                    [str(e) if isinstance(e, Path) else e for e in v] if isinstance(v, tuple)
+                    else v))
                 for f in fields(obj)
                 for v in [getattr(obj, f.name)]
             }
@@ -269,8 +287,25 @@ _SECTION_CLASSES = {
 }
 
 
+PATH_INPUTS = ("dem", "stations", "population", "townships", "fibre", "trails", "candidates")
+"""The keys of [inputs] that name files (resolved against the scenario file's folder)."""
+
+
+def _check_dem_paths(value: Any, qual: str, file: Any) -> str | list:
+    """``inputs.dem``: one path, or a non-empty list of paths."""
+    if isinstance(value, str | Path):
+        return str(value)
+    if isinstance(value, list | tuple) and value and all(
+            isinstance(v, str | Path) and str(v) for v in value):
+        return [str(v) for v in value]
+    raise CovkitInputError(f"{qual} must be a path or a non-empty list of paths, got "
+                           f"{type(value).__name__} {value!r}", file=file, column=qual)
+
+
 def _check_value(key: Key, value: Any, where: str, file: Any) -> Any:
     qual = f"{where}.{key.name}"
+    if where == "inputs" and key.name == "dem":
+        return _check_dem_paths(value, qual, file)
     value = key.check(value, key=qual, file=file)
     if key.kind is dict:
         allowed = TOWNSHIP_COLUMN_NAMES
@@ -343,17 +378,22 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
         sc["bounds"] = tuple(float(v) for v in b)
     inp = built["inputs"]
     for k, v in inp.items():
-        if v is not None and k != "township_columns":
-            p = Path(v)
-            try:
-                inp[k] = p if p.is_absolute() else (base / p).resolve()
-            except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError < 3.13)
-                raise CovkitInputError(f"cannot resolve the path {str(v)!r}: {exc}", file=file,
-                                       column=f"inputs.{k}") from None
+        if v is not None and k in PATH_INPUTS:
+            paths = [_resolve_path(e, base, file, k) for e in (v if isinstance(v, list) else [v])]
+            inp[k] = tuple(paths) if isinstance(v, list) else paths[0]
     return Scenario(
         **{sec: _SECTION_CLASSES[sec](**vals) for sec, vals in built.items()},
         path=None if file is None else Path(file),
     )
+
+
+def _resolve_path(v: str, base: Path, file: Any, key: str) -> Path:
+    p = Path(v)
+    try:
+        return p if p.is_absolute() else (base / p).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError < 3.13)
+        raise CovkitInputError(f"cannot resolve the path {str(v)!r}: {exc}", file=file,
+                               column=f"inputs.{key}") from None
 
 
 def _check_crs(crs: str, file: Any) -> str:

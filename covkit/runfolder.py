@@ -147,12 +147,15 @@ def input_path(summary: dict, name: str, out_dir: Path) -> Path | None:
     files = summary.get("input_files")
     if isinstance(files, dict):
         entry = files.get(name)
+        if isinstance(entry, list) and entry:  # several files (DEMs): the first
+            entry = entry[0]
         cands.append(entry.get("path") if isinstance(entry, dict) else entry)
     for sec in ("parameters", "scenario"):
         block = summary.get(sec)
         if isinstance(block, dict):
             inputs = block.get("inputs")
-            cands.append(inputs.get(name) if isinstance(inputs, dict) else block.get(name))
+            c = inputs.get(name) if isinstance(inputs, dict) else block.get(name)
+            cands.append(c[0] if isinstance(c, list) and c else c)
     for c in cands:
         if isinstance(c, str) and c:
             p = Path(c)

@@ -19,11 +19,14 @@ from covkit.outputs import RunCommit
 from covkit.version import __version__
 
 
-def file_info(path: Path | str | None) -> dict | None:
+def file_info(path: Path | str | list | None) -> dict | list | None:
     """``{"path", "bytes", "sha256"}`` of an input file; ``{"path": label, "bytes": None,
-    "sha256": None}`` for an in-memory input; None when not given."""
+    "sha256": None}`` for an in-memory input; a list of them for several files (DEMs); None
+    when not given."""
     if path is None:
         return None
+    if isinstance(path, list | tuple):
+        return [file_info(p) for p in path]
     if isinstance(path, str) and path.startswith("<in-memory"):
         return {"path": path, "bytes": None, "sha256": None}
     path = Path(path)

@@ -204,7 +204,39 @@ def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
     df["households"] = np.asarray(households, dtype=np.float64)
     df["households_fibre_400m"] = np.asarray(households_fibre, dtype=np.float64)
     df["fibre_coverage_pct"] = pct(df["households_fibre_400m"], df["households"])
+    if "status" in tw.columns:
+        df["status"] = tw["status"].to_numpy(dtype=object)
+        off = ~township_computed(df)
+        if off.any():
+            cols = [c for c in df.columns if c.startswith(("covered_population",
+                                                           "coverage_pct"))]
+            df.loc[off, cols + ["uncovered_population"]] = np.nan
+            if "zone_covered" in df.columns:
+                df.loc[off, "zone_covered"] = False
     return df
+
+
+def township_computed(df: pd.DataFrame) -> np.ndarray:
+    """Whether each township row's coverage was computed (its ``status`` starts with
+    "computed"; every row when there is no ``status`` column)."""
+    if "status" not in df.columns:
+        return np.ones(len(df), dtype=bool)
+    return df["status"].astype(str).str.startswith("computed").to_numpy()
+
+
+def excluded_cells(townships, no_terrain: np.ndarray | None) -> np.ndarray:
+    """Cells left out of the national coverage figures (bool grid): the cells of townships not
+    computed and, outside every township, the cells without terrain."""
+    zone = townships.zone
+    tw = townships.table
+    out = np.zeros(zone.shape, dtype=bool)
+    if "status" in tw.columns:
+        off = np.flatnonzero(~township_computed(tw))
+        if off.size:
+            out |= np.isin(zone, off)
+    if no_terrain is not None:
+        out |= (zone < 0) & no_terrain
+    return out
 
 
 def households_per_township(townships, population: np.ndarray, near_fibre: np.ndarray,

@@ -64,7 +64,7 @@ def station_carriers(stations) -> pd.DataFrame:
         except CovkitInputError as exc:
             msg = str(exc).split(": ", 1)[-1]
             raise CovkitInputError(f"station {sid!r}: {msg}", file=stations.source,
-                                   column=exc.column, row=i + 1) from None
+                                   column=exc.column, row=stations.file_row(i)) from None
     eirp_re = st["eirp_dbm"].to_numpy(dtype=np.float64) - 10.0 * np.log10(12.0 * nrb)
     return pd.DataFrame({"n_rb": nrb, "eirp_re_dbm": eirp_re})
 
@@ -83,7 +83,7 @@ def check_frequencies(stations, scenario: Scenario) -> None:
             raise CovkitInputError(
                 f"station {stations.table['station_id'].iloc[i]!r}: {freq[i]:g} MHz is outside "
                 f"{lo:g}-{hi:g} MHz, the validity of {what}", file=stations.source,
-                column="freq_mhz", row=i + 1)
+                column="freq_mhz", row=stations.file_row(i))
 
 
 def warn_outside_validity(stations, scenario: Scenario) -> None:
@@ -301,7 +301,8 @@ def compute_radio(inputs, progress: bool = False) -> RadioLayers:
                 i = int(rows[0])
                 raise CovkitInputError(
                     f"station {st['station_id'].iloc[i]!r} (model {sc.propagation.model}): "
-                    f"{exc}", file=stations.source, column=exc.column, row=i + 1) from None
+                    f"{exc}", file=stations.source, column=exc.column,
+                    row=stations.file_row(i)) from None
             fold.fold(win, x, y, height, freq, all_sectors.take(rows), acc)
             bar.advance(task)
     for a in (acc.best_dbm, acc.second_dbm, acc.op_best_dbm):

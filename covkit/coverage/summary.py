@@ -46,6 +46,13 @@ METHOD = {
                   "modelled); a tier pixel must also be covered",
     "zone_mode": "a township counts as covered when covered population / population >= "
                  "coverage.zone_min_covered_share",
+    "terrain": "DEMs mosaicked onto the grid in the order given (the first wins where they "
+               "overlap); sea (DEM below 0 m) at 0 m for propagation, the sea mask kept for "
+               "P.1812's coast distance; cells without DEM data have no terrain and no "
+               "coverage (or 0 m flat land inside township polygons with "
+               "propagation.no_terrain = flat); a township with more than half of its "
+               "population on cells without terrain is not computed and left out of the "
+               "coverage percentages",
 }
 
 
@@ -82,14 +89,21 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         df["households_fibre_400m"] = np.nan
         df["fibre_coverage_pct"] = np.nan
 
+    terrain = getattr(inputs, "terrain", None)
+    # townships not computed (no terrain) and cells without terrain outside every township
+    # are left out of the coverage percentages (where() keeps the sums' order otherwise)
+    keep = ~K.excluded_cells(tw, None if terrain is None else terrain.no_terrain)
+    comp = K.township_computed(df)
     total = _f(pop.sum())
-    covered = _f((pop * layers.covered).sum())
+    not_computed_pop = _f(np.where(keep, 0.0, pop).sum())
+    base = total - not_computed_pop
+    covered = _f(np.where(keep, pop * layers.covered, 0.0).sum())
     outside = _f(tw.population_outside_townships)
     nr = ~remote
 
     def block(mask_rows, cov_col="covered_population"):
-        p_ = _f(df.loc[mask_rows, "population"].sum())
-        c_ = _f(df.loc[mask_rows, cov_col].sum())
+        p_ = _f(df.loc[mask_rows & comp, "population"].sum())
+        c_ = _f(df.loc[mask_rows & comp, cov_col].sum())
         return p_, c_
 
     nr_pop, nr_cov = block(nr)
@@ -98,8 +112,9 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         "scenario": sc.scenario.name,
         "population_total": total,
         "population_covered": covered,
-        "population_uncovered": total - covered,
-        "population_coverage_pct": K.pct(covered, total),
+        "population_uncovered": total - not_computed_pop - covered,
+        "population_not_computed": not_computed_pop,
+        "population_coverage_pct": K.pct(covered, base),
         "population_in_townships": _f(df["population"].sum()),
         "population_outside_townships": outside,
         "population_outside_townships_covered": covered - _f(df["covered_population"].sum()),
@@ -114,6 +129,7 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         "remote_townships_with_coverage": int((remote & (df["covered_population"] > 0)
                                                .to_numpy()).sum()),
     }
+    summary.update(terrain_figures(inputs, df, not_computed_pop, not_computed))
     # households and fibre
     hh_total = _f(hh.sum()) + hh_out
     hh_f_total = _f(hh_f.sum()) + hh_out_f
@@ -147,7 +163,7 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     ops = {}
     for op in radio.operators:
         c_col = f"covered_population_{op}"
-        c_all = _f((pop * layers.covered_by_operator[op]).sum())
+        c_all = _f(np.where(keep, pop * layers.covered_by_operator[op], 0.0).sum())
         _, c_nr = block(nr, c_col)
         _, c_r = block(remote, c_col)
         rows = st["operator"] == op
@@ -155,13 +171,14 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
             "sectors": int(rows.sum()),
             "sites": int(st.loc[rows, "site_index"].nunique()),
             "population_covered": c_all,
-            "population_coverage_pct": K.pct(c_all, total),
+            "population_coverage_pct": K.pct(c_all, base),
             "non_remote_population_coverage_pct": K.pct(c_nr, nr_pop),
             "remote_population_coverage_pct": K.pct(c_r, r_pop),
             "remote_townships_with_coverage": int((remote & (df[c_col] > 0).to_numpy()).sum()),
         }
         for name, grids in layers.tier_covered_by_operator.get(op, {}).items():
-            entry[f"population_{name}_pct"] = K.pct((pop * grids).sum(), total)
+            entry[f"population_{name}_pct"] = K.pct(np.where(keep, pop * grids, 0.0).sum(),
+                                                    base)
         ops[op] = entry
     summary["operators"] = ops
     # speed tiers (any operator)
@@ -170,8 +187,9 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         zone = tw.zone
         for name, grids in layers.tier_covered.items():
             c_t, _ = K.zone_sums(zone, pop * grids, len(df))
+            c_t = np.where(comp, c_t, 0.0)
             tiers[name] = {
-                "population_pct": K.pct((pop * grids).sum(), total),
+                "population_pct": K.pct(np.where(keep, pop * grids, 0.0).sum(), base),
                 "non_remote_population_pct": K.pct(c_t[nr].sum(), nr_pop),
                 "remote_population_pct": K.pct(c_t[remote].sum(), r_pop),
             }
@@ -189,7 +207,7 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
             "non_remote_zones_covered": int((zc & nr).sum()),
             "remote_zones_covered": int((zc & remote).sum()),
             "population_in_covered_zones": zp,
-            "population_in_covered_zones_pct": K.pct(zp, total),
+            "population_in_covered_zones_pct": K.pct(zp, base),
             "non_remote_population_in_covered_zones_pct": K.pct(
                 df.loc[zc & nr, "population"].sum(), nr_pop),
         }
@@ -198,10 +216,14 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     # counties
     counties = {}
     for county, g in df.groupby("county", sort=True):
+        ok = K.township_computed(g)
         p_, c_ = _f(g["population"].sum()), _f(g["covered_population"].sum())
-        entry = {"population": p_, "covered_population": c_, "coverage_pct": K.pct(c_, p_)}
-        rem = g["remote"].to_numpy(dtype=bool)
-        for name, rows in (("non_remote", ~rem), ("remote", rem)):
+        p_ok = _f(g.loc[ok, "population"].sum())
+        entry = {"population": p_, "covered_population": c_, "coverage_pct": K.pct(c_, p_ok)}
+        if not ok.all():
+            entry["population_not_computed"] = p_ - p_ok
+        rem = g["remote"].to_numpy(dtype=bool) & ok
+        for name, rows in (("non_remote", ~rem & ok), ("remote", rem)):
             pp = _f(g.loc[rows, "population"].sum())
             cc = _f(g.loc[rows, "covered_population"].sum())
             entry.update({f"{name}_population": pp, f"{name}_covered_population": cc,
@@ -212,6 +234,34 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     return df, summary
 
 
+def terrain_figures(inputs, df: pd.DataFrame, not_computed_pop: float,
+                    not_computed: dict) -> dict:
+    """The summary's terrain figures: DEM resolution, sea / no-terrain / flat cells, terrain
+    flags, stations dropped outside every DEM and standing on the sea, and the townships not
+    computed (their population is left out of the coverage percentages; the reason goes to
+    ``not_computed``)."""
+    terrain = getattr(inputs, "terrain", None)
+    st = inputs.stations
+    out: dict = {}
+    if terrain is not None:
+        out.update({k: (int(v) if k.endswith("_cells") else v)
+                    for k, v in terrain.figures().items()})
+        out["terrain_flags"] = list(terrain.flags)
+    out["stations_dropped_outside_dem"] = list(getattr(st, "dropped_ids", ()))
+    out["stations_on_sea"] = list(getattr(st, "on_sea_ids", ()))
+    off = ~K.township_computed(df)
+    out["townships_not_computed"] = df.loc[off, "township_id"].astype(str).tolist()
+    if off.any() or not_computed_pop > 0:
+        statuses = sorted(set(df.loc[off, "status"].astype(str))) if off.any() else []
+        not_computed["townships_not_computed"] = (
+            f"{int(off.sum())} township(s) not computed ({'; '.join(statuses) or 'none'}: more "
+            "than half of their population lies on cells without terrain, or they have no "
+            "cell on the grid) and the cells without terrain outside every township: their "
+            f"{not_computed_pop:,.0f} people (population_not_computed) are left out of the "
+            "coverage percentages and their coverage figures are empty")
+    return out
+
+
 def headline(summary: dict) -> dict:
     """The figures printed in the summary table (stdout)."""
     keys = ("population_total", "population_coverage_pct", "non_remote_population_coverage_pct",
@@ -219,6 +269,8 @@ def headline(summary: dict) -> dict:
             "remote_townships_with_coverage", "fibre_household_coverage_non_remote_pct",
             "trail_coverage_pct", "population_outside_townships")
     out = {k: summary.get(k) for k in keys if summary.get(k) is not None}
+    if summary.get("population_not_computed"):
+        out["population_not_computed"] = summary["population_not_computed"]
     for op, e in summary.get("operators", {}).items():
         out[f"population_coverage_pct {op}"] = e["population_coverage_pct"]
     for name, t in (summary.get("speed_tiers") or {}).items():

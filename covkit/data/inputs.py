@@ -15,6 +15,7 @@ import pandas as pd
 
 from covkit.config import Scenario, load_scenario
 from covkit.data import loaders
+from covkit.data import terrain as T
 from covkit.data.grid import Grid
 from covkit.errors import CovkitInputError
 from covkit.propagation.terrain import coast_distance_km
@@ -34,7 +35,9 @@ class Inputs:
     grid : Grid
         The analysis grid.
     dem_m : 2-D float32 array
-        Terrain elevation [m AMSL] on the grid (NaN = unknown).
+        The propagation terrain [m AMSL] on the grid (NaN = no terrain): the DEMs mosaicked,
+        sea (DEM below 0 m) at 0 m, optional flat fill and fractal detail
+        (:mod:`covkit.data.terrain`).
     stations : covkit.data.loaders.Stations
     population : 2-D float64 array
         People per grid cell.
@@ -54,6 +57,9 @@ class Inputs:
     warnings : tuple of str
         The warnings issued while loading (also issued as UserWarning); a run writes them to
         ``kpi_summary.json``.
+    terrain : covkit.data.terrain.Terrain or None
+        The DEM heights as given, the sea / no-terrain / flat masks, the DEM's resolution and
+        the terrain flags.
     """
 
     scenario: Scenario
@@ -69,6 +75,7 @@ class Inputs:
     coast_km: np.ndarray | None = None
     sources: dict = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    terrain: T.Terrain | None = None
 
 
 def coast_raster(dem_m, affine6, model):
@@ -102,13 +109,40 @@ def _resolve(scenario: Scenario, given: dict) -> dict:
 
 
 def grid_dem_stations(scenario, *, dem=None, stations=None):
-    """The scenario, its analysis grid, the DEM on it and the validated stations."""
+    """The scenario, its analysis grid, the propagation terrain on it and the validated
+    stations (without township polygons, so no flat fill: see :func:`load_inputs`)."""
     scenario = _as_scenario(scenario)
     src = _resolve(scenario, {"dem": dem, "stations": stations})
+    grid, mosaic = grid_and_dems(scenario, src["dem"])
+    terrain = make_terrain(scenario, grid, mosaic, None)
+    return scenario, grid, terrain.dem_m, terrain_stations(scenario, src["stations"], grid,
+                                                           terrain)
+
+
+def grid_and_dems(scenario: Scenario, dem) -> tuple[Grid, loaders.DemMosaic]:
+    """The analysis grid (``scenario.bounds`` or the union of the DEMs' extents) and the DEMs
+    mosaicked on it."""
     sc = scenario.scenario
-    grid = loaders.grid_for(sc.crs, sc.resolution_m, src["dem"], sc.bounds)
-    dem_m = loaders.load_dem(src["dem"], grid)
-    return scenario, grid, dem_m, loaders.load_stations(src["stations"], grid, dem_m)
+    grid = loaders.grid_for(sc.crs, sc.resolution_m, dem, sc.bounds)
+    return grid, loaders.load_dems(dem, grid)
+
+
+def make_terrain(scenario: Scenario, grid: Grid, mosaic: loaders.DemMosaic,
+                 land: np.ndarray | None) -> T.Terrain:
+    """The propagation terrain with the scenario's ``propagation.no_terrain`` and
+    ``dem_detail`` (:func:`covkit.data.terrain.make_terrain`)."""
+    p = scenario.propagation
+    return T.make_terrain(mosaic, grid, land, no_terrain=p.no_terrain,
+                          dem_detail=p.dem_detail, seed=p.dem_detail_seed)
+
+
+def terrain_stations(scenario: Scenario, stations, grid: Grid,
+                     terrain: T.Terrain) -> loaders.Stations:
+    """The stations validated on the terrain: outside every DEM dropped or refused
+    (``inputs.stations_outside_dem``), on the sea listed."""
+    return loaders.load_stations(stations, grid, terrain.dem_m,
+                                 outside_dem=scenario.inputs.stations_outside_dem,
+                                 sea=terrain.sea)
 
 
 def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=None,
@@ -173,8 +207,7 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
     src = _resolve(scenario, {"dem": dem, "stations": stations, "population": population,
                               "townships": townships, "fibre": fibre, "trails": trails,
                               "candidates": candidates})
-    scenario, grid, dem_m, st = grid_dem_stations(scenario, dem=src["dem"],
-                                                  stations=src["stations"])
+    grid, mosaic = grid_and_dems(scenario, src["dem"])
     pop, report = loaders.load_population(src["population"], grid)
     if pop.sum() <= 0:
         raise CovkitInputError("population on the analysis grid is zero: check that the "
@@ -183,8 +216,16 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
     tw = loaders.load_townships(src["townships"], grid, pop,
                                 remote_density_ratio=scenario.coverage.remote_density_ratio,
                                 columns=scenario.inputs.township_columns)
+    terrain = make_terrain(scenario, grid, mosaic, tw.zone >= 0)
+    st = terrain_stations(scenario, src["stations"], grid, terrain)
+    status, missing = T.township_status(tw.zone, pop, terrain, len(tw.table))
+    tw = replace(tw, table=tw.table.assign(status=status, no_terrain_share=missing))
     report = dict(report)
     report["population_outside_townships"] = tw.population_outside_townships
+    report.update(terrain.figures())
+    report["stations_dropped_outside_dem"] = float(len(st.dropped_ids))
+    report["stations_on_sea"] = float(len(st.on_sea_ids))
+    report["townships_not_computed"] = float((~T.is_computed(status)).sum())
     fib = None if src["fibre"] is None else loaders.load_points(src["fibre"], grid, "fibre",
                                                                  "fibre_id")
     if fib is not None:
@@ -196,8 +237,12 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
     cand = None if src["candidates"] is None else loaders.load_candidates(src["candidates"],
                                                                           grid)
     sources = {k: None if v is None else loaders.source_name(v, k) for k, v in src.items()}
-    return Inputs(scenario, grid, dem_m, st, pop, tw, fib, trl, cand, report,
-                  coast_raster(dem_m, grid.affine6, scenario.propagation.model), sources)
+    dems = loaders.dem_sources(src["dem"])
+    if len(dems) > 1:
+        sources["dem"] = [loaders.source_name(d, "dem") for d in dems]
+    return Inputs(scenario, grid, terrain.dem_m, st, pop, tw, fib, trl, cand, report,
+                  T.terrain_coast_km(terrain, grid.affine6, scenario.propagation.model),
+                  sources, terrain=terrain)
 
 
 def summarize_inputs(inputs: Inputs) -> dict:

@@ -335,57 +335,150 @@ def check_geographic_bounds(crs, bounds, name, what: str) -> None:
             "probably wrong (coordinates in metres?)", file=name)
 
 
+def dem_sources(src) -> list:
+    """The DEM input as a list of rasters, in mosaic order: one path or in-memory raster, or a
+    list (or tuple of paths) of them."""
+    if isinstance(src, list):
+        return list(src)
+    if isinstance(src, tuple) and src and all(isinstance(e, str | Path) for e in src):
+        return list(src)
+    return [src]
+
+
+def _dem_extent(src, crs: str) -> tuple[float, float, float, float]:
+    src_crs, b = read_raster_info(src, "DEM")
+    name = source_name(src, "DEM")
+    check_geographic_bounds(src_crs, b, name, "DEM")
+    try:
+        bounds = transform_bounds(src_crs, crs, *b, densify_pts=21)
+    except Exception as exc:  # noqa: BLE001 - a failed reprojection becomes one error
+        raise CovkitInputError(f"cannot reproject the DEM extent from {src_crs} to {crs}: "
+                               f"{exc}", file=name) from None
+    if not all(np.isfinite(bounds)):
+        raise CovkitInputError(
+            f"the DEM extent ({b.left:.6g}, {b.bottom:.6g}, {b.right:.6g}, {b.top:.6g}) "
+            f"in {src_crs} does not map to finite coordinates in {crs}: check the DEM's "
+            "CRS label", file=name)
+    return bounds
+
+
 def grid_for(crs: str, resolution_m: float, dem_path,
              bounds: tuple[float, float, float, float] | None = None) -> Grid:
-    """The analysis grid: ``bounds`` if given, else the DEM's extent in the working CRS."""
+    """The analysis grid: ``bounds`` if given, else the union of the DEMs' extents in the
+    working CRS (``dem_path``: one raster or a list, see :func:`dem_sources`)."""
     if bounds is None:
-        src_crs, b = read_raster_info(dem_path, "DEM")
-        name = source_name(dem_path, "DEM")
-        check_geographic_bounds(src_crs, b, name, "DEM")
-        try:
-            bounds = transform_bounds(src_crs, crs, *b, densify_pts=21)
-        except Exception as exc:  # noqa: BLE001 - a failed reprojection becomes one error
-            raise CovkitInputError(f"cannot reproject the DEM extent from {src_crs} to {crs}: "
-                                   f"{exc}", file=name) from None
-        if not all(np.isfinite(bounds)):
-            raise CovkitInputError(
-                f"the DEM extent ({b.left:.6g}, {b.bottom:.6g}, {b.right:.6g}, {b.top:.6g}) "
-                f"in {src_crs} does not map to finite coordinates in {crs}: check the DEM's "
-                "CRS label", file=name)
+        ext = np.array([_dem_extent(s, crs) for s in dem_sources(dem_path)])
+        bounds = (ext[:, 0].min(), ext[:, 1].min(), ext[:, 2].max(), ext[:, 3].max())
     return Grid.from_bounds(crs, bounds, resolution_m)
 
 
-def load_dem(path, grid: Grid) -> np.ndarray:
-    """Terrain elevation [m AMSL] on the grid, float32, NaN where unknown.
+@dataclass(frozen=True)
+class DemMosaic:
+    """The DEMs of a scenario on the analysis grid.
 
-    Any GeoTIFF rasterio reads (or an in-memory raster, see :func:`open_raster`), in any CRS;
-    nodata is honoured; bilinear resampling.
+    ``elevation_m``: float32 [m AMSL] as the files give it (sea-floor depths negative), NaN
+    where no DEM has data. ``resolution_m``: the coarsest DEM's post spacing [m] in the working
+    CRS. ``files``: per DEM its name, post spacing [m] and the grid cells it filled.
     """
-    name = source_name(path, "DEM")
-    with open_raster(path, "DEM") as src:
-        check_geographic_bounds(src.crs, src.bounds, name, "DEM")
+
+    elevation_m: np.ndarray
+    resolution_m: float
+    files: tuple[dict, ...]
+
+
+def dem_post_spacing_m(transform: Affine, crs, shape: tuple[int, int], grid_crs: str) -> float:
+    """Post spacing [m] of a raster in the working CRS: the square root of the area of its
+    centre pixel once projected."""
+    r, c = shape[0] // 2, shape[1] // 2
+    pts = [transform @ (c, r), transform @ (c + 1, r), transform @ (c, r + 1)]
+    tr = Transformer.from_crs(crs, grid_crs, always_xy=True)
+    (x0, x1, x2), (y0, y1, y2) = tr.transform([p[0] for p in pts], [p[1] for p in pts])
+    area = abs((x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0))
+    return float(np.sqrt(area)) if np.isfinite(area) else float("nan")
+
+
+DEM_COARSE_FACTOR = 1.25
+"""A DEM whose post spacing exceeds this multiple of the grid's cell size gets a warning."""
+
+
+def length_text(m: float) -> str:
+    """A length for messages: ``1.8 km`` from 1000 m up, else ``90 m``."""
+    return f"{m / 1000.0:.2g} km" if m >= 1000.0 else f"{m:.3g} m"
+
+
+def _dem_on_grid(src, grid: Grid) -> tuple[np.ndarray, float]:
+    name = source_name(src, "DEM")
+    with open_raster(src, "DEM") as ds:
+        check_geographic_bounds(ds.crs, ds.bounds, name, "DEM")
         try:
-            data = src.read(1, masked=True).astype(np.float64).filled(np.nan)
+            data = ds.read(1, masked=True).astype(np.float64).filled(np.nan)
         except Exception as exc:  # noqa: BLE001
             raise CovkitInputError(f"cannot read DEM raster: {exc}", file=name) from None
         data = _check_dem_values(data, name)
         try:
             out = np.full(grid.shape, np.nan, dtype=np.float64)
-            reproject(data, out, src_transform=src.transform, src_crs=src.crs,
+            reproject(data, out, src_transform=ds.transform, src_crs=ds.crs,
                       src_nodata=np.nan, dst_transform=grid.transform, dst_crs=grid.crs,
                       dst_nodata=np.nan, resampling=Resampling.bilinear)
         except Exception as exc:  # noqa: BLE001
             raise CovkitInputError(f"cannot read DEM raster: {exc}", file=name) from None
+        spacing = dem_post_spacing_m(ds.transform, ds.crs, data.shape, grid.crs)
+    return out, spacing
+
+
+def load_dems(src, grid: Grid) -> DemMosaic:
+    """Every DEM of a scenario mosaicked onto the grid in the order given: the first wins where
+    DEMs overlap, later ones fill its gaps (nodata voids or beyond its extent).
+
+    Each DEM is read and reprojected as :func:`load_dem` does, its errors naming its file. A DEM
+    of a list that does not reach the grid gets a warning; an error when none does. A DEM
+    coarser than the grid (post spacing above :data:`DEM_COARSE_FACTOR` cells) gets a warning
+    with both figures.
+    """
+    sources = dem_sources(src)
+    out = np.full(grid.shape, np.nan, dtype=np.float64)
+    files = []
+    spacings = []
+    for s in sources:
+        name = source_name(s, "DEM")
+        vals, spacing = _dem_on_grid(s, grid)
+        have = np.isfinite(vals)
+        if not have.any():
+            if len(sources) == 1:
+                raise CovkitInputError("DEM does not overlap the analysis grid (all cells "
+                                       "nodata)", file=name)
+            warn(f"{name}: DEM does not overlap the analysis grid; it adds no terrain")
+        fill = have & ~np.isfinite(out)
+        out[fill] = vals[fill]
+        files.append({"path": str(name), "resolution_m": spacing, "cells_filled": int(fill.sum())})
+        if have.any():
+            spacings.append(spacing)
+            if spacing > DEM_COARSE_FACTOR * grid.resolution_m:
+                warn(f"{name}: DEM resolution {length_text(spacing)} is coarser than the "
+                     f"{grid.resolution_m:g} m grid: terrain between DEM posts is "
+                     "interpolated; P.1812 profiles will miss hills smaller than that")
     if not np.isfinite(out).any():
-        raise CovkitInputError("DEM does not overlap the analysis grid (all cells nodata)",
-                               file=name)
+        raise CovkitInputError("no DEM overlaps the analysis grid (all cells nodata)",
+                               file=source_name(sources[0], "DEM"))
     top = float(np.nanmax(out))
     side_km = max(grid.width, grid.height) * grid.resolution_m / 1000.0
     if 0.0 < top < DEM_KM_SUSPECT_MAX and side_km >= DEM_KM_SUSPECT_SIDE_KM:
         wkm, hkm = grid.width * grid.resolution_m / 1e3, grid.height * grid.resolution_m / 1e3
+        name = ", ".join(str(f["path"]) for f in files)
         warn(f"{name}: DEM heights are at most {top:.3g} over {wkm:,.1f} km x {hkm:,.1f} km; "
              "heights must be metres (are they kilometres?)")
-    return out.astype(np.float32)
+    return DemMosaic(out.astype(np.float32), float(max(spacings)), tuple(files))
+
+
+def load_dem(path, grid: Grid) -> np.ndarray:
+    """Terrain elevation [m AMSL] on the grid, float32, NaN where unknown.
+
+    Any GeoTIFF rasterio reads (or an in-memory raster, see :func:`open_raster`), in any CRS,
+    or a list of them (mosaicked, :func:`load_dems`); nodata is honoured; bilinear resampling.
+    Heights are the file's (sea-floor depths stay negative: :mod:`covkit.data.terrain` makes
+    the propagation terrain).
+    """
+    return load_dems(path, grid).elevation_m
 
 
 DEM_RANGE_M = (-11000.0, 9000.0)
@@ -436,6 +529,9 @@ class Stations:
     parametric pattern), site_index (0-based index into the site arrays).
     Site arrays: ``site_x_m``, ``site_y_m``, ``site_height_m``; sectors of one site share one
     path-loss computation. ``antenna_patterns``: each distinct ``antenna_file`` read.
+    ``file_rows``: per table row its 1-based data row in the file; ``dropped_ids``: stations
+    dropped as outside every DEM or on cells without terrain; ``on_sea_ids``: stations standing
+    on sea cells (DEM below 0 m).
     """
 
     table: pd.DataFrame
@@ -445,6 +541,14 @@ class Stations:
     site_height_m: np.ndarray
     source: Path
     antenna_patterns: dict[str, MsiPattern] = field(default_factory=dict)
+    file_rows: np.ndarray | None = None
+    dropped_ids: tuple[str, ...] = ()
+    on_sea_ids: tuple[str, ...] = ()
+
+    def file_row(self, i: int) -> int:
+        """The 1-based data row in the stations file of table row ``i`` (rows dropped as
+        outside every DEM shift the table against the file)."""
+        return int(i) + 1 if self.file_rows is None else int(self.file_rows[int(i)])
 
     def antenna_index(self) -> np.ndarray:
         """Per row, the position of its pattern in ``antenna_patterns`` (-1 = parametric)."""
@@ -463,14 +567,28 @@ class Stations:
         return sorted(self.table["operator"].unique().tolist())
 
 
-def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> Stations:
+STATIONS_NAMED = 5
+"""How many station ids a warning about dropped / sea stations names."""
+
+
+def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None, *,
+                  outside_dem: str = "error", sea: np.ndarray | None = None) -> Stations:
     """Read and validate a stations table (CSV, GeoPackage or GeoParquet), one row per sector.
 
     Required columns: station_id, operator, lon, lat, height_m, freq_mhz, eirp_dbm.
     Optional: site_id, azimuth_deg (empty = omni), tilt_deg, beamwidth_deg, tech (4G/5G),
     bandwidth_mhz, scs_khz, antenna_file (an MSI / Planet pattern, see
-    :func:`_antenna_files`). Stations must lie inside the grid and on known terrain.
+    :func:`_antenna_files`).
+
+    Stations outside the grid or on cells where ``dem_m`` is NaN (no terrain): with
+    ``outside_dem = "error"`` the first is refused; with ``"drop"`` they are dropped with a
+    warning that counts them and names the first few (``Stations.dropped_ids``; an error when
+    none is left). Stations on ``sea`` cells (bool grid: DEM below 0 m) are kept and listed in a
+    warning (``Stations.on_sea_ids``).
     """
+    if outside_dem not in ("drop", "error"):
+        raise CovkitInputError(f"inputs.stations_outside_dem = {outside_dem!r} is not one of: "
+                               "drop, error", column="inputs.stations_outside_dem")
     src, path = path, source_name(path, "stations")
     df = read_table(src, "stations")
     if len(df) == 0:
@@ -525,22 +643,49 @@ def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> St
 
     antenna_file, patterns = _antenna_files(df, path, src)
 
-    inside = grid.contains(x, y)
-    if not inside.all():
-        i = int(np.flatnonzero(~inside)[0])
-        raise CovkitInputError(
-            f"station {ids[i]!r} at lon {lon[i]:.6f}, lat {lat[i]:.6f} lies outside the DEM / "
-            f"analysis grid {tuple(round(b) for b in grid.bounds)}",
-            file=path, column="lon,lat", row=i + 1)
-    if dem_m is not None:
-        r, c = grid.index_of(x, y)
-        r = np.clip(r, 0, grid.height - 1)
-        c = np.clip(c, 0, grid.width - 1)
-        nodata = ~np.isfinite(dem_m[r, c])
-        if nodata.any():
-            i = int(np.flatnonzero(nodata)[0])
-            raise CovkitInputError(f"station {ids[i]!r} stands on a DEM nodata cell",
-                                   file=path, column="lon,lat", row=i + 1)
+    file_rows = np.arange(1, n + 1)
+    r, c = grid.index_of(x, y)
+    r = np.clip(r, 0, grid.height - 1)
+    c = np.clip(c, 0, grid.width - 1)
+    outside = ~grid.contains(x, y)
+    nodata = ~np.isfinite(dem_m[r, c]) & ~outside if dem_m is not None else np.zeros(n, bool)
+    dropped: tuple[str, ...] = ()
+    if (outside | nodata).any() and outside_dem == "error":
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise CovkitInputError(
+                f"station {ids[i]!r} at lon {lon[i]:.6f}, lat {lat[i]:.6f} lies outside the "
+                f"DEM / analysis grid {tuple(round(b) for b in grid.bounds)}",
+                file=path, column="lon,lat", row=i + 1)
+        i = int(np.flatnonzero(nodata)[0])
+        raise CovkitInputError(f"station {ids[i]!r} stands on a DEM nodata cell",
+                               file=path, column="lon,lat", row=i + 1)
+    if (outside | nodata).any():
+        keep = ~(outside | nodata)
+        dropped = tuple(str(v) for v in ids[~keep])
+        if not keep.any():
+            raise CovkitInputError(
+                f"all {n} stations lie outside every DEM / the analysis grid or on cells "
+                "without terrain: nothing is left to compute", file=path, column="lon,lat")
+        first = ", ".join(repr(v) for v in dropped[:STATIONS_NAMED])
+        warn(f"{path}: {len(dropped)} of {n} station(s) lie outside every DEM / the analysis "
+             f"grid or on cells without terrain and are dropped (first: {first}); "
+             "inputs.stations_outside_dem = \"error\" refuses them instead")
+        df = df.loc[keep].reset_index(drop=True)
+        ids, x, y, lon, lat, height, freq, eirp, tech, azimuth, tilt, beam, bw, scs, \
+            antenna_file, r, c, file_rows = (
+                a[keep] for a in (ids, x, y, lon, lat, height, freq, eirp, tech, azimuth, tilt,
+                                  beam, bw, scs, antenna_file, r, c, file_rows))
+        n = len(df)
+    on_sea: tuple[str, ...] = ()
+    if sea is not None:
+        wet = np.asarray(sea)[r, c]
+        if wet.any():
+            on_sea = tuple(str(v) for v in ids[wet])
+            first = ", ".join(repr(v) for v in on_sea[:STATIONS_NAMED])
+            warn(f"{path}: {len(on_sea)} station(s) stand on sea cells (DEM below 0 m at the "
+                 f"site; first: {first}): check their coordinates; the ground is taken as the "
+                 "sea surface (0 m)")
 
     # sites: given site_id, or one per distinct position and height
     if "site_id" in df.columns and df["site_id"].notna().all():
@@ -549,7 +694,7 @@ def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> St
         if "site_id" in df.columns and df["site_id"].notna().any():
             i = int(np.flatnonzero(df["site_id"].isna().to_numpy())[0])
             raise CovkitInputError("site_id is empty while other rows have one", file=path,
-                                   column="site_id", row=i + 1)
+                                   column="site_id", row=int(file_rows[i]))
         key = pd.Series([f"{a:.2f}_{b:.2f}_{h:.2f}" for a, b, h in zip(x, y, height,
                                                                        strict=True)])
         codes, uniq = pd.factorize(key)
@@ -567,8 +712,8 @@ def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> St
         elif abs(x[i] - sx[s]) > 1.0 or abs(y[i] - sy[s]) > 1.0 or abs(height[i] - sh[s]) > 0.5:
             raise CovkitInputError(
                 f"sector {ids[i]!r} has site_id {site_ids[s]!r} but its position/height differs "
-                f"from row {first[s] + 1} of the same site (sectors of one mast share lon, lat, "
-                "height_m)", file=path, column="site_id", row=i + 1)
+                f"from row {file_rows[first[s]]} of the same site (sectors of one mast share "
+                "lon, lat, height_m)", file=path, column="site_id", row=int(file_rows[i]))
     table = pd.DataFrame({
         "station_id": ids, "site_id": site_key, "operator": df["operator"].astype(str).str.strip(),
         "lon": lon, "lat": lat, "x_m": x, "y_m": y, "height_m": height, "freq_mhz": freq,
@@ -576,7 +721,8 @@ def load_stations(path: Path, grid: Grid, dem_m: np.ndarray | None = None) -> St
         "tech": tech, "bandwidth_mhz": bw, "scs_khz": scs, "antenna_file": antenna_file,
         "site_index": site_codes,
     })
-    return Stations(table, np.asarray(site_ids, dtype=object), sx, sy, sh, path, patterns)
+    return Stations(table, np.asarray(site_ids, dtype=object), sx, sy, sh, path, patterns,
+                    file_rows, dropped, on_sea)
 
 
 def _antenna_files(df: pd.DataFrame, path, src) -> tuple[np.ndarray, dict[str, MsiPattern]]:
