@@ -72,6 +72,7 @@ from covkit.runfolder import (
     fmt_value,
     json_safe,
     method_text,
+    terrain_notes,
 )
 
 MAP_NAME = MAP_HTML
@@ -663,7 +664,9 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
             f'<div class="covkit-body"><h4>{_esc(name)}</h4>'
             f"<table>{table}</table>"
             f'<div class="method">Method: {_esc(method_text(summary))}</div>'
-            '<div id="covkit-legends"></div>'
+            + "".join(f'<div class="method covkit-terrain">{_esc(t)}</div>'
+                      for t in terrain_notes(summary))
+            + '<div id="covkit-legends"></div>'
             '<div class="covkit-hint">Click the map for the values at a point.</div>'
             '</div></div>')
 

@@ -70,6 +70,7 @@ from covkit.runfolder import (
     read_proposed,
     read_raster,
     read_townships,
+    terrain_notes,
 )
 
 HTML_NAME = REPORT_HTML
@@ -754,6 +755,10 @@ def _write_report(shown: Path, out: Path, commit: RunCommit) -> tuple[Path, Path
     t = _headline_table(summary)
     if t is not None:
         blocks.append(("table", t))
+    notes = terrain_notes(summary)
+    if notes:
+        section("Terrain")
+        blocks.extend(("p", n) for n in notes)
     warns = _warnings(summary)
     if warns:
         section(f"Warnings ({len(warns)})")

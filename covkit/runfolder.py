@@ -565,6 +565,33 @@ def fmt_change(before: Any, after: Any, unit: str = "") -> str:
     return f"{d:+.1g}{suffix}"  # below 0.0005: one significant digit
 
 
+def terrain_notes(summary: dict) -> list[str]:
+    """Sentences on the terrain a run stands on, for the map and the report: flat terrain
+    filled where no DEM exists, synthetic (fractal) terrain detail, townships not computed."""
+    flags = summary.get("terrain_flags")
+    flags = [str(f) for f in flags] if isinstance(flags, list) else []
+    prop = find_key(summary, "dem_detail_seed")
+    res = summary.get("dem_resolution_m")
+    out = []
+    if any(f.startswith("flat terrain") for f in flags):
+        out.append(f"Flat terrain (no DEM): {fmt_count(summary.get('flat_terrain_cells'))} land "
+                   "cells without DEM data (inside township polygons) are computed as 0 m flat "
+                   "terrain (propagation.no_terrain = flat); their townships are marked "
+                   "'computed: flat terrain (no DEM)'.")
+    if any(f.startswith("synthetic terrain") for f in flags):
+        spacing = f" {fmt_value(float(res), 0)} m" if isinstance(res, int | float) else ""
+        seed = f" (seed {prop})" if prop is not None else ""
+        out.append(f"Synthetic terrain: seeded fractal detail{seed} is added below the DEM's"
+                   f"{spacing} post spacing (propagation.dem_detail = fractal); coverage rests "
+                   "on invented terrain detail.")
+    nc = summary.get("townships_not_computed")
+    if isinstance(nc, list) and nc:
+        out.append(f"{len(nc)} township(s) not computed (no terrain, or no grid cell): "
+                   f"{fmt_count(summary.get('population_not_computed'))} people are left out "
+                   "of the coverage percentages.")
+    return out
+
+
 def method_text(summary: dict) -> str:
     """One line with the method: threshold, location probability, grid and model."""
     thr = find_key(summary, "rsrp_threshold_dbm")

@@ -254,11 +254,12 @@ def terrain_figures(inputs, df: pd.DataFrame, not_computed_pop: float,
     if off.any() or not_computed_pop > 0:
         statuses = sorted(set(df.loc[off, "status"].astype(str))) if off.any() else []
         not_computed["townships_not_computed"] = (
-            f"{int(off.sum())} township(s) not computed ({'; '.join(statuses) or 'none'}: more "
-            "than half of their population lies on cells without terrain, or they have no "
-            "cell on the grid) and the cells without terrain outside every township: their "
-            f"{not_computed_pop:,.0f} people (population_not_computed) are left out of the "
-            "coverage percentages and their coverage figures are empty")
+            f"{int(off.sum())} township(s) not computed (statuses: "
+            f"{'; '.join(statuses) or 'none'}; a township is not computed when more than half "
+            "of its population lies on cells without terrain or when it has no grid cell): "
+            "their people and those on cells without terrain outside every township, "
+            f"{not_computed_pop:,.0f} in all (population_not_computed), are left out of the "
+            "coverage percentages; the townships' coverage figures are empty")
     return out
 
 

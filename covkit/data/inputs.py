@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from covkit.config import Scenario, load_scenario
 from covkit.data import loaders
@@ -218,7 +219,8 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
                                 columns=scenario.inputs.township_columns)
     terrain = make_terrain(scenario, grid, mosaic, tw.zone >= 0)
     st = terrain_stations(scenario, src["stations"], grid, terrain)
-    status, missing = T.township_status(tw.zone, pop, terrain, len(tw.table))
+    in_extent = shapely.intersects(np.asarray(tw.gdf.geometry.values), shapely.box(*grid.bounds))
+    status, missing = T.township_status(tw.zone, pop, terrain, len(tw.table), in_extent)
     tw = replace(tw, table=tw.table.assign(status=status, no_terrain_share=missing))
     report = dict(report)
     report["population_outside_townships"] = tw.population_outside_townships

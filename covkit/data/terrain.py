@@ -45,6 +45,8 @@ STATUS_FLAT = "computed: flat terrain (no DEM)"
 STATUS_SYNTHETIC = "computed: synthetic terrain (fractal DEM detail)"
 STATUS_NO_TERRAIN = "not computed: no terrain"
 STATUS_OUTSIDE = "not computed: outside the grid"
+STATUS_NO_CELL = "not computed: no grid cell"
+"""A township inside the grid's extent too small to hold a cell centre."""
 NOT_COMPUTED_SHARE = 0.5
 """A township is not computed when more than this share of its population (of its grid cells
 when it has no population on the grid) lies on cells without terrain; a township computed on
@@ -198,11 +200,14 @@ def terrain_coast_km(terrain: Terrain, affine6, model: str):
 
 
 def township_status(zone: np.ndarray, population: np.ndarray, terrain: Terrain,
-                    n: int) -> tuple[np.ndarray, np.ndarray]:
+                    n: int, in_extent: np.ndarray | None = None) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
     """Per township its status and the share of its population (of its cells when it has no
     population on the grid) on cells without terrain.
 
-    Statuses: :data:`STATUS_OUTSIDE` (no cell on the grid), :data:`STATUS_NO_TERRAIN` (more
+    Statuses: :data:`STATUS_OUTSIDE` (no cell on the grid, polygon outside the grid's extent),
+    :data:`STATUS_NO_CELL` (no cell, polygon within the extent: smaller than a cell; needs
+    ``in_extent``, a bool per township), :data:`STATUS_NO_TERRAIN` (more
     than :data:`NOT_COMPUTED_SHARE` without terrain), :data:`STATUS_FLAT` (more than that share
     on flat fill), :data:`STATUS_SYNTHETIC` (fractal detail on), else :data:`STATUS_COMPUTED`.
     """
@@ -228,6 +233,8 @@ def township_status(zone: np.ndarray, population: np.ndarray, terrain: Terrain,
     status[flat > NOT_COMPUTED_SHARE] = STATUS_FLAT
     status[missing > NOT_COMPUTED_SHARE] = STATUS_NO_TERRAIN
     status[~on_grid] = STATUS_OUTSIDE
+    if in_extent is not None:
+        status[~on_grid & np.asarray(in_extent, dtype=bool)] = STATUS_NO_CELL
     return status, np.where(on_grid, missing, 1.0)
 
 
