@@ -44,7 +44,7 @@ from covkit.coverage.layers import (
 from covkit.coverage.result import CoverageResult
 from covkit.coverage.siting import solve_max_coverage
 from covkit.coverage.summary import compute_kpis
-from covkit.data.loaders import Stations, xy_to_lonlat
+from covkit.data.loaders import xy_to_lonlat
 from covkit.errors import CovkitInputError
 from covkit.outputs import RunCommit
 from covkit.progress import progress_bar
@@ -280,11 +280,12 @@ def _with_proposed_stations(inputs, candidates: pd.DataFrame, scenario: Scenario
     new_rows = candidate_station_rows(candidates, scenario)
     new_rows["site_index"] = np.arange(len(new_rows)) + old.n_sites
     table = pd.concat([old.table, new_rows[old.table.columns]], ignore_index=True)
-    stations = Stations(table, np.concatenate([old.site_ids, new_rows["site_id"].to_numpy()]),
-                        np.concatenate([old.site_x_m, new_rows["x_m"].to_numpy()]),
-                        np.concatenate([old.site_y_m, new_rows["y_m"].to_numpy()]),
-                        np.concatenate([old.site_height_m, new_rows["height_m"].to_numpy()]),
-                        old.source, old.antenna_patterns)
+    stations = replace(old, table=table,
+                       site_ids=np.concatenate([old.site_ids, new_rows["site_id"].to_numpy()]),
+                       site_x_m=np.concatenate([old.site_x_m, new_rows["x_m"].to_numpy()]),
+                       site_y_m=np.concatenate([old.site_y_m, new_rows["y_m"].to_numpy()]),
+                       site_height_m=np.concatenate([old.site_height_m,
+                                                     new_rows["height_m"].to_numpy()]))
     return replace(inputs, stations=stations)
 
 

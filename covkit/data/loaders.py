@@ -547,8 +547,12 @@ class Stations:
 
     def file_row(self, i: int) -> int:
         """The 1-based data row in the stations file of table row ``i`` (rows dropped as
-        outside every DEM shift the table against the file)."""
-        return int(i) + 1 if self.file_rows is None else int(self.file_rows[int(i)])
+        outside every DEM shift the table against the file; rows added after the file's, such
+        as proposed sites, count on from its last)."""
+        rows = self.file_rows
+        if rows is None or len(rows) == 0:
+            return int(i) + 1
+        return int(rows[int(i)]) if int(i) < len(rows) else int(rows[-1]) + int(i) - len(rows) + 1
 
     def antenna_index(self) -> np.ndarray:
         """Per row, the position of its pattern in ``antenna_patterns`` (-1 = parametric)."""
