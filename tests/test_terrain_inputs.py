@@ -182,7 +182,7 @@ def test_stations_outside_every_dem_are_dropped_and_counted_or_refused(tmp_path)
     inputs, messages = load(toml)
     assert inputs.stations.table["station_id"].tolist() == ["S1", "S2", "S3"]
     assert inputs.stations.dropped_ids == ("T1", "FAR")
-    assert inputs.report["stations_dropped_outside_dem"] == 2.0
+    assert inputs.report["stations_dropped_outside_dem_count"] == 2.0
     assert any("2 of 5 station(s) lie outside every DEM / the analysis grid or on cells "
                "without terrain and are dropped (first: 'T1', 'FAR')" in m for m in messages)
     res = run_quiet(inputs)
@@ -280,7 +280,7 @@ def test_townships_without_terrain_are_not_computed_nor_counted(tmp_path):
     east_without_dem(folder)
     inputs, messages = load(toml)
     assert inputs.report["no_terrain_cells"] == 20 * H
-    assert inputs.report["townships_not_computed"] == 1.0
+    assert inputs.report["townships_not_computed_count"] == 1.0
     res = run_quiet(inputs, tmp_path / "out")
     tw = res.townships.set_index("township_id")
     assert tw.loc["T01", "status"] == "computed"

@@ -225,9 +225,9 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
     report = dict(report)
     report["population_outside_townships"] = tw.population_outside_townships
     report.update(terrain.figures())
-    report["stations_dropped_outside_dem"] = float(len(st.dropped_ids))
-    report["stations_on_sea"] = float(len(st.on_sea_ids))
-    report["townships_not_computed"] = float((~T.is_computed(status)).sum())
+    report["stations_dropped_outside_dem_count"] = float(len(st.dropped_ids))
+    report["stations_on_sea_count"] = float(len(st.on_sea_ids))
+    report["townships_not_computed_count"] = float((~T.is_computed(status)).sum())
     fib = None if src["fibre"] is None else loaders.load_points(src["fibre"], grid, "fibre",
                                                                  "fibre_id")
     if fib is not None:
