@@ -16,6 +16,7 @@ import pandas as pd
 from covkit.config import Scenario, load_scenario
 from covkit.data import loaders
 from covkit.data.grid import Grid
+from covkit.data.remote import RemoteOptions
 from covkit.errors import CovkitInputError
 from covkit.propagation.terrain import coast_distance_km
 
@@ -182,7 +183,8 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
                                file=loaders.source_name(src["population"], "population"))
     tw = loaders.load_townships(src["townships"], grid, pop,
                                 remote_density_ratio=scenario.coverage.remote_density_ratio,
-                                columns=scenario.inputs.township_columns)
+                                columns=scenario.inputs.township_columns,
+                                remote=RemoteOptions.from_scenario(scenario))
     report = dict(report)
     report["population_outside_townships"] = tw.population_outside_townships
     fib = None if src["fibre"] is None else loaders.load_points(src["fibre"], grid, "fibre",
