@@ -11,6 +11,7 @@ here use the CSV's registered populations and covkit's own polygon areas (EPSG:3
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import geopandas as gpd
@@ -18,9 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers.scenario import write_small_scenario
+from shapely.geometry import box
 
 import covkit
 from covkit.config import scenario_from_dict
+from covkit.data import loaders
 from covkit.data import remote as R
 from covkit.errors import CovkitInputError
 
@@ -301,3 +304,51 @@ def test_loader_records_the_basis_and_warns_for_taiwan_codes(tmp_path):
                                          r"1,000.00 persons/km2 \(threshold 200.00\)"):
         inputs = covkit.load_inputs(toml)
     assert list(inputs.townships.table["county_code"]) == ["10004", "10004"]
+
+
+def test_run_writes_remote_rule_to_the_outputs(tmp_path):
+    folder = tmp_path / "s"
+    toml = write_small_scenario(folder, extra_toml="[coverage]\nnational_density_per_km2 = "
+                                                   "9000.0\n")
+    # a third township on an island 3 km east, Taiwan-style codes and a seat on the mainland
+    gdf = gpd.read_file(folder / "townships.gpkg")
+    x0, y0 = 250_000.0, 2_650_000.0
+    gdf = pd.concat([gdf, gpd.GeoDataFrame(
+        {"township_id": ["T03"], "name": ["Isle"], "county": ["C1"]},
+        geometry=[box(x0 + 9000, y0 - 1000, x0 + 9500, y0 - 500)], crs=gdf.crs)])
+    gdf["township_id"] = ["99001010", "99001020", "99001030"]
+    gdf.to_file(folder / "townships.gpkg", layer="townships")
+    lon, lat = loaders.xy_to_lonlat(np.array([x0 + 100.0]), np.array([y0 - 100.0]), CRS)
+    (folder / "seats.csv").write_text(f"county_code,lon,lat\n99001,{lon[0]},{lat[0]}\n",
+                                      encoding="utf-8")
+    (folder / "list.csv").write_text("township_id\n99001030\n", encoding="utf-8")
+    text = toml.read_text(encoding="utf-8").replace(
+        'townships = "townships.gpkg"',
+        'townships = "townships.gpkg"\ncounty_seats = "seats.csv"')
+    toml.write_text(text, encoding="utf-8")
+    res = covkit.run(toml, out_dir=tmp_path / "out")
+    s = json.loads((tmp_path / "out" / "kpi_summary.json").read_text(encoding="utf-8"))
+    rr = s["remote_rule"]
+    # population 10 per 100 m cell = 1,000 /km2 < 9,000 / 5: density remote everywhere
+    assert rr["threshold_density_per_km2"] == 1800.0
+    assert rr["counts"]["density"] == 2 and rr["counts"]["density+offshore"] == 0
+    assert [a["township_id"] for a in rr["offshore_additions"]] == ["99001030"]
+    assert rr["offshore_additions"][0]["seat_km"] == pytest.approx(8.9, abs=0.05)
+    csv = pd.read_csv(tmp_path / "out" / "kpi_townships.csv", dtype={"township_id": str})
+    assert csv.set_index("township_id")["remote_rule"].to_dict() == {
+        "99001010": "density", "99001020": "density", "99001030": "offshore"}
+    assert res.summary["remote_townships"] == 3
+    covkit.write_report(tmp_path / "out")
+    assert "Remote townships: population density below" in (
+        tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    # the official list decides, the comparison is kept
+    toml.write_text(text.replace('county_seats = "seats.csv"',
+                                 'county_seats = "seats.csv"\nremote_list = "list.csv"'),
+                    encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"names 1 township\(s\), the rule 3: 1 in both; rule "
+                                         r"only 2"):
+        res = covkit.run(toml)
+    rule = res.townships["remote_rule"]
+    assert rule.isna().tolist() == [True, True, False] and rule.iloc[2] == "list"
+    assert res.summary["remote_rule"]["list"]["rule_only"] == [
+        {"township_id": "99001010", "name": "West"}, {"township_id": "99001020", "name": "East"}]

@@ -204,6 +204,9 @@ def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
     df["households"] = np.asarray(households, dtype=np.float64)
     df["households_fibre_400m"] = np.asarray(households_fibre, dtype=np.float64)
     df["fibre_coverage_pct"] = pct(df["households_fibre_400m"], df["households"])
+    # what made a township remote (covkit.data.remote.RULES; None when not remote)
+    df["remote_rule"] = (tw["remote_rule"].to_numpy(dtype=object) if "remote_rule" in tw.columns
+                         else np.where(df["remote"], "file", None).astype(object))
     return df
 
 
