@@ -10,6 +10,7 @@ is :data:`SCHEMA`; the README is generated from the same table (``covkit scenari
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,7 +23,7 @@ from covkit import parameters as P
 from covkit.errors import CovkitInputError
 from covkit.parameters import NUMBER, Param
 
-TOWNSHIP_COLUMN_NAMES = ("township_id", "name", "county", "remote", "households")
+TOWNSHIP_COLUMN_NAMES = ("township_id", "name", "county", "remote", "households", "county_code")
 
 
 Key = Param
@@ -53,7 +54,14 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("candidates", str, None, "", "Optional candidate sites (candidate_id, lon, lat)."),
         Key("township_columns", dict, None, "", "Optional map from covkit's township column "
             "names to the file's, e.g. {township_id = \"TOWNCODE\", name = \"TOWNNAME\", "
-            "county = \"COUNTYNAME\"}."),
+            "county = \"COUNTYNAME\"}; county_code (e.g. \"COUNTYCODE\") finds a township's "
+            "county seat (default: the first 5 digits of 8-digit township codes)."),
+        Key("county_seats", str, None, "", "Optional county seats CSV (county_code, lon, lat) "
+            "for the offshore-island arm of the remote rule; default: the 22 Taiwan county / "
+            "city government seats shipped with covkit."),
+        Key("remote_list", str, None, "", "Optional official list of remote townships (CSV/TXT "
+            "with a column township_id or TOWNCODE): listed townships are remote, the others "
+            "not; the rule is still evaluated and compared."),
         Key("stations_outside_dem", str, "drop", "", "Stations outside every DEM or on cells "
             "without terrain: dropped with a warning that counts them, or an error.",
             choices=("drop", "error")),
@@ -99,6 +107,21 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("remote_density_ratio", _NUM, 0.2, "", "Townships without a `remote` column are "
             "remote when their population density is below this share of the national average "
             "(Taiwan universal service: one fifth).", 0.0, 1.0),
+        Key("national_density_per_km2", _NUM, None, "persons/km2", "National average "
+            "population density the remote rule compares with (Taiwan, March 2022: 642.84); "
+            "or give national_population and national_area_km2. Without either, the loaded "
+            "townships stand in (with a warning).", 0.0, None, lo_open=True),
+        Key("national_population", _NUM, None, "persons", "National population for the "
+            "remote rule (with national_area_km2; Taiwan, March 2022: 23268991).", 0.0, None,
+            lo_open=True),
+        Key("national_area_km2", _NUM, None, "km2", "National land area for the remote rule "
+            "(with national_population; Taiwan: 36197.07).", 0.0, None, lo_open=True),
+        Key("offshore_min_km", _NUM, 7.5, "km", "Offshore-island townships at least this far "
+            "from their county seat are remote (Taiwan universal service); 0 turns the "
+            "offshore arm off.", 0.0, 1000.0),
+        Key("offshore_distance", str, "shore", "", "Offshore arm: distance from the county "
+            "seat to the township's nearest land (shore) or to its centroid.",
+            choices=("shore", "centroid")),
         Key("household_size", _NUM, 2.6, "persons", "People per household, for household "
             "KPIs (households = population / household_size) unless the townships file has a "
             "`households` column.", 0.5, 20.0),
@@ -166,6 +189,8 @@ class InputsSection:
     candidates: Path | None
     township_columns: dict[str, str] | None = None
     stations_outside_dem: str = "drop"
+    county_seats: Path | None = None
+    remote_list: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +225,11 @@ class CoverageSection:
     fibre_distance_m: float = 400.0
     zone_min_covered_share: float | None = None
     throughput: str = "shannon"
+    national_density_per_km2: float | None = None
+    national_population: float | None = None
+    national_area_km2: float | None = None
+    offshore_min_km: float = 7.5
+    offshore_distance: str = "shore"
 
 
 @dataclass(frozen=True)
@@ -287,7 +317,8 @@ _SECTION_CLASSES = {
 }
 
 
-PATH_INPUTS = ("dem", "stations", "population", "townships", "fibre", "trails", "candidates")
+PATH_INPUTS = ("dem", "stations", "population", "townships", "fibre", "trails", "candidates",
+               "county_seats", "remote_list")
 """The keys of [inputs] that name files (resolved against the scenario file's folder)."""
 
 
@@ -376,6 +407,9 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
             raise CovkitInputError(f"scenario.bounds {b} needs xmin < xmax and ymin < ymax",
                                    file=file, column="scenario.bounds")
         sc["bounds"] = tuple(float(v) for v in b)
+    cov = built["coverage"]
+    check_national_keys(cov["national_density_per_km2"], cov["national_population"],
+                        cov["national_area_km2"], file=file)
     inp = built["inputs"]
     for k, v in inp.items():
         if v is not None and k in PATH_INPUTS:
@@ -394,6 +428,33 @@ def _resolve_path(v: str, base: Path, file: Any, key: str) -> Path:
     except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError < 3.13)
         raise CovkitInputError(f"cannot resolve the path {str(v)!r}: {exc}", file=file,
                                column=f"inputs.{key}") from None
+KEY_NATIONAL_DENSITY = "coverage.national_density_per_km2"
+KEY_NATIONAL_POPULATION = "coverage.national_population"
+KEY_NATIONAL_AREA = "coverage.national_area_km2"
+
+
+def check_national_keys(density_per_km2: float | None, population: float | None,
+                        area_km2: float | None, *, file: Any = None) -> None:
+    """Refuse both forms of the remote rule's national figure at once (density, or population
+    with area), one of the pair alone, and values that are not finite and > 0 (errors name
+    the keys)."""
+    for key, v in ((KEY_NATIONAL_DENSITY, density_per_km2), (KEY_NATIONAL_POPULATION, population),
+                   (KEY_NATIONAL_AREA, area_km2)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, _NUM)
+                              or not math.isfinite(v) or v <= 0):
+            raise CovkitInputError(f"{key} = {v!r} must be a number > 0", file=file, column=key)
+    if density_per_km2 is not None and (population is not None or area_km2 is not None):
+        other = KEY_NATIONAL_POPULATION if population is not None else KEY_NATIONAL_AREA
+        raise CovkitInputError(
+            f"give the national density either as {KEY_NATIONAL_DENSITY} or as "
+            f"{KEY_NATIONAL_POPULATION} with {KEY_NATIONAL_AREA}, not both "
+            f"({KEY_NATIONAL_DENSITY} and {other} are set)", file=file,
+            column=KEY_NATIONAL_DENSITY)
+    if (population is None) != (area_km2 is None):
+        given, missing = ((KEY_NATIONAL_POPULATION, KEY_NATIONAL_AREA) if area_km2 is None
+                          else (KEY_NATIONAL_AREA, KEY_NATIONAL_POPULATION))
+        raise CovkitInputError(f"{given} needs {missing} too (national density = population / "
+                               "area)", file=file, column=missing)
 
 
 def _check_crs(crs: str, file: Any) -> str:

@@ -522,6 +522,27 @@ def _headline_table(summary: dict) -> _Table | None:
     return _Table(["Indicator", "Value"], rows, [False, True]) if rows else None
 
 
+def _remote_rule_text(summary: dict) -> str | None:
+    """One line beside the remote-township figure: the rule, its counts and the offshore
+    additions (kpi_summary.json ``remote_rule``)."""
+    rr = summary.get("remote_rule")
+    if not isinstance(rr, dict) or not isinstance(rr.get("method"), str):
+        return None
+    counts = rr.get("counts") if isinstance(rr.get("counts"), dict) else {}
+    parts = [f"{k} {v}" for k, v in counts.items() if isinstance(v, int) and v]
+    text = f"Remote townships: {rr['method']}" + (f"; by rule: {', '.join(parts)}" if parts
+                                                   else "")
+    adds = rr.get("offshore_additions")
+    if isinstance(adds, list) and adds:
+        text += "; offshore additions: " + ", ".join(
+            f"{a.get('township_id')} {a.get('name')}" for a in adds if isinstance(a, dict))
+    listing = rr.get("list")
+    if isinstance(listing, dict):
+        text += (f"; list vs rule: {len(listing.get('rule_only') or [])} rule only, "
+                 f"{len(listing.get('list_only') or [])} list only")
+    return text + "."
+
+
 def _operator_table(summary: dict) -> _Table | None:
     ops = summary.get("operators")
     if not isinstance(ops, dict) or not ops:
@@ -755,6 +776,9 @@ def _write_report(shown: Path, out: Path, commit: RunCommit) -> tuple[Path, Path
     t = _headline_table(summary)
     if t is not None:
         blocks.append(("table", t))
+    remote_note = _remote_rule_text(summary)
+    if remote_note:
+        blocks.append(("p", remote_note))
     notes = terrain_notes(summary)
     if notes:
         section("Terrain")

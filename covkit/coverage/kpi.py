@@ -213,6 +213,9 @@ def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
             df.loc[off, cols + ["uncovered_population"]] = np.nan
             if "zone_covered" in df.columns:
                 df.loc[off, "zone_covered"] = False
+    # what made a township remote (covkit.data.remote.RULES; None when not remote)
+    df["remote_rule"] = (tw["remote_rule"].to_numpy(dtype=object) if "remote_rule" in tw.columns
+                         else np.where(df["remote"], "file", None).astype(object))
     return df
 
 

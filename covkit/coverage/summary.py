@@ -33,8 +33,13 @@ METHOD = {
                "operator",
     "population_coverage": "sum of people in covered cells / people in all cells (cells of "
                            "the analysis grid, population raster spread exactly)",
-    "remote": "townships flagged remote in the townships file or by the density rule "
-              "(coverage.remote_density_ratio x national average density)",
+    "remote": "townships flagged remote in the townships file, by an official list "
+              "(inputs.remote_list), or by the rule: population density below "
+              "coverage.remote_density_ratio x the national density "
+              "(coverage.national_density_per_km2, or national_population / national_area_km2; "
+              "else the loaded townships'), or an offshore-island township at least "
+              "coverage.offshore_min_km from its county seat (coverage.offshore_distance: "
+              "nearest shore or centroid); see remote_rule",
     "households": "population / coverage.household_size per cell, or the townships file's "
                   "households column",
     "fibre": "households in cells whose centre lies within coverage.fibre_distance_m of a "
@@ -128,6 +133,7 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         "remote_townships": int(remote.sum()),
         "remote_townships_with_coverage": int((remote & (df["covered_population"] > 0)
                                                .to_numpy()).sum()),
+        "remote_rule": dict(getattr(tw, "remote_rule", None) or {}),
     }
     summary.update(terrain_figures(inputs, df, not_computed_pop, not_computed))
     # households and fibre

@@ -18,6 +18,7 @@ from covkit.config import Scenario, load_scenario
 from covkit.data import loaders
 from covkit.data import terrain as T
 from covkit.data.grid import Grid
+from covkit.data.remote import RemoteOptions
 from covkit.errors import CovkitInputError
 from covkit.propagation.terrain import coast_distance_km
 
@@ -216,7 +217,8 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
                                file=loaders.source_name(src["population"], "population"))
     tw = loaders.load_townships(src["townships"], grid, pop,
                                 remote_density_ratio=scenario.coverage.remote_density_ratio,
-                                columns=scenario.inputs.township_columns)
+                                columns=scenario.inputs.township_columns,
+                                remote=RemoteOptions.from_scenario(scenario))
     terrain = make_terrain(scenario, grid, mosaic, tw.zone >= 0)
     st = terrain_stations(scenario, src["stations"], grid, terrain)
     in_extent = shapely.intersects(np.asarray(tw.gdf.geometry.values), shapely.box(*grid.bounds))

@@ -27,6 +27,7 @@ from rasterio.io import MemoryFile
 from rasterio.warp import Resampling, reproject, transform_bounds
 from shapely import get_coordinates, point_on_surface
 
+from covkit.data import remote as remote_rule
 from covkit.data.grid import Grid
 from covkit.errors import CovkitInputError
 from covkit.propagation.antenna import MsiPattern, read_msi
@@ -1005,8 +1006,13 @@ class Townships:
     """Township polygons, their zone raster and attributes.
 
     ``table``: township_id, name, county, area_km2, population, density_per_km2, remote,
-    remote_source ("file" or "density rule"). ``zone`` is an int32 raster of row indices into
+    remote_source ("file", "density rule" or "list"), remote_rule (what made a township remote:
+    "density", "offshore", "density+offshore", "list", "file", or None) and, when the rule ran,
+    county_code, density_remote, offshore_island, offshore_seat_km
+    (:func:`covkit.data.remote.classify`). ``zone`` is an int32 raster of row indices into
     ``table`` (-1 = no township). ``gdf`` holds the polygons in the working CRS.
+    ``remote_rule``: the rule's basis and counts (the ``remote_rule`` block of
+    kpi_summary.json).
     """
 
     table: pd.DataFrame
@@ -1014,21 +1020,27 @@ class Townships:
     gdf: object
     source: Path
     population_outside_townships: float
+    remote_rule: dict = field(default_factory=dict)
 
 
 def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
                    remote_density_ratio: float = REMOTE_DENSITY_RATIO,
-                   columns: dict[str, str] | None = None) -> Townships:
+                   columns: dict[str, str] | None = None,
+                   remote: remote_rule.RemoteOptions | None = None) -> Townships:
     """Read township polygons, rasterise them and classify remote townships.
 
-    Required columns ``township_id, name, county``; optional boolean ``remote`` (and a
-    ``households`` count). ``columns`` maps these names to the file's own, e.g.
-    ``{"township_id": "TOWNCODE", "name": "TOWNNAME", "county": "COUNTYNAME"}`` for Taiwan's
-    official boundaries. Without ``remote`` a township is remote when its population density
-    (population on the grid inside it, divided by its polygon area) is below
-    ``remote_density_ratio`` times the national average (population of the townships on the
-    grid divided by their area): Taiwan's telecom universal-service definition uses one fifth.
-    A township with no cell on the grid cannot be classified: it is not remote, and a warning
+    Required columns ``township_id, name, county``; optional boolean ``remote``, a
+    ``households`` count and a ``county_code``. ``columns`` maps these names to the file's own,
+    e.g. ``{"township_id": "TOWNCODE", "name": "TOWNNAME", "county": "COUNTYNAME"}`` for
+    Taiwan's official boundaries. Without ``remote`` the rule of :mod:`covkit.data.remote`
+    classifies the townships with the options ``remote``
+    (:class:`~covkit.data.remote.RemoteOptions`, which :func:`covkit.load_inputs` builds from
+    the scenario): population density (population on the grid inside the township, divided by
+    its polygon area) below the ratio times the national density (the official figure when
+    given, else the loaded townships', with a warning), or an offshore-island township far
+    enough from its county seat; an official list overrides both. Without ``remote`` options
+    only the density arm runs, with ``remote_density_ratio``, as before the offshore arm
+    existed. A township with no cell on the grid is not classified by density, and a warning
     names it. An invalid polygon (self-intersecting ring, ...) is repaired with
     ``shapely.make_valid`` (:func:`repair_polygons`) and a warning names the township, the
     reason and its area before and after; one with no area left is refused.
@@ -1060,26 +1072,32 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     on_grid = np.bincount(zone[valid], minlength=n) > 0
     area_km2 = gdf.geometry.area.to_numpy() / 1e6
     density = np.divide(pop, area_km2, out=np.zeros(n), where=area_km2 > 0)
-    grid_area = area_km2[on_grid].sum()
-    national = pop.sum() / grid_area if grid_area > 0 else 0.0
     if "remote" in gdf.columns:
-        remote = _parse_bool(gdf["remote"], path, "remote")
+        res = remote_rule.from_file_column(_parse_bool(gdf["remote"], path, "remote"), file=path)
         source = "file"
     else:
-        remote = (density < remote_density_ratio * national) & on_grid
-        source = "density rule"
+        opts = remote or remote_rule.RemoteOptions(density_ratio=remote_density_ratio,
+                                                   offshore_min_km=0.0)
+        res = remote_rule.classify(
+            gdf.geometry, ids, gdf["name"].astype(str).to_numpy(), pop, area_km2,
+            on_grid=on_grid, crs=grid.crs, options=opts,
+            county_code=gdf["county_code"] if "county_code" in gdf.columns else None)
+        source = res.summary["source"]
+        for message in res.warnings:
+            warn(f"{path}: {message}")
         if not on_grid.all():
             off = ids[~on_grid]
             warn(f"{path}: {off.size} township(s) have no cell on the analysis grid and are not "
-                 f"classified remote (first: {off[0]!r}); their population lies outside the grid")
+                 f"classified by density (first: {off[0]!r}); their population lies outside "
+                 "the grid")
     table = pd.DataFrame({
         "township_id": ids, "name": gdf["name"].astype(str).to_numpy(),
         "county": gdf["county"].astype(str).to_numpy(), "area_km2": area_km2,
-        "population": pop, "density_per_km2": density, "remote": remote.astype(bool),
-        "remote_source": source,
+        "population": pop, "density_per_km2": density, "remote": res.remote,
+        "remote_source": source, "remote_rule": res.remote_rule, **res.columns,
     })
     outside = float(population[~valid].sum())
-    return Townships(table, zone, gdf, path, outside)
+    return Townships(table, zone, gdf, path, outside, res.summary)
 
 
 def _parse_bool(series: pd.Series, path: Path, col: str) -> np.ndarray:
