@@ -167,9 +167,8 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     # speed tiers (any operator)
     if layers.tier_covered:
         tiers = {}
-        zone = tw.zone
         for name, grids in layers.tier_covered.items():
-            c_t, _ = K.zone_sums(zone, pop * grids, len(df))
+            c_t, _ = tw.township_sums(pop * grids)
             tiers[name] = {
                 "population_pct": K.pct((pop * grids).sum(), total),
                 "non_remote_population_pct": K.pct(c_t[nr].sum(), nr_pop),

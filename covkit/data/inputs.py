@@ -15,6 +15,7 @@ import pandas as pd
 
 from covkit.config import Scenario, load_scenario
 from covkit.data import loaders
+from covkit.data.fractions import population_weights
 from covkit.data.grid import Grid
 from covkit.errors import CovkitInputError
 from covkit.propagation.terrain import coast_distance_km
@@ -175,14 +176,18 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
                               "candidates": candidates})
     scenario, grid, dem_m, st = grid_dem_stations(scenario, dem=src["dem"],
                                                   stations=src["stations"])
-    pop, report = loaders.load_population(src["population"], grid)
+    weights = population_weights(dem_m, grid.resolution_m) \
+        if scenario.coverage.population_spread == "dasymetric" else None
+    population_read = loaders.read_population(src["population"], grid, weights=weights)
+    pop, report = population_read.grid, population_read.report
     if pop.sum() <= 0:
         raise CovkitInputError("population on the analysis grid is zero: check that the "
                                "population file overlaps the grid and is in people per cell",
                                file=loaders.source_name(src["population"], "population"))
     tw = loaders.load_townships(src["townships"], grid, pop,
                                 remote_density_ratio=scenario.coverage.remote_density_ratio,
-                                columns=scenario.inputs.township_columns)
+                                columns=scenario.inputs.township_columns,
+                                population_source=population_read)
     report = dict(report)
     report["population_outside_townships"] = tw.population_outside_townships
     fib = None if src["fibre"] is None else loaders.load_points(src["fibre"], grid, "fibre",
