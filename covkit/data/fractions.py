@@ -217,8 +217,8 @@ def population_weights(dem_m: np.ndarray, resolution_m: float) -> np.ndarray:
     dem = np.asarray(dem_m, dtype=np.float64)
     known = np.isfinite(dem)
     filled = np.where(known, dem, 0.0)
-    if min(dem.shape) >= 2:
-        gy, gx = np.gradient(filled, resolution_m)
+    if min(dem.shape) >= 2:  # sea depths count as 0 m: the sea floor makes no coastal slope
+        gy, gx = np.gradient(np.maximum(filled, 0.0), resolution_m)
         slope_deg = np.degrees(np.arctan(np.hypot(gx, gy)))
     else:
         slope_deg = np.zeros(dem.shape)
