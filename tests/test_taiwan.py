@@ -146,6 +146,26 @@ def test_builder_townships_equal_registered_counts_exactly(built):
     assert "台北市" in set(files["COUNTYNAME"])  # as given, beside the display spelling
 
 
+def test_dasymetric_spread_keeps_township_counts_and_empties_the_sea(built):
+    _, toml, _, registered = built
+    sc = covkit.load_scenario(toml)
+    area = covkit.load_inputs(sc)
+    dasy = covkit.load_inputs(sc.replace(coverage={"population_spread": "dasymetric"}))
+    tw = dasy.townships.table
+    np.testing.assert_allclose(tw["population"].to_numpy(),
+                               registered["population"].reindex(tw["township_id"]).to_numpy(),
+                               rtol=1e-12, atol=0)
+    sea = np.isfinite(area.dem_m) & (area.dem_m <= 0)
+    # by area, coastal villages put people on sea cells; dasymetric only where a polygon has
+    # no land cell at all on the 1.8 km DEM (then area share, counted: totals stay exact)
+    assert area.population[sea].sum() > 100_000
+    assert dasy.population[sea].sum() < 0.15 * area.population[sea].sum()
+    assert dasy.report["population_spread_fallback_polygons"] > 0
+    assert area.report["population_spread_fallback_polygons"] == 0
+    mountains = np.isfinite(area.dem_m) & (area.dem_m > 2000)
+    assert dasy.population[mountains].sum() < area.population[mountains].sum()
+
+
 def test_builder_report_folded_villages_and_vintages(built):
     _, toml, stations, _ = built
     src = json.loads((toml.parent / "sources.json").read_text(encoding="utf-8"))

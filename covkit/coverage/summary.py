@@ -32,7 +32,12 @@ METHOD = {
                "(and SINR >= sinr_threshold_db when set); any operator = at least one "
                "operator",
     "population_coverage": "sum of people in covered cells / people in all cells (cells of "
-                           "the analysis grid, population raster spread exactly)",
+                           "the analysis grid; population polygons spread by exact area "
+                           "share, or dasymetric, each polygon's total kept)",
+    "township_population": "people of each cell split between townships: by the township "
+                           "code the population polygons carry (township totals = their "
+                           "counts exactly), else by exact area fraction of the townships "
+                           "overlapping the cell",
     "remote": "townships flagged remote in the townships file or by the density rule "
               "(coverage.remote_density_ratio x national average density)",
     "households": "population / coverage.household_size per cell, or the townships file's "
