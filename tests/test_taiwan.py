@@ -230,6 +230,9 @@ def test_layer_choice(shared_dir):
     with pytest.raises(CovkitInputError, match=r"layer 'vilages' is not in the file \(layers: "
                                                r"villages, towns, counties, nation\)"):
         T.choose_layer(base / "villages-10t.json", "villages", "vilages")
+    with pytest.raises(CovkitInputError, match=r"layer villages holds villages \(VILLCODE; "
+                                               r"TOWNCODE repeats\), not townships"):
+        T.read_boundaries(base / "villages-10t.json", "townships", layer="villages")
     # the generic loader no longer takes the first layer silently
     with pytest.raises(CovkitInputError, match=r"several layers \(towns, counties, nation\)"):
         loaders.read_table(base / "towns-10t.json", "population")

@@ -161,6 +161,11 @@ def read_boundaries(path, kind: str, *, layer: str | None = None) -> tuple[gpd.G
         tcol = _code_column(gdf, TOWNCODE_COLUMNS, where, "township boundary file")
         gdf["TOWNCODE"] = _codes_as_text(gdf[tcol], TOWNCODE_DIGITS, path, tcol, notes)
         _check_codes(gdf["TOWNCODE"], TOWNCODE_DIGITS, path, "TOWNCODE")
+        if gdf["TOWNCODE"].duplicated().any() and "VILLCODE" in gdf.columns:
+            raise CovkitInputError(
+                f"{where} holds villages (VILLCODE; TOWNCODE repeats), not townships: give "
+                "the township layer (e.g. --townships-layer towns) or a township file",
+                file=path, column="TOWNCODE")
         _check_unique(gdf["TOWNCODE"], path, "TOWNCODE")
     for n in notes:
         warn(n)
