@@ -312,3 +312,15 @@ def test_built_scenario_runs_with_one_row_per_towncode(built, tmp_path):
                                registered["population"].reindex(k["township_id"]).to_numpy(),
                                rtol=1e-12)
     assert CliRunner().invoke(app, ["scenario", "check", str(toml)]).exit_code == 0
+
+
+def test_township_table_without_households(shared_dir, tmp_path):
+    base = shared_dir / "data" / "taiwan"
+    df = pd.read_csv(base / "townships_population_2022-03.csv", dtype=str)
+    df[["TOWNCODE", "population"]].to_csv(tmp_path / "pop.csv", index=False)
+    towns, _ = T.read_boundaries(base / "taiwan_townships_2021.geojson", "townships")
+    j = T.join_taiwan(towns, township_population=T.read_township_population(tmp_path /
+                                                                            "pop.csv"))
+    assert "households" not in j.townships.columns  # KPIs fall back to household_size
+    assert j.townships["population"].sum() == REGISTERED_2022_03
+    assert (j.population["level"] == "township").all() and len(j.population) == 368

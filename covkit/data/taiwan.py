@@ -392,6 +392,7 @@ def join_taiwan(towns: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame | None = 
     n_t = len(tw)
 
     t_pop = t_hh = None
+    households_known = True
     if township_population is not None:
         table, info = township_population
         pos = tindex.get_indexer(table["TOWNCODE"])
@@ -400,6 +401,7 @@ def join_taiwan(towns: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame | None = 
         t_hh = np.zeros(n_t)
         t_pop[pos] = table["population"].to_numpy()
         t_hh[pos] = np.nan_to_num(table["households"].to_numpy())
+        households_known = not table["households"].isna().any()
         missing = np.setdiff1d(np.arange(n_t), pos)
         if missing.size:
             warn(f"{info['file']}: {missing.size} township polygon(s) have no population row "
@@ -427,6 +429,7 @@ def join_taiwan(towns: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame | None = 
         report["village_population"] = vrep
         if t_pop is None:
             t_pop, t_hh = v_pop_t, v_hh_t
+            households_known = not vtab["households"].isna().any()
             report["township_totals"] = "sums of the village rows (folded rows included)"
         else:
             report["township_totals"] = ("township table; the village rows give the shares "
@@ -443,6 +446,10 @@ def join_taiwan(towns: gpd.GeoDataFrame, *, villages: gpd.GeoDataFrame | None = 
         report["township_totals"] = "township table"
     tw["population"] = t_pop
     tw["households"] = t_hh
+    if not households_known:  # household KPIs then use coverage.household_size
+        tw = tw.drop(columns="households")
+        report["households"] = ("not in every row of the table that gives the township "
+                                "totals: townships.gpkg has no households column")
 
     if not level_rows:
         pop_gdf = gpd.GeoDataFrame({
