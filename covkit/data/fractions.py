@@ -208,8 +208,6 @@ def spread_values(geoms, values: np.ndarray, grid: Grid,
                   fallback)
 
 
-POPULATION_SPREADS = ("area", "dasymetric")
-"""Choices of ``coverage.population_spread``."""
 DASYMETRIC_FLAT_SLOPE_DEG = 5.0
 DASYMETRIC_STEEP_SLOPE_DEG = 30.0
 DASYMETRIC_LOW_M = 500.0
