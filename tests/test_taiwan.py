@@ -296,6 +296,10 @@ def test_builder_refusals(shared_dir, tmp_path):
         covkit.api.build_taiwan_scenario(tmp_path / "c", townships=common["townships"],
                                          dem=common["dem"], stations=base / "SOURCE.md")
     assert not (tmp_path / "a").exists()
+    r = CliRunner().invoke(app, ["scenario", "taiwan", "--townships", str(common["townships"]),
+                                 "--dem", str(common["dem"]), "--population",
+                                 str(common["population"]), "--out", str(tmp_path / "d")])
+    assert isinstance(r.exception, CovkitInputError) and "--stations" in str(r.exception)
 
 
 @pytest.mark.slow
