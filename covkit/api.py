@@ -41,6 +41,7 @@ from covkit.data.inputs import (
     load_inputs,
     summarize_inputs,
 )
+from covkit.data.taiwan_scenario import write_taiwan_scenario
 from covkit.errors import CovkitInputError
 from covkit.links import path_loss
 from covkit.outputs import RunCommit
@@ -52,6 +53,7 @@ __all__ = [
     "Scenario",
     "SiteProposal",
     "Study",
+    "build_taiwan_scenario",
     "check_inputs",
     "coverage_map",
     "headline",
@@ -78,6 +80,44 @@ def _inputs_of(scenario_or_inputs) -> Inputs:
     if isinstance(scenario_or_inputs, Inputs):
         return scenario_or_inputs
     return load_inputs(scenario_or_inputs)
+
+
+def build_taiwan_scenario(out_dir: str | Path, *, townships: str | Path,
+                          dem: str | Path | list, stations: str | Path | None = None,
+                          townships_layer: str | None = None, villages: str | Path | None = None,
+                          villages_layer: str | None = None,
+                          population: str | Path | None = None,
+                          village_population: str | Path | None = None,
+                          resolution_m: float = 100.0, crs: str = "EPSG:3826") -> Path:
+    """A scenario folder from Taiwan's official files, joined on codes; what ``covkit
+    scenario taiwan`` runs.
+
+    Reads township (and village) boundaries (TopoJSON with a layer choice, GeoJSON,
+    Shapefile), the township population (JSON keyed by old 7-digit codes, or CSV with
+    TOWNCODE) and / or the village population (CSV with TOWNCODE-NNN codes), and writes
+    ``townships.gpkg``, ``villages.gpkg`` (when given), ``population.gpkg`` (the finest level,
+    each polygon with its ``township_id``), ``SOURCES.md`` / ``sources.json`` (files, sha256,
+    join report) and ``scenario.toml`` (DEM and stations by absolute path; grid bounds = the
+    townships' extent), as one set. Running the scenario gives every township (and village,
+    when only villages carry population) its registered count exactly.
+
+    Returns
+    -------
+    Path of the written ``scenario.toml``.
+
+    Raises
+    ------
+    CovkitInputError
+        A missing file, a layer that cannot be chosen, a malformed code, or a population row
+        whose township code matches no polygon (naming the file, row and code).
+
+    See :func:`covkit.data.taiwan_scenario.write_taiwan_scenario`.
+    """
+    return write_taiwan_scenario(out_dir, townships=townships, dem=dem, stations=stations,
+                                 townships_layer=townships_layer, villages=villages,
+                                 villages_layer=villages_layer, population=population,
+                                 village_population=village_population,
+                                 resolution_m=resolution_m, crs=crs)
 
 
 def check_inputs(scenario: Scenario | str | Path | dict, **inputs) -> Inputs:

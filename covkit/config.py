@@ -133,6 +133,11 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("throughput", str, "shannon", "", "Downlink throughput and FCC-style speed tiers "
             "(7/1, 35/3 Mbps) from SINR by the attenuated Shannon bound, or none.",
             choices=("shannon", "none")),
+        Key("population_spread", str, "area", "", "How population polygons are spread over "
+            "cells: by exact area share, or dasymetric (area share times a cell weight: 0 on "
+            "sea (DEM <= 0 m), less on high or steep terrain); each polygon's total is kept "
+            "exactly either way. Not used for a population raster.",
+            choices=("area", "dasymetric")),
     ),
     "sites": (
         Key("budget_sites", int, 20, "sites", "Number of sites to propose.", 1, 10000),
@@ -230,6 +235,7 @@ class CoverageSection:
     national_area_km2: float | None = None
     offshore_min_km: float = 7.5
     offshore_distance: str = "shore"
+    population_spread: str = "area"
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,7 @@ app.command()(pathloss.pathloss)
 scenario_app.command("demo")(scenario.scenario_demo)
 scenario_app.command("check")(scenario.scenario_check)
 scenario_app.command("keys")(scenario.scenario_keys)
+scenario_app.command("taiwan")(scenario.scenario_taiwan)
 
 
 _CLICK_ERRORS = tuple({click.ClickException,

@@ -1,4 +1,4 @@
-"""``covkit scenario demo | check | keys``: scenario files."""
+"""``covkit scenario demo | check | keys | taiwan``: scenario files."""
 
 from __future__ import annotations
 
@@ -25,6 +25,41 @@ def scenario_check(scenario: ScenarioArg, as_json: JsonFlag = False) -> None:
     computing coverage) and print headline figures."""
     summary = covkit.api.summarize_inputs(covkit.api.check_inputs(scenario))
     print_summary(summary, as_json, "inputs")
+
+
+def scenario_taiwan(
+    townships: Annotated[Path, typer.Option("--townships", help="Township boundaries: "
+                                            "TopoJSON, GeoJSON, Shapefile (TOWNCODE).")],
+    dem: Annotated[list[Path], typer.Option("--dem", metavar="<path>",
+                                            help="DEM GeoTIFF (repeat for several).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the scenario into.")],
+    townships_layer: Annotated[str | None, typer.Option(
+        "--townships-layer", help="Layer of a multi-layer townships file (default: towns).")]
+    = None,
+    villages: Annotated[Path | None, typer.Option(
+        "--villages", help="Village boundaries (VILLCODE).")] = None,
+    villages_layer: Annotated[str | None, typer.Option(
+        "--villages-layer", help="Layer of a multi-layer villages file (default: villages).")]
+    = None,
+    population: Annotated[Path | None, typer.Option(
+        "--population", help="Township population: JSON keyed by old 7-digit codes, or CSV "
+        "with TOWNCODE.")] = None,
+    village_population: Annotated[Path | None, typer.Option(
+        "--village-population", help="Village population CSV (TOWNCODE-NNN codes).")] = None,
+    stations: Annotated[Path | None, typer.Option(
+        "--stations", help="Stations table in covkit's schema (required).")] = None,
+    resolution_m: Annotated[float, typer.Option("--resolution-m", help="Grid cell size [m].")]
+    = 100.0,
+    crs: Annotated[str, typer.Option("--crs", help="Metric working CRS.")] = "EPSG:3826",
+) -> None:
+    """Build a scenario from Taiwan's official boundary and population files, joined on codes
+    (townships.gpkg, villages.gpkg, population.gpkg, SOURCES.md, sources.json,
+    scenario.toml)."""
+    path = covkit.api.build_taiwan_scenario(
+        out, townships=townships, dem=dem, stations=stations, townships_layer=townships_layer,
+        villages=villages, villages_layer=villages_layer, population=population,
+        village_population=village_population, resolution_m=resolution_m, crs=crs)
+    echo(f"wrote Taiwan scenario {path} (join report: {path.parent / 'SOURCES.md'})")
 
 
 def scenario_keys() -> None:

@@ -1,9 +1,11 @@
 """Regulator KPIs from coverage grids: population, households, fibre, trails, by township.
 
-Every figure is a sum over grid cells grouped by the township zone raster
-(``np.bincount`` on zone ids; -1 = outside every township). Population is conserved exactly:
-uncovered population is defined as population minus covered population, per township and in
-total, and population outside every township is reported, never dropped.
+Every per-township figure is a sum over the exact (cell, township) membership of the grid's
+people (``Townships.township_sums``: per cell the share of its people in each township,
+:class:`covkit.data.fractions.ZoneParts`); what belongs to no township is outside.
+Population is conserved exactly: uncovered population is defined as population minus
+covered population, per township and in total, and population outside every township is
+reported, never dropped.
 """
 
 from __future__ import annotations
@@ -178,9 +180,9 @@ def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
     """
     tw = townships.table
     n = len(tw)
-    zone = townships.zone
-    pop_t, _ = zone_sums(zone, population, n)
-    cov_t, _ = zone_sums(zone, population * covered, n)
+    sums = townships.township_sums
+    pop_t, _ = sums(population)
+    cov_t, _ = sums(population * covered)
     df = pd.DataFrame({
         "township_id": tw["township_id"].to_numpy(),
         "name": tw["name"].to_numpy(),
@@ -192,11 +194,11 @@ def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
         "coverage_pct": pct(cov_t, pop_t),
     })
     for op, cov in covered_by_operator.items():
-        c_o, _ = zone_sums(zone, population * cov, n)
+        c_o, _ = sums(population * cov)
         df[f"covered_population_{op}"] = c_o
         df[f"coverage_pct_{op}"] = pct(c_o, pop_t)
     for name, cov in (tier_covered or {}).items():
-        c_t, _ = zone_sums(zone, population * cov, n)
+        c_t, _ = sums(population * cov)
         df[f"coverage_pct_{name}"] = pct(c_t, pop_t)
     if zone_min_covered_share is not None:
         share = np.divide(cov_t, pop_t, out=np.zeros(n), where=pop_t > 0)
@@ -259,9 +261,8 @@ def households_per_township(townships, population: np.ndarray, near_fibre: np.nd
         ``"population / household_size"`` or ``"townships file column households"``.
     """
     n = len(townships.table)
-    zone = townships.zone
-    pop_t, pop_out = zone_sums(zone, population, n)
-    near_t, near_out = zone_sums(zone, population * near_fibre, n)
+    pop_t, pop_out = townships.township_sums(population)
+    near_t, near_out = townships.township_sums(population * near_fibre)
     gdf = townships.gdf
     hh_out = pop_out / household_size
     hh_out_f = near_out / household_size

@@ -32,7 +32,12 @@ METHOD = {
                "(and SINR >= sinr_threshold_db when set); any operator = at least one "
                "operator",
     "population_coverage": "sum of people in covered cells / people in all cells (cells of "
-                           "the analysis grid, population raster spread exactly)",
+                           "the analysis grid; population polygons spread by exact area "
+                           "share, or dasymetric, each polygon's total kept)",
+    "township_population": "people of each cell split between townships: by the township "
+                           "code the population polygons carry (township totals = their "
+                           "counts exactly), else by exact area fraction of the townships "
+                           "overlapping the cell",
     "remote": "townships flagged remote in the townships file, by an official list "
               "(inputs.remote_list), or by the rule: population density below "
               "coverage.remote_density_ratio x the national density "
@@ -190,9 +195,8 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     # speed tiers (any operator)
     if layers.tier_covered:
         tiers = {}
-        zone = tw.zone
         for name, grids in layers.tier_covered.items():
-            c_t, _ = K.zone_sums(zone, pop * grids, len(df))
+            c_t, _ = tw.township_sums(pop * grids)
             c_t = np.where(comp, c_t, 0.0)
             tiers[name] = {
                 "population_pct": K.pct(np.where(keep, pop * grids, 0.0).sum(), base),

@@ -17,6 +17,7 @@ import shapely
 from covkit.config import Scenario, load_scenario
 from covkit.data import loaders
 from covkit.data import terrain as T
+from covkit.data.fractions import population_weights
 from covkit.data.grid import Grid
 from covkit.data.remote import RemoteOptions
 from covkit.errors import CovkitInputError
@@ -210,7 +211,10 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
                               "townships": townships, "fibre": fibre, "trails": trails,
                               "candidates": candidates})
     grid, mosaic = grid_and_dems(scenario, src["dem"])
-    pop, report = loaders.load_population(src["population"], grid)
+    weights = population_weights(mosaic.elevation_m, grid.resolution_m) \
+        if scenario.coverage.population_spread == "dasymetric" else None
+    population_read = loaders.read_population(src["population"], grid, weights=weights)
+    pop, report = population_read.grid, population_read.report
     if pop.sum() <= 0:
         raise CovkitInputError("population on the analysis grid is zero: check that the "
                                "population file overlaps the grid and is in people per cell",
@@ -218,7 +222,8 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
     tw = loaders.load_townships(src["townships"], grid, pop,
                                 remote_density_ratio=scenario.coverage.remote_density_ratio,
                                 columns=scenario.inputs.township_columns,
-                                remote=RemoteOptions.from_scenario(scenario))
+                                remote=RemoteOptions.from_scenario(scenario),
+                                population_source=population_read)
     terrain = make_terrain(scenario, grid, mosaic, tw.zone >= 0)
     st = terrain_stations(scenario, src["stations"], grid, terrain)
     in_extent = shapely.intersects(np.asarray(tw.gdf.geometry.values), shapely.box(*grid.bounds))

@@ -25,9 +25,17 @@ from pyproj import Transformer
 from rasterio.features import rasterize
 from rasterio.io import MemoryFile
 from rasterio.warp import Resampling, reproject, transform_bounds
-from shapely import get_coordinates, point_on_surface
 
 from covkit.data import remote as remote_rule
+from covkit.data.fractions import (
+    Spread,
+    ZoneParts,
+    cell_fractions,
+    spread_values,
+    zone_parts_from_fractions,
+    zone_parts_from_raster,
+    zone_parts_from_spread,
+)
 from covkit.data.grid import Grid
 from covkit.errors import CovkitInputError
 from covkit.propagation.antenna import MsiPattern, read_msi
@@ -129,17 +137,24 @@ def read_table(path, what: str):
 
 
 def _topojson_layer(path: Path, what: str) -> dict:
-    """For TopoJSON files with several objects pick the layer named after the input kind."""
+    """For TopoJSON files with several objects pick the layer named after the input kind;
+    with none of those names it is an error listing the layers (never the first silently)."""
     try:
-        layers = [name for name, _ in pyogrio.list_layers(path)]
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception:  # noqa: BLE001
         return {}
     if len(layers) <= 1:
         return {}
-    for cand in {"townships": ("towns", "townships"), "trails": ("trails",)}.get(what, ()):
+    names = {"townships": ("towns", "townships"), "trails": ("trails",),
+             "population": ("population",)}.get(what, ())
+    for cand in names:
         if cand in layers:
             return {"layer": cand}
-    return {}
+    raise CovkitInputError(
+        f"{what} file has several layers ({', '.join(layers)}) and none is named "
+        f"{' or '.join(names) or what}: convert the layer wanted to its own file (e.g. "
+        "ogr2ogr out.gpkg in.json LAYER), or build the scenario with `covkit scenario "
+        "taiwan`, which takes a layer option", file=path)
 
 
 def _require_columns(df: pd.DataFrame, columns, path: Path, what: str) -> None:
@@ -781,21 +796,56 @@ def _antenna_files(df: pd.DataFrame, path, src) -> tuple[np.ndarray, dict[str, M
 # population
 
 
-def load_population(path: Path, grid: Grid, *, supersample: int = 4) -> tuple[np.ndarray, dict]:
-    """People per grid cell (float64) and a report dict.
+@dataclass(frozen=True)
+class Population:
+    """People per grid cell and how they got there.
+
+    Attributes
+    ----------
+    grid : 2-D float64 array
+        People per cell.
+    report : dict
+        ``population_source_total``, ``population_outside_grid`` (and for polygons
+        ``population_spread``, ``population_spread_fallback_polygons``).
+    spread : covkit.data.fractions.Spread or None
+        For population polygons: the (polygon, cell, people) parts of the spread.
+    attributes : DataFrame or None
+        For population polygons: their attribute columns (no geometry), row i = polygon i.
+    source : path or label
+    """
+
+    grid: np.ndarray
+    report: dict
+    spread: Spread | None = None
+    attributes: pd.DataFrame | None = None
+    source: Path | str | None = None
+
+
+def load_population(path: Path, grid: Grid, *,
+                    weights: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """People per grid cell (float64) and a report dict (see :func:`read_population`)."""
+    pop = read_population(path, grid, weights=weights)
+    return pop.grid, pop.report
+
+
+def read_population(path, grid: Grid, *, weights: np.ndarray | None = None) -> Population:
+    """People per grid cell from a raster or from polygons with a ``population`` column.
 
     A raster (people per cell, WorldPop / GHS-POP style, any CRS) is resampled with
-    area-weighted sums; polygons with a ``population`` column (census areas, villages, grid
-    squares) are spread over the cells they cover in proportion to covered area, estimated on a
-    ``supersample`` x ``supersample`` sub-grid per cell. Either way the population that lies
-    inside the grid is preserved exactly (the resampled field is rescaled to it);
-    ``report['population_outside_grid']`` is what lies outside.
+    area-weighted sums; polygons (census areas, villages, grid squares) are spread over the
+    cells they cover by exact area share (:func:`covkit.data.fractions.spread_values`), or by
+    area share times a per-cell ``weights`` grid (dasymetric,
+    :func:`covkit.data.fractions.population_weights`; polygons only). Either way the
+    population that lies inside the grid is preserved exactly (the resampled field is rescaled
+    to it; each polygon's people stay whole); ``report['population_outside_grid']`` is what
+    lies outside.
     """
     if is_raster(path):
-        return _population_from_raster(path, grid)
+        out, report = _population_from_raster(path, grid)
+        return Population(out, report, source=source_name(path, "population"))
     if not is_in_memory(path):
         _check_exists(path, "population")
-    return _population_from_polygons(path, grid, supersample)
+    return _population_from_polygons(path, grid, weights)
 
 
 def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
@@ -881,7 +931,7 @@ def _check_density(data: np.ndarray, transform: Affine, crs, path, grid: Grid) -
             file=path, column="band 1")
 
 
-def _population_from_polygons(path, grid: Grid, supersample: int) -> tuple[np.ndarray, dict]:
+def _population_from_polygons(path, grid: Grid, weights) -> Population:
     src, path = path, source_name(path, "population")
     gdf = read_table(src, "population")
     if not hasattr(gdf, "geometry"):
@@ -899,9 +949,15 @@ def _population_from_polygons(path, grid: Grid, supersample: int) -> tuple[np.nd
         raise CovkitInputError(
             f"population {pop[i]:g} on {area_km2[i]:.4g} km2 exceeds {MAX_DENSITY_PER_KM2:g} "
             "people per km2", file=path, column="population", row=i + 1)
-    out, outside = spread_polygon_values(gdf.geometry.values, pop, grid, supersample)
-    return out, {"population_source_total": float(pop.sum()),
-                 "population_outside_grid": outside}
+    sp = spread_values(gdf.geometry.values, pop, grid, weights=weights)
+    if sp.fallback:
+        warn(f"{path}: {sp.fallback} population polygon(s) cover only cells of weight 0 "
+             "(sea, by the dasymetric weights); they are spread by area share")
+    report = {"population_source_total": float(pop.sum()),
+              "population_outside_grid": sp.outside,
+              "population_spread_fallback_polygons": float(sp.fallback)}
+    attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    return Population(sp.to_grid(grid), report, sp, attrs, path)
 
 
 def _check_polygons(gdf, path: Path) -> None:
@@ -950,51 +1006,14 @@ def repair_polygons(geoms, ids, path) -> np.ndarray:
 
 
 def spread_polygon_values(geoms, values: np.ndarray, grid: Grid,
-                          supersample: int = 4) -> tuple[np.ndarray, float]:
-    """Spread each polygon's value over grid cells by covered area; totals preserved exactly.
+                          weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Spread each polygon's value over grid cells by exact covered area (optionally times a
+    per-cell weight); totals preserved exactly (:func:`covkit.data.fractions.spread_values`).
 
-    Coverage is counted on a ``supersample``-times finer sub-grid (in row blocks, to bound
-    memory). A polygon too small to hold a sub-cell centre goes whole to the cell holding its
-    representative point. Returns the grid and the total that fell outside the grid.
+    Returns the grid and the total of the polygons that lie wholly outside it.
     """
-    n = len(values)
-    ss = int(supersample)
-    counts_cells: list[np.ndarray] = []
-    counts_poly: list[np.ndarray] = []
-    block_rows = max(1, 4_000_000 // (grid.width * ss * ss))
-    sub_res = grid.resolution_m / ss
-
-    shapes = [(g, i + 1) for i, g in enumerate(geoms)]
-    for r0 in range(0, grid.height, block_rows):
-        nr = min(block_rows, grid.height - r0)
-        tr = Affine(sub_res, 0, grid.x0_m, 0, -sub_res, grid.y0_m - r0 * grid.resolution_m)
-        lab = rasterize(shapes, out_shape=(nr * ss, grid.width * ss), transform=tr, fill=0,
-                        dtype="int32")
-        lab = lab.reshape(nr, ss, grid.width, ss).transpose(0, 2, 1, 3).reshape(nr * grid.width,
-                                                                                 ss * ss)
-        cell = (np.arange(nr * grid.width, dtype=np.int64) + r0 * grid.width)[:, None]
-        cell = np.broadcast_to(cell, lab.shape)
-        m = lab > 0
-        counts_cells.append(cell[m])
-        counts_poly.append(lab[m] - 1)
-    cells = np.concatenate(counts_cells) if counts_cells else np.zeros(0, np.int64)
-    polys = np.concatenate(counts_poly).astype(np.int64) if counts_poly else np.zeros(0, np.int64)
-    per_poly = np.bincount(polys, minlength=n).astype(np.float64)
-    out = np.zeros(grid.height * grid.width, dtype=np.float64)
-    have = per_poly > 0
-    w = np.where(have[polys], values[polys] / np.where(per_poly[polys] > 0, per_poly[polys], 1),
-                 0.0)
-    out += np.bincount(cells, weights=w, minlength=out.size)
-    outside = 0.0
-    missing = np.flatnonzero(~have & (values > 0))
-    if missing.size:
-        pts = get_coordinates(point_on_surface(np.asarray(geoms)[missing]))
-        r, c = grid.index_of(pts[:, 0], pts[:, 1])
-        ok = (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width)
-        np.add.at(out, r[ok] * grid.width + c[ok], values[missing][ok])
-        outside = float(values[missing][~ok].sum())
-    # exactness: each polygon's value is split with weights summing to one
-    return out.reshape(grid.shape), outside
+    sp = spread_values(geoms, values, grid, weights=weights)
+    return sp.to_grid(grid), sp.outside
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1013,6 +1032,11 @@ class Townships:
     ``table`` (-1 = no township). ``gdf`` holds the polygons in the working CRS.
     ``remote_rule``: the rule's basis and counts (the ``remote_rule`` block of
     kpi_summary.json).
+    ``parts`` is the exact membership of the grid's people in townships
+    (:class:`~covkit.data.fractions.ZoneParts`: per cell and township the share of the cell's
+    people that belong to it); every per-township sum of people (:meth:`township_sums`) goes
+    through it. Without ``parts`` the zone raster (each cell wholly in the township holding its
+    centre) stands in.
     """
 
     table: pd.DataFrame
@@ -1021,13 +1045,32 @@ class Townships:
     source: Path
     population_outside_townships: float
     remote_rule: dict = field(default_factory=dict)
+    parts: ZoneParts | None = None
+
+    def township_sums(self, values: np.ndarray) -> tuple[np.ndarray, float]:
+        """A per-cell quantity proportional to the cell's people (people, covered people, ...)
+        summed per township (row order of ``table``) and outside every township."""
+        parts = self.parts if self.parts is not None else zone_parts_from_raster(self.zone)
+        return parts.sums(values, len(self.table))
 
 
 def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
                    remote_density_ratio: float = REMOTE_DENSITY_RATIO,
                    columns: dict[str, str] | None = None,
-                   remote: remote_rule.RemoteOptions | None = None) -> Townships:
-    """Read township polygons, rasterise them and classify remote townships.
+                   remote: remote_rule.RemoteOptions | None = None,
+                   population_source: Population | None = None) -> Townships:
+    """Read township polygons, rasterise them, find which township each cell's people belong
+    to, and classify remote townships.
+
+    The people of a cell belong to townships (``Townships.parts``) directly when the
+    population polygons (``population_source``) carry their township code: a ``township_id``
+    column, the file's own township-id column (``columns['township_id']``, e.g. TOWNCODE),
+    or village codes (VILLCODE) that start with the township code; a polygon whose code
+    matches no township puts its people outside every township, with a warning. Otherwise
+    (a raster, polygons without codes) a cell's people are split between the townships
+    overlapping it by exact area fraction (:func:`covkit.data.fractions.cell_fractions`), the
+    share of the cell outside every township being outside. Township populations are sums
+    over these parts, so polygons carrying codes give every township its own people exactly.
 
     Required columns ``township_id, name, county``; optional boolean ``remote``, a
     ``households`` count and a ``county_code``. ``columns`` maps these names to the file's own,
@@ -1067,9 +1110,12 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     zone = rasterize([(g, i) for i, g in enumerate(gdf.geometry.values)], out_shape=grid.shape,
                      transform=grid.transform, fill=-1, dtype="int32")
     n = len(gdf)
-    valid = zone >= 0
-    pop = np.bincount(zone[valid], weights=population[valid], minlength=n)
-    on_grid = np.bincount(zone[valid], minlength=n) > 0
+    fr = cell_fractions(gdf.geometry.values, grid)
+    parts = _parts_by_code(population_source, ids, columns, grid)
+    if parts is None:
+        parts = zone_parts_from_fractions(fr, grid.height * grid.width)
+    pop, outside = parts.sums(population, n)
+    on_grid = np.bincount(fr.polygon, minlength=n) > 0
     area_km2 = gdf.geometry.area.to_numpy() / 1e6
     density = np.divide(pop, area_km2, out=np.zeros(n), where=area_km2 > 0)
     if "remote" in gdf.columns:
@@ -1096,8 +1142,52 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
         "population": pop, "density_per_km2": density, "remote": res.remote,
         "remote_source": source, "remote_rule": res.remote_rule, **res.columns,
     })
-    outside = float(population[~valid].sum())
-    return Townships(table, zone, gdf, path, outside, res.summary)
+    return Townships(table, zone, gdf, path, max(outside, 0.0), res.summary, parts)
+
+
+VILLAGE_CODE_COLUMNS = ("VILLCODE", "village_id")
+"""Columns of population polygons holding village codes that start with the township code."""
+
+
+def _parts_by_code(population: Population | None, ids: np.ndarray,
+                   columns: dict[str, str] | None, grid: Grid) -> ZoneParts | None:
+    """ZoneParts from population polygons that carry their township's code (None when they
+    carry none, or when no code matches a township: then area fractions are used)."""
+    if population is None or population.spread is None or population.attributes is None:
+        return None
+    attrs = population.attributes
+    id_cols = ["township_id"] + ([columns["township_id"]] if columns and
+                                 "township_id" in columns else [])
+    col = next((c for c in id_cols if c in attrs.columns), None)
+    index = {str(k): i for i, k in enumerate(ids)}
+    if col is not None:
+        codes = attrs[col].astype(str).str.strip().to_numpy(dtype=object)
+        zone = np.array([index.get(c, -1) for c in codes], dtype=np.int64)
+    else:
+        col = next((c for c in VILLAGE_CODE_COLUMNS if c in attrs.columns), None)
+        if col is None:
+            return None
+        codes = attrs[col].astype(str).str.strip().to_numpy(dtype=object)
+        lengths = sorted({len(k) for k in index}, reverse=True)
+        zone = np.full(len(codes), -1, dtype=np.int64)
+        for i, c in enumerate(codes):
+            for m in lengths:
+                if len(c) > m and c[:m] in index:
+                    zone[i] = index[c[:m]]
+                    break
+    if not (zone >= 0).any():
+        warn(f"{population.source}: no population polygon's {col} matches a township id; "
+             "the people of each cell are split between townships by area instead")
+        return None
+    unmatched = zone < 0
+    if unmatched.any():
+        pop = pd.to_numeric(attrs["population"], errors="coerce").to_numpy(np.float64)
+        first = int(np.flatnonzero(unmatched)[0])
+        warn(f"{population.source}: {int(unmatched.sum())} population polygon(s) "
+             f"({pop[unmatched].sum():,.0f} people) have a {col} that matches no township "
+             f"(first: {codes[first]!r}, row {first + 1}); their people lie outside every "
+             "township")
+    return zone_parts_from_spread(population.spread, zone, grid.height * grid.width)
 
 
 def _parse_bool(series: pd.Series, path: Path, col: str) -> np.ndarray:

@@ -1,0 +1,236 @@
+"""A covkit scenario folder from Taiwan's official files (``covkit scenario taiwan``).
+
+:func:`write_taiwan_scenario` reads the boundaries and population tables
+(:mod:`covkit.data.taiwan`), joins them on codes and writes, as one set (staged, then moved
+into place; :class:`covkit.outputs.RunCommit`):
+
+- ``townships.gpkg``: TOWNCODE as ``township_id``, display names, county name and code,
+  registered population and households;
+- ``villages.gpkg`` when village boundaries are given;
+- ``population.gpkg``: the population polygons of the finest level given, each with its
+  ``population`` and ``township_id`` (so the grid holds every township's registered count);
+- ``sources.json`` and ``SOURCES.md``: the input files, their sha256 and the join report;
+- ``scenario.toml`` referencing them, and the DEM and stations by absolute path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+from pyproj import CRS
+
+from covkit.config import SCHEMA
+from covkit.data import taiwan
+from covkit.errors import CovkitInputError
+from covkit.outputs import RunCommit
+
+TAIWAN_SCENARIO_FILES = ("townships.gpkg", "villages.gpkg", "population.gpkg", "sources.json",
+                         "SOURCES.md", "scenario.toml")
+"""The files :func:`write_taiwan_scenario` writes (a rerun replaces the whole set)."""
+DEFAULT_CRS = "EPSG:3826"
+"""TWD97 / TM2 zone 121: Taiwan's metric working CRS."""
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def dem_list_supported() -> bool:
+    """Whether ``inputs.dem`` accepts a list of DEM files in this version."""
+    key = next(k for k in SCHEMA["inputs"] if k.name == "dem")
+    kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
+    return list in kinds
+
+
+def _existing(path, what: str) -> Path:
+    p = Path(path).expanduser().resolve()
+    if not p.is_file():
+        raise CovkitInputError(f"{what} file does not exist", file=Path(path))
+    return p
+
+
+def grid_bounds(gdf, crs: str, resolution_m: float) -> tuple[float, float, float, float]:
+    """Extent of polygons in ``crs``, one cell of margin, snapped out to the resolution."""
+    xmin, ymin, xmax, ymax = gdf.to_crs(crs).total_bounds
+    r = float(resolution_m)
+    return (math.floor(xmin / r - 1.0) * r, math.floor(ymin / r - 1.0) * r,
+            math.ceil(xmax / r + 1.0) * r, math.ceil(ymax / r + 1.0) * r)
+
+
+def _toml(value) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, float):
+        return repr(float(value))
+    return str(value)
+
+
+def scenario_toml_text(*, name: str, crs: str, resolution_m: float, bounds, dem, stations,
+                       villages: bool) -> str:
+    """Text of the scenario.toml of a Taiwan scenario folder."""
+    dem_value = dem[0] if len(dem) == 1 else list(dem)
+    lines = [
+        "# covkit scenario built by `covkit scenario taiwan` from Taiwan's official files;",
+        "# see SOURCES.md / sources.json for the input files, their sha256 and the join.",
+        "[scenario]",
+        f"name = {_toml(name)}",
+        f"crs = {_toml(crs)}",
+        f"resolution_m = {_toml(float(resolution_m))}",
+        "# the townships' extent (all of them on the grid, also where no DEM reaches)",
+        f"bounds = {_toml([float(b) for b in bounds])}",
+        "",
+        "[inputs]",
+        f"dem = {_toml(dem_value)}",
+        f"stations = {_toml(stations)}",
+        "population = \"population.gpkg\"",
+        "townships = \"townships.gpkg\"",
+        "",
+    ]
+    if villages:
+        lines.insert(-1, "# villages.gpkg: the village boundaries, for village-level studies")
+    return "\n".join(lines)
+
+
+def _sources_md(files: list[dict], report: dict) -> str:
+    out = ["# Sources of this scenario", "",
+           "Built by `covkit scenario taiwan`; joined on codes (TOWNCODE / VILLCODE), never on "
+           "names.", "", "| input | file | sha256 |", "|---|---|---|"]
+    out += [f"| {f['input']} | `{f['path']}` | `{f['sha256']}` |" for f in files]
+    out += ["", "## Join", ""]
+    out.append(f"- townships: {report['townships']}; registered population on the grid: "
+               f"{report['population_total']:,.0f} ({report['township_totals']})")
+    tp = report.get("township_population")
+    if tp:
+        out.append(f"- township table: {tp['rows']} rows, {tp['matched_rows']} matched "
+                   f"({tp['old_7_digit_codes']} old 7-digit codes normalised to TOWNCODE), "
+                   f"total {tp['total']:,.0f}, vintage {tp['vintage']}")
+    vp = report.get("village_population")
+    if vp:
+        line = f"- village table: {vp['rows']} rows, total {vp['total']:,.0f}, vintage " \
+               f"{vp['vintage']}"
+        if "matched_rows" in vp:
+            f = vp["folded"]
+            line += (f"; {vp['matched_rows']} rows matched a village polygon; {f['rows']} rows "
+                     f"({f['people']:,.0f} people) have no polygon (merged / renumbered) and "
+                     f"are folded into {f['townships']} townships")
+        out.append(line)
+    vt = report.get("vintages")
+    if vt:
+        out.append(f"- two vintages: township table {vt['township_table']} "
+                   f"({vt['township_table_total']:,.0f}) vs village table "
+                   f"{vt['village_table']} ({vt['village_table_total']:,.0f}); difference "
+                   f"{vt['difference_township_minus_village']:+,.0f}: township totals follow "
+                   "the township table, villages give the shares inside each township")
+    pp = report["population_polygons"]
+    levels = ", ".join(f"{k}: {v}" for k, v in pp["levels"].items())
+    out.append(f"- population polygons: {pp['count']} ({levels})")
+    return "\n".join(out) + "\n"
+
+
+def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_layer=None,
+                          villages=None, villages_layer=None, population=None,
+                          village_population=None, resolution_m: float = 100.0,
+                          crs: str = DEFAULT_CRS, name: str = "taiwan") -> Path:
+    """Build a scenario folder from Taiwan's official files; returns the scenario.toml path.
+
+    Parameters
+    ----------
+    out_dir : path
+        Folder to write into (created if missing; the set is replaced as a whole).
+    townships : path
+        Township boundaries (TopoJSON / GeoJSON / Shapefile / GeoPackage with TOWNCODE).
+    dem : path or list of paths
+        DEM GeoTIFF(s), referenced by absolute path.
+    stations : path
+        Stations table in covkit's schema (required until synthetic sites exist).
+    townships_layer, villages_layer : str, optional
+        Layer of a multi-layer file (default: the layer named ``towns`` / ``villages``).
+    villages : path, optional
+        Village boundaries (VILLCODE).
+    population, village_population : path, optional
+        Township population (JSON keyed by old 7-digit codes, or CSV with TOWNCODE) and
+        village population (CSV with TOWNCODE-NNN codes); at least one.
+    resolution_m : float
+        Grid cell size [m].
+    crs : str
+        Metric working CRS (default EPSG:3826).
+    """
+    dems = [dem] if isinstance(dem, str | Path) else list(dem)
+    if not dems:
+        raise CovkitInputError("no DEM given: give at least one DEM GeoTIFF")
+    dems = [_existing(d, "DEM") for d in dems]
+    if len(dems) > 1 and not dem_list_supported():
+        raise CovkitInputError(
+            f"{len(dems)} DEMs given, but inputs.dem takes one file in this covkit version; "
+            "merge them first (e.g. gdalbuildvrt dem.vrt a.tif b.tif) and give the VRT",
+            file=dems[1])
+    if stations is None:
+        raise CovkitInputError("no stations given: a Taiwan scenario needs a stations table "
+                               "in covkit's schema (--stations)")
+    stations = _existing(stations, "stations")
+    if population is None and village_population is None:
+        raise CovkitInputError("no population given: give the township population "
+                               "(--population), the village population "
+                               "(--village-population) or both")
+    work = CRS.from_user_input(crs)
+    if work.is_geographic:
+        raise CovkitInputError(f"crs {crs!r} is geographic; give a metric CRS such as "
+                               "EPSG:3826", column="crs")
+    if not (1.0 <= float(resolution_m) <= 10000.0):
+        raise CovkitInputError(f"resolution {resolution_m:g} m is out of range [1, 10000]",
+                               column="resolution_m")
+
+    towns, towns_info = taiwan.read_boundaries(townships, "townships", layer=townships_layer)
+    vil = vil_info = None
+    if villages is not None:
+        vil, vil_info = taiwan.read_boundaries(villages, "villages", layer=villages_layer)
+    tpop = taiwan.read_township_population(population) if population is not None else None
+    vpop = taiwan.read_village_population(village_population) \
+        if village_population is not None else None
+    joined = taiwan.join_taiwan(towns, villages=vil, township_population=tpop,
+                                village_population=vpop, area_crs=crs)
+    bounds = grid_bounds(joined.townships, crs, resolution_m)
+
+    files = [{"input": "townships", "path": str(Path(townships).resolve()),
+              "layer": towns_info["layer"]}]
+    if villages is not None:
+        files.append({"input": "villages", "path": str(Path(villages).resolve()),
+                      "layer": vil_info["layer"]})
+    if population is not None:
+        files.append({"input": "township population", "path": str(Path(population).resolve())})
+    if village_population is not None:
+        files.append({"input": "village population",
+                      "path": str(Path(village_population).resolve())})
+    files += [{"input": "dem", "path": str(d)} for d in dems]
+    files.append({"input": "stations", "path": str(stations)})
+    for f in files:
+        f["sha256"] = sha256_of(Path(f["path"]))
+    sources = {"files": files, "join": joined.report,
+               "notes": towns_info["notes"] + (vil_info["notes"] if vil_info else []),
+               "scenario": {"crs": crs, "resolution_m": float(resolution_m),
+                            "bounds": list(bounds)}}
+    text = scenario_toml_text(name=name, crs=crs, resolution_m=resolution_m, bounds=bounds,
+                              dem=[str(d) for d in dems], stations=str(stations),
+                              villages=vil is not None)
+    with RunCommit(out_dir, replaces=TAIWAN_SCENARIO_FILES, tidy_new_folder=True) as out:
+        out.gpkg("townships.gpkg", joined.townships, "townships")
+        if joined.villages is not None:
+            out.gpkg("villages.gpkg", joined.villages, "villages")
+        out.gpkg("population.gpkg", joined.population, "population")
+        out.json("sources.json", sources)
+        out.bytes("SOURCES.md", _sources_md(files, joined.report).encode("utf-8"))
+        out.bytes("scenario.toml", text.encode("utf-8"))
+    return Path(out_dir) / "scenario.toml"
+
