@@ -88,7 +88,9 @@ def build_taiwan_scenario(out_dir: str | Path, *, townships: str | Path,
                           villages_layer: str | None = None,
                           population: str | Path | None = None,
                           village_population: str | Path | None = None,
-                          resolution_m: float = 100.0, crs: str = "EPSG:3826") -> Path:
+                          resolution_m: float = 100.0, crs: str = "EPSG:3826",
+                          national_population: float | None = None,
+                          national_area_km2: float | None = None) -> Path:
     """A scenario folder from Taiwan's official files, joined on codes; what ``covkit
     scenario taiwan`` runs.
 
@@ -98,7 +100,9 @@ def build_taiwan_scenario(out_dir: str | Path, *, townships: str | Path,
     ``townships.gpkg``, ``villages.gpkg`` (when given), ``population.gpkg`` (the finest level,
     each polygon with its ``township_id``), ``SOURCES.md`` / ``sources.json`` (files, sha256,
     join report) and ``scenario.toml`` (DEM and stations by absolute path; grid bounds = the
-    townships' extent), as one set. Running the scenario gives every township (and village,
+    townships' extent; the remote rule's national population and area: by default the
+    registered population written and Taiwan's official 36,197.07 km2), as one set. Running
+    the scenario gives every township (and village,
     when only villages carry population) its registered count exactly.
 
     Returns
@@ -117,7 +121,9 @@ def build_taiwan_scenario(out_dir: str | Path, *, townships: str | Path,
                                  townships_layer=townships_layer, villages=villages,
                                  villages_layer=villages_layer, population=population,
                                  village_population=village_population,
-                                 resolution_m=resolution_m, crs=crs)
+                                 resolution_m=resolution_m, crs=crs,
+                                 national_population=national_population,
+                                 national_area_km2=national_area_km2)
 
 
 def check_inputs(scenario: Scenario | str | Path | dict, **inputs) -> Inputs:

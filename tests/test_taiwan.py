@@ -146,6 +146,26 @@ def test_builder_townships_equal_registered_counts_exactly(built):
     assert "台北市" in set(files["COUNTYNAME"])  # as given, beside the display spelling
 
 
+def test_builder_scenario_classifies_remote_by_the_official_national_density(built):
+    """The builder writes the national figures, so the remote rule uses 23,268,991 people /
+    36,197.07 km2 (642.84 per km2), not the loaded townships' density: the 70 density townships
+    of the derived table, plus the island townships at least 7.5 km offshore."""
+    base, toml, _, registered = built
+    sc = covkit.load_scenario(toml)
+    assert sc.coverage.national_population == REGISTERED_2022_03
+    assert sc.coverage.national_area_km2 == 36197.07
+    tw = covkit.load_inputs(sc).townships
+    t = tw.table.set_index("township_id")
+    assert tw.remote_rule["national_density_per_km2"] == pytest.approx(642.84, abs=0.005)
+    density = t["density_remote"].reindex(registered.index)
+    assert int(density.sum()) == 70
+    assert (density == registered["below_one_fifth_national_density"].astype(bool)).all()
+    offshore_only = t.index[t["remote_rule"] == "offshore"]
+    assert sorted(offshore_only) == ["09007030", "09007040", "09020060", "10013220",
+                                     "10014110", "10016050", "10016060"]
+    assert int(t["remote"].sum()) == 77
+
+
 def test_dasymetric_spread_keeps_township_counts_and_empties_the_sea(built):
     _, toml, _, registered = built
     sc = covkit.load_scenario(toml)
@@ -287,11 +307,6 @@ def test_builder_refusals(shared_dir, tmp_path):
               "population": base / "township_population_2022-03.json"}
     with pytest.raises(CovkitInputError, match=r"no stations given.*--stations"):
         covkit.api.build_taiwan_scenario(tmp_path / "a", **common)
-    if not covkit.data.taiwan_scenario.dem_list_supported():
-        with pytest.raises(CovkitInputError, match="2 DEMs given, but inputs.dem takes one"):
-            covkit.api.build_taiwan_scenario(
-                tmp_path / "b", **{**common, "dem": [common["dem"], common["dem"]]},
-                stations=base / "SOURCE.md")
     with pytest.raises(CovkitInputError, match="no population given"):
         covkit.api.build_taiwan_scenario(tmp_path / "c", townships=common["townships"],
                                          dem=common["dem"], stations=base / "SOURCE.md")

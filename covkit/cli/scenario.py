@@ -51,6 +51,12 @@ def scenario_taiwan(
     resolution_m: Annotated[float, typer.Option("--resolution-m", help="Grid cell size [m].")]
     = 100.0,
     crs: Annotated[str, typer.Option("--crs", help="Metric working CRS.")] = "EPSG:3826",
+    national_population: Annotated[float | None, typer.Option(
+        "--national-population", help="National population for the remote rule's density "
+        "(default: the registered population of the townships given).")] = None,
+    national_area_km2: Annotated[float | None, typer.Option(
+        "--national-area-km2", help="National land area for the remote rule's density [km2] "
+        "(default: Taiwan's official 36,197.07 km2).")] = None,
 ) -> None:
     """Build a scenario from Taiwan's official boundary and population files, joined on codes
     (townships.gpkg, villages.gpkg, population.gpkg, SOURCES.md, sources.json,
@@ -58,7 +64,8 @@ def scenario_taiwan(
     path = covkit.api.build_taiwan_scenario(
         out, townships=townships, dem=dem, stations=stations, townships_layer=townships_layer,
         villages=villages, villages_layer=villages_layer, population=population,
-        village_population=village_population, resolution_m=resolution_m, crs=crs)
+        village_population=village_population, resolution_m=resolution_m, crs=crs,
+        national_population=national_population, national_area_km2=national_area_km2)
     echo(f"wrote Taiwan scenario {path} (join report: {path.parent / 'SOURCES.md'})")
 
 

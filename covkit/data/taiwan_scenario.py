@@ -22,7 +22,6 @@ from pathlib import Path
 
 from pyproj import CRS
 
-from covkit.config import SCHEMA
 from covkit.data import taiwan
 from covkit.errors import CovkitInputError
 from covkit.outputs import RunCommit
@@ -32,6 +31,10 @@ TAIWAN_SCENARIO_FILES = ("townships.gpkg", "villages.gpkg", "population.gpkg", "
 """The files :func:`write_taiwan_scenario` writes (a rerun replaces the whole set)."""
 DEFAULT_CRS = "EPSG:3826"
 """TWD97 / TM2 zone 121: Taiwan's metric working CRS."""
+TAIWAN_AREA_KM2 = 36197.07
+"""Taiwan's official land area [km2] (Ministry of the Interior statistics, the area behind the
+one-fifth national density of the remote-township rule: 23,268,991 people / 36,197.07 km2 =
+642.84 per km2 in March 2022)."""
 
 
 def sha256_of(path: Path) -> str:
@@ -41,13 +44,6 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def dem_list_supported() -> bool:
-    """Whether ``inputs.dem`` accepts a list of DEM files in this version."""
-    key = next(k for k in SCHEMA["inputs"] if k.name == "dem")
-    kinds = key.kind if isinstance(key.kind, tuple) else (key.kind,)
-    return list in kinds
 
 
 def _existing(path, what: str) -> Path:
@@ -78,7 +74,8 @@ def _toml(value) -> str:
 
 
 def scenario_toml_text(*, name: str, crs: str, resolution_m: float, bounds, dem, stations,
-                       villages: bool) -> str:
+                       villages: bool, national_population: float,
+                       national_area_km2: float) -> str:
     """Text of the scenario.toml of a Taiwan scenario folder."""
     dem_value = dem[0] if len(dem) == 1 else list(dem)
     lines = [
@@ -100,6 +97,14 @@ def scenario_toml_text(*, name: str, crs: str, resolution_m: float, bounds, dem,
     ]
     if villages:
         lines.insert(-1, "# villages.gpkg: the village boundaries, for village-level studies")
+    lines += [
+        "[coverage]",
+        "# the remote rule's national density: the registered population of the townships",
+        "# written here and Taiwan's official land area (never the density of a loaded subset)",
+        f"national_population = {_toml(float(national_population))}",
+        f"national_area_km2 = {_toml(float(national_area_km2))}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -142,7 +147,9 @@ def _sources_md(files: list[dict], report: dict) -> str:
 def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_layer=None,
                           villages=None, villages_layer=None, population=None,
                           village_population=None, resolution_m: float = 100.0,
-                          crs: str = DEFAULT_CRS, name: str = "taiwan") -> Path:
+                          crs: str = DEFAULT_CRS, name: str = "taiwan",
+                          national_population: float | None = None,
+                          national_area_km2: float | None = None) -> Path:
     """Build a scenario folder from Taiwan's official files; returns the scenario.toml path.
 
     Parameters
@@ -166,16 +173,16 @@ def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_l
         Grid cell size [m].
     crs : str
         Metric working CRS (default EPSG:3826).
+    national_population, national_area_km2 : float, optional
+        The national figures of the remote rule's density (``coverage.national_population``
+        and ``coverage.national_area_km2`` of the scenario); default: the registered
+        population of the townships written (the whole country when the files are) and
+        :data:`TAIWAN_AREA_KM2`. Give them when the files hold part of the country.
     """
     dems = [dem] if isinstance(dem, str | Path) else list(dem)
     if not dems:
         raise CovkitInputError("no DEM given: give at least one DEM GeoTIFF")
     dems = [_existing(d, "DEM") for d in dems]
-    if len(dems) > 1 and not dem_list_supported():
-        raise CovkitInputError(
-            f"{len(dems)} DEMs given, but inputs.dem takes one file in this covkit version; "
-            "merge them first (e.g. gdalbuildvrt dem.vrt a.tif b.tif) and give the VRT",
-            file=dems[1])
     if stations is None:
         raise CovkitInputError("no stations given: a Taiwan scenario needs a stations table "
                                "in covkit's schema (--stations)")
@@ -223,7 +230,12 @@ def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_l
                             "bounds": list(bounds)}}
     text = scenario_toml_text(name=name, crs=crs, resolution_m=resolution_m, bounds=bounds,
                               dem=[str(d) for d in dems], stations=str(stations),
-                              villages=vil is not None)
+                              villages=vil is not None,
+                              national_population=(float(joined.report["population_total"])
+                                                   if national_population is None
+                                                   else national_population),
+                              national_area_km2=(TAIWAN_AREA_KM2 if national_area_km2 is None
+                                                 else national_area_km2))
     with RunCommit(out_dir, replaces=TAIWAN_SCENARIO_FILES, tidy_new_folder=True) as out:
         out.gpkg("townships.gpkg", joined.townships, "townships")
         if joined.villages is not None:
