@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import html
 import io
 import math
@@ -43,6 +44,7 @@ import numpy as np
 from rasterio.warp import Resampling, reproject
 
 from covkit.errors import CovkitInputError
+from covkit.fonts import figure_rc
 from covkit.outputs import RunCommit
 from covkit.runfolder import (
     COVERED,
@@ -203,6 +205,21 @@ def rsrp_distribution(rsrp_path: Path, population_path: Path | None = None,
 # Figures (matplotlib Agg canvas, no pyplot)
 
 
+def _figure_fonts(func):
+    """Run ``func`` (which makes or saves a figure) with covkit's figure fonts: matplotlib's
+    default font with the CJK font that ships with covkit's dependencies as the fallback
+    (:mod:`covkit.fonts`), so Chinese names are drawn, not boxes."""
+
+    @functools.wraps(func)
+    def with_fonts(*args, **kwargs):
+        from matplotlib import rc_context
+
+        with rc_context(figure_rc()):
+            return func(*args, **kwargs)
+
+    return with_fonts
+
+
 def _new_figure(w_in: float, h_in: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -212,12 +229,14 @@ def _new_figure(w_in: float, h_in: float):
     return fig
 
 
+@_figure_fonts
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()
 
 
+@_figure_fonts
 def township_figure(df) -> bytes:
     """Horizontal bar chart of township population coverage [%], remote vs non-remote."""
     from matplotlib.patches import Patch
@@ -252,6 +271,7 @@ def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
     return _png(rsrp_fig(dist, threshold_dbm, required_median_dbm))
 
 
+@_figure_fonts
 def rsrp_fig(dist: RsrpDistribution, threshold_dbm: float | None,
              required_median_dbm: float | None):
     """The matplotlib Figure of :func:`rsrp_figure` (axis labels with thousands separators)."""
@@ -292,6 +312,7 @@ def before_after_figure(before: dict, after: dict) -> bytes | None:
     return None if fig is None else _png(fig)
 
 
+@_figure_fonts
 def before_after_fig(before: dict, after: dict):
     """The matplotlib Figure of :func:`before_after_figure` (legend outside the axes, right of
     them, so it covers no bar); None without data."""
@@ -333,6 +354,7 @@ def _rings(geom):
                                                          for r in geom.interiors]
 
 
+@_figure_fonts
 def coverage_map_fig(rsrp, transform, crs, *, covered=None, townships=None,
                      threshold_dbm: float | None = None):
     """Map of best RSRP and of the covered area, with the township outlines.
