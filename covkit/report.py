@@ -568,8 +568,13 @@ def _county_table(summary: dict) -> _Table | None:
              _val(e.get("covered_population"), "persons"), _val(e.get("coverage_pct"), "%"),
              _val(e.get("non_remote_coverage_pct"), "%"), _val(e.get("remote_coverage_pct"), "%")]
             for c, e in counties.items() if isinstance(e, dict)]
-    return _Table(["County", "Population", "Covered", "Coverage", "Non-remote", "Remote"], rows,
-                  [False, True, True, True, True, True])
+    header = ["County", "Population", "Covered", "Coverage", "Non-remote", "Remote"]
+    right = [False, True, True, True, True, True]
+    entries = [e for e in counties.values() if isinstance(e, dict)]
+    if any(e.get("county_code") for e in entries):  # in the summary's (code) order
+        rows = [[str(e.get("county_code") or ""), *r] for e, r in zip(entries, rows, strict=True)]
+        header, right = ["Code", *header], [False, *right]
+    return _Table(header, rows, right)
 
 
 def _before_after_table(before: dict, after: dict) -> _Table | None:
@@ -668,7 +673,7 @@ def _parameter_rows(summary: dict) -> list[list[str]]:
     if not isinstance(params, dict):
         return []
     rows = []
-    for sec in ("scenario", "propagation", "coverage", "sites"):
+    for sec in ("scenario", "propagation", "coverage", "sites", "outputs"):
         block = params.get(sec)
         if isinstance(block, dict):
             for k, v in block.items():

@@ -113,3 +113,97 @@ def test_without_the_cjk_fallback_the_names_would_be_boxes(shared_dir):
         warnings.simplefilter("always")
         township_figure(df)
     assert not any("missing from font" in str(w.message) for w in caught)
+
+
+# ------------------------------------------------------------------------------------------
+# names with one spelling
+
+
+def test_taiwan_spelling_folds_only_tai(shared_dir):
+    """台 -> 臺 and nothing else: every other character of every boundary-file name is kept, and
+    the folded names are the population files' spelling (joined on codes)."""
+    import geopandas as gpd
+
+    from covkit.data.names import display_name, display_names
+
+    assert display_name("台北市", "taiwan") == "臺北市"
+    assert display_name("台北市") == "台北市"  # as given by default
+    assert display_name("檯台颱臺", "taiwan") == "檯臺颱臺"
+    with pytest.raises(ValueError, match="choose from as_given, taiwan"):
+        display_name("台", "simplified")
+    boundary = gpd.read_file(shared_dir / "data" / "taiwan" / "taiwan_townships_2021.geojson")
+    tw = _taiwan_townships(shared_dir).set_index("TOWNCODE")
+    changed = {}
+    for col in ("COUNTYNAME", "TOWNNAME"):
+        given = boundary[col].astype(str).tolist()
+        folded = display_names(given, "taiwan").tolist()
+        for a, b in zip(given, folded, strict=True):
+            assert len(a) == len(b)
+            assert all(x == y or (x, y) == ("台", "臺") for x, y in zip(a, b, strict=True))
+        changed[col] = sum(a != b for a, b in zip(given, folded, strict=True))
+        assert folded == tw.loc[boundary["TOWNCODE"], col].tolist()
+    # 台北市, 台中市, 台南市 and 台東縣: 12 + 29 + 37 + 16 townships
+    assert changed == {"COUNTYNAME": 94, "TOWNNAME": 0}
+
+
+# ------------------------------------------------------------------------------------------
+# counties in code order
+
+
+def test_counties_in_code_order():
+    from covkit.coverage.summary import county_order
+
+    df = pd.DataFrame({"township_id": ["63000010", "09007010", "10014010", "63000020"],
+                       "county": ["臺北市", "連江縣", "臺東縣", "臺北市"]})
+    by_name = sorted(set(df["county"]))
+    assert by_name == ["臺北市", "臺東縣", "連江縣"]
+    # township codes: their first digits are the county code
+    assert county_order(df) == ["連江縣", "臺東縣", "臺北市"]
+    # a county_code column wins
+    coded = df.assign(county_code=["2", "3", "1", "2"])
+    assert county_order(coded) == ["臺東縣", "臺北市", "連江縣"]
+    # codes that are not all digits (the demo's D0101): by name, as before
+    named = df.assign(township_id=["D0101", "D0201", "D0301", "D0102"])
+    assert county_order(named) == by_name
+
+
+# ------------------------------------------------------------------------------------------
+# CSVs for Excel
+
+
+def test_csv_has_a_bom_and_codes_survive_excel(tmp_path):
+    import csv
+
+    from covkit.outputs import write_csv
+    from covkit.runfolder import read_csv_table
+
+    df = pd.DataFrame({"township_id": ["09007010", "63000010"], "name": ["南竿鄉", "松山區"],
+                       "county_code": ["09007", "63000"], "site_id": ['A"1', ""],
+                       "population": [7000.0, 200000.0], "n": [1, 2]})
+    plain = write_csv(tmp_path / "plain.csv", df)
+    excel = write_csv(tmp_path / "excel.csv", df, codes="excel")
+    for path in (plain, excel):
+        raw = path.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+        assert "南竿鄉" in raw.decode("utf-8-sig")
+    # plain: the codes as text (a reader that keeps text keeps the zero)
+    back = pd.read_csv(plain, dtype=str)
+    assert back.columns[0] == "township_id"  # pandas skips the mark
+    assert back["township_id"].tolist() == ["09007010", "63000010"]
+    # excel: each code cell holds the formula text ="...": Excel shows its value, the text
+    with open(excel, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["township_id"] for r in rows] == ['="09007010"', '="63000010"']
+    assert [r["county_code"] for r in rows] == ['="09007"', '="63000"']
+    assert rows[0]["site_id"] == '="A""1"' and rows[1]["site_id"] == ""
+    assert [r["name"] for r in rows] == ["南竿鄉", "松山區"]  # not codes: as they are
+    assert [r["population"] for r in rows] == ["7000", "200000"]
+    # covkit's own reader strips the formula text
+    for path in (plain, excel):
+        got = read_csv_table(path, dtype={"township_id": str})
+        assert got["township_id"].tolist() == ["09007010", "63000010"]
+        assert got["county_code"].astype(str).str.zfill(5).tolist() == ["09007", "63000"]
+        assert got["name"].tolist() == ["南竿鄉", "松山區"]
+    assert read_csv_table(excel)["site_id"].tolist()[0] == 'A"1'
+    with pytest.raises(ValueError, match="choose from plain, excel"):
+        write_csv(tmp_path / "x.csv", df, codes="xlsx")

@@ -182,7 +182,8 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
                                file=loaders.source_name(src["population"], "population"))
     tw = loaders.load_townships(src["townships"], grid, pop,
                                 remote_density_ratio=scenario.coverage.remote_density_ratio,
-                                columns=scenario.inputs.township_columns)
+                                columns=scenario.inputs.township_columns,
+                                names=scenario.outputs.names)
     report = dict(report)
     report["population_outside_townships"] = tw.population_outside_townships
     fib = None if src["fibre"] is None else loaders.load_points(src["fibre"], grid, "fibre",

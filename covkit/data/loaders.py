@@ -28,6 +28,7 @@ from rasterio.warp import Resampling, reproject, transform_bounds
 from shapely import get_coordinates, point_on_surface
 
 from covkit.data.grid import Grid
+from covkit.data.names import display_names
 from covkit.errors import CovkitInputError
 from covkit.propagation.antenna import MsiPattern, read_msi
 
@@ -868,7 +869,8 @@ class Townships:
 
 def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
                    remote_density_ratio: float = REMOTE_DENSITY_RATIO,
-                   columns: dict[str, str] | None = None) -> Townships:
+                   columns: dict[str, str] | None = None,
+                   names: str = "as_given") -> Townships:
     """Read township polygons, rasterise them and classify remote townships.
 
     Required columns ``township_id, name, county``; optional boolean ``remote`` (and a
@@ -882,6 +884,10 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     names it. An invalid polygon (self-intersecting ring, ...) is repaired with
     ``shapely.make_valid`` (:func:`repair_polygons`) and a warning names the township, the
     reason and its area before and after; one with no area left is refused.
+
+    An optional ``county_code`` column is kept (as text; counties are listed in its order).
+    ``names="taiwan"`` folds 台 to 臺 in ``name`` and ``county`` and keeps the file's spelling
+    in ``name_source`` / ``county_source`` (:mod:`covkit.data.names`).
     """
     src, path = path, source_name(path, "townships")
     gdf = read_table(src, "townships")
@@ -922,14 +928,29 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
             off = ids[~on_grid]
             warn(f"{path}: {off.size} township(s) have no cell on the analysis grid and are not "
                  f"classified remote (first: {off[0]!r}); their population lies outside the grid")
+    name_src = gdf["name"].astype(str).to_numpy()
+    county_src = gdf["county"].astype(str).to_numpy()
     table = pd.DataFrame({
-        "township_id": ids, "name": gdf["name"].astype(str).to_numpy(),
-        "county": gdf["county"].astype(str).to_numpy(), "area_km2": area_km2,
+        "township_id": ids, "name": display_names(name_src, names),
+        "county": display_names(county_src, names), "area_km2": area_km2,
         "population": pop, "density_per_km2": density, "remote": remote.astype(bool),
         "remote_source": source,
     })
+    if "county_code" in gdf.columns:
+        table.insert(3, "county_code", [code_text(v) for v in gdf["county_code"]])
+    if names != "as_given":
+        table["name_source"], table["county_source"] = name_src, county_src
     outside = float(population[~valid].sum())
     return Townships(table, zone, gdf, path, outside)
+
+
+def code_text(value) -> str:
+    """A code as text: ``"09007"`` as it is, a whole number without ``.0``, missing as ``""``."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _parse_bool(series: pd.Series, path: Path, col: str) -> np.ndarray:
