@@ -10,11 +10,17 @@ family list figures are drawn with: matplotlib's default sans-serif font first, 
 looks as it always did, and Noto Sans TC as the fallback for every character the first font
 lacks (matplotlib >= 3.6 picks the font per glyph). Without the package (a broken install) the
 list is the default alone and figures still draw, with boxes for CJK text.
+
+The report's HTML text (tables, headings) is drawn by the browser: :func:`cjk_font_face_css`
+embeds the same font in ``report.html``, subset to the CJK characters the page holds, so the
+page needs no installed CJK font either.
 """
 
 from __future__ import annotations
 
+import base64
 import importlib.util
+import io
 import threading
 from pathlib import Path
 
@@ -84,3 +90,52 @@ def figure_font_family() -> list[str]:
 def figure_rc() -> dict:
     """matplotlib rc settings for covkit's figures (``matplotlib.rc_context(figure_rc())``)."""
     return {"font.family": figure_font_family()}
+
+
+# ----------------------------------------------------------------------------------------------
+# the same font in report.html
+
+CSS_FAMILY = "covkit-cjk"
+"""CSS family name of the CJK font embedded in report.html."""
+_CJK_RANGES = ((0x2E80, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F),
+               (0xFF00, 0xFFEF), (0x20000, 0x3FFFF))
+"""CJK radicals, symbols and punctuation, kana, ideographs (and extensions), Hangul,
+compatibility ideographs and forms, full-width forms."""
+
+
+def is_cjk(char: str) -> bool:
+    """True for a CJK character (:data:`_CJK_RANGES`)."""
+    cp = ord(char)
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
+def cjk_font_face_css(text: str) -> str:
+    """A CSS ``@font-face`` rule (family :data:`CSS_FAMILY`) that embeds the CJK font, subset to
+    the CJK characters of ``text``, as a WOFF ``data:`` URL: a page with Chinese names shows
+    them on a computer without any CJK font too, and stays self-contained (about 1 kB per
+    character). ``""`` when ``text`` has no CJK character or the font is missing.
+
+    The rule's ``unicode-range`` is the CJK ranges, so the family can stand first in a
+    ``font-family`` list: Latin text keeps the fonts after it, CJK text gets this one (as the
+    first family, Chromium also draws the first CJK text of the page with it once it is
+    loaded; as a later fallback it drew that text as boxes).
+    """
+    chars = sorted({c for c in text if is_cjk(c)})
+    path = cjk_font_path() if chars else None
+    if path is None:
+        return ""
+    from fontTools import subset
+
+    options = subset.Options()
+    options.flavor = "woff"
+    options.notdef_outline = True
+    font = subset.load_font(str(path), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(c) for c in chars])
+    subsetter.subset(font)
+    buf = io.BytesIO()
+    subset.save_font(font, buf, options)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    ranges = ", ".join(f"U+{lo:X}-{hi:X}" for lo, hi in _CJK_RANGES)
+    return (f'@font-face {{ font-family: "{CSS_FAMILY}"; '
+            f'src: url(data:font/woff;base64,{data}) format("woff"); unicode-range: {ranges}; }}')

@@ -44,7 +44,7 @@ import numpy as np
 from rasterio.warp import Resampling, reproject
 
 from covkit.errors import CovkitInputError
-from covkit.fonts import figure_rc
+from covkit.fonts import CSS_FAMILY, cjk_font_face_css, figure_rc
 from covkit.outputs import RunCommit
 from covkit.runfolder import (
     COVERED,
@@ -879,10 +879,16 @@ def _write_report(shown: Path, out: Path, commit: RunCommit) -> tuple[Path, Path
             md += [f"![{md_text(item.alt)}]({item.name})", ""]
             b64 = base64.b64encode(item.png).decode("ascii")
             body.append(f'<img alt="{html.escape(item.alt)}" src="data:image/png;base64,{b64}">')
+    csp, css = CSP, _CSS
+    face = cjk_font_face_css(title + "".join(body))
+    if face:  # CJK names: the CJK font embedded, subset to them, for CJK characters only
+        csp = f"{CSP}; font-src data:"
+        css = face + _CSS.replace("font: 14px/1.45 system-ui,",
+                                  f'font: 14px/1.45 "{CSS_FAMILY}", system-ui,')
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            f"<title>{html.escape(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
     commit.bytes(HTML_NAME, page.encode("utf-8"))
     commit.bytes(MD_NAME, ("\n".join(md).rstrip() + "\n").encode("utf-8"))

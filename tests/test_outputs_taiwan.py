@@ -207,3 +207,123 @@ def test_csv_has_a_bom_and_codes_survive_excel(tmp_path):
     assert read_csv_table(excel)["site_id"].tolist()[0] == 'A"1'
     with pytest.raises(ValueError, match="choose from plain, excel"):
         write_csv(tmp_path / "x.csv", df, codes="xlsx")
+
+
+# ------------------------------------------------------------------------------------------
+# a whole run with Taiwan's codes and the boundary file's spelling
+
+# (TOWNCODE, TOWNNAME, COUNTYNAME as the boundary file spells it, COUNTYCODE)
+TOWNS = [("63000010", "松山區", "台北市", "63000"), ("10014010", "臺東市", "台東縣", "10014"),
+         ("09007010", "南竿鄉", "連江縣", "09007"), ("63000020", "信義區", "台北市", "63000")]
+
+
+def _taiwan_like_scenario(folder: Path) -> Path:
+    import geopandas as gpd
+    from helpers.scenario import CRS, RES, X0, Y0, H, W, write_small_scenario
+    from shapely.geometry import box
+
+    toml = write_small_scenario(folder, model="fspl", extra_toml="""
+[outputs]
+names = "taiwan"
+csv_codes = "excel"
+""")
+    step = W * RES / len(TOWNS)
+    geoms = [box(X0 + i * step, Y0 - H * RES, X0 + (i + 1) * step, Y0) for i in range(len(TOWNS))]
+    gpd.GeoDataFrame({"TOWNCODE": [t[0] for t in TOWNS], "TOWNNAME": [t[1] for t in TOWNS],
+                      "COUNTYNAME": [t[2] for t in TOWNS], "COUNTYCODE": [t[3] for t in TOWNS]},
+                     geometry=geoms, crs=CRS).to_file(folder / "townships.gpkg",
+                                                      layer="townships")
+    text = toml.read_text(encoding="utf-8").replace(
+        'townships = "townships.gpkg"\n',
+        'townships = "townships.gpkg"\ntownship_columns = {township_id = "TOWNCODE", '
+        'name = "TOWNNAME", county = "COUNTYNAME", county_code = "COUNTYCODE"}\n')
+    toml.write_text(text, encoding="utf-8")
+    return toml
+
+
+@pytest.fixture(scope="module")
+def taiwan_run(tmp_path_factory) -> Path:
+    import covkit
+    from covkit.api import run_study
+
+    folder = tmp_path_factory.mktemp("tw")
+    toml = _taiwan_like_scenario(folder / "scenario")
+    run_study(covkit.load_scenario(toml), folder / "out")
+    return folder / "out"
+
+
+def test_run_outputs_show_one_spelling_codes_as_given_counties_by_code(taiwan_run):
+    import csv
+    import json
+
+    import geopandas as gpd
+
+    from covkit.runfolder import read_townships
+
+    out = taiwan_run
+    shown = {"台北市": "臺北市", "台東縣": "臺東縣", "連江縣": "連江縣"}
+    codes = [t[0] for t in TOWNS]
+    # kpi_townships.csv: BOM, codes as Excel formula text, display names folded
+    raw = (out / "kpi_townships.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    with open(out / "kpi_townships.csv", newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["township_id"] for r in rows] == [f'="{c}"' for c in codes]
+    assert [r["county_code"] for r in rows] == [f'="{t[3]}"' for t in TOWNS]
+    assert [r["county"] for r in rows] == [shown[t[2]] for t in TOWNS]
+    assert [r["county_source"] for r in rows] == [t[2] for t in TOWNS]
+    assert [r["name"] for r in rows] == [t[1] for t in TOWNS]
+    # covkit's reader gives the codes back
+    table = read_townships(out, geometry=False)
+    assert table["township_id"].tolist() == codes
+    # GeoPackage: text codes as given, display names folded
+    gpkg = gpd.read_file(out / "kpi_townships.gpkg")
+    assert gpkg["township_id"].tolist() == codes
+    assert gpkg["county"].tolist() == [shown[t[2]] for t in TOWNS]
+    # best_server.csv: BOM too
+    assert (out / "best_server.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    # kpi_summary.json: counties in code order (09007 < 10014 < 63000), with their code
+    summary = json.loads((out / "kpi_summary.json").read_text(encoding="utf-8"))
+    assert list(summary["counties"]) == ["連江縣", "臺東縣", "臺北市"]
+    assert [e["county_code"] for e in summary["counties"].values()] == ["09007", "10014",
+                                                                       "63000"]
+    assert summary["parameters"]["outputs"] == {"csv_codes": "excel", "names": "taiwan"}
+    # report: county table in code order, one spelling everywhere
+    page = (out / "report.html").read_text(encoding="utf-8")
+    pos = [page.index(f"<td class=\"l\">{c}</td>") for c in ("連江縣", "臺東縣", "臺北市")]
+    assert pos == sorted(pos)
+    assert "台" not in page and "臺北市" in page
+    # the page embeds the CJK font for its text (subset to its CJK characters), fonts allowed
+    # from data: URLs only
+    import base64
+    import io
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    from covkit.fonts import is_cjk
+
+    assert "font-src data:" in page and "default-src 'none'" in page
+    woff = re.search(r"url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)", page)
+    assert woff is not None
+    cmap = TTFont(io.BytesIO(base64.b64decode(woff.group(1)))).getBestCmap()
+    cjk = {c for c in page if is_cjk(c)}
+    assert {"臺", "連", "竿"} <= cjk and all(ord(c) in cmap for c in cjk)
+    assert len(cmap) < 4 * len(cjk)  # a subset, not the whole font
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "台" not in md and "| 09007 | 連江縣 |" in md
+    # map: the township layer's names as shown (JSON may escape them)
+    mp = (out / "map.html").read_text(encoding="utf-8")
+    assert "臺北市" in mp or "\\u81fa\\u5317\\u5e02" in mp
+    assert "台北市" not in mp and "\\u53f0" not in mp
+
+
+def test_report_without_cjk_text_embeds_no_font(tmp_path):
+    from helpers.run_folder import write_run_fixture
+
+    from covkit.report import CSP, write_report
+
+    out = write_run_fixture(tmp_path / "out")
+    html_path, _ = write_report(out)
+    page = html_path.read_text(encoding="utf-8")
+    assert "@font-face" not in page and f'content="{CSP}"' in page
