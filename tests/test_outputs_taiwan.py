@@ -316,6 +316,11 @@ def test_run_outputs_show_one_spelling_codes_as_given_counties_by_code(taiwan_ru
     mp = (out / "map.html").read_text(encoding="utf-8")
     assert "臺北市" in mp or "\\u81fa\\u5317\\u5e02" in mp
     assert "台北市" not in mp and "\\u53f0" not in mp
+    # and embeds the CJK font for the names its tooltips, popups and panel show
+    woff = re.search(r"url\(data:font/woff;base64,([A-Za-z0-9+/=]+)\)", mp)
+    assert woff is not None and 'font-family: "covkit-cjk"' in mp
+    cmap = TTFont(io.BytesIO(base64.b64decode(woff.group(1)))).getBestCmap()
+    assert all(ord(c) in cmap for c in "".join(t[1] for t in TOWNS) + "臺北市臺東縣連江縣")
 
 
 def test_report_without_cjk_text_embeds_no_font(tmp_path):
