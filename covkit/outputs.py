@@ -139,19 +139,9 @@ CSV_CODES = ("plain", "excel")
 ``"excel"``: ``="09007010"``, a formula whose value is the text, so Excel keeps the leading zero
 (it turns a plain ``09007010`` into the number 9007010). Other readers see the ``="..."``;
 :func:`covkit.runfolder.read_csv_table` strips it."""
-CODE_COLUMNS = frozenset(("township_id", "county_code", "village_id", "station_id", "site_id",
-                          "candidate_id", "towncode", "countycode", "villcode", "townid",
-                          "countyid", "old_code_7"))
-"""Columns (any case) holding codes; also any column whose name ends in ``_id`` or ``_code``."""
 EXCEL_TEXT_MAX = 255
 """Longest text an Excel formula's string literal holds; longer codes stay plain."""
-
-
-def is_code_column(name) -> bool:
-    """True for a column of codes (:data:`CODE_COLUMNS`, or a name ending in ``_id`` or
-    ``_code``)."""
-    n = str(name).lower()
-    return n in CODE_COLUMNS or n.endswith(("_id", "_code"))
+is_code_column = F.is_code_column
 
 
 def excel_text(value: str) -> str:
@@ -171,7 +161,7 @@ def _write_csv_to(path: Path, df, codes: str = "plain") -> None:
     """Write ``df`` without its index, UTF-8 with a byte-order mark (:data:`CSV_ENCODING`).
     Float columns keep full precision (coordinates, identifiers and KPIs read back exactly as
     the GeoPackage and JSON hold them). ``codes="excel"``: text cells of code columns
-    (:func:`is_code_column`) as ``="..."`` (:data:`CSV_CODES`)."""
+    (:func:`covkit.runfolder.is_code_column`) as ``="..."`` (:data:`CSV_CODES`)."""
     if codes not in CSV_CODES:
         raise ValueError(f"csv codes {codes!r}: choose from {', '.join(CSV_CODES)}")
     out = df.copy()

@@ -243,6 +243,20 @@ def read_raster_overview(path: Path, max_px: int = 2048) -> Raster:
         raise CovkitInputError(f"cannot read raster: {exc}", file=path) from None
 
 
+CODE_COLUMNS = frozenset(("township_id", "county_code", "village_id", "station_id", "site_id",
+                          "candidate_id", "towncode", "countycode", "villcode", "townid",
+                          "countyid", "old_code_7"))
+"""Columns (any case) holding codes; also any column whose name ends in ``_id`` or ``_code``.
+``outputs.csv_codes = "excel"`` writes their text cells as ``="..."``."""
+
+
+def is_code_column(name) -> bool:
+    """True for a column of codes (:data:`CODE_COLUMNS`, or a name ending in ``_id`` or
+    ``_code``)."""
+    n = str(name).lower()
+    return n in CODE_COLUMNS or n.endswith(("_id", "_code"))
+
+
 def strip_excel_text(values: pd.Series) -> pd.Series:
     """Code cells written as Excel formula text (``="09007010"``, scenario key
     ``outputs.csv_codes = "excel"``) back to the code (``09007010``); other values as they
@@ -261,10 +275,13 @@ def strip_excel_text(values: pd.Series) -> pd.Series:
 
 
 def read_csv_table(path: Path, dtype: dict | None = None, **kwargs) -> pd.DataFrame:
-    """A CSV covkit wrote (UTF-8 with or without a byte-order mark), with code cells written
-    for Excel (``="..."``) turned back into the codes (:func:`strip_excel_text`)."""
+    """A CSV covkit wrote (UTF-8 with or without a byte-order mark), with the code cells of code
+    columns (:func:`is_code_column`) written for Excel (``="..."``) turned back into the codes
+    (:func:`strip_excel_text`); other columns as they are."""
     df = pd.read_csv(path, dtype=dtype, encoding="utf-8-sig", **kwargs)
     for col in df.columns:
+        if not is_code_column(col):
+            continue
         stripped = strip_excel_text(df[col])
         if stripped is not df[col]:
             df[col] = stripped

@@ -205,6 +205,9 @@ def test_csv_has_a_bom_and_codes_survive_excel(tmp_path):
         assert got["county_code"].astype(str).str.zfill(5).tolist() == ["09007", "63000"]
         assert got["name"].tolist() == ["南竿鄉", "松山區"]
     assert read_csv_table(excel)["site_id"].tolist()[0] == 'A"1'
+    # only code columns are read back from formula text: a name that looks like one stays
+    named = write_csv(tmp_path / "named.csv", df.assign(name=['="x"', "松山區"]), codes="excel")
+    assert read_csv_table(named)["name"].tolist() == ['="x"', "松山區"]
     with pytest.raises(ValueError, match="choose from plain, excel"):
         write_csv(tmp_path / "x.csv", df, codes="xlsx")
 
