@@ -1,10 +1,11 @@
 """Scenario file: the TOML study definition every command uses.
 
 A scenario is a TOML file with the sections ``[scenario]``, ``[inputs]``, ``[propagation]``,
-``[coverage]`` and ``[sites]``. Input paths are relative to the TOML file. Every key is checked:
-unknown keys, wrong types and out-of-range values raise :class:`~covkit.errors.CovkitInputError`
-naming the file and the key (``section.key``). The table of keys with units, defaults and ranges
-is :data:`SCHEMA`; the README is generated from the same table (``covkit scenario keys``).
+``[coverage]``, ``[sites]`` and ``[outputs]``. Input paths are relative to the TOML file. Every
+key is checked: unknown keys, wrong types and out-of-range values raise
+:class:`~covkit.errors.CovkitInputError` naming the file and the key (``section.key``). The
+table of keys with units, defaults and ranges is :data:`SCHEMA`; the README is generated from
+the same table (``covkit scenario keys``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from covkit import parameters as P
 from covkit.errors import CovkitInputError
 from covkit.parameters import NUMBER, Param
 
-TOWNSHIP_COLUMN_NAMES = ("township_id", "name", "county", "remote", "households", "county_code")
+TOWNSHIP_COLUMN_NAMES = ("township_id", "name", "county", "remote", "households",
+                         "county_code")
 
 
 Key = Param
@@ -54,8 +56,8 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("candidates", str, None, "", "Optional candidate sites (candidate_id, lon, lat)."),
         Key("township_columns", dict, None, "", "Optional map from covkit's township column "
             "names to the file's, e.g. {township_id = \"TOWNCODE\", name = \"TOWNNAME\", "
-            "county = \"COUNTYNAME\"}; county_code (e.g. \"COUNTYCODE\") finds a township's "
-            "county seat (default: the first 5 digits of 8-digit township codes)."),
+            "county = \"COUNTYNAME\", county_code = \"COUNTYCODE\"}; county_code also finds a "
+            "township's county seat (default: the first 5 digits of 8-digit township codes)."),
         Key("county_seats", str, None, "", "Optional county seats CSV (county_code, lon, lat) "
             "for the offshore-island arm of the remote rule; default: the 22 Taiwan county / "
             "city government seats shipped with covkit."),
@@ -166,6 +168,17 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("max_candidates", int, 3000, "candidates", "Most candidates evaluated (remote "
             "townships first, then by uncovered demand in reach).", 1, 1000000),
     ),
+    "outputs": (
+        Key("csv_codes", str, "plain", "", "How code cells (township_id, county_code, "
+            "station_id, site_id, candidate_id, ...) are written in the CSVs: plain text, or "
+            "\"excel\": as the formula text =\"09007010\", which Excel shows as text with its "
+            "leading zeros (other readers see the =\"...\"; covkit's own readers strip it).",
+            choices=("plain", "excel")),
+        Key("names", str, "as_given", "", "Display spelling of township and county names: "
+            "as the files give them, or \"taiwan\": 台 folded to 臺 (Taiwan's official "
+            "spelling; the file's spelling is kept in name_source / county_source, codes "
+            "unchanged).", choices=("as_given", "taiwan")),
+    ),
 }
 
 
@@ -257,6 +270,14 @@ class SitesSection:
 
 
 @dataclass(frozen=True)
+class OutputsSection:
+    """How the output files spell names and write codes."""
+
+    csv_codes: str = "plain"
+    names: str = "as_given"
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
 
@@ -265,6 +286,7 @@ class Scenario:
     propagation: PropagationSection
     coverage: CoverageSection
     sites: SitesSection
+    outputs: OutputsSection = field(default_factory=OutputsSection)
     path: Path | None = field(default=None, compare=False)
 
     @classmethod
@@ -302,7 +324,7 @@ class Scenario:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain dict of every parameter (paths as strings), for provenance in outputs."""
         out: dict[str, dict[str, Any]] = {}
-        for sec in ("scenario", "inputs", "propagation", "coverage", "sites"):
+        for sec in ("scenario", "inputs", "propagation", "coverage", "sites", "outputs"):
             obj = getattr(self, sec)
             out[sec] = {
                 f.name: (str(v) if isinstance(v, Path) else (
@@ -320,6 +342,7 @@ _SECTION_CLASSES = {
     "propagation": PropagationSection,
     "coverage": CoverageSection,
     "sites": SitesSection,
+    "outputs": OutputsSection,
 }
 
 

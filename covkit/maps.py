@@ -60,6 +60,7 @@ from rasterio.warp import transform as transform_points
 
 from covkit.config import load_scenario
 from covkit.errors import CovkitError, CovkitInputError
+from covkit.fonts import CSS_FAMILY, cjk_font_face_css
 from covkit.outputs import RunCommit, atomic_path
 from covkit.runfolder import (
     DEFAULT_MAP_LAYERS,
@@ -552,6 +553,32 @@ _CSS = """
 </style>
 """.replace("@SIDE@", str(SIDEBAR_WIDTH_PX))
 
+_CJK_CSS = f"""
+<style>
+  @FACE@
+  .leaflet-container {{ font-family: "{CSS_FAMILY}", "Helvetica Neue", Arial, Helvetica,
+    sans-serif; }}
+  .covkit-title, .covkit-proposed div {{ font-family: "{CSS_FAMILY}", system-ui, sans-serif; }}
+</style>
+"""
+"""Font rules of a map with CJK names: the embedded CJK font first (its ``unicode-range`` is
+CJK only, so Latin text keeps Leaflet's and the panel's fonts)."""
+
+
+def _view_text(view: RunView, title: str) -> str:
+    """Every text the map may show: title, summary, township, station, site and trail
+    attributes (to subset the CJK font to)."""
+    parts = [title, json.dumps(view.summary, ensure_ascii=False, default=str),
+             json.dumps(view.sites_summary, ensure_ascii=False, default=str)]
+    for table in (view.townships, view.stations, view.proposed, view.trails):
+        if table is None:
+            continue
+        for col in table.columns:
+            if table[col].dtype == object or str(table[col].dtype) in ("str", "string"):
+                parts.extend(str(v) for v in table[col].unique())
+    return "".join(parts)
+
+
 # A colour legend in the side panel, drawn with d3 as branca's legend is, shown only while its
 # layer is on the map (branca draws every legend into the first legend box and never hides one).
 _LEGEND_JS = """{% macro script(this, kwargs) %}
@@ -1037,6 +1064,9 @@ def build_map(
     folium.LayerControl(collapsed=False).add_to(fmap)
     root = fmap.get_root()
     root.header.add_child(Element(_CSS), name="covkit_css")
+    face = cjk_font_face_css(_view_text(view, title))
+    if face:  # CJK names: the CJK font embedded (subset to them) for CJK characters only
+        root.header.add_child(Element(_CJK_CSS.replace("@FACE@", face)), name="covkit_cjk")
     root.html.add_child(Element(_title_html(summary, after, title)), name="covkit_title")
     page_js = MacroElement()
     page_js._template = Template(_PAGE_JS)

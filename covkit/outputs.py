@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import rasterio
 from rasterio.io import MemoryFile
 from rasterio.shutil import copy as rio_copy
@@ -129,14 +130,48 @@ def _csv_float_text(values: np.ndarray) -> np.ndarray:
     return text
 
 
-def _write_csv_to(path: Path, df) -> None:
-    """Write ``df`` without its index. Float columns keep full precision (coordinates,
-    identifiers and KPIs read back exactly as the GeoPackage and JSON hold them)."""
+CSV_ENCODING = "utf-8-sig"
+"""Every CSV covkit writes is UTF-8 with a byte-order mark: Excel then reads it as UTF-8 (Chinese
+names intact; without the mark it guesses the system code page, e.g. Big5 or cp1252).
+pandas, GDAL/geopandas and Python's ``csv`` with ``encoding="utf-8-sig"`` skip the mark."""
+CSV_CODES = ("plain", "excel")
+"""How code cells are written (scenario key ``outputs.csv_codes``): ``"plain"`` text, or
+``"excel"``: ``="09007010"``, a formula whose value is the text, so Excel keeps the leading zero
+(it turns a plain ``09007010`` into the number 9007010). Other readers see the ``="..."``;
+:func:`covkit.runfolder.read_csv_table` strips it."""
+EXCEL_TEXT_MAX = 255
+"""Longest text an Excel formula's string literal holds; longer codes stay plain."""
+is_code_column = F.is_code_column
+
+
+def excel_text(value: str) -> str:
+    """A code as Excel formula text: ``09007010`` -> ``="09007010"`` (quotes doubled inside);
+    as it is when longer than :data:`EXCEL_TEXT_MAX` or empty."""
+    if not value or len(value) > EXCEL_TEXT_MAX:
+        return value
+    return '="' + value.replace('"', '""') + '"'
+
+
+def _excel_codes(col) -> np.ndarray:
+    values = col.to_numpy(dtype=object)
+    return np.array([excel_text(v) if isinstance(v, str) else v for v in values], dtype=object)
+
+
+def _write_csv_to(path: Path, df, codes: str = "plain") -> None:
+    """Write ``df`` without its index, UTF-8 with a byte-order mark (:data:`CSV_ENCODING`).
+    Float columns keep full precision (coordinates, identifiers and KPIs read back exactly as
+    the GeoPackage and JSON hold them). ``codes="excel"``: text cells of code columns
+    (:func:`covkit.runfolder.is_code_column`) as ``="..."`` (:data:`CSV_CODES`)."""
+    if codes not in CSV_CODES:
+        raise ValueError(f"csv codes {codes!r}: choose from {', '.join(CSV_CODES)}")
     out = df.copy()
     for i, dtype in enumerate(out.dtypes):
         if isinstance(dtype, np.dtype) and dtype.kind == "f":
             out.isetitem(i, _csv_float_text(out.iloc[:, i].to_numpy()))
-    out.to_csv(path, index=False, lineterminator="\n")
+        elif codes == "excel" and is_code_column(out.columns[i]) and (
+                pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)):
+            out.isetitem(i, _excel_codes(out.iloc[:, i]))
+    out.to_csv(path, index=False, lineterminator="\n", encoding=CSV_ENCODING)
 
 
 def _json_default(o):
@@ -205,11 +240,12 @@ def write_cog(path, array, grid, nodata, tags=None, description=None) -> Path:
     return path
 
 
-def write_csv(path, df) -> Path:
-    """Write a DataFrame as CSV (no index) atomically."""
+def write_csv(path, df, codes: str = "plain") -> Path:
+    """Write a DataFrame as CSV (no index, UTF-8 with a byte-order mark) atomically;
+    ``codes``: see :data:`CSV_CODES`."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        _write_csv_to(tmp, df)
+        _write_csv_to(tmp, df, codes)
     return path
 
 
@@ -619,9 +655,9 @@ class RunCommit:
             _write_cog_to(self.path(name), array, grid, nodata, tags, description)
         return self.out_dir / name
 
-    def csv(self, name, df) -> Path:
+    def csv(self, name, df, codes: str = "plain") -> Path:
         with self.writing(name):
-            _write_csv_to(self.path(name), df)
+            _write_csv_to(self.path(name), df, codes)
         return self.out_dir / name
 
     def json(self, name, obj) -> Path:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import functools
 import html
 import io
 import math
@@ -43,6 +44,7 @@ import numpy as np
 from rasterio.warp import Resampling, reproject
 
 from covkit.errors import CovkitInputError
+from covkit.fonts import CSS_FAMILY, cjk_font_face_css, figure_rc
 from covkit.outputs import RunCommit
 from covkit.runfolder import (
     COVERED,
@@ -204,6 +206,21 @@ def rsrp_distribution(rsrp_path: Path, population_path: Path | None = None,
 # Figures (matplotlib Agg canvas, no pyplot)
 
 
+def _figure_fonts(func):
+    """Run ``func`` (which makes or saves a figure) with covkit's figure fonts: matplotlib's
+    default font with the CJK font that ships with covkit's dependencies as the fallback
+    (:mod:`covkit.fonts`), so Chinese names are drawn, not boxes."""
+
+    @functools.wraps(func)
+    def with_fonts(*args, **kwargs):
+        from matplotlib import rc_context
+
+        with rc_context(figure_rc()):
+            return func(*args, **kwargs)
+
+    return with_fonts
+
+
 def _new_figure(w_in: float, h_in: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -213,12 +230,14 @@ def _new_figure(w_in: float, h_in: float):
     return fig
 
 
+@_figure_fonts
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()
 
 
+@_figure_fonts
 def township_figure(df) -> bytes:
     """Horizontal bar chart of township population coverage [%], remote vs non-remote."""
     from matplotlib.patches import Patch
@@ -253,6 +272,7 @@ def rsrp_figure(dist: RsrpDistribution, threshold_dbm: float | None,
     return _png(rsrp_fig(dist, threshold_dbm, required_median_dbm))
 
 
+@_figure_fonts
 def rsrp_fig(dist: RsrpDistribution, threshold_dbm: float | None,
              required_median_dbm: float | None):
     """The matplotlib Figure of :func:`rsrp_figure` (axis labels with thousands separators)."""
@@ -293,6 +313,7 @@ def before_after_figure(before: dict, after: dict) -> bytes | None:
     return None if fig is None else _png(fig)
 
 
+@_figure_fonts
 def before_after_fig(before: dict, after: dict):
     """The matplotlib Figure of :func:`before_after_figure` (legend outside the axes, right of
     them, so it covers no bar); None without data."""
@@ -334,6 +355,7 @@ def _rings(geom):
                                                          for r in geom.interiors]
 
 
+@_figure_fonts
 def coverage_map_fig(rsrp, transform, crs, *, covered=None, townships=None,
                      threshold_dbm: float | None = None):
     """Map of best RSRP and of the covered area, with the township outlines.
@@ -568,8 +590,13 @@ def _county_table(summary: dict) -> _Table | None:
              _val(e.get("covered_population"), "persons"), _val(e.get("coverage_pct"), "%"),
              _val(e.get("non_remote_coverage_pct"), "%"), _val(e.get("remote_coverage_pct"), "%")]
             for c, e in counties.items() if isinstance(e, dict)]
-    return _Table(["County", "Population", "Covered", "Coverage", "Non-remote", "Remote"], rows,
-                  [False, True, True, True, True, True])
+    header = ["County", "Population", "Covered", "Coverage", "Non-remote", "Remote"]
+    right = [False, True, True, True, True, True]
+    entries = [e for e in counties.values() if isinstance(e, dict)]
+    if any(e.get("county_code") for e in entries):  # in the summary's (code) order
+        rows = [[str(e.get("county_code") or ""), *r] for e, r in zip(entries, rows, strict=True)]
+        header, right = ["Code", *header], [False, *right]
+    return _Table(header, rows, right)
 
 
 def _before_after_table(before: dict, after: dict) -> _Table | None:
@@ -668,7 +695,7 @@ def _parameter_rows(summary: dict) -> list[list[str]]:
     if not isinstance(params, dict):
         return []
     rows = []
-    for sec in ("scenario", "propagation", "coverage", "sites"):
+    for sec in ("scenario", "propagation", "coverage", "sites", "outputs"):
         block = params.get(sec)
         if isinstance(block, dict):
             for k, v in block.items():
@@ -881,10 +908,16 @@ def _write_report(shown: Path, out: Path, commit: RunCommit) -> tuple[Path, Path
             md += [f"![{md_text(item.alt)}]({item.name})", ""]
             b64 = base64.b64encode(item.png).decode("ascii")
             body.append(f'<img alt="{html.escape(item.alt)}" src="data:image/png;base64,{b64}">')
+    csp, css = CSP, _CSS
+    face = cjk_font_face_css(title + "".join(body))
+    if face:  # CJK names: the CJK font embedded, subset to them, for CJK characters only
+        csp = f"{CSP}; font-src data:"
+        css = face + _CSS.replace("font: 14px/1.45 system-ui,",
+                                  f'font: 14px/1.45 "{CSS_FAMILY}", system-ui,')
     page = ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+            f"<title>{html.escape(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")
     commit.bytes(HTML_NAME, page.encode("utf-8"))
     commit.bytes(MD_NAME, ("\n".join(md).rstrip() + "\n").encode("utf-8"))

@@ -246,6 +246,51 @@ def read_raster_overview(path: Path, max_px: int = 2048) -> Raster:
         raise CovkitInputError(f"cannot read raster: {exc}", file=path) from None
 
 
+CODE_COLUMNS = frozenset(("township_id", "county_code", "village_id", "station_id", "site_id",
+                          "candidate_id", "towncode", "countycode", "villcode", "townid",
+                          "countyid", "old_code_7"))
+"""Columns (any case) holding codes; also any column whose name ends in ``_id`` or ``_code``.
+``outputs.csv_codes = "excel"`` writes their text cells as ``="..."``."""
+
+
+def is_code_column(name) -> bool:
+    """True for a column of codes (:data:`CODE_COLUMNS`, or a name ending in ``_id`` or
+    ``_code``)."""
+    n = str(name).lower()
+    return n in CODE_COLUMNS or n.endswith(("_id", "_code"))
+
+
+def strip_excel_text(values: pd.Series) -> pd.Series:
+    """Code cells written as Excel formula text (``="09007010"``, scenario key
+    ``outputs.csv_codes = "excel"``) back to the code (``09007010``); other values as they
+    are."""
+    if not (pd.api.types.is_object_dtype(values.dtype) or
+            pd.api.types.is_string_dtype(values.dtype)):
+        return values
+    text = values.astype(object)
+    wrapped = np.array([isinstance(v, str) and len(v) >= 3 and v.startswith('="') and
+                        v.endswith('"') for v in text], dtype=bool)
+    if not wrapped.any():
+        return values
+    out = text.copy()
+    out[wrapped] = [v[2:-1].replace('""', '"') for v in text[wrapped]]
+    return out
+
+
+def read_csv_table(path: Path, dtype: dict | None = None, **kwargs) -> pd.DataFrame:
+    """A CSV covkit wrote (UTF-8 with or without a byte-order mark), with the code cells of code
+    columns (:func:`is_code_column`) written for Excel (``="..."``) turned back into the codes
+    (:func:`strip_excel_text`); other columns as they are."""
+    df = pd.read_csv(path, dtype=dtype, encoding="utf-8-sig", **kwargs)
+    for col in df.columns:
+        if not is_code_column(col):
+            continue
+        stripped = strip_excel_text(df[col])
+        if stripped is not df[col]:
+            df[col] = stripped
+    return df
+
+
 def read_vector(path: Path, what: str):
     """A points / lines table in EPSG:4326: a CSV with ``lon`` and ``lat`` columns [deg] or any
     vector file (GeoJSON without a CRS is taken as EPSG:4326).
@@ -256,7 +301,7 @@ def read_vector(path: Path, what: str):
         When the CSV lacks lon/lat, the file cannot be read or has no CRS.
     """
     if path.suffix.lower() == ".csv":
-        df = pd.read_csv(path, skipinitialspace=True)
+        df = read_csv_table(path, skipinitialspace=True)
         if not {"lon", "lat"} <= set(df.columns):
             raise CovkitInputError(f"{what} CSV needs lon and lat columns", file=path)
         return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]),
@@ -309,7 +354,7 @@ def read_townships(out_dir: Path, *, geometry: bool = True):
     csv = out / KPI_TOWNSHIPS_CSV
     if csv.is_file():
         try:
-            return pd.read_csv(csv, dtype={"township_id": str})
+            return read_csv_table(csv, dtype={"township_id": str})
         except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear error
             raise CovkitInputError(f"cannot read township KPIs: {exc}", file=csv) from None
     if gpkg.is_file():
@@ -347,7 +392,7 @@ def read_proposed(out_dir: Path, *, geometry: bool = True):
     if not path.is_file():
         return None
     try:
-        return pd.read_csv(path, dtype={"candidate_id": str, "township_id": str})
+        return read_csv_table(path, dtype={"candidate_id": str, "township_id": str})
     except Exception as exc:  # noqa: BLE001
         raise CovkitInputError(f"cannot read proposed sites: {exc}", file=path) from None
 

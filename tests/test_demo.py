@@ -104,11 +104,14 @@ def test_same_seed_same_island(demo, written):
     assert dem.dtype == np.float32 and pop.dtype == np.float32
     assert dem.tobytes() == demo.dem_m.tobytes()
     assert pop.tobytes() == demo.population.tobytes()
-    # CSV text identical
+    # CSV text identical (after the UTF-8 byte-order mark every CSV covkit writes starts with,
+    # so that Excel reads it as UTF-8)
     text = demo.stations.to_csv(index=False, lineterminator="\n")
-    assert (out / "stations.csv").read_text(encoding="utf-8") == text
+    assert (out / "stations.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert (out / "stations.csv").read_text(encoding="utf-8-sig") == text
     text = demo.fibre.to_csv(index=False, lineterminator="\n")
-    assert (out / "fibre.csv").read_text(encoding="utf-8") == text
+    assert (out / "fibre.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    assert (out / "fibre.csv").read_text(encoding="utf-8-sig") == text
 
 
 def test_other_seed_other_island(demo):
@@ -415,7 +418,7 @@ def test_write_demo_overwrites(tmp_path, monkeypatch, demo):
     write_demo(tmp_path)
     write_demo(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} == EXPECTED_FILES
-    assert (tmp_path / "stations.csv").read_text(encoding="utf-8").startswith("station_id,")
+    assert (tmp_path / "stations.csv").read_text(encoding="utf-8-sig").startswith("station_id,")
 
 
 def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch, demo):

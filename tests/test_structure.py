@@ -18,9 +18,10 @@ PACKAGE = ROOT / "covkit"
 TESTS = ROOT / "tests"
 
 LAZY_OK = {"folium", "branca", "matplotlib", "dask", "distributed", "IPython", "highspy",
-           "pycraf", "itmlogic", "spopt"}
+           "pycraf", "itmlogic", "spopt", "fontTools"}
 """Third-party packages that may be imported inside a function: heavy or optional ones that
-only some commands need (maps, figures, the exact optimiser, distributed runs)."""
+only some commands need (maps, figures, the exact optimiser, distributed runs, the font subset
+of a report with CJK names: fontTools.subset takes 0.45 s to import)."""
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:

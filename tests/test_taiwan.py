@@ -325,7 +325,10 @@ def test_built_scenario_runs_with_one_row_per_towncode(built, tmp_path):
     out = tmp_path / "run"
     sc = covkit.load_scenario(toml).replace(propagation={"model": "38901-rma"})
     covkit.run(sc, out_dir=out)
-    k = pd.read_csv(out / "kpi_townships.csv", dtype={"township_id": str})
+    # the builder asks for Excel code cells (="09007010") and one spelling of names
+    raw = (out / "kpi_townships.csv").read_text(encoding="utf-8-sig")
+    assert '"=""09007010"""' in raw and "臺北市" in raw and "台北市" not in raw
+    k = covkit.runfolder.read_csv_table(out / "kpi_townships.csv", dtype={"township_id": str})
     assert len(k) == 368 and k["township_id"].is_unique
     np.testing.assert_allclose(k["population"].to_numpy(),
                                registered["population"].reindex(k["township_id"]).to_numpy(),

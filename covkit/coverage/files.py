@@ -125,8 +125,9 @@ def _stage_coverage(out: RunCommit, result) -> tuple[list[Path], dict]:
         out.cog(F.THROUGHPUT_DL, result.throughput_dl_mbps, grid, np.nan,
                 tags("best downlink throughput over operators (attenuated Shannon)",
                      "Mbit/s"), "throughput_dl_mbps")
-    out.csv(F.BEST_SERVER_LEGEND, best_server_legend(result.inputs.stations.table))
-    out.csv(F.KPI_TOWNSHIPS_CSV, table)
+    codes = result.scenario.outputs.csv_codes
+    out.csv(F.BEST_SERVER_LEGEND, best_server_legend(result.inputs.stations.table), codes)
+    out.csv(F.KPI_TOWNSHIPS_CSV, table, codes)
     out.gpkg(F.KPI_TOWNSHIPS_GPKG, townships, layer="kpi_townships")
     out.geoparquet(F.KPI_TOWNSHIPS_PARQUET, townships)
     summary = dict(result.summary)

@@ -193,6 +193,11 @@ def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
         "uncovered_population": pop_t - cov_t,
         "coverage_pct": pct(cov_t, pop_t),
     })
+    if "county_code" in tw.columns:  # optional: after county
+        df.insert(3, "county_code", tw["county_code"].to_numpy())
+    for col in ("name_source", "county_source"):  # file spelling of display-folded names
+        if col in tw.columns:
+            df.insert(df.columns.get_loc("remote"), col, tw[col].to_numpy())
     for op, cov in covered_by_operator.items():
         c_o, _ = sums(population * cov)
         df[f"covered_population_{op}"] = c_o

@@ -76,6 +76,8 @@ class SiteProposal:
         (``kpi_after.json``).
     files : list of Path
         Files written by :meth:`write` (empty until then).
+    csv_codes : str
+        How ``sites_proposed.csv`` writes its codes (scenario key ``outputs.csv_codes``).
     """
 
     candidates: pd.DataFrame
@@ -84,6 +86,7 @@ class SiteProposal:
     kpi_before: dict
     kpi_after: dict
     files: list[Path] = field(default_factory=list)
+    csv_codes: str = "plain"
 
     def write(self, out_dir: Path | str | RunCommit) -> list[Path]:
         """Write sites_proposed.csv / .gpkg / .parquet, kpi_after.json and sites_summary.json into
@@ -99,7 +102,7 @@ class SiteProposal:
 
     def _stage(self, out: RunCommit) -> list[Path]:
         table = pd.DataFrame(self.proposed.drop(columns=self.proposed.geometry.name))
-        return [out.csv(F.SITES_PROPOSED_CSV, table),
+        return [out.csv(F.SITES_PROPOSED_CSV, table, self.csv_codes),
                 out.gpkg(F.SITES_PROPOSED_GPKG, self.proposed, layer="sites_proposed"),
                 out.geoparquet(F.SITES_PROPOSED_PARQUET, self.proposed),
                 out.json(F.KPI_AFTER, self.kpi_after),
@@ -438,4 +441,5 @@ def propose_sites(before: CoverageResult, *, budget_sites: int | None = None,
     proposed = gpd.GeoDataFrame(proposed, geometry=gpd.points_from_xy(proposed["x_m"],
                                                                       proposed["y_m"]),
                                 crs=inputs.grid.crs)
-    return SiteProposal(candidates, proposed, summary, kpi_before, kpi_after)
+    return SiteProposal(candidates, proposed, summary, kpi_before, kpi_after,
+                        csv_codes=scenario.outputs.csv_codes)

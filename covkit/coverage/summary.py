@@ -225,11 +225,15 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         summary["zone_mode"] = None
     # counties
     counties = {}
-    for county, g in df.groupby("county", sort=True):
+    groups = dict(list(df.groupby("county", sort=True)))
+    for county in county_order(df):
+        g = groups[county]
         ok = K.township_computed(g)
         p_, c_ = _f(g["population"].sum()), _f(g["covered_population"].sum())
         p_ok = _f(g.loc[ok, "population"].sum())
         entry = {"population": p_, "covered_population": c_, "coverage_pct": K.pct(c_, p_ok)}
+        if "county_code" in g.columns:
+            entry = {"county_code": _first_code(g["county_code"]), **entry}
         if not ok.all():
             entry["population_not_computed"] = p_ - p_ok
         rem = g["remote"].to_numpy(dtype=bool) & ok
@@ -271,6 +275,38 @@ def terrain_figures(inputs, df: pd.DataFrame, not_computed_pop: float,
             f"{not_computed_pop:,.0f} in all (population_not_computed), are left out of the "
             "coverage percentages; the townships' coverage figures are empty")
     return out
+def _code_key(code: str) -> tuple:
+    """Sort key of a code: digit codes by value (``"09007"`` < ``"10002"``), then others as
+    text."""
+    return (0, int(code), code) if code.isdigit() else (1, 0, code)
+
+
+def _first_code(codes: pd.Series) -> str:
+    """The lowest non-empty code of a column (``""`` when none)."""
+    text = [str(c) for c in codes if isinstance(c, str) and c.strip()]
+    return min(text, key=_code_key) if text else ""
+
+
+def county_order(df: pd.DataFrame) -> list:
+    """The counties of a township table in code order.
+
+    By the ``county_code`` column when there is one; else, when every ``township_id`` is a
+    code of digits (Taiwan's TOWNCODE: the first 5 digits are the county code), by the lowest
+    township code of each county; else (names only, e.g. the demo's ``D0101``) by name.
+    Counties without a code come last, by name.
+    """
+    names = sorted(df["county"].unique(), key=str)
+    col = None
+    if "county_code" in df.columns:
+        col = "county_code"
+    elif "township_id" in df.columns and len(df) and all(
+            isinstance(t, str) and t.isdigit() for t in df["township_id"]):
+        col = "township_id"
+    if col is None:
+        return names
+    codes = {c: _first_code(g[col]) for c, g in df.groupby("county", sort=True)}
+    return sorted(names, key=lambda c: (codes[c] == "", _code_key(codes[c]) if codes[c]
+                                        else (2, 0, ""), str(c)))
 
 
 def headline(summary: dict) -> dict:

@@ -223,7 +223,8 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
                                 remote_density_ratio=scenario.coverage.remote_density_ratio,
                                 columns=scenario.inputs.township_columns,
                                 remote=RemoteOptions.from_scenario(scenario),
-                                population_source=population_read)
+                                population_source=population_read,
+                                names=scenario.outputs.names)
     terrain = make_terrain(scenario, grid, mosaic, tw.zone >= 0)
     st = terrain_stations(scenario, src["stations"], grid, terrain)
     in_extent = shapely.intersects(np.asarray(tw.gdf.geometry.values), shapely.box(*grid.bounds))

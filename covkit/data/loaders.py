@@ -37,6 +37,7 @@ from covkit.data.fractions import (
     zone_parts_from_spread,
 )
 from covkit.data.grid import Grid
+from covkit.data.names import display_names
 from covkit.errors import CovkitInputError
 from covkit.propagation.antenna import MsiPattern, read_msi
 
@@ -1058,7 +1059,8 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
                    remote_density_ratio: float = REMOTE_DENSITY_RATIO,
                    columns: dict[str, str] | None = None,
                    remote: remote_rule.RemoteOptions | None = None,
-                   population_source: Population | None = None) -> Townships:
+                   population_source: Population | None = None,
+                   names: str = "as_given") -> Townships:
     """Read township polygons, rasterise them, find which township each cell's people belong
     to, and classify remote townships.
 
@@ -1087,6 +1089,10 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     names it. An invalid polygon (self-intersecting ring, ...) is repaired with
     ``shapely.make_valid`` (:func:`repair_polygons`) and a warning names the township, the
     reason and its area before and after; one with no area left is refused.
+
+    An optional ``county_code`` column is kept (as text; counties are listed in its order).
+    ``names="taiwan"`` folds 台 to 臺 in ``name`` and ``county`` and keeps the file's spelling
+    in ``name_source`` / ``county_source`` (:mod:`covkit.data.names`).
     """
     src, path = path, source_name(path, "townships")
     gdf = read_table(src, "townships")
@@ -1136,12 +1142,22 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
             warn(f"{path}: {off.size} township(s) have no cell on the analysis grid and are not "
                  f"classified by density (first: {off[0]!r}); their population lies outside "
                  "the grid")
+    name_src = gdf["name"].astype(str).to_numpy()
+    county_src = gdf["county"].astype(str).to_numpy()
     table = pd.DataFrame({
-        "township_id": ids, "name": gdf["name"].astype(str).to_numpy(),
-        "county": gdf["county"].astype(str).to_numpy(), "area_km2": area_km2,
+        "township_id": ids, "name": display_names(name_src, names),
+        "county": display_names(county_src, names), "area_km2": area_km2,
         "population": pop, "density_per_km2": density, "remote": res.remote,
         "remote_source": source, "remote_rule": res.remote_rule, **res.columns,
     })
+    if "county_code" in gdf.columns:
+        codes = [code_text(v) for v in gdf["county_code"]]
+        if "county_code" in table.columns:
+            table["county_code"] = codes
+        else:
+            table.insert(3, "county_code", codes)
+    if names != "as_given":
+        table["name_source"], table["county_source"] = name_src, county_src
     return Townships(table, zone, gdf, path, max(outside, 0.0), res.summary, parts)
 
 
@@ -1188,6 +1204,15 @@ def _parts_by_code(population: Population | None, ids: np.ndarray,
              f"(first: {codes[first]!r}, row {first + 1}); their people lie outside every "
              "township")
     return zone_parts_from_spread(population.spread, zone, grid.height * grid.width)
+
+
+def code_text(value) -> str:
+    """A code as text: ``"09007"`` as it is, a whole number without ``.0``, missing as ``""``."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _parse_bool(series: pd.Series, path: Path, col: str) -> np.ndarray:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from covkit.data import names
 from covkit.data.loaders import warn
 from covkit.errors import CovkitInputError
 
@@ -45,8 +46,9 @@ VINTAGE_COLUMNS = ("年月", "vintage")
 
 
 def display_name(text) -> str:
-    """A name in one spelling: 臺 for 台 (台北市 -> 臺北市); codes are never changed."""
-    return str(text).replace("台", "臺")
+    """A name in one spelling: 臺 for 台 (台北市 -> 臺北市); codes are never changed
+    (:func:`covkit.data.names.display_name` with ``"taiwan"``)."""
+    return names.display_name(str(text), "taiwan")
 
 
 def _digits(code, width: int) -> bool:

@@ -104,6 +104,11 @@ def scenario_toml_text(*, name: str, crs: str, resolution_m: float, bounds, dem,
         f"national_population = {_toml(float(national_population))}",
         f"national_area_km2 = {_toml(float(national_area_km2))}",
         "",
+        "[outputs]",
+        "# Excel keeps codes as text (=\"09007010\"); names in one spelling (臺)",
+        "csv_codes = \"excel\"",
+        "names = \"taiwan\"",
+        "",
     ]
     return "\n".join(lines)
 

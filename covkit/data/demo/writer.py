@@ -20,7 +20,7 @@ import rasterio
 
 from covkit.data.demo.grid import DEMO_CRS, DEMO_SEED, DEMO_TRANSFORM, SCENARIO_NAME, SYNTHETIC_NOTE
 from covkit.data.demo.island import generate_demo
-from covkit.outputs import atomic_path
+from covkit.outputs import CSV_ENCODING, atomic_path
 
 
 def scenario_toml_text(seed: int = DEMO_SEED) -> str:
@@ -105,8 +105,8 @@ def _write_gpkg(path: Path, gdf: gpd.GeoDataFrame, layer: str, seed: int) -> Non
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
+def _write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
+    with open(path, "w", encoding=encoding, newline="\n") as f:
         f.write(text)
 
 
@@ -152,9 +152,9 @@ def write_demo(out_dir: str | os.PathLike, seed: int = DEMO_SEED) -> Path:
     with atomic_path(out / "trails.gpkg") as tmp:
         _write_gpkg(tmp, demo.trails, "trails", seed)
     with atomic_path(out / "stations.csv") as tmp:
-        _write_text(tmp, demo.stations.to_csv(index=False, lineterminator="\n"))
+        _write_text(tmp, demo.stations.to_csv(index=False, lineterminator="\n"), CSV_ENCODING)
     with atomic_path(out / "fibre.csv") as tmp:
-        _write_text(tmp, demo.fibre.to_csv(index=False, lineterminator="\n"))
+        _write_text(tmp, demo.fibre.to_csv(index=False, lineterminator="\n"), CSV_ENCODING)
     toml_path = out / "scenario.toml"
     with atomic_path(toml_path) as tmp:
         _write_text(tmp, scenario_toml_text(seed))
