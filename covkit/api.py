@@ -31,7 +31,7 @@ from covkit.coverage.layers import engine_settings
 from covkit.coverage.result import CoverageResult
 from covkit.coverage.run import run_coverage
 from covkit.coverage.sites import SiteProposal, with_overrides
-from covkit.coverage.summary import headline
+from covkit.coverage.summary import county_rows, headline, headline_methods, remote_rows
 from covkit.data import loaders
 from covkit.data.demo import write_demo
 from covkit.data.inputs import (
@@ -56,12 +56,15 @@ __all__ = [
     "build_taiwan_scenario",
     "check_inputs",
     "coverage_map",
+    "county_rows",
     "headline",
+    "headline_methods",
     "load_inputs",
     "load_scenario",
     "path_loss",
     "point_losses",
     "propose_sites",
+    "remote_rows",
     "run",
     "run_study",
     "schema_markdown",

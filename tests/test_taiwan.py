@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 import covkit
 from covkit.cli import app
+from covkit.cli.common import print_kpis
 from covkit.config import scenario_from_dict
 from covkit.data import loaders
 from covkit.data import taiwan as T
@@ -318,7 +319,7 @@ def test_builder_refusals(shared_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_built_scenario_runs_with_one_row_per_towncode(built, tmp_path):
+def test_built_scenario_runs_with_one_row_per_towncode(built, tmp_path, capsys):
     """covkit run on the built scenario (TR 38.901 RMa, to keep it short): kpi_townships.csv has one
     row per TOWNCODE with its registered population."""
     _, toml, _, registered = built
@@ -334,6 +335,23 @@ def test_built_scenario_runs_with_one_row_per_towncode(built, tmp_path):
                                registered["population"].reindex(k["township_id"]).to_numpy(),
                                rtol=1e-12)
     assert CliRunner().invoke(app, ["scenario", "check", str(toml)]).exit_code == 0
+    # what covkit run prints: the rule's arms with the offshore additions by name, and the
+    # non-remote / remote coverage per county in code order, the method beside each figure
+    summary = json.loads((out / "kpi_summary.json").read_text(encoding="utf-8"))
+    rows = {r[0]: r for r in covkit.api.remote_rows(summary)}
+    assert rows["density"][1] == "70" and "642.84 = 128.57 people/km2" in rows["density"][2]
+    offshore = rows["offshore additions"]
+    assert offshore[1] == "7" and "09007040 東引鄉" in offshore[2]
+    assert rows["remote townships"][1] == "77"
+    counties = covkit.api.county_rows(summary)
+    assert [c[0] for c in counties[:3]] == ["09007", "09020", "10002"]
+    assert counties[0][1] == "連江縣" and counties[0][4] > 0
+    methods = covkit.api.headline_methods(summary)
+    assert "non-remote townships" in methods["non_remote_population_coverage_pct"]
+    assert "-110 dBm" in methods["population_coverage_pct"]
+    print_kpis(summary)
+    text = capsys.readouterr().out
+    assert "remote townships" in text and "東引鄉" in text and "臺北市" in text
 
 
 def test_township_table_without_households(shared_dir, tmp_path):

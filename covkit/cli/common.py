@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+import covkit
+
 STATE = {"debug": False, "quiet": False}
 """Global flags (``--debug``, ``--quiet``), set by the root callback."""
 
@@ -50,6 +52,56 @@ def print_summary(summary: dict, as_json: bool, title: str) -> None:
             v = ", ".join(map(str, v))
         table.add_row(k, str(v))
     Console().print(table)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.1f}" if abs(v) >= 100 or v == int(v) else f"{v:,.2f}"
+    if isinstance(v, list):
+        return ", ".join(map(str, v))
+    return str(v)
+
+
+def print_kpis(summary: dict) -> None:
+    """The coverage KPIs with the method beside each figure, the remote-township rule (how
+    many townships each arm makes remote, the offshore additions by name) and the non-remote /
+    remote coverage per county; nothing with ``--quiet``."""
+    if STATE["quiet"]:
+        return
+    figures = covkit.api.headline(summary)
+    methods = covkit.api.headline_methods(summary)
+    console = Console()
+    table = Table(title="coverage KPIs")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("method", overflow="fold")
+    for k, v in figures.items():
+        table.add_row(k, _fmt(v), methods.get(k, ""))
+    console.print(table)
+    remote = covkit.api.remote_rows(summary)
+    if remote:
+        t = Table(title="remote townships")
+        for col in ("rule", "townships", "which / how"):
+            t.add_column(col, overflow="fold")
+        for row in remote:
+            t.add_row(*row)
+        console.print(t)
+    counties = covkit.api.county_rows(summary)
+    if len(counties) > 1:
+        codes = any(c for c, *_ in counties)
+        t = Table(title="coverage by county (non-remote / remote townships)")
+        cols = ((("code", "left"),) if codes else ()) + (
+            ("county", "left"), ("non-remote people", "right"), ("non-remote %", "right"),
+            ("remote people", "right"), ("remote %", "right"))
+        for col, just in cols:
+            t.add_column(col, justify=just)
+        for code, county, nrp, nrc, rp, rc in counties:
+            row = [str(county), _fmt(nrp), _fmt(nrc), _fmt(rp) if rp else "",
+                   _fmt(rc) if rp else ""]
+            t.add_row(*([str(code)] if codes else []) + row)
+        console.print(t)
 
 
 def print_sites(summary: dict) -> None:

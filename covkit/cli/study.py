@@ -15,6 +15,7 @@ from covkit.cli.common import (
     ScenarioArg,
     SeedOption,
     echo,
+    print_kpis,
     print_sites,
     print_summary,
     progress,
@@ -34,7 +35,7 @@ def demo(
     inputs = covkit.load_inputs(toml)
     print_summary(covkit.api.summarize_inputs(inputs), False, "demo inputs")
     study = covkit.run_study(inputs, out, sites=not no_sites, progress=progress())
-    print_summary(covkit.api.headline(study.coverage.summary), False, "coverage KPIs")
+    print_kpis(study.coverage.summary)
     if study.sites is not None:
         print_sites(study.sites.summary)
     echo(f"wrote {study.map_html} and {study.report_html}")
@@ -55,7 +56,7 @@ def run(
     if as_json:
         typer.echo(json.dumps(figures, indent=2, default=str))
         return
-    print_summary(figures, False, "coverage KPIs")
+    print_kpis(study.coverage.summary)
     echo(f"wrote {len(study.coverage.files)} files to {out}")
     if not no_map:
         echo(f"wrote {study.map_html} and {study.report_html}")

@@ -327,3 +327,90 @@ def headline(summary: dict) -> dict:
     if "run_seconds" in summary:
         out["run_seconds"] = summary["run_seconds"]
     return out
+
+
+def _remote_rule_line(summary: dict) -> str:
+    rr = summary.get("remote_rule") or {}
+    return rr.get("method") or METHOD["remote"]
+
+
+def headline_methods(summary: dict) -> dict:
+    """How each headline figure (:func:`headline`) is computed, in a line: the text printed
+    beside it."""
+    params = summary.get("parameters") or {}
+    cov = params.get("coverage") or {}
+    prop = params.get("propagation") or {}
+    covered = (f"people in cells whose median RSRP >= {cov.get('rsrp_threshold_dbm', -110):g} dBm "
+               f"at {100 * prop.get('location_probability', 0.5):g} % of locations "
+               f"({prop.get('model', '?')}, shadowing {prop.get('shadow_sigma_db', 0):g} dB)")
+    out = {
+        "population_total": "people on the grid (a township's people are its polygons' counts "
+                            "when they carry its code, else split by exact area)",
+        "population_coverage_pct": f"100 x {covered} / all people computed",
+        "non_remote_population_coverage_pct": "the same over non-remote townships",
+        "remote_population_coverage_pct": "the same over remote townships",
+        "remote_townships": "by density, offshore arm or official list (table below)",
+        "remote_townships_with_coverage": "remote townships with at least one covered person",
+        "fibre_household_coverage_non_remote_pct": f"households within "
+                                                   f"{cov.get('fibre_distance_m', 400):g} m of a "
+                                                   "fibre drop point, non-remote townships",
+        "trail_coverage_pct": "trail length in covered cells",
+        "population_outside_townships": "people on the grid outside every township polygon",
+        "population_not_computed": "people of townships without terrain (left out of the "
+                                   "percentages)",
+        "zones_covered": METHOD["zone_mode"],
+        "run_seconds": "wall time of the run",
+    }
+    for op in summary.get("operators", {}):
+        out[f"population_coverage_pct {op}"] = f"as population_coverage_pct, {op}'s sectors only"
+    for name in summary.get("speed_tiers") or {}:
+        tier = name.replace("_", "/")
+        out[f"population_pct tier {tier} Mbps"] = (f"covered and downlink rate >= {tier} Mbps "
+                                                   "(attenuated Shannon, TR 36.942 A.2)")
+    return out
+
+
+def remote_rows(summary: dict) -> list[tuple[str, str, str]]:
+    """The remote-township rule as printed rows (rule, townships, which): density, each
+    offshore addition, list overrides, total."""
+    rr = summary.get("remote_rule") or {}
+    counts = rr.get("counts") or {}
+    if not rr:
+        return []
+    rows = []
+    thr = rr.get("threshold_density_per_km2")
+    if thr is not None:
+        nd = rr.get("national_density_per_km2")
+        rows.append(("density", str(counts.get("density", 0) + counts.get("density+offshore", 0)),
+                     f"< {rr.get('density_ratio', 0.2):g} x {nd:,.2f} = {thr:,.2f} people/km2 "
+                     f"(national density: {rr.get('national_density_source', '?')})"))
+    if rr.get("offshore_applied"):
+        adds = rr.get("offshore_additions") or []
+        names = ", ".join(f"{a['township_id']} {a['name']} ({a.get('seat_km', float('nan')):.1f}"
+                          " km)" for a in adds)
+        rows.append(("offshore additions", str(len(adds)),
+                     f"island townships >= {rr.get('offshore_min_km'):g} km from their county "
+                     f"seat ({rr.get('offshore_distance')}), not remote by density"
+                     + (f": {names}" if names else "")))
+    elif rr.get("offshore_not_applied_reason"):
+        rows.append(("offshore arm", "not applied", str(rr["offshore_not_applied_reason"])))
+    listing = rr.get("list")
+    if listing:
+        rows.append(("official list", str(listing.get("listed")),
+                     f"{listing.get('file')} decides; rule only "
+                     f"{len(listing.get('rule_only') or [])}, list only "
+                     f"{len(listing.get('list_only') or [])}"))
+    rows.append(("remote townships", str(rr.get("remote_townships", summary.get(
+        "remote_townships"))), "in all" + (" (the official list decides)" if listing else "")))
+    return rows
+
+
+def county_rows(summary: dict) -> list[tuple]:
+    """Per county (in the summary's order: by code where there are codes): code, county,
+    non-remote population and coverage %, remote population and coverage %."""
+    rows = []
+    for county, e in (summary.get("counties") or {}).items():
+        rows.append((e.get("county_code", ""), county, e.get("non_remote_population"),
+                     e.get("non_remote_coverage_pct"), e.get("remote_population"),
+                     e.get("remote_coverage_pct")))
+    return rows
