@@ -252,7 +252,7 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
                                                 min(max(c[i], 0), grid.width - 1)]):
             raise CovkitInputError(f"point ({x[i]:.1f}, {y[i]:.1f}) lies outside the DEM",
                                    file=points_path, row=i + 1)
-    settings = engine_settings(scenario)
+    settings = engine_settings(scenario, st["freq_mhz"])  # the model of its band
     loss = reference_loss_db(dem, grid.affine6, st["x_m"], st["y_m"], x, y,
                              st["height_m"], scenario.propagation.receiver_height_m,
                              st["freq_mhz"], settings, site_lat_deg=st["lat"],

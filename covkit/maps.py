@@ -72,6 +72,7 @@ from covkit.runfolder import (
     fmt_value,
     json_safe,
     method_text,
+    sites_note,
 )
 
 MAP_NAME = MAP_HTML
@@ -657,12 +658,14 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
                 rows.append((f"Operator {op}", fmt_pct(e["population_coverage_pct"]) + " %"))
     table = "".join(f"<tr><td>{_esc(k)}</td><td class='v'>{_esc(v)}</td></tr>"
                     for k, v in rows)
+    note = sites_note(summary)
     return ('<div class="covkit-title" id="covkit-title">'
             '<button type="button" class="covkit-toggle" id="covkit-toggle" '
             'title="Hide / show the panel" aria-expanded="true">&#x2039;</button>'
             f'<div class="covkit-body"><h4>{_esc(name)}</h4>'
             f"<table>{table}</table>"
             f'<div class="method">Method: {_esc(method_text(summary))}</div>'
+            + (f'<div class="method synthetic">{_esc(note)}</div>' if note else "") +
             '<div id="covkit-legends"></div>'
             '<div class="covkit-hint">Click the map for the values at a point.</div>'
             '</div></div>')

@@ -279,6 +279,10 @@ def _with_proposed_stations(inputs, candidates: pd.DataFrame, scenario: Scenario
     old = inputs.stations
     new_rows = candidate_station_rows(candidates, scenario)
     new_rows["site_index"] = np.arange(len(new_rows)) + old.n_sites
+    if "model" in old.table.columns:  # the path-loss model of the proposed carrier's band
+        new_rows["model"] = [scenario.propagation.model_for(f) for f in new_rows["freq_mhz"]]
+    if "synthetic" in old.table.columns:  # a proposed site is not a generated network site
+        new_rows["synthetic"] = False
     table = pd.concat([old.table, new_rows[old.table.columns]], ignore_index=True)
     stations = Stations(table, np.concatenate([old.site_ids, new_rows["site_id"].to_numpy()]),
                         np.concatenate([old.site_x_m, new_rows["x_m"].to_numpy()]),

@@ -15,6 +15,7 @@ import pandas as pd
 
 from covkit.config import Scenario, load_scenario
 from covkit.data import loaders
+from covkit.data.bands import sector_models
 from covkit.data.grid import Grid
 from covkit.errors import CovkitInputError
 from covkit.propagation.terrain import coast_distance_km
@@ -36,6 +37,8 @@ class Inputs:
     dem_m : 2-D float32 array
         Terrain elevation [m AMSL] on the grid (NaN = unknown).
     stations : covkit.data.loaders.Stations
+        Its table has a ``model`` column: each sector's path-loss model
+        (:func:`covkit.data.bands.sector_models`).
     population : 2-D float64 array
         People per grid cell.
     townships : covkit.data.loaders.Townships
@@ -73,8 +76,9 @@ class Inputs:
 
 def coast_raster(dem_m, affine6, model):
     """Distance to the sea [km] on the analysis grid for P.1812's coastal-land zone
-    (:func:`~covkit.propagation.terrain.coast_distance_km`); None for the other models."""
-    if model != "p1812":
+    (:func:`~covkit.propagation.terrain.coast_distance_km`); None for the other models.
+    ``model``: a model name or a collection of them (the models of a scenario's bands)."""
+    if ("p1812" not in model) if not isinstance(model, str) else model != "p1812":
         return None
     return coast_distance_km(dem_m, affine6[1])
 
@@ -108,7 +112,9 @@ def grid_dem_stations(scenario, *, dem=None, stations=None):
     sc = scenario.scenario
     grid = loaders.grid_for(sc.crs, sc.resolution_m, src["dem"], sc.bounds)
     dem_m = loaders.load_dem(src["dem"], grid)
-    return scenario, grid, dem_m, loaders.load_stations(src["stations"], grid, dem_m)
+    st = loaders.load_stations(src["stations"], grid, dem_m)
+    models = sector_models(st, scenario.propagation)  # refuses a carrier its model lacks
+    return scenario, grid, dem_m, replace(st, table=st.table.assign(model=models))
 
 
 def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=None,
@@ -197,7 +203,7 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
                                                                           grid)
     sources = {k: None if v is None else loaders.source_name(v, k) for k, v in src.items()}
     return Inputs(scenario, grid, dem_m, st, pop, tw, fib, trl, cand, report,
-                  coast_raster(dem_m, grid.affine6, scenario.propagation.model), sources)
+                  coast_raster(dem_m, grid.affine6, scenario.propagation.models()), sources)
 
 
 def summarize_inputs(inputs: Inputs) -> dict:
