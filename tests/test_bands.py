@@ -145,6 +145,25 @@ def test_28ghz_sector_with_only_p1812_is_refused_by_scenario_check(tmp_path, cap
     assert info.value.row == 1
 
 
+def test_heights_p1812_refuses_are_refused_at_load(tmp_path):
+    low = sub_3500()
+    for row in low:
+        row["height_m"] = 0.5
+    with pytest.raises(CovkitInputError, match=r"station 'S1': height 0\.5 m is outside 1-3000 "
+                       r"m, the antenna heights of model 'p1812'") as info:
+        covkit.api.check_inputs(_scenario(tmp_path, low))
+    assert (info.value.row, info.value.column) == (1, "height_m")
+    # the same sector on a 38901-uma band is extrapolated with a warning, not refused
+    covkit.api.check_inputs(_scenario(tmp_path / "uma", low, extra=(
+        "[[propagation.bands]]\nmin_mhz = 3000\nmax_mhz = 4000\nmodel = \"38901-uma\"\n")))
+    toml = _scenario(tmp_path / "rx", sub_3500(),
+                     extra="receiver_height_m = 0.8\n")
+    with pytest.raises(CovkitInputError, match=r"propagation\.receiver_height_m = 0\.8 m is "
+                       r"outside 1-3000 m") as info:
+        covkit.load_inputs(toml)
+    assert info.value.column == "propagation.receiver_height_m"
+
+
 # ------------------------------------------------------------------------------------------
 # each group with its band's model
 

@@ -113,7 +113,7 @@ def grid_dem_stations(scenario, *, dem=None, stations=None):
     grid = loaders.grid_for(sc.crs, sc.resolution_m, src["dem"], sc.bounds)
     dem_m = loaders.load_dem(src["dem"], grid)
     st = loaders.load_stations(src["stations"], grid, dem_m)
-    models = sector_models(st, scenario.propagation)  # refuses a carrier its model lacks
+    models = sector_models(st, scenario.propagation, scenario.path)  # what a run refuses
     return scenario, grid, dem_m, replace(st, table=st.table.assign(model=models))
 
 
