@@ -211,13 +211,17 @@ class _Spacing:
         return True
 
 
-def _ridge_cell(r: int, c: int, dem: np.ndarray, ok: np.ndarray, radius_cells: int,
-                ) -> tuple[int, int]:
-    """The highest cell of ``ok`` within ``radius_cells`` of (r, c) (itself if none)."""
+def _ridge_cell(r: int, c: int, dem: np.ndarray, land: np.ndarray, zone: np.ndarray | None,
+                radius_cells: int) -> tuple[int, int]:
+    """The highest land cell of (r, c)'s township within ``radius_cells`` of it (itself if
+    none)."""
     h, w = dem.shape
     r0, r1 = max(r - radius_cells, 0), min(r + radius_cells + 1, h)
     c0, c1 = max(c - radius_cells, 0), min(c + radius_cells + 1, w)
-    win = np.where(ok[r0:r1, c0:c1], dem[r0:r1, c0:c1], -np.inf)
+    ok = land[r0:r1, c0:c1]
+    if zone is not None:
+        ok = ok & (zone[r0:r1, c0:c1] == zone[r, c])
+    win = np.where(ok, dem[r0:r1, c0:c1], -np.inf)
     rr, cc = np.ogrid[r0 - r:r1 - r, c0 - c:c1 - c]
     win = np.where(rr * rr + cc * cc <= radius_cells * radius_cells, win, -np.inf)
     k = int(np.argmax(win))
@@ -267,8 +271,7 @@ def _place_operator(rng: np.random.Generator, n: int, grid: Grid, dens: np.ndarr
         visited.add((r, c))
         at = (r, c)
         if dens[r, c] < RURAL_DENSITY_KM2 and ridge_cells > 0:  # the local high point
-            ok = land if zone is None else land & (zone == zone[r, c])
-            at = _ridge_cell(r, c, dem, ok, ridge_cells)
+            at = _ridge_cell(r, c, dem, land, zone, ridge_cells)
         if at in taken:
             at = (r, c)
         if at in taken:
@@ -411,10 +414,12 @@ def synthetic_stations(grid: Grid, population: np.ndarray, dem_m: np.ndarray, n_
         dense = np.zeros(len(cells), dtype=bool)
         if n_dense:
             dense[np.argsort(-np.where(urban, d_site, -np.inf), kind="stable")[:n_dense]] = True
-        for s, (r, c) in enumerate(cells):
-            x = grid.x0_m + (c + float(rng.uniform(0.2, 0.8))) * res
-            y = grid.y0_m - (r + float(rng.uniform(0.2, 0.8))) * res
-            lon, lat = loaders.xy_to_lonlat(np.array([x]), np.array([y]), grid.crs)
+        jitter = rng.uniform(0.2, 0.8, (len(cells), 2))  # a point inside the site's cell
+        rc = np.asarray(cells, dtype=np.float64).reshape(-1, 2)
+        lons, lats = loaders.xy_to_lonlat(grid.x0_m + (rc[:, 1] + jitter[:, 0]) * res,
+                                          grid.y0_m - (rc[:, 0] + jitter[:, 1]) * res, grid.crs)
+        for s in range(len(cells)):
+            lon, lat = np.atleast_1d(lons)[s:s + 1], np.atleast_1d(lats)[s:s + 1]
             if urban[s]:
                 height, tilt = rng.uniform(25.0, 35.0), rng.uniform(4.0, 8.0)
             else:
