@@ -157,6 +157,22 @@ def test_a_village_mast_goes_to_the_hill_top_within_reach():
     assert df["height_m"].between(30.0, 40.0).all()  # a mast, not a rooftop
 
 
+def test_cli_help_names_the_bands_without_importing_the_api():
+    import re
+    import subprocess
+    import sys
+
+    from covkit.cli import synthetic as cli_synthetic
+
+    names = re.findall(r"\b([nb]\d+) \(", cli_synthetic.BANDS_HELP)
+    assert sorted(names) == sorted(covkit.api.SYNTHETIC_BANDS)
+    assert cli_synthetic.DEFAULT_BANDS == ",".join(covkit.api.SYNTHETIC_DEFAULT_BANDS)
+    code = "import sys, covkit.cli; print('covkit.api' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_bad_arguments_name_them(demo):
     _, grid, pop, dem, zone = demo
     with pytest.raises(CovkitInputError, match="n_sites = 0 must be a whole number"):

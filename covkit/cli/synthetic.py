@@ -11,6 +11,14 @@ import covkit
 from covkit.cli.common import ScenarioArg, echo
 from covkit.errors import CovkitInputError
 
+BANDS_HELP = ("Carriers, comma-separated: n78 (3.5 GHz, every site), b28 (700 MHz, rural "
+              "sites), n257 (28 GHz, the densest sites), b3 (1800 MHz), n1 (2100 MHz), b7 "
+              "(2600 MHz).")
+"""Help of ``--bands``: the names of ``covkit.api.SYNTHETIC_BANDS``, written out so that the
+CLI's ``--help`` does not import the API (tests/test_synthetic.py checks they agree)."""
+DEFAULT_BANDS = "n78,b28"
+"""Default of ``--bands``: ``covkit.api.SYNTHETIC_DEFAULT_BANDS``."""
+
 
 def scenario_sites(
     scenario: ScenarioArg,
@@ -20,11 +28,7 @@ def scenario_sites(
     operators: Annotated[str, typer.Option(
         help="Operator names, comma-separated, or their number (named A, B, ...).")] = "3",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same network).")] = 0,
-    bands: Annotated[str, typer.Option(
-        help="Carriers, comma-separated: "
-             f"{', '.join(covkit.api.SYNTHETIC_BANDS)} (n78 on every site, b28 = 700 MHz on "
-             "rural sites, n257 = 28 GHz on the densest sites).")] =
-        ",".join(covkit.api.SYNTHETIC_DEFAULT_BANDS),
+    bands: Annotated[str, typer.Option(help=BANDS_HELP)] = DEFAULT_BANDS,
     mmwave_share: Annotated[float, typer.Option(
         help="Share of each operator's urban sites, the densest, with 28 GHz (n257).")] = 0.1,
 ) -> None:
