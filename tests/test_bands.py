@@ -18,6 +18,7 @@ from covkit.cli import main
 from covkit.config import Scenario
 from covkit.coverage import radio as R
 from covkit.coverage.layers import compute_radio
+from covkit.coverage.sites import with_overrides
 from covkit.errors import CovkitInputError
 
 BANDS_TOML = """
@@ -162,6 +163,16 @@ def test_heights_p1812_refuses_are_refused_at_load(tmp_path):
                        r"outside 1-3000 m") as info:
         covkit.load_inputs(toml)
     assert info.value.column == "propagation.receiver_height_m"
+
+
+def test_proposed_sites_frequency_is_checked_against_its_band(tmp_path):
+    sc = covkit.load_scenario(_scenario(tmp_path, sub_3500(), extra="[sites]\nfreq_mhz = "
+                                        "28000\n"))
+    with pytest.raises(CovkitInputError, match=r"sites\.freq_mhz = 28000 MHz is outside "
+                       r"30-6000 MHz, the frequency range of model 'p1812'"):
+        covkit.propose_sites(sc, budget_sites=1)
+    banded = sc.replace(propagation={"bands": [{"min_mhz": 6000, "model": "38901-uma"}]})
+    assert with_overrides(banded, 2).sites.budget_sites == 2
 
 
 # ------------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from covkit.data.loaders import Stations, xy_to_lonlat
 from covkit.errors import CovkitInputError
 from covkit.outputs import RunCommit
 from covkit.progress import progress_bar
+from covkit.propagation.models import MODELS
 
 PROPOSED_OPERATOR = "proposed"
 """Operator name of proposed sites in ``kpi_after.json``."""
@@ -294,8 +295,18 @@ def _with_proposed_stations(inputs, candidates: pd.DataFrame, scenario: Scenario
 
 def with_overrides(scenario: Scenario, budget_sites: int | None = None,
                    method: str | None = None) -> Scenario:
-    """The scenario with ``sites.budget_sites`` / ``sites.method`` replaced (validated)."""
+    """The scenario with ``sites.budget_sites`` / ``sites.method`` replaced (validated).
+
+    Also refuses, before any coverage is computed, a ``sites.freq_mhz`` outside the
+    frequency range of its model (``propagation.bands`` / ``propagation.model``)."""
     s = scenario.sites
+    model = scenario.propagation.model_for(s.freq_mhz)
+    lo, hi = MODELS[model].validity["freq_mhz"]
+    if not lo <= s.freq_mhz <= hi:
+        raise CovkitInputError(
+            f"sites.freq_mhz = {s.freq_mhz:g} MHz is outside {lo:g}-{hi:g} MHz, the frequency "
+            f"range of model {model!r}: add a [[propagation.bands]] entry with a model valid "
+            "there", file=scenario.path, column="sites.freq_mhz")
     if budget_sites is not None:
         if int(budget_sites) < 1:
             raise CovkitInputError(f"--budget {budget_sites} must be at least 1",
