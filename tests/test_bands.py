@@ -20,6 +20,7 @@ from covkit.coverage import radio as R
 from covkit.coverage.layers import compute_radio
 from covkit.coverage.sites import with_overrides
 from covkit.errors import CovkitInputError
+from covkit.runfolder import method_text
 
 BANDS_TOML = """
 [[propagation.bands]]
@@ -223,6 +224,8 @@ def test_run_records_the_model_of_each_sector(two_band, tmp_path):
         {"min_mhz": None, "max_mhz": None, "model": "p1812", "default": True, "sectors": 0}]
     assert summary["operators"]["OpM"]["population_covered"] > 0
     assert result.summary["models_by_band"] == summary["models_by_band"]
+    assert "with propagation models p1812 for 30-6,000 MHz, 38901-uma for 6,000-100,000 MHz, " \
+        "p1812 elsewhere" in method_text(summary)
 
 
 def test_fr2_resource_blocks():
