@@ -41,10 +41,11 @@ from covkit.data.inputs import (
     load_inputs,
     summarize_inputs,
 )
+from covkit.data.synthetic import BANDS, DEFAULT_BANDS, site_inputs, synthetic_stations
 from covkit.data.taiwan_scenario import write_taiwan_scenario
 from covkit.errors import CovkitInputError
 from covkit.links import path_loss
-from covkit.outputs import RunCommit
+from covkit.outputs import RunCommit, write_csv
 from covkit.propagation.engine import reference_loss_db
 
 __all__ = [
@@ -69,6 +70,8 @@ __all__ = [
     "run_study",
     "schema_markdown",
     "summarize_inputs",
+    "synthetic_stations",
+    "synthetic_stations_for",
     "with_overrides",
     "write_demo",
     "write_map",
@@ -274,6 +277,47 @@ def coverage_map(result: CoverageResult, proposal: SiteProposal | None = None, *
 
 
 # ----------------------------------------------------------------------------------------------
+# synthetic networks
+
+
+def synthetic_stations_for(scenario: Scenario | str | Path | dict, n_sites: int, *,
+                           out: str | Path | None = None, **kwargs):
+    """A synthetic network for a scenario's grid, population, DEM and townships
+    (:func:`synthetic_stations`; its stations input is not read, it need not exist yet).
+
+    Parameters
+    ----------
+    scenario : Scenario, dict or path to a scenario TOML file
+    n_sites : int
+        Sites over all operators.
+    out : path, optional
+        Also write the table there as CSV (atomically), e.g. the scenario's
+        ``inputs.stations``.
+    **kwargs
+        ``operators``, ``seed``, ``bands``, ``mmwave_share``, ... of
+        :func:`synthetic_stations`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sector in the stations schema, ``synthetic`` True.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = Scenario.from_dict(scenario) if isinstance(scenario, dict) else \
+            load_scenario(scenario)
+    grid, population, dem_m, zone = site_inputs(scenario)
+    table = synthetic_stations(grid, population, dem_m, n_sites, zone=zone, **kwargs)
+    if out is not None:
+        write_csv(out, table)
+    return table
+
+
+SYNTHETIC_BANDS = tuple(BANDS)
+"""Band names :func:`synthetic_stations` knows (``DEFAULT_BANDS`` unless told)."""
+SYNTHETIC_DEFAULT_BANDS = DEFAULT_BANDS
+
+
+# ----------------------------------------------------------------------------------------------
 # single links
 
 
@@ -301,7 +345,7 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
                                                 min(max(c[i], 0), grid.width - 1)]):
             raise CovkitInputError(f"point ({x[i]:.1f}, {y[i]:.1f}) lies outside the DEM",
                                    file=points_path, row=i + 1)
-    settings = engine_settings(scenario)
+    settings = engine_settings(scenario, st["freq_mhz"])  # the model of its band
     loss = reference_loss_db(dem, grid.affine6, st["x_m"], st["y_m"], x, y,
                              st["height_m"], scenario.propagation.receiver_height_m,
                              st["freq_mhz"], settings, site_lat_deg=st["lat"],

@@ -23,6 +23,7 @@ from pyproj.exceptions import CRSError
 from covkit import parameters as P
 from covkit.errors import CovkitInputError
 from covkit.parameters import NUMBER, Param
+from covkit.propagation.models import MODELS
 
 TOWNSHIP_COLUMN_NAMES = ("township_id", "name", "county", "remote", "households",
                          "county_code")
@@ -70,6 +71,11 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
     ),
     "propagation": (
         P.MODEL,
+        Key("bands", list, None, "MHz", "Optional model per frequency band: "
+            "[[propagation.bands]] tables with `model` and a half-open range [min_mhz, "
+            "max_mhz) (defaults 30 and 100000); sectors outside every band use "
+            "propagation.model. Ranges must not overlap and must lie within the model's "
+            "frequency validity (e.g. p1812 up to 6000 MHz)."),
         Key("max_radius_km", _NUM, 10.0, "km", "Computation radius around each site.",
             0.1, 200.0),
         Key("receiver_height_m", _NUM, 1.5, "m", "Receiver height above ground.", 0.5, 50.0),
@@ -230,6 +236,71 @@ class PropagationSection:
     no_terrain: str = "skip"
     dem_detail: str = "none"
     dem_detail_seed: int = 0
+    bands: tuple[dict, ...] = ()
+
+    def model_for(self, freq_mhz: float) -> str:
+        """The path-loss model of a carrier frequency [MHz]: the model of the band
+        ``[min_mhz, max_mhz)`` holding it, else :attr:`model`."""
+        f = float(freq_mhz)
+        for band in self.bands:
+            if band["min_mhz"] <= f < band["max_mhz"]:
+                return band["model"]
+        return self.model
+
+    def models(self) -> tuple[str, ...]:
+        """Every model the section names (the default first, then the bands'), once each."""
+        return tuple(dict.fromkeys([self.model, *(b["model"] for b in self.bands)]))
+
+
+BAND_FREQ_RANGE_MHZ = (30.0, 100000.0)
+"""Defaults of a band's ``min_mhz`` / ``max_mhz``: the carrier frequencies a station may have."""
+BAND_KEYS = ("min_mhz", "max_mhz", "model")
+
+
+def _check_bands(bands, file: Any) -> tuple[dict, ...]:
+    """Validate ``propagation.bands``: a list of tables ``{model, min_mhz?, max_mhz?}`` with
+    non-empty, non-overlapping half-open ranges [min_mhz, max_mhz), each within its model's
+    frequency validity (:data:`covkit.propagation.models.MODELS`). Returns them sorted by
+    ``min_mhz`` with both bounds filled in. Errors name ``propagation.bands[i]`` (1-based)."""
+    if bands is None:
+        return ()
+    lo_all, hi_all = BAND_FREQ_RANGE_MHZ
+    out = []
+    for i, band in enumerate(bands, start=1):
+        key = f"propagation.bands[{i}]"
+        if not isinstance(band, dict):
+            raise CovkitInputError(f"{key} must be a table ([[propagation.bands]] with model, "
+                                   f"min_mhz, max_mhz), got {band!r}", file=file, column=key)
+        unknown = sorted(set(band) - set(BAND_KEYS))
+        if unknown:
+            raise CovkitInputError(f"unknown key {key}.{unknown[0]}; keys of a band are: "
+                                   f"{', '.join(BAND_KEYS)}", file=file,
+                                   column=f"{key}.{unknown[0]}")
+        if "model" not in band:
+            raise CovkitInputError(f"{key} has no model", file=file, column=f"{key}.model")
+        model = P.MODEL.check(band["model"], key=f"{key}.model", file=file)
+        rng = Param("", P.NUMBER, None, "MHz", "", lo_all, hi_all)
+        lo = rng.check(band.get("min_mhz", lo_all), key=f"{key}.min_mhz", file=file)
+        hi = rng.check(band.get("max_mhz", hi_all), key=f"{key}.max_mhz", file=file)
+        if not lo < hi:
+            raise CovkitInputError(f"{key} is empty: min_mhz = {lo:g} must be below max_mhz = "
+                                   f"{hi:g} (the range is [min_mhz, max_mhz))", file=file,
+                                   column=key)
+        vlo, vhi = MODELS[model].validity["freq_mhz"]
+        if lo < vlo or hi > vhi:
+            raise CovkitInputError(
+                f"{key}: model {model!r} is valid for {vlo:g}-{vhi:g} MHz "
+                f"({MODELS[model].reference}), but the band is [{lo:g}, {hi:g}) MHz",
+                file=file, column=key)
+        out.append((i, {"min_mhz": lo, "max_mhz": hi, "model": model}))
+    out.sort(key=lambda t: t[1]["min_mhz"])
+    for (i, a), (j, b) in zip(out[:-1], out[1:], strict=True):
+        if b["min_mhz"] < a["max_mhz"]:
+            raise CovkitInputError(
+                f"propagation.bands[{j}] [{b['min_mhz']:g}, {b['max_mhz']:g}) MHz overlaps "
+                f"propagation.bands[{i}] [{a['min_mhz']:g}, {a['max_mhz']:g}) MHz",
+                file=file, column=f"propagation.bands[{j}]")
+    return tuple(b for _, b in out)
 
 
 @dataclass(frozen=True)
@@ -439,6 +510,7 @@ def scenario_from_dict(data: dict[str, Any], base_dir: Path | str = ".",
     cov = built["coverage"]
     check_national_keys(cov["national_density_per_km2"], cov["national_population"],
                         cov["national_area_km2"], file=file)
+    built["propagation"]["bands"] = _check_bands(built["propagation"]["bands"], file)
     inp = built["inputs"]
     for k, v in inp.items():
         if v is not None and k in PATH_INPUTS:

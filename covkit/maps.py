@@ -73,6 +73,7 @@ from covkit.runfolder import (
     fmt_value,
     json_safe,
     method_text,
+    sites_note,
     terrain_notes,
 )
 
@@ -685,6 +686,7 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
                 rows.append((f"Operator {op}", fmt_pct(e["population_coverage_pct"]) + " %"))
     table = "".join(f"<tr><td>{_esc(k)}</td><td class='v'>{_esc(v)}</td></tr>"
                     for k, v in rows)
+    note = sites_note(summary)
     return ('<div class="covkit-title" id="covkit-title">'
             '<button type="button" class="covkit-toggle" id="covkit-toggle" '
             'title="Hide / show the panel" aria-expanded="true">&#x2039;</button>'
@@ -693,6 +695,7 @@ def _title_html(summary: dict, after: dict, name: str) -> str:
             f'<div class="method">Method: {_esc(method_text(summary))}</div>'
             + "".join(f'<div class="method covkit-terrain">{_esc(t)}</div>'
                       for t in terrain_notes(summary))
+            + (f'<div class="method synthetic">{_esc(note)}</div>' if note else "")
             + '<div id="covkit-legends"></div>'
             '<div class="covkit-hint">Click the map for the values at a point.</div>'
             '</div></div>')

@@ -72,6 +72,7 @@ from covkit.runfolder import (
     read_proposed,
     read_raster,
     read_townships,
+    sites_note,
     terrain_notes,
 )
 
@@ -800,6 +801,9 @@ def _write_report(shown: Path, out: Path, commit: RunCommit) -> tuple[Path, Path
 
     section("Headline indicators")
     blocks.append(("p", "Method: " + method_text(summary) + "."))
+    note = sites_note(summary)
+    if note:
+        blocks.append(("p", note + "."))
     t = _headline_table(summary)
     if t is not None:
         blocks.append(("table", t))

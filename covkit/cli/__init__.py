@@ -1,9 +1,10 @@
 """Command-line interface: a thin layer over the public API (:mod:`covkit`, :mod:`covkit.api`).
 
 One module per group of commands (:mod:`~covkit.cli.study`, :mod:`~covkit.cli.scenario`,
-:mod:`~covkit.cli.views`, :mod:`~covkit.cli.pathloss`); the global flags, printing and the
-options they share are in :mod:`~covkit.cli.common`. Bad input ends with a one-line
-``error: ...`` on stderr and exit code 2; ``--debug`` shows the traceback instead.
+:mod:`~covkit.cli.synthetic`, :mod:`~covkit.cli.views`, :mod:`~covkit.cli.pathloss`); the
+global flags, printing and the options they share are in :mod:`~covkit.cli.common`. Bad
+input ends with a one-line ``error: ...`` on stderr and exit code 2; ``--debug`` shows the
+traceback instead.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Annotated
 import click
 import typer
 
-from covkit.cli import pathloss, scenario, study, views
+from covkit.cli import pathloss, scenario, study, synthetic, views
 from covkit.cli.common import STATE
 from covkit.errors import CovkitError
 from covkit.version import __version__
@@ -39,7 +40,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     **HELP_STYLE,
 )
-scenario_app = typer.Typer(help="Scenario files: write the demo, check inputs, list keys.",
+scenario_app = typer.Typer(help="Scenario files: write the demo, check inputs, list keys, "
+                                "generate synthetic sites.",
                            no_args_is_help=True, **HELP_STYLE)
 app.add_typer(scenario_app, name="scenario")
 
@@ -80,6 +82,7 @@ scenario_app.command("demo")(scenario.scenario_demo)
 scenario_app.command("check")(scenario.scenario_check)
 scenario_app.command("keys")(scenario.scenario_keys)
 scenario_app.command("taiwan")(scenario.scenario_taiwan)
+scenario_app.command("sites")(synthetic.scenario_sites)
 
 
 _CLICK_ERRORS = tuple({click.ClickException,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from covkit import runfolder as F
+from covkit.data.bands import models_by_band
 from covkit.outputs import RunCommit
 from covkit.version import __version__
 
@@ -47,7 +48,10 @@ def provenance(inputs, radio, layers, run_warnings: list[str], method: dict,
         "grid": {"crs": grid.crs, "resolution_m": grid.resolution_m, "width": grid.width,
                  "height": grid.height, "bounds": list(grid.bounds)},
         "stations": {"sectors": len(inputs.stations.table), "sites": inputs.stations.n_sites,
-                     "site_frequency_groups": radio.n_groups, "operators": radio.operators},
+                     "site_frequency_groups": radio.n_groups, "operators": radio.operators,
+                     "synthetic_sites": inputs.stations.synthetic_sites},
+        "stations_synthetic": inputs.stations.synthetic_sites > 0,
+        "models_by_band": models_by_band(scenario.propagation, inputs.stations.table),
         "cells_computed": int(np.isfinite(radio.best_dbm).sum()),
         "required_median_rsrp_dbm": layers.required_median_dbm,
         "warnings": run_warnings,
@@ -64,9 +68,12 @@ def provenance(inputs, radio, layers, run_warnings: list[str], method: dict,
 def best_server_legend(stations_table: pd.DataFrame) -> pd.DataFrame:
     """The value -> sector table of ``best_server.tif``."""
     st = stations_table
-    return pd.DataFrame({"value": np.arange(len(st)), "station_id": st["station_id"],
-                         "site_id": st["site_id"], "operator": st["operator"],
-                         "freq_mhz": st["freq_mhz"], "tech": st["tech"]})
+    out = pd.DataFrame({"value": np.arange(len(st)), "station_id": st["station_id"],
+                        "site_id": st["site_id"], "operator": st["operator"],
+                        "freq_mhz": st["freq_mhz"], "tech": st["tech"]})
+    if "model" in st.columns:  # the path-loss model of each sector's band
+        out["model"] = st["model"].to_numpy()
+    return out
 
 
 def covered_u8(covered: np.ndarray, computed: np.ndarray) -> np.ndarray:

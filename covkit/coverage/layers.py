@@ -30,19 +30,22 @@ from covkit.propagation.models import model_info
 # settings and checks
 
 
-def engine_settings(scenario: Scenario):
+def engine_settings(scenario: Scenario, freq_mhz: float | None = None):
     """:class:`~covkit.propagation.engine.EngineSettings` from the scenario's [propagation]
-    section (median location: the coverage layer applies shadowing itself)."""
+    section (median location: the coverage layer applies shadowing itself), with the model of
+    ``freq_mhz`` [MHz] (its ``propagation.bands`` entry; default: ``propagation.model``)."""
     p = scenario.propagation
-    return EngineSettings(model=p.model, time_pct=p.time_pct, location_pct=50.0,
+    model = p.model if freq_mhz is None else p.model_for(freq_mhz)
+    return EngineSettings(model=model, time_pct=p.time_pct, location_pct=50.0,
                           sigma_l_db=0.0, polarization=p.polarization, dn=p.dn, n0=p.n0,
                           environment=p.environment, los_mode=p.los_mode)
 
 
-def uses_clutter(scenario: Scenario) -> bool:
-    """P.2108 clutter applies when configured and the model is not a TR 38.901 one."""
+def uses_clutter(scenario: Scenario, model: str | None = None) -> bool:
+    """P.2108 clutter applies when configured and the model (default: ``propagation.model``)
+    is not a TR 38.901 one."""
     p = scenario.propagation
-    return p.clutter == "p2108" and not p.model.startswith("38901")
+    return p.clutter == "p2108" and not (model or p.model).startswith("38901")
 
 
 def station_carriers(stations) -> pd.DataFrame:
@@ -56,11 +59,11 @@ def station_carriers(stations) -> pd.DataFrame:
     """
     st = stations.table
     nrb = np.zeros(len(st), dtype=np.int64)
-    for i, (sid, tech, bw, scs) in enumerate(zip(st["station_id"], st["tech"],
-                                                 st["bandwidth_mhz"], st["scs_khz"],
-                                                 strict=True)):
+    for i, (sid, tech, bw, scs, f) in enumerate(zip(st["station_id"], st["tech"],
+                                                    st["bandwidth_mhz"], st["scs_khz"],
+                                                    st["freq_mhz"], strict=True)):
         try:
-            nrb[i] = R.n_rb(str(tech), float(bw), float(scs))
+            nrb[i] = R.n_rb(str(tech), float(bw), float(scs), float(f))
         except CovkitInputError as exc:
             msg = str(exc).split(": ", 1)[-1]
             raise CovkitInputError(f"station {sid!r}: {msg}", file=stations.source,
@@ -71,13 +74,15 @@ def station_carriers(stations) -> pd.DataFrame:
 
 def check_frequencies(stations, scenario: Scenario) -> None:
     freq = stations.table["freq_mhz"].to_numpy()
+    p = scenario.propagation
+    clutter = np.array([uses_clutter(scenario, p.model_for(f)) for f in freq], dtype=bool)
     checks = []
-    if uses_clutter(scenario):
-        checks.append(("propagation.clutter = \"p2108\"", R.CLUTTER_FREQ_RANGE_MHZ))
+    if clutter.any():
+        checks.append(("propagation.clutter = \"p2108\"", R.CLUTTER_FREQ_RANGE_MHZ, clutter))
     if scenario.propagation.building_entry != "none":
-        checks.append(("propagation.building_entry (P.2109)", R.BEL_FREQ_RANGE_MHZ))
-    for what, (lo, hi) in checks:
-        bad = (freq < lo) | (freq > hi)
+        checks.append(("propagation.building_entry (P.2109)", R.BEL_FREQ_RANGE_MHZ, True))
+    for what, (lo, hi), rows in checks:
+        bad = ((freq < lo) | (freq > hi)) & rows
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise CovkitInputError(
@@ -88,8 +93,16 @@ def check_frequencies(stations, scenario: Scenario) -> None:
 
 def warn_outside_validity(stations, scenario: Scenario) -> None:
     """Warn (documented, not an error) when antenna heights lie outside the distance model's
-    validity: coverage maps extrapolate such models, floored at free space."""
-    info = model_info(scenario.propagation.model)
+    validity: coverage maps extrapolate such models, floored at free space. Each sector is
+    checked against the model of its band (``propagation.bands``)."""
+    p = scenario.propagation
+    freq = stations.table["freq_mhz"].to_numpy(dtype=np.float64)
+    models = np.array([p.model_for(f) for f in freq], dtype=object)
+    for name in dict.fromkeys(models.tolist()):
+        _warn_model_validity(stations, scenario, model_info(name), models == name)
+
+
+def _warn_model_validity(stations, scenario: Scenario, info, rows: np.ndarray) -> None:
     if info.needs_terrain:
         return
     checks = (("tx_height_agl_m", stations.table["height_m"].to_numpy()),
@@ -97,6 +110,8 @@ def warn_outside_validity(stations, scenario: Scenario) -> None:
     for key, values in checks:
         lo, hi = info.validity[key]
         bad = (values < lo) | (values > hi)
+        if key == "tx_height_agl_m":
+            bad &= rows
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             what = (f"{int(bad.sum())} station(s), first {stations.table['station_id'].iloc[i]!r}"
@@ -198,11 +213,11 @@ class SiteFold:
         self.dem_m = np.ascontiguousarray(inputs.dem_m, dtype=np.float64)
         self.affine6 = inputs.grid.affine6
         self.coast_km = inputs.coast_km
-        self.settings = engine_settings(sc)
+        self.scenario = sc
+        self._settings_by_model = {}
         self.rx_height_agl_m = float(p.receiver_height_m)
         self.radius_m = p.max_radius_km * 1000.0
         self.ae_m = p.k_factor * EARTH_RADIUS_M
-        self.clutter_on = uses_clutter(sc)
         self.building = R.BUILDING_CODES[p.building_entry]
         self.patterns = pack_patterns(list(inputs.stations.antenna_patterns.values()))
 
@@ -213,14 +228,30 @@ class SiteFold:
         c = min(max(int(c), 0), self.grid.width - 1)
         return float(self.dem_m[r, c])
 
+    def model_for(self, freq_mhz: float) -> str:
+        """The path-loss model of a carrier [MHz] (``propagation.bands``, else ``model``)."""
+        return self.scenario.propagation.model_for(freq_mhz)
+
+    def settings_for(self, freq_mhz: float) -> EngineSettings:
+        """Engine settings with the model of the carrier's band."""
+        model = self.model_for(freq_mhz)
+        if model not in self._settings_by_model:
+            self._settings_by_model[model] = engine_settings(self.scenario, freq_mhz)
+        return self._settings_by_model[model]
+
+    def clutter_for(self, freq_mhz: float) -> bool:
+        """Whether P.2108 clutter applies to the carrier (not with its TR 38.901 model)."""
+        return uses_clutter(self.scenario, self.model_for(freq_mhz))
+
     def loss_window(self, x_m: float, y_m: float, tx_height_agl_m: float, freq_mhz: float,
                     lat_deg: float):
         """Basic path loss [dB] of one site and frequency over its footprint
-        (:class:`~covkit.propagation.engine.LossWindow`)."""
+        (:class:`~covkit.propagation.engine.LossWindow`), with the model of the frequency's
+        band."""
         return site_loss_window(self.dem_m, self.affine6, float(x_m), float(y_m),
                                 float(tx_height_agl_m), self.rx_height_agl_m, float(freq_mhz),
-                                self.radius_m, self.settings, site_lat_deg=float(lat_deg),
-                                coast_km=self.coast_km)
+                                self.radius_m, self.settings_for(freq_mhz),
+                                site_lat_deg=float(lat_deg), coast_km=self.coast_km)
 
     def fold(self, win, x_m: float, y_m: float, tx_height_agl_m: float, freq_mhz: float,
              sectors: Sectors, acc: Accumulators, *, window_grids: bool = False) -> None:
@@ -249,7 +280,8 @@ class SiteFold:
             r0 = c0 = 0
         R.reduce_site_window(
             np.ascontiguousarray(win.loss_db), r0, c0, dem_m, affine6, x_m, y_m, tx_amsl_m,
-            self.rx_height_agl_m, self.ae_m, float(freq_mhz), self.clutter_on, self.building,
+            self.rx_height_agl_m, self.ae_m, float(freq_mhz), self.clutter_for(freq_mhz),
+            self.building,
             sectors.rows, sectors.eirp_re_dbm, sectors.azimuth_deg, sectors.tilt_deg,
             sectors.beamwidth_deg, sectors.pattern_index(), sectors.operator, sectors.layer,
             self.patterns.bounds, self.patterns.angle_deg, self.patterns.loss_db,
@@ -300,7 +332,7 @@ def compute_radio(inputs, progress: bool = False) -> RadioLayers:
             except CovkitInputError as exc:
                 i = int(rows[0])
                 raise CovkitInputError(
-                    f"station {st['station_id'].iloc[i]!r} (model {sc.propagation.model}): "
+                    f"station {st['station_id'].iloc[i]!r} (model {fold.model_for(freq)}): "
                     f"{exc}", file=stations.source, column=exc.column,
                     row=stations.file_row(i)) from None
             fold.fold(win, x, y, height, freq, all_sectors.take(rows), acc)

@@ -102,22 +102,37 @@ NR_FR1_N_RB: dict[float, dict[float, int]] = {
 """Maximum transmission bandwidth N_RB, 3GPP TS 38.101-1 Table 5.3.2-1 (FR1), by SCS [kHz] and
 channel bandwidth [MHz]."""
 
+NR_FR2_N_RB: dict[float, dict[float, int]] = {
+    60.0: {50: 66, 100: 132, 200: 264},
+    120.0: {50: 32, 100: 66, 200: 132, 400: 264},
+}
+"""Maximum transmission bandwidth N_RB, 3GPP TS 38.101-2 Table 5.3.2-1 (FR2, 24.25-52.6 GHz:
+n257 / n258 at 28 GHz), by SCS [kHz] and channel bandwidth [MHz]."""
+
+FR2_MIN_MHZ = 24250.0
+"""Lowest FR2 frequency [MHz] (TS 38.101-2): NR carriers from here use :data:`NR_FR2_N_RB`."""
+
 LTE_N_RB: dict[float, int] = {1.4: 6, 3: 15, 5: 25, 10: 50, 15: 75, 20: 100}
 """Transmission bandwidth N_RB, 3GPP TS 36.101 Table 5.6-1, by channel bandwidth [MHz]
 (subcarrier spacing 15 kHz)."""
 
 
-def n_rb(tech: str, bandwidth_mhz: float, scs_khz: float) -> int:
+def n_rb(tech: str, bandwidth_mhz: float, scs_khz: float, freq_mhz: float | None = None,
+         ) -> int:
     """Number of resource blocks of a carrier.
 
     Parameters
     ----------
     tech : str
-        ``"5G"`` (NR FR1, TS 38.101-1 Table 5.3.2-1) or ``"4G"`` (LTE, TS 36.101 Table 5.6-1).
+        ``"5G"`` (NR FR1, TS 38.101-1 Table 5.3.2-1; FR2, TS 38.101-2 Table 5.3.2-1) or
+        ``"4G"`` (LTE, TS 36.101 Table 5.6-1).
     bandwidth_mhz : float
         Channel bandwidth [MHz].
     scs_khz : float
         Subcarrier spacing [kHz] (LTE: 15 only).
+    freq_mhz : float, optional
+        Carrier frequency [MHz]: NR from :data:`FR2_MIN_MHZ` (24.25 GHz) takes the FR2 table
+        (60 / 120 kHz); without it, or below, the FR1 table.
 
     Raises
     ------
@@ -138,6 +153,19 @@ def n_rb(tech: str, bandwidth_mhz: float, scs_khz: float) -> int:
             f"({', '.join(f'{k:g}' for k in LTE_N_RB)} MHz)", column="bandwidth_mhz")
     if tech != "5G":
         raise CovkitInputError(f"tech {tech!r} must be 4G or 5G", column="tech")
+    if freq_mhz is not None and float(freq_mhz) >= FR2_MIN_MHZ:
+        table = NR_FR2_N_RB.get(scs)
+        if table is None:
+            raise CovkitInputError(
+                f"NR FR2 subcarrier spacing {scs:g} kHz is not in TS 38.101-2 Table 5.3.2-1 "
+                "(60, 120 kHz)", column="scs_khz")
+        for k, v in table.items():
+            if abs(bw - k) < 1e-6:
+                return v
+        raise CovkitInputError(
+            f"NR FR2 bandwidth {bw:g} MHz with {scs:g} kHz subcarriers is not in TS 38.101-2 "
+            f"Table 5.3.2-1 ({', '.join(f'{k:g}' for k in table)} MHz)",
+            column="bandwidth_mhz,scs_khz")
     table = NR_FR1_N_RB.get(scs)
     if table is None:
         raise CovkitInputError(

@@ -48,6 +48,7 @@ from covkit.data.loaders import xy_to_lonlat
 from covkit.errors import CovkitInputError
 from covkit.outputs import RunCommit
 from covkit.progress import progress_bar
+from covkit.propagation.models import MODELS
 
 PROPOSED_OPERATOR = "proposed"
 """Operator name of proposed sites in ``kpi_after.json``."""
@@ -282,6 +283,10 @@ def _with_proposed_stations(inputs, candidates: pd.DataFrame, scenario: Scenario
     old = inputs.stations
     new_rows = candidate_station_rows(candidates, scenario)
     new_rows["site_index"] = np.arange(len(new_rows)) + old.n_sites
+    if "model" in old.table.columns:  # the path-loss model of the proposed carrier's band
+        new_rows["model"] = [scenario.propagation.model_for(f) for f in new_rows["freq_mhz"]]
+    if "synthetic" in old.table.columns:  # a proposed site is not a generated network site
+        new_rows["synthetic"] = False
     table = pd.concat([old.table, new_rows[old.table.columns]], ignore_index=True)
     stations = replace(old, table=table,
                        site_ids=np.concatenate([old.site_ids, new_rows["site_id"].to_numpy()]),
@@ -294,8 +299,18 @@ def _with_proposed_stations(inputs, candidates: pd.DataFrame, scenario: Scenario
 
 def with_overrides(scenario: Scenario, budget_sites: int | None = None,
                    method: str | None = None) -> Scenario:
-    """The scenario with ``sites.budget_sites`` / ``sites.method`` replaced (validated)."""
+    """The scenario with ``sites.budget_sites`` / ``sites.method`` replaced (validated).
+
+    Also refuses, before any coverage is computed, a ``sites.freq_mhz`` outside the
+    frequency range of its model (``propagation.bands`` / ``propagation.model``)."""
     s = scenario.sites
+    model = scenario.propagation.model_for(s.freq_mhz)
+    lo, hi = MODELS[model].validity["freq_mhz"]
+    if not lo <= s.freq_mhz <= hi:
+        raise CovkitInputError(
+            f"sites.freq_mhz = {s.freq_mhz:g} MHz is outside {lo:g}-{hi:g} MHz, the frequency "
+            f"range of model {model!r}: add a [[propagation.bands]] entry with a model valid "
+            "there", file=scenario.path, column="sites.freq_mhz")
     if budget_sites is not None:
         if int(budget_sites) < 1:
             raise CovkitInputError(f"--budget {budget_sites} must be at least 1",

@@ -22,7 +22,8 @@ METHOD = {
     "rsrp": "RSRP = EIRP - 10 log10(12 N_RB) - path loss + antenna pattern (TR 38.901 Table "
             "7.3-1, relative to boresight, elevation atan((h_rx - h_tx)/d - d/(2 k a))) - "
             "P.2108 clutter (median, if configured) - P.2109 building entry loss (median, if "
-            "configured); N_RB from TS 38.101-1 Table 5.3.2-1 / TS 36.101 Table 5.6-1",
+            "configured); N_RB from TS 38.101-1 Table 5.3.2-1 (FR2 from 24.25 GHz: TS "
+            "38.101-2 Table 5.3.2-1) / TS 36.101 Table 5.6-1",
     "best_server": "sector with the highest RSRP (any operator, and per operator)",
     "sinr": "S / (cell_load * (sum of the other sectors of the same operator and frequency) + "
             "N), N = -174 dBm/Hz + 10 log10(scs) + noise figure, per resource element",

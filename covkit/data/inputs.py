@@ -17,6 +17,7 @@ import shapely
 from covkit.config import Scenario, load_scenario
 from covkit.data import loaders
 from covkit.data import terrain as T
+from covkit.data.bands import sector_models
 from covkit.data.fractions import population_weights
 from covkit.data.grid import Grid
 from covkit.data.remote import RemoteOptions
@@ -42,6 +43,8 @@ class Inputs:
         sea (DEM below 0 m) at 0 m, optional flat fill and fractal detail
         (:mod:`covkit.data.terrain`).
     stations : covkit.data.loaders.Stations
+        Its table has a ``model`` column: each sector's path-loss model
+        (:func:`covkit.data.bands.sector_models`).
     population : 2-D float64 array
         People per grid cell.
     townships : covkit.data.loaders.Townships
@@ -83,8 +86,9 @@ class Inputs:
 
 def coast_raster(dem_m, affine6, model):
     """Distance to the sea [km] on the analysis grid for P.1812's coastal-land zone
-    (:func:`~covkit.propagation.terrain.coast_distance_km`); None for the other models."""
-    if model != "p1812":
+    (:func:`~covkit.propagation.terrain.coast_distance_km`); None for the other models.
+    ``model``: a model name or a collection of them (the models of a scenario's bands)."""
+    if ("p1812" not in model) if not isinstance(model, str) else model != "p1812":
         return None
     return coast_distance_km(dem_m, affine6[1])
 
@@ -143,9 +147,11 @@ def terrain_stations(scenario: Scenario, stations, grid: Grid,
                      terrain: T.Terrain) -> loaders.Stations:
     """The stations validated on the terrain: outside every DEM dropped or refused
     (``inputs.stations_outside_dem``), on the sea listed."""
-    return loaders.load_stations(stations, grid, terrain.dem_m,
-                                 outside_dem=scenario.inputs.stations_outside_dem,
-                                 sea=terrain.sea)
+    st = loaders.load_stations(stations, grid, terrain.dem_m,
+                               outside_dem=scenario.inputs.stations_outside_dem,
+                               sea=terrain.sea)
+    models = sector_models(st, scenario.propagation, scenario.path)  # what a run refuses
+    return replace(st, table=st.table.assign(model=models))
 
 
 def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=None,
@@ -251,7 +257,7 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
     if len(dems) > 1:
         sources["dem"] = [loaders.source_name(d, "dem") for d in dems]
     return Inputs(scenario, grid, terrain.dem_m, st, pop, tw, fib, trl, cand, report,
-                  T.terrain_coast_km(terrain, grid.affine6, scenario.propagation.model),
+                  T.terrain_coast_km(terrain, grid.affine6, scenario.propagation.models()),
                   sources, terrain=terrain)
 
 

@@ -188,11 +188,12 @@ def fractal_detail_m(dem_m: np.ndarray, land: np.ndarray, post_spacing_m: float,
     return np.where(land, FRACTAL_RELIEF_SHARE * relief * field, 0.0).astype(np.float32)
 
 
-def terrain_coast_km(terrain: Terrain, affine6, model: str):
+def terrain_coast_km(terrain: Terrain, affine6, model):
     """Distance to the sea [km] on the grid for P.1812's coastal-land zone, from the sea mask
     of the DEM (height at or below 0 m, as the kernels' sea zone; flat-filled land is land), or
-    None for the other models."""
-    if model != "p1812":
+    None when no model is P.1812. ``model``: a model name or the models of a scenario's
+    bands."""
+    if "p1812" not in ((model,) if isinstance(model, str) else tuple(model)):
         return None
     with np.errstate(invalid="ignore"):
         wet = np.isfinite(terrain.elevation_m) & (terrain.elevation_m <= 0.0)

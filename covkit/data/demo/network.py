@@ -34,6 +34,9 @@ from covkit.data.demo.grid import (
 )
 from covkit.data.demo.settlements import Place, place_names
 from covkit.data.demo.terrain import River, river_points
+from covkit.data.synthetic import STATION_COLUMNS, isd_m
+
+__all__ = ["OPERATORS", "STATION_COLUMNS", "fibre", "sites", "stations", "trails"]
 
 OPERATORS = ("OpA", "OpB", "OpC")
 """The three synthetic operators of ``stations.csv``."""
@@ -46,34 +49,10 @@ _OPERATOR_PARAMS = {
     "OpC": {"nr_mhz": 3650.0, "lte_mhz": 1855.0, "isd_scale": 1.35, "road_step_m": 11_000.0},
 }
 
-STATION_COLUMNS = [
-    "station_id",
-    "site_id",
-    "operator",
-    "lon",
-    "lat",
-    "height_m",
-    "freq_mhz",
-    "eirp_dbm",
-    "azimuth_deg",
-    "tilt_deg",
-    "beamwidth_deg",
-    "tech",
-    "bandwidth_mhz",
-    "scs_khz",
-]
-"""Columns of ``stations.csv`` (and of ``DemoScenario.stations``), in this order."""
 
 
 def _to_lonlat() -> Callable:
     return Transformer.from_crs(DEMO_CRS, "EPSG:4326", always_xy=True).transform
-
-
-def _isd_m(density_km2: np.ndarray) -> np.ndarray:
-    """Inter-site distance [m] an operator aims for at a population density [persons/km^2]."""
-    d = np.maximum(density_km2, 1.0)
-    # 12 000/km^2 -> 1.0 km, 3 000 -> 2.0 km, 800 -> 3.9 km, 300 -> 6 km
-    return np.clip(1_000.0 * (d / 12_000.0) ** -0.5, 1_000.0, 6_000.0)
 
 
 def _snap(rng: np.random.Generator, xy: tuple[float, float]) -> tuple[float, float]:
@@ -123,7 +102,7 @@ def sites(
         pick = rng.choice(len(urban_r), size=k, replace=False, p=urban_w / urban_w.sum())
         for i in pick:
             x, y = cell_centre(int(urban_r[i]), int(urban_c[i]))
-            isd = float(_isd_m(dens_km2[urban_r[i], urban_c[i]])) * prm["isd_scale"]
+            isd = float(isd_m(dens_km2[urban_r[i], urban_c[i]])) * prm["isd_scale"]
             if far_enough(x, y, isd):
                 chosen.append((x, y, "urban"))
         # roads
