@@ -223,6 +223,9 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         }
     else:
         summary["zone_mode"] = None
+    vdf = village_table(inputs, df, layers)
+    summary["villages"] = None if vdf is None else K.village_block(
+        vdf, inputs.villages, cov.village_min_covered_share)
     # counties
     counties = {}
     for county, g in df.groupby("county", sort=True):
@@ -242,6 +245,17 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     summary["counties"] = counties
     summary["not_computed"] = not_computed
     return df, summary
+
+
+def village_table(inputs, township_df: pd.DataFrame,
+                  layers: CoverageLayers) -> pd.DataFrame | None:
+    """The per-village KPI table (``kpi_villages.csv``, :func:`covkit.coverage.kpi.village_kpis`)
+    of a run with villages (``inputs.villages``); None without."""
+    villages = getattr(inputs, "villages", None)
+    if villages is None:
+        return None
+    return K.village_kpis(villages, township_df, np.asarray(inputs.population, np.float64),
+                          layers.covered, inputs.scenario.coverage.village_min_covered_share)
 
 
 def terrain_figures(inputs, df: pd.DataFrame, not_computed_pop: float,
