@@ -302,6 +302,9 @@ def headline(summary: dict) -> dict:
         out[f"population_pct tier {name.replace('_', '/')} Mbps"] = t["population_pct"]
     if summary.get("zone_mode"):
         out["zones_covered"] = summary["zone_mode"]["zones_covered"]
+    if summary.get("villages"):
+        out["villages_covered"] = summary["villages"]["covered"]
+        out["remote_villages"] = summary["villages"]["remote_villages"]
     if "run_seconds" in summary:
         out["run_seconds"] = summary["run_seconds"]
     return out

@@ -130,6 +130,12 @@ def village_parts(population: loaders.Population | None, codes: np.ndarray, geom
         given = attrs[col].fillna("").astype(str).str.strip().to_numpy(dtype=object)
         village = np.array([index.get(c, -1) for c in given], dtype=np.int64)
         if (village >= 0).any():
+            stray = (village < 0) & (given != "")
+            if stray.any():
+                i = int(np.flatnonzero(stray)[0])
+                loaders.warn(f"{population.source}: {int(stray.sum())} population polygon(s) "
+                             f"have a {col} that matches no village (first: {given[i]!r}, row "
+                             f"{i + 1}); their people lie outside every village")
             parts = zone_parts_from_spread(population.spread, village, n_cells)
             return ZoneParts(parts.cell, parts.zone, parts.share, PARTS_BY_VILLAGE_CODE)
         loaders.warn(f"{population.source}: no population polygon's {col} matches a village "
