@@ -27,6 +27,10 @@ from covkit.propagation.models import MODELS
 
 TOWNSHIP_COLUMN_NAMES = ("township_id", "name", "county", "remote", "households",
                          "county_code")
+VILLAGE_COLUMN_NAMES = ("village_id", "name", "township_id")
+COLUMN_MAP_NAMES = {"township_columns": TOWNSHIP_COLUMN_NAMES,
+                    "village_columns": VILLAGE_COLUMN_NAMES}
+"""The covkit column names each column map of [inputs] may map to the file's."""
 
 
 Key = Param
@@ -65,6 +69,12 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("remote_list", str, None, "", "Optional official list of remote townships (CSV/TXT "
             "with a column township_id or TOWNCODE): listed townships are remote, the others "
             "not; the rule is still evaluated and compared."),
+        Key("villages", str, None, "", "Optional village polygons (village_id or VILLCODE, "
+            "name, township_id or an 11-digit VILLCODE whose first 8 digits are the "
+            "township code): village mode, kpi_villages.csv."),
+        Key("village_columns", dict, None, "", "Optional map from covkit's village column "
+            "names (village_id, name, township_id) to the file's, e.g. {village_id = "
+            "\"VILLCODE\", name = \"VILLNAME\"}."),
         Key("stations_outside_dem", str, "drop", "", "Stations outside every DEM or on cells "
             "without terrain: dropped with a warning that counts them, or an error.",
             choices=("drop", "error")),
@@ -138,6 +148,10 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("zone_min_covered_share", _NUM, None, "", "Optional zone mode: a township counts "
             "as covered when at least this share of its population is covered.", 0.0, 1.0,
             lo_open=True),
+        Key("village_min_covered_share", _NUM, 0.5, "", "Village mode (inputs.villages): a "
+            "village counts as covered when at least this share of its population is covered "
+            "(NCC publishes no figure for its checks of remote-area base stations; one half "
+            "is covkit's choice).", 0.0, 1.0, lo_open=True),
         Key("throughput", str, "shannon", "", "Downlink throughput and FCC-style speed tiers "
             "(7/1, 35/3 Mbps) from SINR by the attenuated Shannon bound, or none.",
             choices=("shannon", "none")),
@@ -215,6 +229,8 @@ class InputsSection:
     stations_outside_dem: str = "drop"
     county_seats: Path | None = None
     remote_list: Path | None = None
+    villages: Path | None = None
+    village_columns: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -320,6 +336,7 @@ class CoverageSection:
     offshore_min_km: float = 7.5
     offshore_distance: str = "shore"
     population_spread: str = "area"
+    village_min_covered_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -418,7 +435,7 @@ _SECTION_CLASSES = {
 
 
 PATH_INPUTS = ("dem", "stations", "population", "townships", "fibre", "trails", "candidates",
-               "county_seats", "remote_list")
+               "county_seats", "remote_list", "villages")
 """The keys of [inputs] that name files (resolved against the scenario file's folder)."""
 
 
@@ -439,7 +456,7 @@ def _check_value(key: Key, value: Any, where: str, file: Any) -> Any:
         return _check_dem_paths(value, qual, file)
     value = key.check(value, key=qual, file=file)
     if key.kind is dict:
-        allowed = TOWNSHIP_COLUMN_NAMES
+        allowed = COLUMN_MAP_NAMES.get(key.name, TOWNSHIP_COLUMN_NAMES)
         for k, v in value.items():
             if k not in allowed or not isinstance(v, str) or not v:
                 raise CovkitInputError(

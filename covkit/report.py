@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from rasterio.warp import Resampling, reproject
 
 from covkit.errors import CovkitInputError
@@ -51,6 +52,7 @@ from covkit.runfolder import (
     KPI_AFTER,
     KPI_SUMMARY,
     KPI_TOWNSHIPS_CSV,
+    KPI_VILLAGES_CSV,
     REPORT_FIG_BEFORE_AFTER,
     REPORT_FIG_MAP,
     REPORT_FIG_RSRP,
@@ -600,6 +602,40 @@ def _county_table(summary: dict) -> _Table | None:
     return _Table(header, rows, right)
 
 
+VILLAGES_LISTED = 10
+"""The report lists the remote villages with the most uncovered people, this many."""
+
+
+def _village_section(out: Path, summary: dict) -> tuple[str, _Table | None] | None:
+    """Village mode: one line of counts (kpi_summary.json ``villages``) and the remote
+    villages with the most uncovered people (kpi_villages.csv)."""
+    v = summary.get("villages")
+    if not isinstance(v, dict):
+        return None
+    text = (f"{fmt_count(v.get('count'))} villages, {fmt_count(v.get('covered'))} covered (at "
+            f"least {fmt_pct(100.0 * float(v.get('min_covered_share', 0.0)))} % of their people "
+            f"covered), holding {fmt_count(v.get('population_in_covered_villages'))} people; "
+            f"{fmt_count(v.get('remote_villages'))} remote villages (density below "
+            f"{fmt_value(v.get('remote_rule', {}).get('threshold_density_per_km2'))} /km²), "
+            f"{fmt_count(v.get('remote_villages_covered'))} of them covered. All villages in "
+            f"{KPI_VILLAGES_CSV}.")
+    path = out / KPI_VILLAGES_CSV
+    if not path.is_file():
+        return text, None
+    df = pd.read_csv(path, dtype={"village_id": str, "township_id": str}, encoding="utf-8-sig")
+    df = df[df["remote_village"].astype(str).str.lower().isin(("true", "1"))]
+    df = df[np.isfinite(df["uncovered_population"].to_numpy(dtype=np.float64))]
+    df = df.sort_values(["uncovered_population", "village_id"], ascending=[False, True])
+    df = df.head(VILLAGES_LISTED)
+    if not len(df):
+        return text, None
+    rows = [[str(r.village_id), str(r.name), f"{r.county} {r.township_name}",
+             _val(r.population, "persons"), _val(r.uncovered_population, "persons"),
+             _val(r.coverage_pct, "%")] for r in df.itertuples()]
+    return text, _Table(["Village", "Name", "Township", "Population", "Uncovered",
+                         "Coverage"], rows, [False, False, False, True, True, True])
+
+
 def _before_after_table(before: dict, after: dict) -> _Table | None:
     rows = []
     for k, label, unit in _BEFORE_AFTER:
@@ -836,6 +872,14 @@ def _write_report(shown: Path, out: Path, commit: RunCommit) -> tuple[Path, Path
     if t is not None:
         section("By county")
         blocks.append(("table", t))
+    vs = _village_section(out, summary)
+    if vs is not None:
+        section("Villages")
+        blocks.append(("p", vs[0]))
+        if vs[1] is not None:
+            blocks.append(("p", f"The {len(vs[1].rows)} remote villages with the most "
+                                "uncovered people:"))
+            blocks.append(("table", vs[1]))
 
     if after:
         section("Before and after the proposed sites")

@@ -52,6 +52,10 @@ KPI_TOWNSHIPS_CSV = "kpi_townships.csv"
 KPI_TOWNSHIPS_GPKG = "kpi_townships.gpkg"
 KPI_TOWNSHIPS_PARQUET = "kpi_townships.parquet"
 KPI_SUMMARY = "kpi_summary.json"
+KPI_VILLAGES_CSV = "kpi_villages.csv"
+KPI_VILLAGES_GPKG = "kpi_villages.gpkg"
+KPI_VILLAGES_PARQUET = "kpi_villages.parquet"
+"""Village mode (inputs.villages): the per-village table, and with the polygons."""
 
 SITES_PROPOSED_CSV = "sites_proposed.csv"
 SITES_PROPOSED_GPKG = "sites_proposed.gpkg"
@@ -80,7 +84,8 @@ COVERAGE_RASTERS = (RSRP_BEST, RSRP_SECOND, BEST_SERVER, SINR, COVERAGE_PROBABIL
                     THROUGHPUT_DL)
 """Rasters of a coverage run (``throughput_dl_mbps.tif`` only with throughput on)."""
 COVERAGE_TABLES = (BEST_SERVER_LEGEND, KPI_TOWNSHIPS_CSV, KPI_TOWNSHIPS_GPKG,
-                   KPI_TOWNSHIPS_PARQUET, KPI_SUMMARY)
+                   KPI_TOWNSHIPS_PARQUET, KPI_VILLAGES_CSV, KPI_VILLAGES_GPKG,
+                   KPI_VILLAGES_PARQUET, KPI_SUMMARY)
 """Tables of a coverage run."""
 SITES_FILES = (SITES_PROPOSED_CSV, SITES_PROPOSED_GPKG, SITES_PROPOSED_PARQUET, KPI_AFTER,
                SITES_SUMMARY)

@@ -37,7 +37,8 @@ def scenario_taiwan(
         "--townships-layer", help="Layer of a multi-layer townships file (default: towns).")]
     = None,
     villages: Annotated[Path | None, typer.Option(
-        "--villages", help="Village boundaries (VILLCODE).")] = None,
+        "--villages", help="Village boundaries (VILLCODE): the scenario gets "
+        "inputs.villages (village mode, kpi_villages.csv).")] = None,
     villages_layer: Annotated[str | None, typer.Option(
         "--villages-layer", help="Layer of a multi-layer villages file (default: villages).")]
     = None,

@@ -59,7 +59,8 @@ def provenance(inputs, radio, layers, run_warnings: list[str], method: dict,
         "parameters": scenario.to_dict(),
         "input_files": {k: file_info(inputs.sources.get(k)) for k in
                         ("dem", "stations", "population", "townships", "fibre", "trails",
-                         "candidates")},
+                         "candidates", "villages") if k != "villages" or
+                        inputs.sources.get(k) is not None},
         "scenario_file": None if scenario.path is None else str(scenario.path),
         "run_seconds": round(run_seconds, 2),
     }
@@ -137,6 +138,11 @@ def _stage_coverage(out: RunCommit, result) -> tuple[list[Path], dict]:
     out.csv(F.KPI_TOWNSHIPS_CSV, table, codes)
     out.gpkg(F.KPI_TOWNSHIPS_GPKG, townships, layer="kpi_townships")
     out.geoparquet(F.KPI_TOWNSHIPS_PARQUET, townships)
+    villages = getattr(result, "villages", None)
+    if villages is not None:
+        out.csv(F.KPI_VILLAGES_CSV, pd.DataFrame(villages.drop(columns=villages.geometry.name)))
+        out.gpkg(F.KPI_VILLAGES_GPKG, villages, layer="kpi_villages")
+        out.geoparquet(F.KPI_VILLAGES_PARQUET, villages)
     summary = dict(result.summary)
     summary["outputs"] = [p.name for p in out.files[first:]] + [F.KPI_SUMMARY]
     out.json(F.KPI_SUMMARY, summary)

@@ -283,3 +283,83 @@ def households_per_township(townships, population: np.ndarray, near_fibre: np.nd
         return given, given * share, hh_out, hh_out_f, "townships file column households"
     return (pop_t / household_size, near_t / household_size, hh_out, hh_out_f,
             "population / household_size")
+
+
+def village_kpis(villages, township_df: pd.DataFrame, population: np.ndarray,
+                 covered: np.ndarray, min_covered_share: float) -> pd.DataFrame:
+    """Per-village KPI table (the columns of ``kpi_villages.csv``).
+
+    Parameters
+    ----------
+    villages : covkit.data.villages.Villages
+    township_df : DataFrame
+        The township KPI table (:func:`township_kpis`), row order of the townships: a village
+        takes its township's ``status``; where the township is not computed the village's
+        coverage is empty and it is not covered.
+    population : float64 grid, people per cell
+    covered : bool grid (any operator)
+    min_covered_share : float
+        A village is covered when covered population / population >= this share
+        (``coverage.village_min_covered_share``); a village without people is not.
+    """
+    vt = villages.table
+    n = len(vt)
+    pop_v, _ = villages.village_sums(population)
+    cov_v, _ = villages.village_sums(population * covered)
+    share = np.divide(cov_v, pop_v, out=np.zeros(n), where=pop_v > 0)
+    df = pd.DataFrame({
+        "village_id": vt["village_id"].to_numpy(),
+        "name": vt["name"].to_numpy(),
+        "township_id": vt["township_id"].to_numpy(),
+        "township_name": vt["township_name"].to_numpy(),
+        "county": vt["county"].to_numpy(),
+        "population": pop_v,
+        "covered_population": cov_v,
+        "uncovered_population": pop_v - cov_v,
+        "coverage_pct": pct(cov_v, pop_v),
+        "covered": (pop_v > 0) & (share >= min_covered_share - 1e-12),
+        "area_km2": vt["area_km2"].to_numpy(dtype=np.float64),
+        "density_per_km2": vt["density_per_km2"].to_numpy(dtype=np.float64),
+        "remote_village": vt["remote_village"].to_numpy(dtype=bool),
+    })
+    idx = np.asarray(villages.township_index, dtype=np.int64)
+    if "status" in township_df.columns:
+        df["status"] = township_df["status"].to_numpy(dtype=object)[idx]
+        off = ~township_computed(df)
+        if off.any():
+            df.loc[off, ["covered_population", "uncovered_population", "coverage_pct"]] = \
+                np.nan
+            df.loc[off, "covered"] = False
+    else:
+        df["status"] = "computed"
+    return df
+
+
+def village_block(df: pd.DataFrame, villages, min_covered_share: float) -> dict:
+    """The ``villages`` block of kpi_summary.json from the village table
+    (:func:`village_kpis`)."""
+    comp = township_computed(df)
+    cov = df["covered"].to_numpy(dtype=bool)
+    rem = df["remote_village"].to_numpy(dtype=bool)
+    pop = df["population"].to_numpy(dtype=np.float64)
+    pop_ok = float(pop[comp].sum())
+    in_cov = float(pop[cov].sum())
+    return {
+        "count": int(len(df)),
+        "computed": int(comp.sum()),
+        "covered": int(cov.sum()),
+        "min_covered_share": float(min_covered_share),
+        "remote_villages": int(rem.sum()),
+        "remote_villages_covered": int((rem & cov).sum()),
+        "population": float(pop.sum()),
+        "population_in_covered_villages": in_cov,
+        "population_in_covered_villages_pct": pct(in_cov, pop_ok),
+        "population_outside_villages": float(villages.population_outside_villages),
+        "population_method": villages.parts.method,
+        "remote_rule": dict(villages.rule),
+        "method": (f"a village is covered when at least {min_covered_share:g} of its "
+                   "population is covered (coverage.village_min_covered_share; NCC publishes "
+                   "no figure); village people: " + villages.parts.method + "; remote: "
+                   + villages.rule["method"] + "; villages of townships not computed (no "
+                   "terrain) are not covered and have no coverage figures"),
+    }

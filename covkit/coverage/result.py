@@ -58,6 +58,9 @@ class CoverageResult:
         Files written by :meth:`write` (empty until then).
     inputs : covkit.data.inputs.Inputs
         The inputs the run used.
+    villages : GeoDataFrame or None
+        Village mode (``inputs.villages``): one row per village, the columns of
+        ``kpi_villages.csv`` and the polygon (working CRS).
     """
 
     scenario: Scenario
@@ -74,6 +77,7 @@ class CoverageResult:
     summary: dict
     files: list[Path] = field(default_factory=list)
     inputs: object = field(default=None, repr=False)
+    villages: gpd.GeoDataFrame | None = None
 
     def to_xarray(self) -> xr.Dataset:
         """The rasters as an ``xarray.Dataset`` on the analysis grid.

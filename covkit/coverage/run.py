@@ -19,7 +19,7 @@ from covkit.coverage import kpi as K
 from covkit.coverage.files import provenance
 from covkit.coverage.layers import compute_radio, coverage_from_radio
 from covkit.coverage.result import CoverageResult
-from covkit.coverage.summary import METHOD, compute_kpis
+from covkit.coverage.summary import METHOD, compute_kpis, village_table
 from covkit.data.inputs import Inputs
 from covkit.data.loaders import warn
 from covkit.errors import CovkitInputError
@@ -70,11 +70,15 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         df, summary = compute_kpis(inputs, radio, layers)
+        vdf = village_table(inputs, df, layers)
     summary = {**summary, **provenance(inputs, radio, layers, run_warnings, METHOD,
                                        time.perf_counter() - t0)}
     townships = gpd.GeoDataFrame(df, geometry=np.asarray(tw.gdf.geometry.values),
                                  crs=inputs.grid.crs)
+    villages = None if vdf is None else gpd.GeoDataFrame(
+        vdf, geometry=np.asarray(inputs.villages.gdf.geometry.values), crs=inputs.grid.crs)
     return CoverageResult(scenario, inputs.grid, radio.best_dbm, radio.second_dbm,
                           radio.server, layers.sinr_db, layers.coverage_probability,
                           layers.covered, layers.covered_by_operator,
-                          layers.throughput_dl_mbps, townships, summary, inputs=inputs)
+                          layers.throughput_dl_mbps, townships, summary, inputs=inputs,
+                          villages=villages)

@@ -224,6 +224,9 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         }
     else:
         summary["zone_mode"] = None
+    vdf = village_table(inputs, df, layers)
+    summary["villages"] = None if vdf is None else K.village_block(
+        vdf, inputs.villages, cov.village_min_covered_share)
     # counties
     counties = {}
     groups = dict(list(df.groupby("county", sort=True)))
@@ -247,6 +250,17 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     summary["counties"] = counties
     summary["not_computed"] = not_computed
     return df, summary
+
+
+def village_table(inputs, township_df: pd.DataFrame,
+                  layers: CoverageLayers) -> pd.DataFrame | None:
+    """The per-village KPI table (``kpi_villages.csv``, :func:`covkit.coverage.kpi.village_kpis`)
+    of a run with villages (``inputs.villages``); None without."""
+    villages = getattr(inputs, "villages", None)
+    if villages is None:
+        return None
+    return K.village_kpis(villages, township_df, np.asarray(inputs.population, np.float64),
+                          layers.covered, inputs.scenario.coverage.village_min_covered_share)
 
 
 def terrain_figures(inputs, df: pd.DataFrame, not_computed_pop: float,
@@ -325,6 +339,9 @@ def headline(summary: dict) -> dict:
         out[f"population_pct tier {name.replace('_', '/')} Mbps"] = t["population_pct"]
     if summary.get("zone_mode"):
         out["zones_covered"] = summary["zone_mode"]["zones_covered"]
+    if summary.get("villages"):
+        out["villages_covered"] = summary["villages"]["covered"]
+        out["remote_villages"] = summary["villages"]["remote_villages"]
     if "run_seconds" in summary:
         out["run_seconds"] = summary["run_seconds"]
     return out

@@ -17,6 +17,7 @@ import shapely
 from covkit.config import Scenario, load_scenario
 from covkit.data import loaders
 from covkit.data import terrain as T
+from covkit.data import villages as V
 from covkit.data.bands import sector_models
 from covkit.data.fractions import population_weights
 from covkit.data.grid import Grid
@@ -66,6 +67,8 @@ class Inputs:
     terrain : covkit.data.terrain.Terrain or None
         The DEM heights as given, the sea / no-terrain / flat masks, the DEM's resolution and
         the terrain flags.
+    villages : covkit.data.villages.Villages or None
+        Village polygons and their people (village mode, ``inputs.villages``).
     """
 
     scenario: Scenario
@@ -82,6 +85,7 @@ class Inputs:
     sources: dict = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     terrain: T.Terrain | None = None
+    villages: V.Villages | None = None
 
 
 def coast_raster(dem_m, affine6, model):
@@ -156,7 +160,7 @@ def terrain_stations(scenario: Scenario, stations, grid: Grid,
 
 def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=None,
                 population=None, townships=None, fibre=None, trails=None,
-                candidates=None) -> Inputs:
+                candidates=None, villages=None) -> Inputs:
     """Read, validate and grid every input of a scenario.
 
     Parameters
@@ -172,6 +176,9 @@ def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=No
         Township polygons with ``township_id, name, county`` (optional ``remote``).
     fibre, trails, candidates : path, DataFrame or GeoDataFrame, optional
         Optional inputs; default: the scenario's.
+    villages : path or GeoDataFrame, optional
+        Village polygons (village mode, :func:`covkit.data.villages.load_villages`); default:
+        the scenario's ``inputs.villages``.
 
     Returns
     -------
@@ -186,7 +193,7 @@ def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=No
     with loaders.collect_warnings() as issued:
         inputs = _load_inputs(scenario, dem=dem, stations=stations, population=population,
                               townships=townships, fibre=fibre, trails=trails,
-                              candidates=candidates)
+                              candidates=candidates, villages=villages)
     return replace(inputs, warnings=tuple(issued))
 
 
@@ -212,10 +219,10 @@ def fibre_unusable_reason(fibre: pd.DataFrame | None, grid: Grid,
 
 
 def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fibre, trails,
-                 candidates) -> Inputs:
+                 candidates, villages=None) -> Inputs:
     src = _resolve(scenario, {"dem": dem, "stations": stations, "population": population,
                               "townships": townships, "fibre": fibre, "trails": trails,
-                              "candidates": candidates})
+                              "candidates": candidates, "villages": villages})
     grid, mosaic = grid_and_dems(scenario, src["dem"])
     weights = population_weights(mosaic.elevation_m, grid.resolution_m) \
         if scenario.coverage.population_spread == "dasymetric" else None
@@ -252,13 +259,18 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
     trl = None if src["trails"] is None else loaders.load_trails(src["trails"], grid)
     cand = None if src["candidates"] is None else loaders.load_candidates(src["candidates"],
                                                                           grid)
+    vil = None if src["villages"] is None else V.load_villages(
+        src["villages"], grid, pop, tw, columns=scenario.inputs.village_columns,
+        population_source=population_read, remote=RemoteOptions.from_scenario(scenario))
+    if vil is not None:
+        report["population_outside_villages"] = vil.population_outside_villages
     sources = {k: None if v is None else loaders.source_name(v, k) for k, v in src.items()}
     dems = loaders.dem_sources(src["dem"])
     if len(dems) > 1:
         sources["dem"] = [loaders.source_name(d, "dem") for d in dems]
     return Inputs(scenario, grid, terrain.dem_m, st, pop, tw, fib, trl, cand, report,
                   T.terrain_coast_km(terrain, grid.affine6, scenario.propagation.models()),
-                  sources, terrain=terrain)
+                  sources, terrain=terrain, villages=vil)
 
 
 def summarize_inputs(inputs: Inputs) -> dict:

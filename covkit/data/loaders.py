@@ -1356,3 +1356,10 @@ def read_points_csv(path: Path, crs: str) -> tuple[np.ndarray, np.ndarray]:
     raise CovkitInputError("points need columns x, y (scenario CRS, metres) or lon, lat "
                            f"(degrees); found: {', '.join(map(str, df.columns))}", file=path,
                            column="x,y")
+
+
+unique_ids = _unique_ids
+"""Ids of a column as text, refusing empty and duplicate ones (file, column and row named):
+the check townships and villages share."""
+check_polygons = _check_polygons
+"""Refuse empty and non-polygon geometries (file, column and row named)."""

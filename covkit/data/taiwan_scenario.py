@@ -10,7 +10,8 @@ into place; :class:`covkit.outputs.RunCommit`):
 - ``population.gpkg``: the population polygons of the finest level given, each with its
   ``population`` and ``township_id`` (so the grid holds every township's registered count);
 - ``sources.json`` and ``SOURCES.md``: the input files, their sha256 and the join report;
-- ``scenario.toml`` referencing them, and the DEM and stations by absolute path.
+- ``scenario.toml`` referencing them (``inputs.villages`` = villages.gpkg when village
+  boundaries are given: village mode), and the DEM and stations by absolute path.
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def scenario_toml_text(*, name: str, crs: str, resolution_m: float, bounds, dem,
         "",
     ]
     if villages:
-        lines.insert(-1, "# villages.gpkg: the village boundaries, for village-level studies")
+        lines[-1:-1] = ["# village mode: coverage per village (kpi_villages.csv); a village is "
+                        "covered when", "# coverage.village_min_covered_share of its people "
+                        "are (default 0.5)", "villages = \"villages.gpkg\""]
     lines += [
         "[coverage]",
         "# the remote rule's national density: the registered population of the townships",
