@@ -96,7 +96,9 @@ def build_taiwan_scenario(out_dir: str | Path, *, townships: str | Path,
                           village_population: str | Path | None = None,
                           resolution_m: float = 100.0, crs: str = "EPSG:3826",
                           national_population: float | None = None,
-                          national_area_km2: float | None = None) -> Path:
+                          national_area_km2: float | None = None,
+                          synthetic_sites: int | None = None, operators: int = 3,
+                          seed: int = 0) -> Path:
     """A scenario folder from Taiwan's official files, joined on codes; what ``covkit
     scenario taiwan`` runs.
 
@@ -129,7 +131,9 @@ def build_taiwan_scenario(out_dir: str | Path, *, townships: str | Path,
                                  village_population=village_population,
                                  resolution_m=resolution_m, crs=crs,
                                  national_population=national_population,
-                                 national_area_km2=national_area_km2)
+                                 national_area_km2=national_area_km2,
+                                 synthetic_sites=synthetic_sites, operators=operators,
+                                 seed=seed)
 
 
 def check_inputs(scenario: Scenario | str | Path | dict, **inputs) -> Inputs:

@@ -364,3 +364,29 @@ def test_township_table_without_households(shared_dir, tmp_path):
     assert "households" not in j.townships.columns  # KPIs fall back to household_size
     assert j.townships["population"].sum() == REGISTERED_2022_03
     assert (j.population["level"] == "township").all() and len(j.population) == 368
+
+
+def test_builder_with_synthetic_sites(shared_dir, tmp_path):
+    """No station list: --synthetic-sites places seeded sites on the built scenario's land,
+    writes them as stations.csv flagged synthetic, and the scenario loads with them."""
+    base = shared_dir / "data" / "taiwan"
+    args = ["scenario", "taiwan", "--townships", str(base / "towns-10t.json"),
+            "--population", str(base / "township_population_2022-03.json"),
+            "--dem", str(base / "etopo1_taiwan_1arcmin.tif"), "--synthetic-sites", "400",
+            "--operators", "2", "--resolution-m", "2000"]
+    r = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    st = pd.read_csv(tmp_path / "a" / "stations.csv", encoding="utf-8-sig")
+    assert st["site_id"].nunique() == 400 and set(st["operator"]) == {"A", "B"}
+    assert st["synthetic"].all()
+    again = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "b")])
+    assert again.exit_code == 0
+    assert (tmp_path / "a" / "stations.csv").read_bytes() == \
+        (tmp_path / "b" / "stations.csv").read_bytes()  # seeded
+    inputs = covkit.load_inputs(tmp_path / "a" / "scenario.toml")
+    assert inputs.stations.synthetic_sites == 400
+    assert (inputs.dem_m[inputs.grid.index_of(*[inputs.stations.table[c].to_numpy()
+                                                 for c in ("x_m", "y_m")])] > 0).all()
+    both = CliRunner().invoke(app, [*args, "--stations", str(base / "SOURCE.md"),
+                                    "--out", str(tmp_path / "c")])
+    assert isinstance(both.exception, CovkitInputError) and "not both" in str(both.exception)

@@ -54,11 +54,17 @@ def print_summary(summary: dict, as_json: bool, title: str) -> None:
     Console().print(table)
 
 
-def _fmt(v) -> str:
+def _fmt(v, pct: bool = False) -> str:
+    """A figure as printed: percentages with 2 decimals, whole numbers with thousands
+    separators, NaN (not computed) as n/a."""
     if v is None:
         return ""
     if isinstance(v, float):
-        return f"{v:,.1f}" if abs(v) >= 100 or v == int(v) else f"{v:,.2f}"
+        if v != v:
+            return "n/a"
+        if pct:
+            return f"{v:.2f}"
+        return f"{v:,.0f}" if v == int(v) or abs(v) >= 1000 else f"{v:,.2f}"
     if isinstance(v, list):
         return ", ".join(map(str, v))
     return str(v)
@@ -78,7 +84,7 @@ def print_kpis(summary: dict) -> None:
     table.add_column("value", justify="right")
     table.add_column("method", overflow="fold")
     for k, v in figures.items():
-        table.add_row(k, _fmt(v), methods.get(k, ""))
+        table.add_row(k, _fmt(v, pct="_pct" in k), methods.get(k, ""))
     console.print(table)
     remote = covkit.api.remote_rows(summary)
     if remote:
@@ -90,17 +96,19 @@ def print_kpis(summary: dict) -> None:
         console.print(t)
     counties = covkit.api.county_rows(summary)
     if len(counties) > 1:
-        codes = any(c for c, *_ in counties)
+        codes = any(c[0] for c in counties)
+        missing = any(c[6] for c in counties)
         t = Table(title="coverage by county (non-remote / remote townships)")
         cols = ((("code", "left"),) if codes else ()) + (
             ("county", "left"), ("non-remote people", "right"), ("non-remote %", "right"),
-            ("remote people", "right"), ("remote %", "right"))
+            ("remote people", "right"), ("remote %", "right")) + (
+            (("not computed people", "right"),) if missing else ())
         for col, just in cols:
             t.add_column(col, justify=just)
-        for code, county, nrp, nrc, rp, rc in counties:
-            row = [str(county), _fmt(nrp), _fmt(nrc), _fmt(rp) if rp else "",
-                   _fmt(rc) if rp else ""]
-            t.add_row(*([str(code)] if codes else []) + row)
+        for code, county, nrp, nrc, rp, rc, nc in counties:
+            row = [str(county), _fmt(nrp), _fmt(nrc, pct=True), _fmt(rp) if rp else "",
+                   _fmt(rc, pct=True) if rp else ""]
+            t.add_row(*([str(code)] if codes else []) + row + ([_fmt(nc)] if missing else []))
         console.print(t)
 
 

@@ -48,7 +48,13 @@ def scenario_taiwan(
     village_population: Annotated[Path | None, typer.Option(
         "--village-population", help="Village population CSV (TOWNCODE-NNN codes).")] = None,
     stations: Annotated[Path | None, typer.Option(
-        "--stations", help="Stations table in covkit's schema (required).")] = None,
+        "--stations", help="Stations table in covkit's schema (or --synthetic-sites).")] = None,
+    synthetic_sites: Annotated[int | None, typer.Option(
+        "--synthetic-sites", help="Without a stations table: place N synthetic sites by "
+        "population and terrain (written as stations.csv, flagged synthetic).")] = None,
+    operators: Annotated[int, typer.Option(
+        "--operators", help="Operators of the synthetic sites.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic sites.")] = 0,
     resolution_m: Annotated[float, typer.Option("--resolution-m", help="Grid cell size [m].")]
     = 100.0,
     crs: Annotated[str, typer.Option("--crs", help="Metric working CRS.")] = "EPSG:3826",
@@ -66,7 +72,8 @@ def scenario_taiwan(
         out, townships=townships, dem=dem, stations=stations, townships_layer=townships_layer,
         villages=villages, villages_layer=villages_layer, population=population,
         village_population=village_population, resolution_m=resolution_m, crs=crs,
-        national_population=national_population, national_area_km2=national_area_km2)
+        national_population=national_population, national_area_km2=national_area_km2,
+        synthetic_sites=synthetic_sites, operators=operators, seed=seed)
     echo(f"wrote Taiwan scenario {path} (join report: {path.parent / 'SOURCES.md'})")
 
 

@@ -425,10 +425,11 @@ def remote_rows(summary: dict) -> list[tuple[str, str, str]]:
 
 def county_rows(summary: dict) -> list[tuple]:
     """Per county (in the summary's order: by code where there are codes): code, county,
-    non-remote population and coverage %, remote population and coverage %."""
+    non-remote population and coverage %, remote population and coverage % (of the townships
+    computed), and the population not computed (townships without terrain; 0 when none)."""
     rows = []
     for county, e in (summary.get("counties") or {}).items():
         rows.append((e.get("county_code", ""), county, e.get("non_remote_population"),
                      e.get("non_remote_coverage_pct"), e.get("remote_population"),
-                     e.get("remote_coverage_pct")))
+                     e.get("remote_coverage_pct"), e.get("population_not_computed", 0.0)))
     return rows

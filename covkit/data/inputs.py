@@ -158,6 +158,45 @@ def terrain_stations(scenario: Scenario, stations, grid: Grid,
     return replace(st, table=st.table.assign(model=models))
 
 
+@dataclass(frozen=True)
+class Land:
+    """The inputs of a scenario that do not depend on its stations: the grid, the terrain,
+    the population and the townships (what a synthetic network is placed on)."""
+
+    grid: Grid
+    terrain: T.Terrain
+    population: np.ndarray
+    townships: loaders.Townships
+    report: dict
+    population_source: loaders.Population | None = None
+
+
+def load_land(scenario: Scenario | str | Path | dict, *, dem=None, population=None,
+              townships=None) -> Land:
+    """The grid, DEM mosaic and terrain, population and townships of a scenario, as
+    :func:`load_inputs` reads them (paths or in-memory objects in place of the scenario's
+    inputs), without the stations."""
+    scenario = _as_scenario(scenario)
+    src = _resolve(scenario, {"dem": dem, "population": population, "townships": townships})
+    grid, mosaic = grid_and_dems(scenario, src["dem"])
+    weights = population_weights(mosaic.elevation_m, grid.resolution_m) \
+        if scenario.coverage.population_spread == "dasymetric" else None
+    population_read = loaders.read_population(src["population"], grid, weights=weights)
+    pop, report = population_read.grid, population_read.report
+    if pop.sum() <= 0:
+        raise CovkitInputError("population on the analysis grid is zero: check that the "
+                               "population file overlaps the grid and is in people per cell",
+                               file=loaders.source_name(src["population"], "population"))
+    tw = loaders.load_townships(src["townships"], grid, pop,
+                                remote_density_ratio=scenario.coverage.remote_density_ratio,
+                                columns=scenario.inputs.township_columns,
+                                remote=RemoteOptions.from_scenario(scenario),
+                                population_source=population_read,
+                                names=scenario.outputs.names)
+    terrain = make_terrain(scenario, grid, mosaic, tw.zone >= 0)
+    return Land(grid, terrain, pop, tw, report, population_read)
+
+
 def load_inputs(scenario: Scenario | str | Path | dict, *, dem=None, stations=None,
                 population=None, townships=None, fibre=None, trails=None,
                 candidates=None, villages=None) -> Inputs:
@@ -223,25 +262,14 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
     src = _resolve(scenario, {"dem": dem, "stations": stations, "population": population,
                               "townships": townships, "fibre": fibre, "trails": trails,
                               "candidates": candidates, "villages": villages})
-    grid, mosaic = grid_and_dems(scenario, src["dem"])
-    weights = population_weights(mosaic.elevation_m, grid.resolution_m) \
-        if scenario.coverage.population_spread == "dasymetric" else None
-    population_read = loaders.read_population(src["population"], grid, weights=weights)
-    pop, report = population_read.grid, population_read.report
-    if pop.sum() <= 0:
-        raise CovkitInputError("population on the analysis grid is zero: check that the "
-                               "population file overlaps the grid and is in people per cell",
-                               file=loaders.source_name(src["population"], "population"))
-    tw = loaders.load_townships(src["townships"], grid, pop,
-                                remote_density_ratio=scenario.coverage.remote_density_ratio,
-                                columns=scenario.inputs.township_columns,
-                                remote=RemoteOptions.from_scenario(scenario),
-                                population_source=population_read,
-                                names=scenario.outputs.names)
-    terrain = make_terrain(scenario, grid, mosaic, tw.zone >= 0)
+    land = load_land(scenario, dem=src["dem"], population=src["population"],
+                     townships=src["townships"])
+    grid, pop, report, tw, terrain = (land.grid, land.population, land.report, land.townships,
+                                      land.terrain)
     st = terrain_stations(scenario, src["stations"], grid, terrain)
     in_extent = shapely.intersects(np.asarray(tw.gdf.geometry.values), shapely.box(*grid.bounds))
-    status, missing = T.township_status(tw.zone, pop, terrain, len(tw.table), in_extent)
+    status, missing = T.township_status(tw.zone, pop, terrain, len(tw.table), in_extent,
+                                         sums=tw.township_sums)
     tw = replace(tw, table=tw.table.assign(status=status, no_terrain_share=missing))
     report = dict(report)
     report["population_outside_townships"] = tw.population_outside_townships
@@ -261,7 +289,7 @@ def _load_inputs(scenario: Scenario, *, dem, stations, population, townships, fi
                                                                           grid)
     vil = None if src["villages"] is None else V.load_villages(
         src["villages"], grid, pop, tw, columns=scenario.inputs.village_columns,
-        population_source=population_read, remote=RemoteOptions.from_scenario(scenario))
+        population_source=land.population_source, remote=RemoteOptions.from_scenario(scenario))
     if vil is not None:
         report["population_outside_villages"] = vil.population_outside_villages
     sources = {k: None if v is None else loaders.source_name(v, k) for k, v in src.items()}

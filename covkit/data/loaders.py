@@ -991,10 +991,10 @@ def _check_polygons(gdf, path: Path) -> None:
                                file=path, column="geometry", row=i + 1)
 
 
-def repair_polygons(geoms, ids, path) -> np.ndarray:
+def repair_polygons(geoms, ids, path, what: str = "township") -> np.ndarray:
     """Invalid polygons (self-intersecting rings, ...) repaired with ``shapely.make_valid``,
-    keeping the polygonal parts; a warning names each township repaired, why and its area
-    before and after.
+    keeping the polygonal parts; a warning names each polygon repaired (``what``: township,
+    village), why and its area before and after.
 
     Raises
     ------
@@ -1013,10 +1013,10 @@ def repair_polygons(geoms, ids, path) -> np.ndarray:
                  if g.geom_type in ("Polygon", "MultiPolygon") and not g.is_empty]
         fixed = shapely.union_all(parts) if parts else None
         if fixed is None or fixed.is_empty or fixed.area <= 0.0:
-            raise CovkitInputError(f"township {str(ids[i])!r} has an invalid polygon ({reason}) "
+            raise CovkitInputError(f"{what} {str(ids[i])!r} has an invalid polygon ({reason}) "
                                    "that has no area once repaired", file=path,
                                    column="geometry", row=int(i) + 1)
-        warn(f"{path}: township {str(ids[i])!r} (row {i + 1}) has an invalid polygon "
+        warn(f"{path}: {what} {str(ids[i])!r} (row {i + 1}) has an invalid polygon "
              f"({reason}); repaired with shapely.make_valid, area "
              f"{shapely.area(geoms[i]) / 1e6:.3f} -> {fixed.area / 1e6:.3f} km2")
         out[i] = fixed

@@ -35,6 +35,7 @@ from scipy import ndimage
 
 from covkit.data import loaders
 from covkit.data.grid import Grid
+from covkit.data.inputs import load_land
 from covkit.errors import CovkitInputError
 
 STATION_COLUMNS = [
@@ -447,18 +448,10 @@ def synthetic_stations(grid: Grid, population: np.ndarray, dem_m: np.ndarray, n_
     return df.sort_values("station_id", kind="stable").reset_index(drop=True)
 
 
-def site_inputs(scenario) -> tuple[Grid, np.ndarray, np.ndarray, np.ndarray]:
-    """The grid, population, DEM and township raster of a scenario, without its stations
-    (for generating them): ``(grid, population, dem_m, zone)``."""
-    sc, inp = scenario.scenario, scenario.inputs
-    for name in ("dem", "population", "townships"):
-        if getattr(inp, name) is None:
-            raise CovkitInputError(f"no {name} input: set inputs.{name} in the scenario",
-                                   file=scenario.path, column=f"inputs.{name}")
-    grid = loaders.grid_for(sc.crs, sc.resolution_m, inp.dem, sc.bounds)
-    dem_m = loaders.load_dem(inp.dem, grid)
-    pop, _ = loaders.load_population(inp.population, grid)
-    tw = loaders.load_townships(inp.townships, grid, pop,
-                                remote_density_ratio=scenario.coverage.remote_density_ratio,
-                                columns=inp.township_columns)
-    return grid, pop, dem_m, tw.zone
+def site_inputs(scenario, **inputs) -> tuple[Grid, np.ndarray, np.ndarray, np.ndarray]:
+    """The grid, population, terrain and township raster of a scenario, as
+    :func:`covkit.data.inputs.load_land` reads them, without its stations (for generating
+    them): ``(grid, population, dem_m, zone)``. ``inputs``: in-memory ``dem``, ``population``
+    or ``townships`` in place of the scenario's files."""
+    land = load_land(scenario, **inputs)
+    return land.grid, land.population, land.terrain.dem_m, land.townships.zone

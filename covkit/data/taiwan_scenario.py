@@ -19,17 +19,22 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import tomllib
 from pathlib import Path
 
 from pyproj import CRS
 
+from covkit.config import scenario_from_dict
 from covkit.data import taiwan
+from covkit.data.synthetic import site_inputs, synthetic_stations
 from covkit.errors import CovkitInputError
 from covkit.outputs import RunCommit
 
 TAIWAN_SCENARIO_FILES = ("townships.gpkg", "villages.gpkg", "population.gpkg", "sources.json",
                          "SOURCES.md", "scenario.toml")
-"""The files :func:`write_taiwan_scenario` writes (a rerun replaces the whole set)."""
+"""The files :func:`write_taiwan_scenario` writes (a rerun replaces the whole set), and
+``stations.csv`` with synthetic sites (only then: a stations table given by the user may lie in
+the same folder)."""
 DEFAULT_CRS = "EPSG:3826"
 """TWD97 / TM2 zone 121: Taiwan's metric working CRS."""
 TAIWAN_AREA_KM2 = 36197.07
@@ -101,6 +106,15 @@ def scenario_toml_text(*, name: str, crs: str, resolution_m: float, bounds, dem,
                         "covered when", "# coverage.village_min_covered_share of its people "
                         "are (default 0.5)", "villages = \"villages.gpkg\""]
     lines += [
+        "[propagation]",
+        "# P.1812 (terrain) up to 6 GHz; TR 38.901 UMa for mmWave carriers (28 GHz)",
+        "model = \"p1812\"",
+        "[[propagation.bands]]",
+        "min_mhz = 6000.0",
+        "model = \"38901-uma\"",
+        "# islands beyond every DEM given (e.g. Kinmen and Matsu beyond ETOPO1's 119-123 E) are",
+        "# not computed; give their DEM as another --dem, or no_terrain = \"flat\" (flagged)",
+        "",
         "[coverage]",
         "# the remote rule's national density: the registered population of the townships",
         "# written here and Taiwan's official land area (never the density of a loaded subset)",
@@ -157,7 +171,9 @@ def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_l
                           village_population=None, resolution_m: float = 100.0,
                           crs: str = DEFAULT_CRS, name: str = "taiwan",
                           national_population: float | None = None,
-                          national_area_km2: float | None = None) -> Path:
+                          national_area_km2: float | None = None,
+                          synthetic_sites: int | None = None, operators: int = 3,
+                          seed: int = 0) -> Path:
     """Build a scenario folder from Taiwan's official files; returns the scenario.toml path.
 
     Parameters
@@ -168,8 +184,13 @@ def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_l
         Township boundaries (TopoJSON / GeoJSON / Shapefile / GeoPackage with TOWNCODE).
     dem : path or list of paths
         DEM GeoTIFF(s), referenced by absolute path.
-    stations : path
-        Stations table in covkit's schema (required until synthetic sites exist).
+    stations : path, optional
+        Stations table in covkit's schema; or ``synthetic_sites``.
+    synthetic_sites, operators, seed : int, optional
+        Without a stations table: place this many synthetic sites of ``operators`` operators
+        on the scenario's grid, population and terrain
+        (:func:`covkit.data.synthetic.synthetic_stations`, seeded), written as
+        ``stations.csv`` with ``synthetic = true`` (flagged in every output of a run).
     townships_layer, villages_layer : str, optional
         Layer of a multi-layer file (default: the layer named ``towns`` / ``villages``).
     villages : path, optional
@@ -191,10 +212,16 @@ def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_l
     if not dems:
         raise CovkitInputError("no DEM given: give at least one DEM GeoTIFF")
     dems = [_existing(d, "DEM") for d in dems]
-    if stations is None:
+    if (stations is None) == (synthetic_sites is None):
         raise CovkitInputError("no stations given: a Taiwan scenario needs a stations table "
-                               "in covkit's schema (--stations)")
-    stations = _existing(stations, "stations")
+                               "in covkit's schema (--stations) or synthetic sites "
+                               "(--synthetic-sites N)" if stations is None else
+                               "give either a stations table (--stations) or synthetic sites "
+                               "(--synthetic-sites N), not both")
+    if synthetic_sites is not None and int(synthetic_sites) < 1:
+        raise CovkitInputError(f"synthetic sites {synthetic_sites}: give at least 1",
+                               column="synthetic_sites")
+    stations = _existing(stations, "stations") if stations is not None else None
     if population is None and village_population is None:
         raise CovkitInputError("no population given: give the township population "
                                "(--population), the village population "
@@ -229,7 +256,8 @@ def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_l
         files.append({"input": "village population",
                       "path": str(Path(village_population).resolve())})
     files += [{"input": "dem", "path": str(d)} for d in dems]
-    files.append({"input": "stations", "path": str(stations)})
+    if stations is not None:
+        files.append({"input": "stations", "path": str(stations)})
     for f in files:
         f["sha256"] = sha256_of(Path(f["path"]))
     sources = {"files": files, "join": joined.report,
@@ -237,14 +265,28 @@ def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_l
                "scenario": {"crs": crs, "resolution_m": float(resolution_m),
                             "bounds": list(bounds)}}
     text = scenario_toml_text(name=name, crs=crs, resolution_m=resolution_m, bounds=bounds,
-                              dem=[str(d) for d in dems], stations=str(stations),
+                              dem=[str(d) for d in dems],
+                              stations=str(stations) if stations is not None else "stations.csv",
                               villages=vil is not None,
                               national_population=(float(joined.report["population_total"])
                                                    if national_population is None
                                                    else national_population),
                               national_area_km2=(TAIWAN_AREA_KM2 if national_area_km2 is None
                                                  else national_area_km2))
-    with RunCommit(out_dir, replaces=TAIWAN_SCENARIO_FILES, tidy_new_folder=True) as out:
+    network = None
+    if synthetic_sites is not None:
+        # placed on the scenario being written: its grid, terrain, population and townships
+        scenario = scenario_from_dict(tomllib.loads(text), base_dir=Path(out_dir))
+        grid, pop, dem_m, zone = site_inputs(scenario, population=joined.population,
+                                             townships=joined.townships)
+        network = synthetic_stations(grid, pop, dem_m, int(synthetic_sites), zone=zone,
+                                     operators=operators, seed=seed)
+        sources["synthetic_sites"] = {"sites": int(synthetic_sites), "operators": operators,
+                                      "seed": seed, "sectors": len(network)}
+    replaces = TAIWAN_SCENARIO_FILES + (("stations.csv",) if network is not None else ())
+    with RunCommit(out_dir, replaces=replaces, tidy_new_folder=True) as out:
+        if network is not None:
+            out.csv("stations.csv", network)
         out.gpkg("townships.gpkg", joined.townships, "townships")
         if joined.villages is not None:
             out.gpkg("villages.gpkg", joined.villages, "villages")

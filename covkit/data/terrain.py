@@ -201,8 +201,8 @@ def terrain_coast_km(terrain: Terrain, affine6, model):
 
 
 def township_status(zone: np.ndarray, population: np.ndarray, terrain: Terrain,
-                    n: int, in_extent: np.ndarray | None = None) -> tuple[np.ndarray,
-                                                                          np.ndarray]:
+                    n: int, in_extent: np.ndarray | None = None,
+                    sums=None) -> tuple[np.ndarray, np.ndarray]:
     """Per township its status and the share of its population (of its cells when it has no
     population on the grid) on cells without terrain.
 
@@ -216,17 +216,20 @@ def township_status(zone: np.ndarray, population: np.ndarray, terrain: Terrain,
     z = zone[valid]
     pop = np.asarray(population, dtype=np.float64)[valid]
 
+    full = np.asarray(population, dtype=np.float64)
+    people = sums(full)[0] if sums is not None else np.bincount(z, weights=pop, minlength=n)
+
     def share(mask: np.ndarray) -> np.ndarray:
         m = mask[valid]
         cells = np.bincount(z, minlength=n).astype(np.float64)
-        people = np.bincount(z, weights=pop, minlength=n)
-        by_pop = np.divide(np.bincount(z[m], weights=pop[m], minlength=n), people,
-                           out=np.zeros(n), where=people > 0)
+        on = (sums(np.where(mask, full, 0.0))[0] if sums is not None
+              else np.bincount(z[m], weights=pop[m], minlength=n))
+        by_pop = np.divide(on, people, out=np.zeros(n), where=people > 0)
         by_cell = np.divide(np.bincount(z[m], minlength=n), cells, out=np.zeros(n),
                             where=cells > 0)
         return np.where(people > 0, by_pop, by_cell)
 
-    on_grid = np.bincount(z, minlength=n) > 0
+    on_grid = (np.bincount(z, minlength=n) > 0) | (people > 0)
     missing = share(terrain.no_terrain)
     flat = share(terrain.flat)
     status = np.full(n, STATUS_SYNTHETIC if FLAG_SYNTHETIC in terrain.flags else

@@ -228,7 +228,8 @@ def load_villages(path, grid: Grid, population: np.ndarray, townships: loaders.T
     names = gdf[name_col].fillna("").astype(str).to_numpy(dtype=object) if name_col \
         else np.full(len(gdf), "", dtype=object)
     gdf = gdf.to_crs(grid.crs).reset_index(drop=True)
-    gdf = gdf.set_geometry(loaders.repair_polygons(gdf.geometry.values, codes, path))
+    gdf = gdf.set_geometry(loaders.repair_polygons(gdf.geometry.values, codes, path,
+                                                    "village"))
     parts = village_parts(population_source, codes, gdf.geometry.values, grid)
     n = len(gdf)
     pop, outside = parts.sums(population, n)
