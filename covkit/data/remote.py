@@ -526,9 +526,8 @@ def classify(geoms, township_ids, names, population, area_km2, *, on_grid=None,
         "offshore_additions": _listing(ids, names, offshore & ~density, seat_km),
         "list": listing,
     }
-    columns = {"county_code": codes if codes is not None else np.full(n, "", dtype=object),
-               "density_remote": density, "offshore_island": island,
-               "offshore_seat_km": seat_km}
+    columns = ({"county_code": codes} if codes is not None else {}) | {
+        "density_remote": density, "offshore_island": island, "offshore_seat_km": seat_km}
     return RemoteResult(remote.astype(bool), rule, columns, summary, tuple(messages))
 
 
