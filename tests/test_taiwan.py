@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import rasterio
+from helpers.taiwan import land_stations
 from typer.testing import CliRunner
 
 import covkit
@@ -85,24 +84,6 @@ def test_column_map_errors(taiwan, tmp_path):
 
 REGISTERED_2022_03 = 23_268_991   # township table total (SOURCE.md)
 REGISTERED_2021_03 = 23_525_623   # village table total (SOURCE.md)
-
-
-def land_stations(base: Path, path: Path, every: int = 25) -> Path:
-    """A stations CSV in covkit's schema: one omni 3.5 GHz sector at the representative point
-    of every ``every``-th village that stands on land inside the DEM (a few hundred sites)."""
-    vil = gpd.read_file(base / "villages-10t.json", layer="villages").set_crs("EPSG:4326")
-    pts = vil.representative_point()
-    with rasterio.open(base / "etopo1_taiwan_1arcmin.tif") as ds:
-        z = np.array([v[0] for v in ds.sample(list(zip(pts.x, pts.y, strict=True)))])
-        b = ds.bounds
-    ok = (z > 0) & (pts.x > b.left + 0.05) & (pts.y < b.top - 0.05)
-    sel = np.flatnonzero(ok)[::every]
-    pd.DataFrame({"station_id": [f"S{i:04d}" for i in range(sel.size)],
-                  "operator": np.where(np.arange(sel.size) % 2, "OpB", "OpA"),
-                  "lon": pts.x.to_numpy()[sel].round(6), "lat": pts.y.to_numpy()[sel].round(6),
-                  "height_m": 30.0, "freq_mhz": 3500.0, "eirp_dbm": 62.0}).to_csv(path,
-                                                                                 index=False)
-    return path
 
 
 @pytest.fixture(scope="module")

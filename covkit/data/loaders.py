@@ -1038,6 +1038,30 @@ def spread_polygon_values(geoms, values: np.ndarray, grid: Grid,
 # townships
 
 
+def read_polygon_table(src, what: str, columns: dict[str, str] | None, key: str):
+    """A polygon file (or GeoDataFrame) with at least one feature, its columns renamed by a
+    column map ``{covkit name: the file's name}`` (scenario key ``key``, e.g.
+    ``inputs.township_columns``; a column already named like a mapped covkit name is dropped
+    first, so the file's own column wins). Returns ``(gdf, name)``."""
+    gdf = read_table(src, what)
+    path = source_name(src, what)
+    if not hasattr(gdf, "geometry"):
+        raise CovkitInputError(f"{what} must be a polygon file (GeoPackage, GeoJSON, ...)",
+                               file=path)
+    if len(gdf) == 0:
+        raise CovkitInputError(f"{what} file has no features", file=path)
+    if columns:
+        missing = [c for c in columns.values() if c not in gdf.columns]
+        if missing:
+            raise CovkitInputError(
+                f"{key} names column '{missing[0]}', which the file lacks "
+                f"(found: {', '.join(map(str, gdf.columns))})", file=path, column=missing[0])
+        gdf = gdf.drop(columns=[c for c in columns if c in gdf.columns and
+                                c not in columns.values()])
+        gdf = gdf.rename(columns={v: k for k, v in columns.items()})
+    return gdf, path
+
+
 @dataclass(frozen=True)
 class Townships:
     """Township polygons, their zone raster and attributes.
@@ -1111,20 +1135,7 @@ def load_townships(path: Path, grid: Grid, population: np.ndarray, *,
     ``names="taiwan"`` folds 台 to 臺 in ``name`` and ``county`` and keeps the file's spelling
     in ``name_source`` / ``county_source`` (:mod:`covkit.data.names`).
     """
-    src, path = path, source_name(path, "townships")
-    gdf = read_table(src, "townships")
-    if not hasattr(gdf, "geometry"):
-        raise CovkitInputError("townships must be a polygon file (GeoPackage, GeoJSON, ...)",
-                               file=path)
-    if len(gdf) == 0:
-        raise CovkitInputError("townships file has no features", file=path)
-    if columns:
-        missing = [src for src in columns.values() if src not in gdf.columns]
-        if missing:
-            raise CovkitInputError(
-                f"inputs.township_columns names column '{missing[0]}', which the file lacks "
-                f"(found: {', '.join(map(str, gdf.columns))})", file=path, column=missing[0])
-        gdf = gdf.rename(columns={src: dst for dst, src in columns.items()})
+    gdf, path = read_polygon_table(path, "townships", columns, "inputs.township_columns")
     _require_columns(gdf, ("township_id", "name", "county"), path, "townships")
     ids = _unique_ids(gdf, "township_id", path)
     _check_polygons(gdf, path)

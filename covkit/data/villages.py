@@ -196,22 +196,7 @@ def load_villages(path, grid: Grid, population: np.ndarray, townships: loaders.T
         Naming the file, column and row: no polygons, duplicate or empty codes, a village whose
         township is not among the townships.
     """
-    src, path = path, loaders.source_name(path, "villages")
-    gdf = loaders.read_table(src, "villages")
-    if not hasattr(gdf, "geometry"):
-        raise CovkitInputError("villages must be a polygon file (GeoPackage, GeoJSON, ...)",
-                               file=path)
-    if len(gdf) == 0:
-        raise CovkitInputError("villages file has no features", file=path)
-    if columns:
-        missing = [c for c in columns.values() if c not in gdf.columns]
-        if missing:
-            raise CovkitInputError(
-                f"inputs.village_columns names column '{missing[0]}', which the file lacks "
-                f"(found: {', '.join(map(str, gdf.columns))})", file=path, column=missing[0])
-        gdf = gdf.drop(columns=[c for c in columns if c in gdf.columns and
-                                c not in columns.values()])
-        gdf = gdf.rename(columns={v: k for k, v in columns.items()})
+    gdf, path = loaders.read_polygon_table(path, "villages", columns, "inputs.village_columns")
     code_col, codes = _village_codes(gdf, path)
     town = _township_codes(gdf, codes, code_col, path)
     tindex = {str(k): i for i, k in enumerate(townships.table["township_id"].to_numpy())}
