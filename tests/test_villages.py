@@ -17,7 +17,6 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 from helpers.taiwan import land_stations
 from shapely.geometry import box

@@ -153,29 +153,23 @@ def n_rb(tech: str, bandwidth_mhz: float, scs_khz: float, freq_mhz: float | None
             f"({', '.join(f'{k:g}' for k in LTE_N_RB)} MHz)", column="bandwidth_mhz")
     if tech != "5G":
         raise CovkitInputError(f"tech {tech!r} must be 4G or 5G", column="tech")
-    if freq_mhz is not None and float(freq_mhz) >= FR2_MIN_MHZ:
-        table = NR_FR2_N_RB.get(scs)
-        if table is None:
-            raise CovkitInputError(
-                f"NR FR2 subcarrier spacing {scs:g} kHz is not in TS 38.101-2 Table 5.3.2-1 "
-                "(60, 120 kHz)", column="scs_khz")
-        for k, v in table.items():
-            if abs(bw - k) < 1e-6:
-                return v
-        raise CovkitInputError(
-            f"NR FR2 bandwidth {bw:g} MHz with {scs:g} kHz subcarriers is not in TS 38.101-2 "
-            f"Table 5.3.2-1 ({', '.join(f'{k:g}' for k in table)} MHz)",
-            column="bandwidth_mhz,scs_khz")
-    table = NR_FR1_N_RB.get(scs)
+    fr2 = freq_mhz is not None and float(freq_mhz) >= FR2_MIN_MHZ
+    return _nr_n_rb(NR_FR2_N_RB if fr2 else NR_FR1_N_RB, bw, scs,
+                    "NR FR2" if fr2 else "NR FR1", "TS 38.101-2" if fr2 else "TS 38.101-1")
+
+
+def _nr_n_rb(tables: dict, bw: float, scs: float, name: str, spec: str) -> int:
+    """N_RB of an NR carrier from its spec table (``tables``: scs -> {bandwidth: N_RB})."""
+    table = tables.get(scs)
     if table is None:
         raise CovkitInputError(
-            f"NR FR1 subcarrier spacing {scs:g} kHz is not in TS 38.101-1 Table 5.3.2-1 "
-            "(15, 30, 60 kHz)", column="scs_khz")
+            f"{name} subcarrier spacing {scs:g} kHz is not in {spec} Table 5.3.2-1 "
+            f"({', '.join(f'{k:g}' for k in tables)} kHz)", column="scs_khz")
     for k, v in table.items():
         if abs(bw - k) < 1e-6:
             return v
     raise CovkitInputError(
-        f"NR FR1 bandwidth {bw:g} MHz with {scs:g} kHz subcarriers is not in TS 38.101-1 "
+        f"{name} bandwidth {bw:g} MHz with {scs:g} kHz subcarriers is not in {spec} "
         f"Table 5.3.2-1 ({', '.join(f'{k:g}' for k in table)} MHz)",
         column="bandwidth_mhz,scs_khz")
 
