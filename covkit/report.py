@@ -596,6 +596,11 @@ def _county_table(summary: dict) -> _Table | None:
     header = ["County", "Population", "Covered", "Coverage", "Non-remote", "Remote"]
     right = [False, True, True, True, True, True]
     entries = [e for e in counties.values() if isinstance(e, dict)]
+    if any(e.get("population_not_computed") for e in entries):
+        # coverage is of the people computed; those of townships without terrain beside it
+        rows = [[*r, _val(e.get("population_not_computed", 0.0), "persons")]
+                for e, r in zip(entries, rows, strict=True)]
+        header, right = [*header, "Not computed"], [*right, True]
     if any(e.get("county_code") for e in entries):  # in the summary's (code) order
         rows = [[str(e.get("county_code") or ""), *r] for e, r in zip(entries, rows, strict=True)]
         header, right = ["Code", *header], [False, *right]

@@ -311,6 +311,13 @@ def test_townships_without_terrain_are_not_computed_nor_counted(tmp_path):
     # T1 (East) stood on no terrain: dropped, and counted
     assert s["stations_dropped_outside_dem"] == ["T1"]
     assert any("1 of 4 station(s)" in m for m in messages)
+    # the report's county table gives the people not computed beside the coverage
+    covkit.write_report(tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    head = next(line for line in md.splitlines() if "| County |" in line)
+    assert "Not computed" in head
+    row = next(line for line in md.splitlines() if line.startswith("| C1 |"))
+    assert row.rstrip(" |").endswith("6,000")
 
 
 def test_a_township_with_less_than_half_without_terrain_is_computed(tmp_path):
