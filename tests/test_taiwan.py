@@ -126,6 +126,10 @@ def test_builder_townships_equal_registered_counts_exactly(built):
     assert set(files["county"]) >= {"臺北市", "臺中市", "臺南市", "臺東縣"}
     assert not any("台" in c for c in files["county"])
     assert "台北市" in set(files["COUNTYNAME"])  # as given, beside the display spelling
+    # the 7 self-intersecting village rings of villages-10t.json are repaired at build time
+    for name in ("townships", "villages", "population"):
+        g = gpd.read_file(toml.parent / f"{name}.gpkg")
+        assert g.is_valid.all() and g.to_crs("EPSG:3826").is_valid.all(), name
 
 
 def test_builder_scenario_classifies_remote_by_the_official_national_density(built):

@@ -26,6 +26,7 @@ from pyproj import CRS
 
 from covkit.config import scenario_from_dict
 from covkit.data import taiwan
+from covkit.data.loaders import repair_polygons
 from covkit.data.synthetic import site_inputs, synthetic_stations
 from covkit.errors import CovkitInputError
 from covkit.outputs import RunCommit
@@ -238,6 +239,15 @@ def write_taiwan_scenario(out_dir, *, townships, dem, stations=None, townships_l
     vil = vil_info = None
     if villages is not None:
         vil, vil_info = taiwan.read_boundaries(villages, "villages", layer=villages_layer)
+    # boundary files hold a few self-intersecting rings (7 villages of villages-10t.json):
+    # repaired once here, with a warning naming each, so runs start from valid polygons
+    code = "TOWNCODE" if "TOWNCODE" in towns.columns else towns.columns[0]
+    towns.geometry = repair_polygons(towns.geometry.values, towns[code].to_numpy(),
+                                     Path(townships).name, "township")
+    if vil is not None:
+        code = "VILLCODE" if "VILLCODE" in vil.columns else vil.columns[0]
+        vil.geometry = repair_polygons(vil.geometry.values, vil[code].to_numpy(),
+                                       Path(villages).name, "village")
     tpop = taiwan.read_township_population(population) if population is not None else None
     vpop = taiwan.read_village_population(village_population) \
         if village_population is not None else None
