@@ -19,6 +19,8 @@ import functools
 import hashlib
 import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numba
@@ -131,6 +133,7 @@ class _CompileNotice(_numba_event.Listener):
 
 _numba_event.register("numba:compile", _CompileNotice())
 
+
 njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 """Decorator for scalar and array kernels: ``@njit``."""
 
@@ -145,6 +148,7 @@ def _nrt_option():
 
 _NRT_OPTION = _nrt_option()
 
+
 njit_noalloc = numba.njit(cache=True, nogil=True, error_model="numpy", **_NRT_OPTION)
 """Decorator for hot kernels that allocate nothing (arrays in, scalars or arrays out): compiled
 without Numba's reference counting (NRT). With it, every call that passes an array costs an
@@ -153,6 +157,40 @@ a tenth of the run time (bilinear DEM lookups, hull updates, the P.1812 stage-2 
 kernel under this decorator that tries to allocate fails to compile, so the rule is enforced."""
 
 njit_parallel = numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-"""Decorator for kernels with ``prange`` loops (over radials or sites)."""
+"""Decorator for kernels with ``prange`` loops (over radials or sites).
+
+A ``prange`` loop body is compiled into a kernel of its own that carries a fresh copy of every
+kernel it calls: for the engine (the P.1812 chain) that was half of a first run's compile time.
+The heavy parallel loops therefore run serial ``@njit`` kernels on disjoint parts of the work
+from threads instead (:func:`run_parallel`; the kernels release the GIL)."""
 
 prange = numba.prange
+
+
+def thread_count():
+    """Threads for :func:`run_parallel`: Numba's setting (``NUMBA_NUM_THREADS``,
+    ``numba.set_num_threads``), as for ``prange`` loops."""
+    return max(1, int(numba.get_num_threads()))
+
+
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def run_parallel(kernel, tasks, n_threads=None):
+    """Call ``kernel(*args)`` for every ``args`` in ``tasks`` on ``n_threads`` threads (default
+    :func:`thread_count`) and wait for all of them; in the calling thread when there is one
+    thread or one task. The kernels must be ``nogil`` and write disjoint outputs: the result
+    is then the same for every thread count. The first exception is raised."""
+    n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
+    if n_threads == 1 or len(tasks) <= 1:
+        for args in tasks:
+            kernel(*args)
+        return
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n_threads)
+        if pool is None:
+            pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads,
+                                                          thread_name_prefix="covkit-kernel")
+    for future in [pool.submit(kernel, *args) for args in tasks]:
+        future.result()

@@ -27,11 +27,11 @@ def test_stamp_changes_with_any_source_file(tmp_path):
 def test_covkit_kernels_use_the_package_locator():
     if not hasattr(_jit, "_PackageSourceLocator"):
         pytest.skip("this Numba version has no cache locator registry")
-    from covkit.propagation.engine import radial_sweep_p1812
+    from covkit.propagation.engine import sweep_radials_p1812
     from covkit.propagation.p1812 import effective_earth_radius_km
 
     effective_earth_radius_km(45.0)
-    for kernel in (effective_earth_radius_km, radial_sweep_p1812):
+    for kernel in (effective_earth_radius_km, sweep_radials_p1812):
         locator = kernel._cache._impl.locator
         assert isinstance(locator, _jit._PackageSourceLocator)
         assert locator.get_source_stamp() == _jit.package_source_stamp()
