@@ -27,6 +27,7 @@ import numba
 import numba.core.caching as _caching
 import numba.core.config as _numba_config
 import numba.core.event as _numba_event
+from numba.core import types as _types
 
 try:
     from numba.core.cpu import CPUTargetOptions
@@ -134,7 +135,35 @@ class _CompileNotice(_numba_event.Listener):
 _numba_event.register("numba:compile", _CompileNotice())
 
 
-njit = numba.njit(cache=True, nogil=True, error_model="numpy")
+def _one_specialisation_per_type(dispatcher):
+    """Make calls from other kernels compile ``dispatcher`` for plain types only.
+
+    Numba compiles a callee once per *literal* value it is called with from compiled code
+    (``f(x, 0)`` and ``f(x, n)`` are two compilations, ``Literal[int](0)`` and ``int64``; so
+    are ``flag=True`` and ``flag=False``): a tenth of a first run's compile time went to such
+    copies. Here the argument types are widened to their non-literal type before Numba picks
+    or compiles an overload, so each kernel has one compilation per array/scalar type; LLVM
+    still folds the constants where it inlines the call."""
+    get_call_template = dispatcher.get_call_template
+
+    def plain_call_template(args, kws):
+        return get_call_template(tuple(_types.unliteral(a) for a in args),
+                                 {k: _types.unliteral(v) for k, v in kws.items()})
+
+    dispatcher.get_call_template = plain_call_template
+    return dispatcher
+
+
+def _decorator(**options):
+    jit = numba.njit(**options)
+
+    def decorate(func):
+        return _one_specialisation_per_type(jit(func))
+
+    return decorate
+
+
+njit = _decorator(cache=True, nogil=True, error_model="numpy")
 """Decorator for scalar and array kernels: ``@njit``."""
 
 
@@ -149,14 +178,14 @@ def _nrt_option():
 _NRT_OPTION = _nrt_option()
 
 
-njit_noalloc = numba.njit(cache=True, nogil=True, error_model="numpy", **_NRT_OPTION)
+njit_noalloc = _decorator(cache=True, nogil=True, error_model="numpy", **_NRT_OPTION)
 """Decorator for hot kernels that allocate nothing (arrays in, scalars or arrays out): compiled
 without Numba's reference counting (NRT). With it, every call that passes an array costs an
 atomic increment and decrement of the array's reference count - in the radial engine that was
 a tenth of the run time (bilinear DEM lookups, hull updates, the P.1812 stage-2 kernel). A
 kernel under this decorator that tries to allocate fails to compile, so the rule is enforced."""
 
-njit_parallel = numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+njit_parallel = _decorator(cache=True, nogil=True, error_model="numpy", parallel=True)
 """Decorator for kernels with ``prange`` loops (over radials or sites).
 
 A ``prange`` loop body is compiled into a kernel of its own that carries a fresh copy of every
