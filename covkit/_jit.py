@@ -101,7 +101,7 @@ if _IN_TREE is not None and _CACHE_IMPL is not None:
 COMPILE_NOTICE_ENV = "COVKIT_COMPILE_NOTICE"
 """Set (to anything but ``""`` / ``"0"``) to print :data:`COMPILE_NOTICE` on stderr when a
 covkit kernel is first compiled in a process (a cache miss). The command line sets it while
-it shows progress: a first run after install compiles for some seconds (the demo: about 12 s
+it shows progress: a first run after install compiles for some seconds (the demo: about 15 s
 of CPU on this project's 2-core machine), and must not look hung."""
 
 COMPILE_NOTICE = ("compiling the propagation and coverage kernels (first run after an install "
