@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import sys
 import threading
@@ -208,18 +209,37 @@ _POOLS_LOCK = threading.Lock()
 
 def run_parallel(kernel, tasks, n_threads=None):
     """Call ``kernel(*args)`` for every ``args`` in ``tasks`` on ``n_threads`` threads (default
-    :func:`thread_count`) and wait for all of them; in the calling thread when there is one
-    thread or one task. The kernels must be ``nogil`` and write disjoint outputs: the result
+    :func:`thread_count`) and wait for all of them: the calling thread and ``n_threads - 1``
+    pool threads take the next task until none is left; with one thread or one task, all run
+    in the calling thread. The kernels must be ``nogil`` and write disjoint outputs: the result
     is then the same for every thread count. The first exception is raised."""
     n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
     if n_threads == 1 or len(tasks) <= 1:
         for args in tasks:
             kernel(*args)
         return
+    n_helpers = min(n_threads, len(tasks)) - 1
     with _POOLS_LOCK:
-        pool = _POOLS.get(n_threads)
+        pool = _POOLS.get(n_helpers)
         if pool is None:
-            pool = _POOLS[n_threads] = ThreadPoolExecutor(n_threads,
+            pool = _POOLS[n_helpers] = ThreadPoolExecutor(n_helpers,
                                                           thread_name_prefix="covkit-kernel")
-    for future in [pool.submit(kernel, *args) for args in tasks]:
-        future.result()
+    order = itertools.count()  # next() is atomic: each task is taken once
+    failed = []
+
+    def drain():
+        for i in iter(order.__next__, None):
+            if i >= len(tasks) or failed:
+                return
+            try:
+                kernel(*tasks[i])
+            except BaseException as exc:  # re-raised in the calling thread
+                failed.append(exc)
+                return
+
+    helpers = [pool.submit(drain) for _ in range(n_helpers)]
+    drain()
+    for helper in helpers:
+        helper.result()
+    if failed:
+        raise failed[0]
