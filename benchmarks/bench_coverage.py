@@ -40,7 +40,7 @@ TIERS = {
 
 def _timed_reduce():
     acc = {"s": 0.0}
-    orig = R.reduce_site_window
+    orig = R.fold_site_window
 
     def wrapper(*args):
         t = time.perf_counter()
@@ -70,13 +70,13 @@ def main(argv=None) -> int:
                 covkit.run(covkit.load_inputs(small))
                 warmed.add(model)
             wrapper, acc, orig = _timed_reduce()
-            R.reduce_site_window = wrapper
+            R.fold_site_window = wrapper
             try:
                 t0 = time.perf_counter()
                 res = covkit.run(inputs)
                 wall = time.perf_counter() - t0
             finally:
-                R.reduce_site_window = orig
+                R.fold_site_window = orig
             groups = res.summary["stations"]["site_frequency_groups"]
             rows.append({
                 "model": model, "radius_km": radius_km, "wall_s": round(wall, 3),

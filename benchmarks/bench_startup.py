@@ -2,10 +2,15 @@
 ``covkit demo`` on a fresh install (empty Numba cache) against a warm one.
 
 Every figure is the wall time of a fresh ``python -m covkit ...`` process, as a user's shell
-starts it (median of N runs; the demo runs once each). The Numba cache is a temporary folder
-(``NUMBA_CACHE_DIR``): "cold" is its first use, "warm" the runs after it.
+starts it (median of N runs), with its CPU time (user + system, all threads) beside it. The
+Numba cache is a temporary folder (``NUMBA_CACHE_DIR``): "cold" is its first use, "warm" the
+runs after it. Each demo round is a cold demo into a new empty cache then a warm one on that
+cache; the ratio row is the median of the rounds' cold / warm ratios. The machine may be
+shared: the load average is printed, and the CPU times are less sensitive to it than the wall
+times.
 
     python benchmarks/bench_startup.py                  # all, 5 runs of the short commands
+    python benchmarks/bench_startup.py --demo-runs 3    # three cold / warm demo rounds
     python benchmarks/bench_startup.py --no-demo        # --help and pathloss only (~1 min)
     python benchmarks/bench_startup.py --json out.json
 
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,21 +43,39 @@ def _env(cache_dir: Path) -> dict:
     return env
 
 
-def _time(argv, env, cwd) -> float:
+def _run(argv, env, cwd) -> tuple[float, float]:
+    """Wall and CPU time [s] (user + system of the child, all its threads) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "covkit", *argv], env=env, cwd=cwd, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _time(argv, env, cwd) -> float:
+    return _run(argv, env, cwd)[0]
+
+
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # pragma: no cover - not on every platform
+        return float("nan")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5, help="runs of each short command")
     ap.add_argument("--no-demo", action="store_true", help="skip the cold and warm demo")
+    ap.add_argument("--demo-runs", type=int, default=1,
+                    help="cold / warm demo rounds (each cold run on a new empty cache)")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     args = ap.parse_args(argv)
 
     rows = []
+    demo_rounds = []
     with tempfile.TemporaryDirectory(prefix="covkit-startup-") as tmp:
         tmp = Path(tmp)
         cache = tmp / "numba-cache"
@@ -75,34 +99,49 @@ def main(argv=None) -> int:
             rows.append({"figure": name, "median_s": statistics.median(times),
                          "min_s": min(times), "runs": args.runs, "goal_s": goal})
         if not args.no_demo:
-            demo_cache = tmp / "numba-cache-demo"
-            demo_cache.mkdir()
-            denv = _env(demo_cache)
-            cold = _time(["-q", "demo", "--out", str(tmp / "demo-cold")], denv, tmp)
-            warm = _time(["-q", "demo", "--out", str(tmp / "demo-warm")], denv, tmp)
-            rows.append({"figure": "demo, cold (empty Numba cache)", "median_s": cold,
-                         "min_s": cold, "runs": 1, "goal_s": None})
-            rows.append({"figure": "demo, warm", "median_s": warm, "min_s": warm, "runs": 1,
-                         "goal_s": None})
-            rows.append({"figure": "demo cold / warm", "ratio": cold / warm, "goal": 1.5})
+            rounds = []
+            for i in range(max(1, args.demo_runs)):
+                demo_cache = tmp / f"numba-cache-demo-{i}"
+                demo_cache.mkdir()
+                denv = _env(demo_cache)
+                load0 = _load()
+                cold = _run(["-q", "demo", "--out", str(tmp / f"demo-cold-{i}")], denv, tmp)
+                warm = _run(["-q", "demo", "--out", str(tmp / f"demo-warm-{i}")], denv, tmp)
+                rounds.append({"cold_s": cold[0], "cold_cpu_s": cold[1], "warm_s": warm[0],
+                               "warm_cpu_s": warm[1], "ratio": cold[0] / warm[0],
+                               "load_before": load0, "load_after": _load()})
+            n = len(rounds)
+            for key, name in (("cold", "demo, cold (empty Numba cache)"), ("warm", "demo, warm")):
+                walls = [r[f"{key}_s"] for r in rounds]
+                rows.append({"figure": name, "median_s": statistics.median(walls),
+                             "min_s": min(walls), "runs": n, "goal_s": None,
+                             "cpu_s": statistics.median(r[f"{key}_cpu_s"] for r in rounds)})
+            rows.append({"figure": "demo cold / warm", "ratio": statistics.median(
+                r["ratio"] for r in rounds), "goal": 1.5, "runs": n,
+                "cpu_ratio": statistics.median(r["cold_cpu_s"] / r["warm_cpu_s"]
+                                               for r in rounds)})
+            demo_rounds = rounds
 
-    try:
-        load = os.getloadavg()[0]
-    except OSError:  # pragma: no cover - not on every platform
-        load = float("nan")
+    load = _load()
     print(f"covkit start-up ({os.cpu_count()} cores, load average {load:.2f}; "
-          "fresh processes, wall time)")
-    print(f"{'figure':34s} {'median':>9s} {'min':>9s} {'runs':>5s} {'goal':>8s}")
+          "fresh processes, wall time; cpu = user + system of the process)")
+    print(f"{'figure':34s} {'median':>9s} {'min':>9s} {'runs':>5s} {'goal':>8s} {'cpu':>8s}")
     for r in rows:
         if "ratio" in r:
-            print(f"{r['figure']:34s} {r['ratio']:8.2f}x {'':>9s} {'':>5s} "
-                  f"{r['goal']:7.1f}x")
+            print(f"{r['figure']:34s} {r['ratio']:8.2f}x {'':>9s} {r['runs']:5d} "
+                  f"{r['goal']:7.1f}x {r['cpu_ratio']:7.2f}x")
             continue
         goal = "" if r["goal_s"] is None else f"< {r['goal_s']:g} s"
+        cpu = f"{r['cpu_s']:7.2f}s" if "cpu_s" in r else ""
         print(f"{r['figure']:34s} {r['median_s']:8.2f}s {r['min_s']:8.2f}s {r['runs']:5d} "
-              f"{goal:>8s}")
+              f"{goal:>8s} {cpu:>8s}")
+    for i, r in enumerate(demo_rounds):
+        print(f"  demo round {i + 1}: cold {r['cold_s']:.1f} s (cpu {r['cold_cpu_s']:.1f} s), "
+              f"warm {r['warm_s']:.1f} s (cpu {r['warm_cpu_s']:.1f} s), ratio {r['ratio']:.2f}, "
+              f"load {r['load_before']:.1f} -> {r['load_after']:.1f}")
     if args.json:
-        args.json.write_text(json.dumps({"load_average": load, "rows": rows}, indent=2))
+        args.json.write_text(json.dumps({"load_average": load, "rows": rows,
+                                         "demo_rounds": demo_rounds}, indent=2))
     return 0
 
 

@@ -10,21 +10,25 @@ running the old P.1812 code from its cache. :class:`_PackageSourceLocator` there
 every covkit kernel with a hash of the whole package's sources, so any change to any covkit
 file recompiles all of them - except the command-line layer (``covkit/cli/``): it holds no
 kernel and nothing below it imports it (the layering of ``tests/test_structure.py``), so an
-edit of a command's help text does not cost a user the two minutes of recompiling.
+edit of a command's help text does not cost a user a recompile of every kernel.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numba
 import numba.core.caching as _caching
 import numba.core.config as _numba_config
 import numba.core.event as _numba_event
+from numba.core import types as _types
 
 try:
     from numba.core.cpu import CPUTargetOptions
@@ -98,11 +102,11 @@ if _IN_TREE is not None and _CACHE_IMPL is not None:
 COMPILE_NOTICE_ENV = "COVKIT_COMPILE_NOTICE"
 """Set (to anything but ``""`` / ``"0"``) to print :data:`COMPILE_NOTICE` on stderr when a
 covkit kernel is first compiled in a process (a cache miss). The command line sets it while
-it shows progress: a first run after install compiles for about two minutes, and must not
-look hung."""
+it shows progress: a first run after install compiles for some seconds (the demo: about 15 s
+of CPU on this project's 2-core machine), and must not look hung."""
 
-COMPILE_NOTICE = ("compiling propagation kernels (first run only; a whole run can take a "
-                  "few minutes, later runs load them from the cache)...")
+COMPILE_NOTICE = ("compiling the propagation and coverage kernels (first run after an install "
+                  "or update only; later runs load them from the cache)...")
 
 _NOTICE = {"shown": False}
 
@@ -131,7 +135,36 @@ class _CompileNotice(_numba_event.Listener):
 
 _numba_event.register("numba:compile", _CompileNotice())
 
-njit = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+def _one_specialisation_per_type(dispatcher):
+    """Make calls from other kernels compile ``dispatcher`` for plain types only.
+
+    Numba compiles a callee once per *literal* value it is called with from compiled code
+    (``f(x, 0)`` and ``f(x, n)`` are two compilations, ``Literal[int](0)`` and ``int64``; so
+    are ``flag=True`` and ``flag=False``): a tenth of a first run's compile time went to such
+    copies. Here the argument types are widened to their non-literal type before Numba picks
+    or compiles an overload, so each kernel has one compilation per array/scalar type; LLVM
+    still folds the constants where it inlines the call."""
+    get_call_template = dispatcher.get_call_template
+
+    def plain_call_template(args, kws):
+        return get_call_template(tuple(_types.unliteral(a) for a in args),
+                                 {k: _types.unliteral(v) for k, v in kws.items()})
+
+    dispatcher.get_call_template = plain_call_template
+    return dispatcher
+
+
+def _decorator(**options):
+    jit = numba.njit(**options)
+
+    def decorate(func):
+        return _one_specialisation_per_type(jit(func))
+
+    return decorate
+
+
+njit = _decorator(cache=True, nogil=True, error_model="numpy")
 """Decorator for scalar and array kernels: ``@njit``."""
 
 
@@ -145,14 +178,68 @@ def _nrt_option():
 
 _NRT_OPTION = _nrt_option()
 
-njit_noalloc = numba.njit(cache=True, nogil=True, error_model="numpy", **_NRT_OPTION)
+
+njit_noalloc = _decorator(cache=True, nogil=True, error_model="numpy", **_NRT_OPTION)
 """Decorator for hot kernels that allocate nothing (arrays in, scalars or arrays out): compiled
 without Numba's reference counting (NRT). With it, every call that passes an array costs an
 atomic increment and decrement of the array's reference count - in the radial engine that was
 a tenth of the run time (bilinear DEM lookups, hull updates, the P.1812 stage-2 kernel). A
 kernel under this decorator that tries to allocate fails to compile, so the rule is enforced."""
 
-njit_parallel = numba.njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-"""Decorator for kernels with ``prange`` loops (over radials or sites)."""
+njit_parallel = _decorator(cache=True, nogil=True, error_model="numpy", parallel=True)
+"""Decorator for kernels with ``prange`` loops (over radials or sites).
+
+A ``prange`` loop body is compiled into a kernel of its own that carries a fresh copy of every
+kernel it calls: for the engine (the P.1812 chain) that was half of a first run's compile time.
+The heavy parallel loops therefore run serial ``@njit`` kernels on disjoint parts of the work
+from threads instead (:func:`run_parallel`; the kernels release the GIL)."""
 
 prange = numba.prange
+
+
+def thread_count():
+    """Threads for :func:`run_parallel`: Numba's setting (``NUMBA_NUM_THREADS``,
+    ``numba.set_num_threads``), as for ``prange`` loops."""
+    return max(1, int(numba.get_num_threads()))
+
+
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def run_parallel(kernel, tasks, n_threads=None):
+    """Call ``kernel(*args)`` for every ``args`` in ``tasks`` on ``n_threads`` threads (default
+    :func:`thread_count`) and wait for all of them: the calling thread and ``n_threads - 1``
+    pool threads take the next task until none is left; with one thread or one task, all run
+    in the calling thread. The kernels must be ``nogil`` and write disjoint outputs: the result
+    is then the same for every thread count. The first exception is raised."""
+    n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
+    if n_threads == 1 or len(tasks) <= 1:
+        for args in tasks:
+            kernel(*args)
+        return
+    n_helpers = min(n_threads, len(tasks)) - 1
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n_helpers)
+        if pool is None:
+            pool = _POOLS[n_helpers] = ThreadPoolExecutor(n_helpers,
+                                                          thread_name_prefix="covkit-kernel")
+    order = itertools.count()  # next() is atomic: each task is taken once
+    failed = []
+
+    def drain():
+        for i in iter(order.__next__, None):
+            if i >= len(tasks) or failed:
+                return
+            try:
+                kernel(*tasks[i])
+            except BaseException as exc:  # re-raised in the calling thread
+                failed.append(exc)
+                return
+
+    helpers = [pool.submit(drain) for _ in range(n_helpers)]
+    drain()
+    for helper in helpers:
+        helper.result()
+    if failed:
+        raise failed[0]

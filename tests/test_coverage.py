@@ -181,3 +181,32 @@ def test_shannon_throughput(compiled):
     assert f(10.0, 100.0, 7.4063, 0.14) == pytest.approx(0.6 * math.log2(11.0) * 86.0)
     assert f(60.0, 20.0, 4.4, 0.25) == pytest.approx(4.4 * 15.0)  # capped
     assert math.isnan(f(np.nan, 20.0, 4.4, 0.25))
+
+
+def test_fold_in_bands_of_rows_equals_one_reduction():
+    """fold_site_window runs reduce_site_window on bands of rows on threads: the grids are
+    bit-for-bit those of one reduction over the whole window, for 1, 2 and 3 threads."""
+    rng = np.random.default_rng(4)
+    shape = (23, 17)
+    affine6 = np.array([0.0, 100.0, 0.0, 2300.0, 0.0, -100.0])
+    dem = rng.random(shape) * 40.0
+    loss = (90.0 + rng.random((19, 13)) * 40.0).astype(np.float32)
+    loss[rng.random(loss.shape) < 0.2] = np.nan
+    sectors = (np.array([0, 1, 2], np.int64), np.array([18.0, 20.0, 15.0]),
+               np.array([30.0, 150.0, np.nan]), np.array([4.0, 6.0, 2.0]),
+               np.array([65.0, 65.0, 360.0]), np.array([-1, -1, -1], np.int64),
+               np.array([0, 0, 1], np.int64), np.array([0, 0, 1], np.int64))
+    ae = 4.0 / 3.0 * 6371e3
+
+    def run(fold):
+        grids = _grids(shape, 2, 2)
+        fold(loss, 3, 2, dem, affine6, 900.0, 1200.0, 60.0, 1.5, ae, 3500.0, True, 1,
+             *sectors, *NO_PATTERNS, *grids)
+        return grids
+
+    whole = run(R.reduce_site_window)
+    assert np.isfinite(whole[0]).sum() == np.isfinite(loss).sum()
+    for n_threads in (1, 2, 3):
+        banded = run(lambda *a, t=n_threads: R.fold_site_window(*a, n_threads=t))
+        for g_whole, g_banded in zip(whole, banded, strict=True):
+            assert np.array_equal(g_whole, g_banded)

@@ -588,3 +588,43 @@ def test_coast_distance_and_zones():
         E.site_loss_window(dem, np.array([0.0, 100.0, 0.0, 500.0, 0.0, -100.0]), 30_000.0,
                            250.0, 25.0, 1.5, 3500.0, 2_000.0, E.EngineSettings(),
                            coast_km=coast[:, :10])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 31, 32, 33, 64, 65, 100, 257, 1000])
+def test_radial_sort_is_a_stable_argsort(n):
+    """The engine's in-place sort of one radial's pixels (insertion runs of 32, then merges)
+    gives the order of a stable argsort, ties included; only the slice a:b is touched."""
+    rng = np.random.default_rng(n)
+    for d in (rng.random(n), np.round(rng.random(n) * 10.0), np.sort(rng.random(n))[::-1]):
+        for sort in (S.sort_by_distance, S.sort_by_distance.py_func):
+            dd = np.concatenate([[-1.0, -1.0], d, [-1.0]])
+            ff = np.concatenate([[7, 7], np.arange(n), [7]]).astype(np.int64)
+            sort(dd, ff, 2, 2 + n, np.empty(n), np.empty(n, np.int64))
+            order = np.argsort(d, kind="stable")
+            assert np.array_equal(ff[2:2 + n], order)
+            assert np.array_equal(dd[2:2 + n], d[order])
+            assert dd[0] == dd[1] == dd[-1] == -1.0 and ff[0] == ff[1] == ff[-1] == 7
+
+
+def test_sweep_is_the_same_for_every_thread_count():
+    """Sets of radials run on threads write disjoint pixels: the window is bit-for-bit the same
+    on 1, 2 and 3 threads, and the pixel grouping equals the sorted one of
+    assign_pixels_to_radials."""
+    dem = rugged_dem(seed=5).astype(np.float64)
+    coast = coast_distance_km(dem, 100.0)
+    n_rad, step_m, n_steps = E.ray_layout(6_000.0, 100.0, 1.0, 3.0)
+    r0, c0, nr, nc = E.footprint_window(AFF, dem.shape, *SITE, 6_000.0)
+    htg, hrg, ae, f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(10.0)
+    wins = [E.radial_sweep_p1812(dem, AFF, coast, *SITE, htg, hrg, n_rad, step_m, n_steps,
+                                 6_000.0, r0, c0, nr, nc, ae, f, p, pl, sl, pol, n0, phi, dct,
+                                 dcr, n_threads=t) for t in (1, 2, 3)]
+    assert np.isfinite(wins[0]).sum() > 0.95 * math.pi * 60**2
+    for w in wins[1:]:
+        assert np.array_equal(w, wins[0], equal_nan=True)
+    offsets, dist, flat = E.assign_pixels_to_radials(*SITE, 6_000.0, AFF, r0, c0, nr, nc, n_rad,
+                                                     n_threads=2)
+    assert offsets[-1] == np.isfinite(wins[0]).sum() == flat.size
+    for k in range(0, n_rad, 37):
+        a, b = offsets[k], offsets[k + 1]
+        assert np.all(np.diff(dist[a:b]) >= 0.0)
+

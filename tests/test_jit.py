@@ -27,11 +27,11 @@ def test_stamp_changes_with_any_source_file(tmp_path):
 def test_covkit_kernels_use_the_package_locator():
     if not hasattr(_jit, "_PackageSourceLocator"):
         pytest.skip("this Numba version has no cache locator registry")
-    from covkit.propagation.engine import radial_sweep_p1812
+    from covkit.propagation.engine import sweep_radials_p1812
     from covkit.propagation.p1812 import effective_earth_radius_km
 
     effective_earth_radius_km(45.0)
-    for kernel in (effective_earth_radius_km, radial_sweep_p1812):
+    for kernel in (effective_earth_radius_km, sweep_radials_p1812):
         locator = kernel._cache._impl.locator
         assert isinstance(locator, _jit._PackageSourceLocator)
         assert locator.get_source_stamp() == _jit.package_source_stamp()
@@ -96,3 +96,26 @@ def test_stamp_ignores_the_command_line_layer(tmp_path):
     assert _jit.package_source_stamp(pkg) == first
     (pkg / "a.py").write_text("x = 2\n")
     assert _jit.package_source_stamp(pkg) != first
+
+
+def test_calls_from_kernels_compile_once_per_type_not_per_literal():
+    """A kernel that another kernel calls with constants (``f(x, 0)``, ``f(x, True)``) and
+    with a variable is compiled for the plain types only: Numba alone would add a
+    ``Literal[int](0)`` and a ``Literal[bool](True)`` compilation."""
+    import numba
+
+    def add(x, n):
+        return x + n
+
+    callee = _jit._one_specialisation_per_type(numba.njit(add))
+
+    @numba.njit
+    def caller(x, n):
+        return callee(x, 0) + callee(x, n) + callee(x, True) + callee(x, False)
+
+    assert caller(1.5, 2) == 1.5 + (1.5 + 2) + 2.5 + 1.5
+    sigs = [str(s) for s in callee.signatures]
+    assert not any("Literal" in s for s in sigs), sigs
+    assert sorted(sigs) == ["(float64, bool)", "(float64, int64)"]
+    for decorator in (_jit.njit, _jit.njit_noalloc, _jit.njit_parallel):  # all covkit kernels
+        assert decorator.__qualname__.startswith("_decorator")

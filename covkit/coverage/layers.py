@@ -278,7 +278,7 @@ class SiteFold:
             affine6[0] += c0 * self.affine6[1]
             affine6[3] += r0 * self.affine6[5]
             r0 = c0 = 0
-        R.reduce_site_window(
+        R.fold_site_window(
             np.ascontiguousarray(win.loss_db), r0, c0, dem_m, affine6, x_m, y_m, tx_amsl_m,
             self.rx_height_agl_m, self.ae_m, float(freq_mhz), self.clutter_for(freq_mhz),
             self.building,

@@ -36,7 +36,7 @@ import math
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from covkit._jit import njit, njit_parallel, prange
+from covkit._jit import njit, run_parallel, thread_count
 from covkit.errors import CovkitInputError
 from covkit.propagation.antenna import sector_gain_dbi, tabulated_gain_dbi
 from covkit.propagation.clutter import building_entry_loss_db, terrestrial_clutter_loss_db
@@ -208,7 +208,7 @@ def _insert(v, s, best, second, server, r, c):
         second[r, c] = v
 
 
-@njit_parallel
+@njit
 def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, tx_amsl_m,
                        rx_agl_m, ae_m, freq_mhz, clutter_on, building_type,
                        sec_index, sec_eirp_re_dbm, sec_azimuth_deg, sec_tilt_deg,
@@ -258,11 +258,12 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
     layer_mw : float32[n_layers, rows, cols]
         Linear received power per resource element summed per layer [mW]; updated in place.
 
-    Rows of the window run in parallel (each writes only its own pixels).
+    Each row writes only its own pixels: :func:`fold_site_window` runs bands of rows in
+    parallel.
     """
     n_r, n_c = loss_db.shape
     n_s = sec_index.size
-    for rr in prange(n_r):  # rows write disjoint pixels
+    for rr in range(n_r):
         r = row0 + rr
         yc = affine6[3] + (r + 0.5) * affine6[5]
         for cc in range(n_c):
@@ -311,6 +312,19 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
                     op_best[o, r, c] = v
                     op_server[o, r, c] = s
                 layer_mw[sec_layer[k], r, c] += 10.0 ** (0.1 * v)
+
+
+def fold_site_window(loss_db, row0, col0, *args, n_threads=None):
+    """:func:`reduce_site_window` with the window's rows split into bands run in parallel
+    (:func:`covkit._jit.run_parallel`; each band writes only its own rows, so the grids are
+    the same for every thread count). Same arguments; ``n_threads`` defaults to Numba's."""
+    n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
+    n_r = loss_db.shape[0]
+    n_bands = max(1, min(n_r, 2 * n_threads))
+    edges = [n_r * b // n_bands for b in range(n_bands + 1)]
+    run_parallel(reduce_site_window,
+                 [(loss_db[edges[b]:edges[b + 1]], row0 + edges[b], col0, *args)
+                  for b in range(n_bands) if edges[b + 1] > edges[b]], n_threads)
 
 
 @njit

@@ -55,6 +55,7 @@ from covkit.propagation.engine.sweep import (
     assign_pixels_to_radials,
     radial_sweep_p1812,
     ray_profile_loss_p1812,
+    sweep_radials_p1812,
 )
 from covkit.propagation.engine.window import (
     EngineSettings,
@@ -73,6 +74,7 @@ __all__ = [
     "ray_profile_loss_p1812",
     "assign_pixels_to_radials",
     "radial_sweep_p1812",
+    "sweep_radials_p1812",
     "free_space_db",
     "reference_terms_p1812",
     "reference_loss_p1812",

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from covkit._jit import njit, njit_noalloc, njit_parallel, prange
+from covkit._jit import njit, njit_noalloc, run_parallel, thread_count
 from covkit.propagation import p1812 as P
 from covkit.propagation.constants import EARTH_RADIUS_KM, K_BETA, ZONE_INLAND, ZONE_SEA
 from covkit.propagation.engine.hull import (
@@ -618,106 +618,238 @@ def _azimuth_rad(dx, dy):
     return t if t < 2.0 * math.pi else 0.0
 
 
-@njit_parallel
-def assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0, col0, n_rows,
-                             n_cols, n_rad):
-    """Group the window's pixels within ``radius_m`` by nearest radial, sorted by distance.
-
-    Returns CSR arrays ``(offsets[n_rad + 1], dist_m, flat_index)``: the pixels of radial ``k``
-    are ``offsets[k]:offsets[k + 1]``, with their distance from the site [m] and flat index
-    ``r * n_cols + c`` into the window. Rows and radials go in parallel (``prange``).
-    """
+@njit_noalloc
+def _radials_of_rows(site_x_m, site_y_m, radius_m, affine6, row0, col0, r_lo, r_hi, n_cols,
+                     n_rad, rad, dist):
+    """Nearest radial (``-1`` beyond ``radius_m``) and distance from the site [m] of the window
+    pixels in rows ``r_lo..r_hi - 1``, written at their flat index ``r * n_cols + c``."""
     dphi = 2.0 * math.pi / n_rad
-    n_px = n_rows * n_cols
-    rad = np.full(n_px, -1, np.int64)
-    dist = np.empty(n_px)
-    for rr in prange(n_rows):  # rows write disjoint pixels
+    for rr in range(r_lo, r_hi):
         yc = affine6[3] + (row0 + rr + 0.5) * affine6[5]
         for cc in range(n_cols):
             xc = affine6[0] + (col0 + cc + 0.5) * affine6[1]
             dx = xc - site_x_m
             dy = yc - site_y_m
             r2 = dx * dx + dy * dy
+            i = rr * n_cols + cc
             if r2 > radius_m * radius_m:
+                rad[i] = -1
                 continue
-            r = math.sqrt(r2)
             k = int(_azimuth_rad(dx, dy) / dphi + 0.5)  # >= 0: truncation is floor
             if k >= n_rad:
                 k -= n_rad
-            i = rr * n_cols + cc
             rad[i] = k
-            dist[i] = r
-    counts = np.zeros(n_rad + 1, np.int64)
-    for i in range(n_px):
+            dist[i] = math.sqrt(r2)
+
+
+@njit_noalloc
+def _count_per_radial(rad, counts):
+    """``counts[k + 1]`` += the number of pixels of radial ``k`` (``rad[i] == k``)."""
+    for i in range(rad.shape[0]):
         if rad[i] >= 0:
             counts[rad[i] + 1] += 1
-    offsets = np.cumsum(counts)
-    fill = offsets[:-1].copy()
-    flat = np.empty(offsets[n_rad], np.int64)
-    dsorted = np.empty(offsets[n_rad])
-    for i in range(n_px):
+
+
+@njit_noalloc
+def _fill_by_radial(rad, dist, fill, flat, dsorted):
+    """Counting sort of the pixels by radial, in pixel order within a radial: pixel ``i`` goes
+    to slot ``fill[rad[i]]`` (then incremented) of ``flat`` (its index) and ``dsorted``."""
+    for i in range(rad.shape[0]):
         k = rad[i]
         if k >= 0:
             flat[fill[k]] = i
             dsorted[fill[k]] = dist[i]
             fill[k] += 1
-    for k in prange(n_rad):  # radials sort disjoint slices
-        a = offsets[k]
-        b = offsets[k + 1]
-        if b - a > 32:  # long radials (few radials, large radius): merge sort
-            order = np.argsort(dsorted[a:b], kind="mergesort")
-            dsorted[a:b] = dsorted[a:b][order]
-            flat[a:b] = flat[a:b][order]
-            continue
-        for i in range(a + 1, b):  # typically a dozen pixels: stable insertion sort in place
-            dv = dsorted[i]
-            fv = flat[i]
-            j = i - 1
-            while j >= a and dsorted[j] > dv:
-                dsorted[j + 1] = dsorted[j]
-                flat[j + 1] = flat[j]
-                j -= 1
-            dsorted[j + 1] = dv
-            flat[j + 1] = fv
+
+
+@njit_noalloc
+def _insertion_sort(dsorted, flat, a, b):
+    """Stable insertion sort of ``dsorted[a:b]`` (and ``flat`` along with it), in place."""
+    for i in range(a + 1, b):
+        dv = dsorted[i]
+        fv = flat[i]
+        j = i - 1
+        while j >= a and dsorted[j] > dv:
+            dsorted[j + 1] = dsorted[j]
+            flat[j + 1] = flat[j]
+            j -= 1
+        dsorted[j + 1] = dv
+        flat[j + 1] = fv
+
+
+@njit_noalloc
+def _merge_runs(src_d, src_f, dst_d, dst_f, width):
+    """Merge the sorted runs of ``width`` of ``src_d`` (``src_f`` along with it) pairwise into
+    ``dst_d``, ``dst_f`` (as long); on ties the left run's element comes first (stable)."""
+    n = src_d.shape[0]
+    lo = 0
+    while lo < n:
+        mid = min(lo + width, n)
+        hi = min(lo + 2 * width, n)
+        i = lo
+        j = mid
+        o = lo
+        while i < mid and j < hi:
+            if src_d[j] < src_d[i]:
+                dst_d[o] = src_d[j]
+                dst_f[o] = src_f[j]
+                j += 1
+            else:
+                dst_d[o] = src_d[i]
+                dst_f[o] = src_f[i]
+                i += 1
+            o += 1
+        while i < mid:
+            dst_d[o] = src_d[i]
+            dst_f[o] = src_f[i]
+            i += 1
+            o += 1
+        while j < hi:
+            dst_d[o] = src_d[j]
+            dst_f[o] = src_f[j]
+            j += 1
+            o += 1
+        lo = hi
+
+
+_RUN = 32
+"""Length of the runs :func:`sort_by_distance` sorts by insertion before merging."""
+
+
+@njit_noalloc
+def sort_by_distance(dsorted, flat, a, b, tmp_d, tmp_f):
+    """Stable sort of one radial's pixels ``dsorted[a:b]`` by distance, ``flat`` along with it:
+    insertion sort of runs of 32 (a radial's pixels are typically a dozen), then bottom-up
+    merges through the scratch arrays ``tmp_d``, ``tmp_f`` (at least ``b - a`` long). Any
+    stable sort gives the same order: that of a stable argsort."""
+    n = b - a
+    for s in range(a, b, _RUN):
+        _insertion_sort(dsorted, flat, s, min(s + _RUN, b))
+    width = _RUN
+    in_tmp = False
+    while width < n:  # slices of one layout: one compiled _merge_runs
+        if in_tmp:
+            _merge_runs(tmp_d[:n], tmp_f[:n], dsorted[a:b], flat[a:b], width)
+        else:
+            _merge_runs(dsorted[a:b], flat[a:b], tmp_d[:n], tmp_f[:n], width)
+        in_tmp = not in_tmp
+        width *= 2
+    if in_tmp:
+        for t in range(n):
+            dsorted[a + t] = tmp_d[t]
+            flat[a + t] = tmp_f[t]
+
+
+def assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0, col0, n_rows,
+                             n_cols, n_rad, n_threads=None):
+    """Group the window's pixels within ``radius_m`` by nearest radial, sorted by distance.
+
+    Returns CSR arrays ``(offsets[n_rad + 1], dist_m, flat_index)``: the pixels of radial ``k``
+    are ``offsets[k]:offsets[k + 1]``, with their distance from the site [m] and flat index
+    ``r * n_cols + c`` into the window. Rows go in parallel on ``n_threads`` threads (default:
+    Numba's thread count). :func:`radial_sweep_p1812` groups the pixels the same way and sorts
+    each radial in its parallel sweep instead.
+    """
+    offsets, dist, flat = _group_pixels(site_x_m, site_y_m, radius_m, affine6, row0, col0,
+                                        n_rows, n_cols, n_rad,
+                                        thread_count() if n_threads is None else n_threads)
+    longest = int(np.max(np.diff(offsets))) if n_rad else 0
+    tmp_d = np.empty(longest)
+    tmp_f = np.empty(longest, np.int64)
+    for k in range(n_rad):
+        sort_by_distance(dist, flat, offsets[k], offsets[k + 1], tmp_d, tmp_f)
+    return offsets, dist, flat
+
+
+def _group_pixels(site_x_m, site_y_m, radius_m, affine6, row0, col0, n_rows, n_cols, n_rad,
+                  n_threads):
+    """:func:`assign_pixels_to_radials` without the sort by distance within each radial (rows
+    in parallel, then a counting sort)."""
+    n_px = n_rows * n_cols
+    rad = np.empty(n_px, np.int64)
+    dist = np.empty(n_px)
+    n_bands = min(n_rows, n_threads)
+    edges = [n_rows * b // n_bands for b in range(n_bands + 1)]
+    run_parallel(_radials_of_rows,
+              [(site_x_m, site_y_m, radius_m, affine6, row0, col0, edges[b], edges[b + 1],
+                n_cols, n_rad, rad, dist) for b in range(n_bands)], n_threads)
+    counts = np.zeros(n_rad + 1, np.int64)
+    _count_per_radial(rad, counts)
+    offsets = np.cumsum(counts)
+    flat = np.empty(offsets[n_rad], np.int64)
+    dsorted = np.empty(offsets[n_rad])
+    _fill_by_radial(rad, dist, offsets[:-1].copy(), flat, dsorted)
     return offsets, dsorted, flat
 
 
-@njit_parallel
+@njit_noalloc
+def sweep_radials_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_m, n_radials,
+                        step_m, n_steps, ae_km, consts, dct_km, dcr_km, offsets, dist, flat,
+                        k0, k_step, out, h_rx, no_terms, work, tmp_d, tmp_f):
+    """The radials ``k0, k0 + k_step, ...`` of :func:`radial_sweep_p1812`: sorts each radial's
+    pixels by distance (:func:`sort_by_distance`), takes the terrain height at each one's point
+    on the radial and runs :func:`_sweep_one_ray`, writing ``out[flat[t]]``. Radials write
+    disjoint pixels, so calls for disjoint sets of radials may run in parallel (each with its
+    own ``work``, ``tmp_d``, ``tmp_f``; ``h_rx`` is shared, indexed like ``dist``)."""
+    for k in range(k0, n_radials, k_step):
+        a = offsets[k]
+        b = offsets[k + 1]
+        if b == a:
+            continue
+        sort_by_distance(dist, flat, a, b, tmp_d, tmp_f)
+        az = 2.0 * math.pi * k / n_radials
+        ux = math.sin(az)
+        uy = math.cos(az)
+        for t in range(a, b):
+            h_rx[t] = bilinear_height_m(dem_m, affine6, site_x_m + dist[t] * ux,
+                                        site_y_m + dist[t] * uy)
+        _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az, step_m, n_steps, htg_m,
+                       hrg_m, ae_km, consts, dct_km, dcr_km, dist[a:b], h_rx[a:b], flat[a:b],
+                       out, no_terms, work)
+
+
+def _work_arrays(n_steps):
+    """:func:`_work_buffers` allocated by NumPy (the same arrays)."""
+    n = n_steps + 1
+    f = np.empty
+    return (f(n), f(n), f(n), f(n), f(n), f(P.N_TERMS), f(P.N_OUT),
+            f(n), f(n), f(n, np.int64), f(n), f(n), f(n, np.int64), f(n), f(n), f(n, np.int64))
+
+
+TASKS_PER_THREAD = 4
+"""Sets of radials per thread in :func:`radial_sweep_p1812` (more sets than threads balance
+the load when a thread is slowed down, e.g. on a shared machine)."""
+
+
 def radial_sweep_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_m, n_radials,
                        step_m, n_steps, radius_m, row0, col0, n_rows, n_cols, ae_km, f_ghz, p_pct,
-                       pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km):
+                       pl_pct, sigma_l_db, pol, n0, phi_deg, dct_km, dcr_km, n_threads=None):
     """P.1812-8 basic transmission loss [dB] over a window of the grid, by radial sweep.
 
     Every pixel within ``radius_m`` is assigned to its nearest radial (azimuth
     ``2 pi k / n_radials`` clockwise from north) and takes the loss at the radial's point at the
-    pixel's distance, receiver height from the terrain at that point (:func:`_sweep_one_ray`);
-    ``prange`` over radials. Returns a float64 ``(n_rows, n_cols)`` window, NaN beyond the
-    radius or the DEM.
+    pixel's distance, receiver height from the terrain at that point (:func:`_sweep_one_ray`).
+    Returns a float64 ``(n_rows, n_cols)`` window, NaN beyond the radius or the DEM.
+
+    Parallel over radials on ``n_threads`` threads (default: Numba's thread count,
+    ``numba.get_num_threads()``), each running the compiled, non-parallel
+    :func:`sweep_radials_p1812` on its own set of radials: the result does not depend on the
+    thread count. (A ``prange`` kernel would compile the whole P.1812 chain a second time into
+    its parallel loop body, most of a first run's compile time.)
     """
-    offsets, dist, flat = assign_pixels_to_radials(site_x_m, site_y_m, radius_m, affine6, row0,
-                                                   col0, n_rows, n_cols, n_radials)
+    n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
+    offsets, dist, flat = _group_pixels(site_x_m, site_y_m, radius_m, affine6, row0, col0,
+                                        n_rows, n_cols, n_radials, n_threads)
     out = np.full(n_rows * n_cols, np.nan)
     h_rx = np.empty(flat.shape[0])
-    for k in prange(n_radials):
-        az = 2.0 * math.pi * k / n_radials
-        ux = math.sin(az)
-        uy = math.cos(az)
-        for t in range(offsets[k], offsets[k + 1]):
-            h_rx[t] = bilinear_height_m(dem_m, affine6, site_x_m + dist[t] * ux,
-                                        site_y_m + dist[t] * uy)
     no_terms = np.empty((0, P.N_TERMS))
     consts = np.empty(P.N_CONSTS)
     P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
-    n_chunks = min(n_radials, 64)
-    for ch in prange(n_chunks):
-        work = _work_buffers(n_steps)
-        for k in range(ch, n_radials, n_chunks):
-            a = offsets[k]
-            b = offsets[k + 1]
-            if b == a:
-                continue
-            az = 2.0 * math.pi * k / n_radials
-            _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az, step_m, n_steps, htg_m,
-                           hrg_m, ae_km, consts, dct_km, dcr_km, dist[a:b], h_rx[a:b],
-                           flat[a:b], out, no_terms, work)
+    longest = int(np.max(np.diff(offsets))) if n_radials else 0
+    n_sets = min(n_radials, 1 if n_threads == 1 else TASKS_PER_THREAD * n_threads)
+    tasks = [(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_m, n_radials, step_m,
+              n_steps, ae_km, consts, dct_km, dcr_km, offsets, dist, flat, s, n_sets, out, h_rx,
+              no_terms, _work_arrays(n_steps), np.empty(longest), np.empty(longest, np.int64))
+             for s in range(n_sets)]
+    run_parallel(sweep_radials_p1812, tasks, n_threads)
     return out.reshape((n_rows, n_cols))
