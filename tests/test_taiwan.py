@@ -375,3 +375,25 @@ def test_builder_with_synthetic_sites(shared_dir, tmp_path):
     both = CliRunner().invoke(app, [*args, "--stations", str(base / "SOURCE.md"),
                                     "--out", str(tmp_path / "c")])
     assert isinstance(both.exception, CovkitInputError) and "not both" in str(both.exception)
+
+
+def test_boundaries_as_geojson_and_shapefile_read_alike(shared_dir, tmp_path):
+    """The same townships as TopoJSON (towns layer), GeoJSON and Shapefile: the same 368
+    TOWNCODEs (codes as text) and names, and the builder takes the Shapefile."""
+    base = shared_dir / "data" / "taiwan"
+    topo, _ = T.read_boundaries(base / "towns-10t.json", "townships")
+    geo, _ = T.read_boundaries(base / "taiwan_townships_2021.geojson", "townships")
+    gpd.read_file(base / "taiwan_townships_2021.geojson").to_file(tmp_path / "towns.shp",
+                                                                   encoding="utf-8")
+    shp, _ = T.read_boundaries(tmp_path / "towns.shp", "townships")
+    for df in (geo, shp):
+        assert sorted(df["TOWNCODE"]) == sorted(topo["TOWNCODE"])
+        assert df["TOWNCODE"].str.len().eq(8).all() and "09007010" in set(df["TOWNCODE"])
+        assert set(df["TOWNNAME"]) == set(topo["TOWNNAME"])
+    toml = covkit.api.build_taiwan_scenario(
+        tmp_path / "sc", townships=tmp_path / "towns.shp",
+        population=base / "township_population_2022-03.json",
+        dem=base / "etopo1_taiwan_1arcmin.tif", synthetic_sites=50, resolution_m=5000.0)
+    tw = covkit.load_inputs(toml).townships.table
+    assert len(tw) == 368 and tw["population"].sum() == pytest.approx(REGISTERED_2022_03,
+                                                                      rel=1e-12)
