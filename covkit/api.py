@@ -33,10 +33,10 @@ from covkit.coverage.run import run_coverage
 from covkit.coverage.sites import SiteProposal, with_overrides
 from covkit.coverage.summary import county_rows, headline, headline_methods, remote_rows
 from covkit.data import loaders
+from covkit.data import terrain as T
 from covkit.data.demo import write_demo
 from covkit.data.inputs import (
     Inputs,
-    coast_raster,
     grid_dem_stations,
     load_inputs,
     summarize_inputs,
@@ -353,7 +353,7 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
     loss = reference_loss_db(dem, grid.affine6, st["x_m"], st["y_m"], x, y,
                              st["height_m"], scenario.propagation.receiver_height_m,
                              st["freq_mhz"], settings, site_lat_deg=st["lat"],
-                             coast_km=coast_raster(dem, grid.affine6, settings.model))
+                             coast_km=T.coast_raster(dem, grid.affine6, settings.model))
     lon, lat = loaders.xy_to_lonlat(x, y, sc.crs)
     return [{"station_id": str(station_id), "point": i + 1, "x_m": float(x[i]),
              "y_m": float(y[i]), "lon": float(lon[i]), "lat": float(lat[i]),

@@ -23,7 +23,6 @@ from covkit.data.fractions import population_weights
 from covkit.data.grid import Grid
 from covkit.data.remote import RemoteOptions
 from covkit.errors import CovkitInputError
-from covkit.propagation.terrain import coast_distance_km
 
 INPUT_NAMES = ("dem", "stations", "population", "townships", "fibre", "trails", "candidates")
 """The inputs of a scenario, in the order of the ``[inputs]`` section."""
@@ -86,15 +85,6 @@ class Inputs:
     warnings: tuple[str, ...] = ()
     terrain: T.Terrain | None = None
     villages: V.Villages | None = None
-
-
-def coast_raster(dem_m, affine6, model):
-    """Distance to the sea [km] on the analysis grid for P.1812's coastal-land zone
-    (:func:`~covkit.propagation.terrain.coast_distance_km`); None for the other models.
-    ``model``: a model name or a collection of them (the models of a scenario's bands)."""
-    if ("p1812" not in model) if not isinstance(model, str) else model != "p1812":
-        return None
-    return coast_distance_km(dem_m, affine6[1])
 
 
 def _as_scenario(scenario) -> Scenario:

@@ -188,16 +188,21 @@ def fractal_detail_m(dem_m: np.ndarray, land: np.ndarray, post_spacing_m: float,
     return np.where(land, FRACTAL_RELIEF_SHARE * relief * field, 0.0).astype(np.float32)
 
 
-def terrain_coast_km(terrain: Terrain, affine6, model):
-    """Distance to the sea [km] on the grid for P.1812's coastal-land zone, from the sea mask
-    of the DEM (height at or below 0 m, as the kernels' sea zone; flat-filled land is land), or
+def coast_raster(height_m, affine6, model):
+    """Distance to the sea [km] on the analysis grid for P.1812's coastal-land zone
+    (:func:`~covkit.propagation.terrain.coast_distance_km`: sea = finite height at or below
+    0 m, as the kernels' sea zone; NaN, e.g. flat-filled land without a DEM, is not sea), or
     None when no model is P.1812. ``model``: a model name or the models of a scenario's
     bands."""
     if "p1812" not in ((model,) if isinstance(model, str) else tuple(model)):
         return None
-    with np.errstate(invalid="ignore"):
-        wet = np.isfinite(terrain.elevation_m) & (terrain.elevation_m <= 0.0)
-    return coast_distance_km(np.where(wet, 0.0, 1.0), affine6[1])
+    return coast_distance_km(height_m, affine6[1])
+
+
+def terrain_coast_km(terrain: Terrain, affine6, model):
+    """:func:`coast_raster` from the DEM heights as the files give them (sea-floor depths
+    negative, NaN where no DEM has data, so flat-filled land is land)."""
+    return coast_raster(terrain.elevation_m, affine6, model)
 
 
 def township_status(zone: np.ndarray, population: np.ndarray, terrain: Terrain,
