@@ -1195,23 +1195,38 @@ VILLAGE_CODE_COLUMNS = ("VILLCODE", "village_id")
 
 def _parts_by_code(population: Population | None, ids: np.ndarray,
                    columns: dict[str, str] | None, grid: Grid) -> ZoneParts | None:
-    """ZoneParts from population polygons that carry their township's code (None when they
-    carry none, or when no code matches a township: then area fractions are used)."""
+    """ZoneParts from population polygons that carry their township's code, or village codes
+    that start with it (None when they carry none, or when no code matches a township: then
+    area fractions are used)."""
+    code_columns = ["township_id"] + ([columns["township_id"]] if columns and
+                                      "township_id" in columns else [])
+    return parts_by_code(population, ids, code_columns, grid, "township",
+                         prefix_columns=VILLAGE_CODE_COLUMNS)
+
+
+def parts_by_code(population: Population | None, ids: np.ndarray, code_columns, grid: Grid,
+                  what: str, *, prefix_columns=(), warn_empty: bool = True
+                  ) -> ZoneParts | None:
+    """The membership of the grid's people in zones (townships, villages) by the code their
+    population polygons carry: the first of ``code_columns`` the polygons have, matched to
+    ``ids`` exactly; else the first of ``prefix_columns``, whose codes start with a zone's
+    id (village codes starting with the township code). Polygons whose code matches no zone
+    put their people outside every zone, with a warning (not for empty codes when
+    ``warn_empty`` is false). None when the polygons carry no such column or no code matches
+    (with a warning): then the caller splits by area."""
     if population is None or population.spread is None or population.attributes is None:
         return None
     attrs = population.attributes
-    id_cols = ["township_id"] + ([columns["township_id"]] if columns and
-                                 "township_id" in columns else [])
-    col = next((c for c in id_cols if c in attrs.columns), None)
     index = {str(k): i for i, k in enumerate(ids)}
+    col = next((c for c in code_columns if c in attrs.columns), None)
     if col is not None:
-        codes = attrs[col].astype(str).str.strip().to_numpy(dtype=object)
+        codes = attrs[col].fillna("").astype(str).str.strip().to_numpy(dtype=object)
         zone = np.array([index.get(c, -1) for c in codes], dtype=np.int64)
     else:
-        col = next((c for c in VILLAGE_CODE_COLUMNS if c in attrs.columns), None)
+        col = next((c for c in prefix_columns if c in attrs.columns), None)
         if col is None:
             return None
-        codes = attrs[col].astype(str).str.strip().to_numpy(dtype=object)
+        codes = attrs[col].fillna("").astype(str).str.strip().to_numpy(dtype=object)
         lengths = sorted({len(k) for k in index}, reverse=True)
         zone = np.full(len(codes), -1, dtype=np.int64)
         for i, c in enumerate(codes):
@@ -1220,17 +1235,17 @@ def _parts_by_code(population: Population | None, ids: np.ndarray,
                     zone[i] = index[c[:m]]
                     break
     if not (zone >= 0).any():
-        warn(f"{population.source}: no population polygon's {col} matches a township id; "
-             "the people of each cell are split between townships by area instead")
+        warn(f"{population.source}: no population polygon's {col} matches a {what} id; "
+             f"the people of each cell are split between {what}s by area instead")
         return None
-    unmatched = zone < 0
+    unmatched = (zone < 0) & ((codes != "") if not warn_empty else True)
     if unmatched.any():
         pop = pd.to_numeric(attrs["population"], errors="coerce").to_numpy(np.float64)
         first = int(np.flatnonzero(unmatched)[0])
         warn(f"{population.source}: {int(unmatched.sum())} population polygon(s) "
-             f"({pop[unmatched].sum():,.0f} people) have a {col} that matches no township "
+             f"({pop[unmatched].sum():,.0f} people) have a {col} that matches no {what} "
              f"(first: {codes[first]!r}, row {first + 1}); their people lie outside every "
-             "township")
+             f"{what}")
     return zone_parts_from_spread(population.spread, zone, grid.height * grid.width)
 
 

@@ -33,7 +33,6 @@ from covkit.data.fractions import (
     ZoneParts,
     cell_fractions,
     zone_parts_from_fractions,
-    zone_parts_from_spread,
 )
 from covkit.data.grid import Grid
 from covkit.errors import CovkitInputError
@@ -122,25 +121,10 @@ def village_parts(population: loaders.Population | None, codes: np.ndarray, geom
     """The membership of the grid's people in villages: by the village code the population
     polygons carry (``village_id`` or ``VILLCODE``), else by exact area fraction."""
     n_cells = grid.height * grid.width
-    attrs = None if population is None or population.spread is None else population.attributes
-    col = None if attrs is None else next((c for c in VILLAGE_ID_COLUMNS if c in attrs.columns),
-                                          None)
-    if col is not None:
-        index = {str(k): i for i, k in enumerate(codes)}
-        given = attrs[col].fillna("").astype(str).str.strip().to_numpy(dtype=object)
-        village = np.array([index.get(c, -1) for c in given], dtype=np.int64)
-        if (village >= 0).any():
-            stray = (village < 0) & (given != "")
-            if stray.any():
-                i = int(np.flatnonzero(stray)[0])
-                loaders.warn(f"{population.source}: {int(stray.sum())} population polygon(s) "
-                             f"have a {col} that matches no village (first: {given[i]!r}, row "
-                             f"{i + 1}); their people lie outside every village")
-            parts = zone_parts_from_spread(population.spread, village, n_cells)
-            return ZoneParts(parts.cell, parts.zone, parts.share, PARTS_BY_VILLAGE_CODE)
-        loaders.warn(f"{population.source}: no population polygon's {col} matches a village "
-                     "code; the people of each cell are split between villages by area "
-                     "instead")
+    parts = loaders.parts_by_code(population, codes, VILLAGE_ID_COLUMNS, grid, "village",
+                                  warn_empty=False)
+    if parts is not None:
+        return ZoneParts(parts.cell, parts.zone, parts.share, PARTS_BY_VILLAGE_CODE)
     parts = zone_parts_from_fractions(cell_fractions(geoms, grid), n_cells)
     return ZoneParts(parts.cell, parts.zone, parts.share, PARTS_BY_VILLAGE_AREA)
 
