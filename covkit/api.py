@@ -25,6 +25,7 @@ import numpy as np
 from covkit import maps, report
 from covkit import runfolder as F
 from covkit.config import Scenario, load_scenario, schema_markdown
+from covkit.coverage import budget as B
 from covkit.coverage import kpi as K
 from covkit.coverage import sites
 from covkit.coverage.layers import engine_settings
@@ -55,6 +56,7 @@ __all__ = [
     "SiteProposal",
     "Study",
     "build_taiwan_scenario",
+    "check_budget",
     "check_inputs",
     "coverage_map",
     "county_rows",
@@ -86,6 +88,41 @@ def _inputs_of(scenario_or_inputs) -> Inputs:
     if isinstance(scenario_or_inputs, Inputs):
         return scenario_or_inputs
     return load_inputs(scenario_or_inputs)
+
+
+def _scenario_of(scenario) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    return Scenario.from_dict(scenario) if isinstance(scenario, dict) else \
+        load_scenario(scenario)
+
+
+def check_budget(scenario_or_inputs, *, allow_large: bool = False):
+    """Estimate a coverage run's peak memory and time and refuse it when it cannot fit
+    (:mod:`covkit.coverage.budget`): before its inputs are loaded when given a scenario (the
+    grid from the bounds or the DEMs' headers, the stations table; no DEM data is read).
+
+    Returns
+    -------
+    (Scenario or Inputs, RunEstimate or None)
+        The scenario (parsed, for loading) or the inputs given, and the estimate.
+
+    Raises
+    ------
+    covkit.errors.RunTooLargeError
+        Unless ``allow_large``: the estimated peak exceeds the available memory
+        (``MemAvailable``); the message states the grid, groups, memory and time figures and
+        the option that lets the run go ahead.
+    """
+    if isinstance(scenario_or_inputs, Inputs):
+        subject, estimate = scenario_or_inputs, B.estimate_inputs(scenario_or_inputs)
+    else:
+        subject = _scenario_of(scenario_or_inputs)
+        estimate = B.plan_run(subject)
+    B.check_budget(estimate, B.available_memory_bytes(), allow_large,
+                   held_bytes=B.resident_bytes(),
+                   file=getattr(getattr(subject, "scenario", subject), "path", None))
+    return subject, estimate
 
 
 def build_taiwan_scenario(out_dir: str | Path, *, townships: str | Path,
@@ -151,7 +188,8 @@ def check_inputs(scenario: Scenario | str | Path | dict, **inputs) -> Inputs:
 
 
 def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
-        out_dir: str | Path | None = None, progress: bool = False) -> CoverageResult:
+        out_dir: str | Path | None = None, progress: bool = False,
+        allow_large: bool = False) -> CoverageResult:
     """Coverage layers and regulator KPIs of a scenario.
 
     Parameters
@@ -162,13 +200,22 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
         Also write the run folder's coverage files there (:meth:`CoverageResult.write`).
     progress : bool
         Show a progress bar over sites on stderr.
+    allow_large : bool
+        Go ahead even when the run's estimated peak memory exceeds the available memory
+        (default: refuse it before loading the inputs, :func:`check_budget`).
 
     Returns
     -------
     CoverageResult
+
+    Raises
+    ------
+    covkit.errors.RunTooLargeError
+        The run cannot fit in memory (and ``allow_large`` is False).
     """
     t0 = time.perf_counter()
-    result = run_coverage(_inputs_of(scenario_or_inputs), progress=progress, started_s=t0)
+    subject, _ = check_budget(scenario_or_inputs, allow_large=allow_large)
+    result = run_coverage(_inputs_of(subject), progress=progress, started_s=t0)
     if out_dir is not None:
         result.write(out_dir)
     return result
@@ -176,7 +223,8 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
 
 def propose_sites(coverage: CoverageResult | Scenario | Inputs | str | Path, *,
                   budget_sites: int | None = None, method: str | None = None,
-                  out_dir: str | Path | None = None, progress: bool = False) -> SiteProposal:
+                  out_dir: str | Path | None = None, progress: bool = False,
+                  allow_large: bool = False) -> SiteProposal:
     """Sites that newly cover the most uncovered demand, proven with the real engine.
 
     Parameters
@@ -190,6 +238,8 @@ def propose_sites(coverage: CoverageResult | Scenario | Inputs | str | Path, *,
         Also write sites_proposed.csv / .gpkg, kpi_after.json, sites_summary.json there.
     progress : bool
         Show progress bars (and the exact solver's log) on stderr.
+    allow_large : bool
+        Run the coverage first even when it cannot fit in memory (see :func:`run`).
 
     Returns
     -------
@@ -200,7 +250,7 @@ def propose_sites(coverage: CoverageResult | Scenario | Inputs | str | Path, *,
             coverage if isinstance(coverage, Scenario) else load_scenario(coverage)
         with_overrides(scenario, budget_sites, method)  # refuse bad overrides before running
         coverage = run(coverage if isinstance(coverage, Inputs) else scenario,
-                       progress=progress)
+                       progress=progress, allow_large=allow_large)
     proposal = sites.propose_sites(coverage, budget_sites=budget_sites, method=method,
                                    progress=progress)
     if out_dir is not None:
@@ -222,7 +272,8 @@ class Study:
 
 def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
               budget_sites: int | None = None, method: str | None = None,
-              map_and_report: bool = True, progress: bool = False) -> Study:
+              map_and_report: bool = True, progress: bool = False,
+              allow_large: bool = False) -> Study:
     """The whole pipeline into one folder: coverage and KPIs, optionally site proposals,
     then map.html and report.html.
 
@@ -237,6 +288,10 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
         Write map.html (offline, with its lib/ folder) and report.html / report.md.
     progress : bool
         Progress bars on stderr.
+    allow_large : bool
+        Go ahead even when the coverage run cannot fit in memory: by default the run is
+        refused (:class:`covkit.errors.RunTooLargeError`) before the lock, the output folder
+        and the inputs are touched (:func:`check_budget`).
 
     The run's files (coverage, sites, map.html + lib/, report + figures) are one output set
     (:class:`covkit.outputs.RunCommit`): the folder's lock is taken first (a second run into
@@ -247,12 +302,13 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
     earlier complete set.
     """
     out = Path(out_dir)
+    subject, _ = check_budget(scenario_or_inputs, allow_large=allow_large)
     with RunCommit(out, replaces=RUN_SET, replace_previous=True,
                    tidy_new_folder=True) as commit:  # the lock first
-        inputs = _inputs_of(scenario_or_inputs)
+        inputs = _inputs_of(subject)
         if sites:  # refuse bad overrides before the coverage run
             with_overrides(inputs.scenario, budget_sites, method)
-        coverage = run(inputs, progress=progress)
+        coverage = run(inputs, progress=progress, allow_large=True)  # checked above
         coverage.write(commit)
         study = Study(coverage, None, out, files=list(coverage.files))
         if sites:

@@ -40,3 +40,21 @@ class CovkitInputError(CovkitError, ValueError):
             where.append(f"row {row}")
         full = f"{', '.join(where)}: {message}" if where else message
         super().__init__(full)
+
+
+class RunTooLargeError(CovkitInputError):
+    """A run refused before it starts: its estimated peak memory exceeds the memory available
+    (:func:`covkit.coverage.budget.check_budget`). The message states the figures and the
+    option that lets the run go ahead (``--allow-large``, ``allow_large=True``).
+
+    Attributes
+    ----------
+    estimate : covkit.coverage.budget.RunEstimate or None
+    available_bytes : float or None
+    """
+
+    def __init__(self, message: str, *, file=None, column=None, row=None, estimate=None,
+                 available_bytes=None):
+        super().__init__(message, file=file, column=column, row=row)
+        self.estimate = estimate
+        self.available_bytes = available_bytes

@@ -20,6 +20,10 @@ OutOption = Annotated[Path, typer.Option("--out", help="Output folder.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 NoMapFlag = Annotated[bool, typer.Option("--no-map", help="Do not write map.html and "
                                                           "report.html.")]
+AllowLargeFlag = Annotated[bool, typer.Option(
+    "--allow-large", help="Go ahead even when the run's estimated peak memory exceeds the "
+                          "available memory (by default such a run is refused before it "
+                          "reads the DEM, with the estimate).")]
 SeedOption = Annotated[int, typer.Option(help="Random seed of the synthetic island.")]
 RunDirArg = Annotated[Path, typer.Argument(help="Output folder of 'covkit run'.")]
 
