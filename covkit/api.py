@@ -116,12 +116,12 @@ def check_budget(scenario_or_inputs, *, allow_large: bool = False):
     """
     if isinstance(scenario_or_inputs, Inputs):
         subject, estimate = scenario_or_inputs, B.estimate_inputs(scenario_or_inputs)
+        path = subject.scenario.path
     else:
         subject = _scenario_of(scenario_or_inputs)
-        estimate = B.plan_run(subject)
+        estimate, path = B.plan_run(subject), subject.path
     B.check_budget(estimate, B.available_memory_bytes(), allow_large,
-                   held_bytes=B.resident_bytes(),
-                   file=getattr(getattr(subject, "scenario", subject), "path", None))
+                   held_bytes=B.resident_bytes(), file=path)
     return subject, estimate
 
 
