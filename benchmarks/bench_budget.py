@@ -3,7 +3,8 @@
 Usage::
 
     python benchmarks/bench_budget.py [--resolutions 200,100,70,50] [--model p1812]
-                                      [--radius-km 10] [--json PATH]
+                                      [--radius-km 10] [--scenario S.toml] [--fit]
+                                      [--json PATH]
 
 Each run is the demo island at one resolution in a fresh Python process (so its peak RSS is
 its own): the estimate of :func:`covkit.coverage.budget.plan_run` first, then
@@ -99,7 +100,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--resolutions", default="200,100,70,50",
                     help="comma-separated grid resolutions [m] of the demo island")
-    ap.add_argument("--model", default="p1812")
+    ap.add_argument("--scenario", type=Path,
+                    help="a scenario TOML to run instead of the demo island")
+    ap.add_argument("--model", default=None,
+                    help="propagation.model (default: the scenario's; the demo's is p1812)")
     ap.add_argument("--radius-km", type=float, default=10.0)
     ap.add_argument("--fit", action="store_true", help="print the fitted model constants")
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
@@ -112,9 +116,10 @@ def main(argv=None) -> int:
     resolutions = [float(r) for r in args.resolutions.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        toml = covkit.write_demo(Path(tmp) / "scenario")
-        for i, res in enumerate(resolutions):
-            m = measure(toml, res, args.model, args.radius_km, warm=True)
+        toml = args.scenario or covkit.write_demo(Path(tmp) / "scenario")
+        model = args.model or covkit.load_scenario(toml).propagation.model
+        for res in resolutions:
+            m = measure(toml, res, model, args.radius_km, warm=True)
             e = m["estimate"]
             rows.append({"resolution_m": res, "cells": e["cells"], "groups": m["groups"],
                          "pixel_evaluations": e["pixel_evaluations"],
@@ -135,7 +140,6 @@ def main(argv=None) -> int:
                          "estimated_time_s": e["time_s"], "plan_s": m["plan_s"],
                          "time_ratio": e["seconds"] / (m["load_s"] + m["run_s"]
                                                        + m["write_s"])})
-            del i
     head = ("res m", "cells", "peak MB", "est MB", "est/meas", "wall s", "est s", "est/meas",
             "loss s", "est", "fold s", "est", "load s", "est", "kpi s", "est")
     print(" | ".join(head))
@@ -165,7 +169,8 @@ def main(argv=None) -> int:
               f"{cells.sum() / load.sum():.3g} cells per CPU-s; kpis + files "
               f"{cells.sum() / kpi.sum():.3g} cells per CPU-s")
     if args.json:
-        args.json.write_text(json.dumps({"model": args.model, "radius_km": args.radius_km,
+        args.json.write_text(json.dumps({"scenario": str(args.scenario or "demo"),
+                                         "model": model, "radius_km": args.radius_km,
                                          "runs": rows}, indent=2))
     return 0
 
