@@ -140,14 +140,15 @@ def main(argv=None) -> int:
                          "estimated_time_s": e["time_s"], "plan_s": m["plan_s"],
                          "time_ratio": e["seconds"] / (m["load_s"] + m["run_s"]
                                                        + m["write_s"])})
-    head = ("res m", "cells", "peak MB", "est MB", "est/meas", "wall s", "est s", "est/meas",
+    head = ("res m", "cells", "peak MB", "est MB", "est/meas", "wall s", "cpu s", "est s",
+            "est/wall",
             "loss s", "est", "fold s", "est", "load s", "est", "kpi s", "est")
     print(" | ".join(head))
     for r in rows:
         t = r["estimated_time_s"]
         print(" | ".join([f"{r['resolution_m']:g}", f"{r['cells']:,}",
                           f"{r['peak_rss_mb']:,.0f}", f"{r['estimated_peak_mb']:,.0f}",
-                          f"{r['peak_ratio']:.2f}", f"{r['wall_s']:.1f}",
+                          f"{r['peak_ratio']:.2f}", f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}",
                           f"{r['estimated_s']:.1f}", f"{r['time_ratio']:.2f}",
                           f"{r['loss_s']:.1f}", f"{t['path loss']:.1f}",
                           f"{r['fold_s']:.1f}", f"{t['folding sectors']:.1f}",
