@@ -113,8 +113,8 @@ held per band of rows rather than for the whole grid take ``extent="band"``."""
 
 BASE_BYTES = 0.47 * GB
 """Resident memory of the interpreter, NumPy / pandas / GeoPandas / rasterio and the compiled
-kernels before any grid is allocated (measured: the intercept of peak RSS against cells on the
-demo, 0.46-0.53 GB)."""
+kernels before any grid is allocated (measured: the intercept of peak RSS against cells, 0.46-0.53
+GB on the demo, 0.49 GB on the Taiwan scenario)."""
 
 BAND_WINDOWS = 3
 """Height of a band of rows (``extent="band"`` terms) in footprint windows."""
@@ -132,8 +132,9 @@ PATH_LOSS_PX_PER_S: dict[str, float] = {
     "cost231": 6.5e6,
 }
 """Path-loss pixel evaluations per CPU-second (one thread) by model, in the coverage loop
-(``benchmarks/bench_budget.py`` on the demo at 100 and 50 m, 2026-12-01: p1812 2.24 M, fspl
-18.2 M, 38901-uma 6.5 M; hata and cost231 not measured, taken as 38901's)."""
+(``benchmarks/bench_budget.py``, 2026-12-01: p1812 2.21-2.24 M on the demo at 200-50 m, 2.14 M on
+the Taiwan scenario at 400 and 250 m; fspl 18.2 M, 38901-uma 6.5 M on the demo; hata and
+cost231 not measured, taken as 38901's)."""
 
 THREAD_EFFICIENCY = 0.85
 """Share of a thread's rate each extra thread adds (the engine: 1.80x on 2 threads)."""
