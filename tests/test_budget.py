@@ -228,3 +228,22 @@ def test_estimate_is_within_a_factor_of_the_measured_peak(demo_toml):
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     ratio = got["estimate"] / got["peak"]
     assert 1 / MEASURED_FACTOR <= ratio <= MEASURED_FACTOR, got
+
+
+@pytest.mark.slow
+def test_bench_budget_smoke(tmp_path):
+    """The benchmark's smallest tier: the demo at 1000 and 500 m, figures in its JSON."""
+    out = tmp_path / "budget.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_budget.py"),
+                           "--resolutions", "1000,500", "--fit", "--json", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30 * 60, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "peak RSS = " in proc.stdout and "px per CPU-s" in proc.stdout
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["model"] == "p1812" and len(data["runs"]) == 2
+    coarse, fine = data["runs"]
+    assert fine["cells"] == 4 * coarse["cells"] == 4 * 62 * 100
+    for run in data["runs"]:
+        assert run["peak_rss_mb"] > 0 and run["estimated_peak_mb"] > 0
+        assert run["peak_ratio"] == pytest.approx(run["estimated_peak_mb"] / run["peak_rss_mb"])
+        assert run["groups"] == 256 and run["loss_cpu_s"] >= 0 and run["wall_s"] > 0
