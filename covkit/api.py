@@ -207,6 +207,8 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
     Returns
     -------
     CoverageResult
+        Its ``summary["run_estimate"]`` holds the estimate the run was checked against
+        (:meth:`covkit.coverage.budget.RunEstimate.to_dict`), beside ``run_seconds``.
 
     Raises
     ------
@@ -214,8 +216,10 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
         The run cannot fit in memory (and ``allow_large`` is False).
     """
     t0 = time.perf_counter()
-    subject, _ = check_budget(scenario_or_inputs, allow_large=allow_large)
+    subject, estimate = check_budget(scenario_or_inputs, allow_large=allow_large)
     result = run_coverage(_inputs_of(subject), progress=progress, started_s=t0)
+    if estimate is not None:  # beside run_seconds in kpi_summary.json
+        result.summary["run_estimate"] = estimate.to_dict()
     if out_dir is not None:
         result.write(out_dir)
     return result

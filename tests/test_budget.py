@@ -133,6 +133,11 @@ def test_allow_large_goes_ahead(tmp_path, capsys, little_memory):
     assert summary["population_total"] == pytest.approx(30 * 40 * 10.0)
     result = covkit.run(toml, allow_large=True)
     assert np.isfinite(result.rsrp_best_dbm).any()
+    # the estimate the run was checked against is recorded beside its run time
+    recorded = summary["run_estimate"]
+    assert recorded["cells"] == 30 * 40 and recorded["groups"] == 2
+    assert recorded["peak_bytes"] == pytest.approx(sum(recorded["memory_bytes"].values()))
+    assert result.summary["run_estimate"]["seconds"] > 0
 
 
 def test_estimate_of_the_small_scenario_adds_up(tmp_path):
