@@ -249,10 +249,14 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
     out = Path(out_dir)
     with RunCommit(out, replaces=RUN_SET, replace_previous=True,
                    tidy_new_folder=True) as commit:  # the lock first
+        t0 = time.perf_counter()
         inputs = _inputs_of(scenario_or_inputs)
         if sites:  # refuse bad overrides before the coverage run
             with_overrides(inputs.scenario, budget_sites, method)
+        t_inputs = time.perf_counter() - t0
         coverage = run(inputs, progress=progress)
+        coverage.summary["timings_s"] = {"load_inputs": round(t_inputs, 3),
+                                         **coverage.summary["timings_s"]}
         coverage.write(commit)
         study = Study(coverage, None, out, files=list(coverage.files))
         if sites:
