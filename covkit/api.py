@@ -309,10 +309,14 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
     subject, _ = check_budget(scenario_or_inputs, allow_large=allow_large)
     with RunCommit(out, replaces=RUN_SET, replace_previous=True,
                    tidy_new_folder=True) as commit:  # the lock first
+        t0 = time.perf_counter()
         inputs = _inputs_of(subject)
         if sites:  # refuse bad overrides before the coverage run
             with_overrides(inputs.scenario, budget_sites, method)
+        t_inputs = time.perf_counter() - t0
         coverage = run(inputs, progress=progress, allow_large=True)  # checked above
+        coverage.summary["timings_s"] = {"load_inputs": round(t_inputs, 3),
+                                         **coverage.summary["timings_s"]}
         coverage.write(commit)
         study = Study(coverage, None, out, files=list(coverage.files))
         if sites:

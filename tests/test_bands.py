@@ -17,7 +17,7 @@ import covkit
 from covkit.cli import main
 from covkit.config import Scenario
 from covkit.coverage import radio as R
-from covkit.coverage.layers import compute_radio
+from covkit.coverage.layers import compute_layers
 from covkit.coverage.sites import with_overrides
 from covkit.errors import CovkitInputError
 from covkit.runfolder import method_text
@@ -193,9 +193,9 @@ def two_band(tmp_path_factory):
 def test_each_band_equals_its_single_model_run(two_band):
     _, both, low, high = two_band
     assert both.stations.table["model"].tolist() == ["p1812"] * 3 + ["38901-uma"] * 3
-    radio = compute_radio(both)
+    radio = compute_layers(both, operator_grids=True)[0]
     assert radio.operators == ["OpA", "OpM"]
-    r_low, r_high = compute_radio(low), compute_radio(high)
+    r_low, r_high = compute_layers(low)[0], compute_layers(high)[0]
     for op, sub in (("OpA", r_low), ("OpM", r_high)):
         got = radio.op_best_dbm[radio.operators.index(op)].astype(np.float64)
         want = sub.best_dbm.astype(np.float64)
@@ -206,7 +206,7 @@ def test_each_band_equals_its_single_model_run(two_band):
     # and the two models really differ: P.1812 on the 28 GHz site would be refused, and
     # 38901-uma on the 3.5 GHz site gives other figures than P.1812
     uma_low = covkit.load_inputs(low.scenario.replace(propagation={"model": "38901-uma"}))
-    other = compute_radio(uma_low).best_dbm
+    other = compute_layers(uma_low)[0].best_dbm
     ok = np.isfinite(other) & np.isfinite(r_low.best_dbm)
     assert np.max(np.abs(other[ok] - r_low.best_dbm[ok])) > 1.0
 

@@ -9,6 +9,7 @@ folder's coverage files (names in :mod:`covkit.runfolder`) as one set
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ def provenance(inputs, radio, layers, run_warnings: list[str], method: dict,
         "stations_synthetic": inputs.stations.synthetic_sites > 0,
         "models_by_band": models_by_band(scenario.propagation, inputs.stations.table),
         "cells_computed": int(np.isfinite(radio.best_dbm).sum()),
+        "pixel_evaluations": int(radio.pixel_evaluations),
         "required_median_rsrp_dbm": layers.required_median_dbm,
         "warnings": run_warnings,
         "method": method,
@@ -115,6 +117,7 @@ def _stage_coverage(out: RunCommit, result) -> tuple[list[Path], dict]:
         return {"scenario": name, "layer": what, "unit": unit, "producer": "covkit run"}
 
     first = len(out.files)
+    t0 = time.perf_counter()
     out.cog(F.RSRP_BEST, result.rsrp_best_dbm, grid, np.nan,
             tags("best RSRP over all sectors", "dBm"), "rsrp_best_dbm")
     out.cog(F.RSRP_SECOND, result.rsrp_second_dbm, grid, np.nan,
@@ -144,6 +147,9 @@ def _stage_coverage(out: RunCommit, result) -> tuple[list[Path], dict]:
         out.gpkg(F.KPI_VILLAGES_GPKG, villages, layer="kpi_villages")
         out.geoparquet(F.KPI_VILLAGES_PARQUET, villages)
     summary = dict(result.summary)
+    if "timings_s" in summary:
+        summary["timings_s"] = {**summary["timings_s"],
+                                "write_outputs": round(time.perf_counter() - t0, 3)}
     summary["outputs"] = [p.name for p in out.files[first:]] + [F.KPI_SUMMARY]
     out.json(F.KPI_SUMMARY, summary)
     return out.files[first:], summary

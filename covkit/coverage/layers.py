@@ -1,21 +1,24 @@
 """Radio and coverage layers: every sector folded into running grids, then SINR, coverage
 probability, coverage per operator and for any operator, throughput and speed tiers.
 
-:class:`SiteFold` is the one per-site step that coverage (:func:`compute_radio`) and site
+:class:`SiteFold` is the one per-site step that coverage (:func:`compute_layers`) and site
 proposals (:func:`covkit.coverage.sites.coverage_matrix`) share: the path loss of one site and
 frequency from the engine (:func:`covkit.propagation.engine.site_loss_window`), then every
 sector of it folded into best / second-best / server / per-operator / per-layer grids by
 :func:`covkit.coverage.radio.reduce_site_window`. Memory is a fixed number of grids, never one
-raster per sector or site.
+raster per sector or site; the per-operator and per-layer grids of the fold are held for a band
+of rows at a time (a few footprint windows high), so they do not grow with the country.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from covkit._jit import thread_count
 from covkit.config import Scenario
 from covkit.coverage import radio as R
 from covkit.data.loaders import warn
@@ -23,7 +26,12 @@ from covkit.errors import CovkitInputError
 from covkit.progress import progress_bar
 from covkit.propagation.antenna import pack_patterns
 from covkit.propagation.constants import EARTH_RADIUS_M
-from covkit.propagation.engine import EngineSettings, site_loss_window
+from covkit.propagation.engine import (
+    EngineSettings,
+    LossWindow,
+    footprint_window,
+    site_loss_window,
+)
 from covkit.propagation.models import model_info
 
 # ----------------------------------------------------------------------------------------------
@@ -150,19 +158,31 @@ class Accumulators:
 
 
 @dataclass
-class RadioLayers(Accumulators):
+class RadioLayers:
     """The folded grids over all sites, with their labels.
 
-    The grids of :class:`Accumulators` on the analysis grid, NaN (not -inf) where no sector
-    reaches a cell; ``operators``: the order of axis 0 of ``op_best_dbm`` / ``op_server``;
-    ``layers``: the (operator, frequency) of each layer of ``layer_mw``; ``sec_layer``: the layer
-    of each stations row; ``n_groups``: site-frequency groups computed.
+    ``best_dbm`` / ``second_dbm`` / ``server``: best and second-best RSRP [dBm] and the best
+    server (stations row, -1 = none) on the analysis grid, NaN where no sector reaches a cell;
+    ``operators``: the operators in the order of the per-operator layers; ``layers``: the
+    (operator, frequency) of each summed-power layer; ``sec_layer``: the layer of each stations
+    row; ``n_groups``: site-frequency groups computed; ``pixel_evaluations``: path-loss values
+    computed (cells within the footprint radius, summed over groups); ``op_best_dbm``: best
+    RSRP per operator (axis 0 in the order of ``operators``), only when asked for
+    (``compute_layers(..., operator_grids=True)``), else None.
+
+    The per-operator and per-layer grids of the fold (:class:`Accumulators`) are held for a
+    band of rows at a time only (:func:`compute_layers`).
     """
 
+    best_dbm: np.ndarray
+    second_dbm: np.ndarray
+    server: np.ndarray
     operators: list[str]
     layers: list[tuple[str, float]]
     sec_layer: np.ndarray
     n_groups: int
+    pixel_evaluations: int = 0
+    op_best_dbm: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -244,32 +264,45 @@ class SiteFold:
         return uses_clutter(self.scenario, self.model_for(freq_mhz))
 
     def loss_window(self, x_m: float, y_m: float, tx_height_agl_m: float, freq_mhz: float,
-                    lat_deg: float):
+                    lat_deg: float, n_threads: int | None = None):
         """Basic path loss [dB] of one site and frequency over its footprint
         (:class:`~covkit.propagation.engine.LossWindow`), with the model of the frequency's
-        band."""
+        band, on ``n_threads`` threads (default: Numba's thread count)."""
         return site_loss_window(self.dem_m, self.affine6, float(x_m), float(y_m),
                                 float(tx_height_agl_m), self.rx_height_agl_m, float(freq_mhz),
                                 self.radius_m, self.settings_for(freq_mhz),
-                                site_lat_deg=float(lat_deg), coast_km=self.coast_km)
+                                site_lat_deg=float(lat_deg), coast_km=self.coast_km,
+                                n_threads=n_threads)
 
     def fold(self, win, x_m: float, y_m: float, tx_height_agl_m: float, freq_mhz: float,
-             sectors: Sectors, acc: Accumulators, *, window_grids: bool = False) -> None:
+             sectors: Sectors, acc: Accumulators, *, window_grids: bool = False,
+             acc_row0: int | None = None, n_threads: int | None = None) -> None:
         """Fold the sectors of one site and frequency into ``acc``.
 
         Parameters
         ----------
         win : LossWindow
-            From :meth:`loss_window` for the same site and frequency.
+            From :meth:`loss_window` for the same site and frequency (or rows of it).
         sectors : Sectors
             The sectors of that site on that frequency.
         acc : Accumulators
-            Grids of the whole analysis grid, or (``window_grids=True``) of the window only.
+            Grids of the whole analysis grid, of the rows from ``acc_row0`` on (a band of the
+            grid's full width, which must hold the window's rows), or (``window_grids=True``)
+            of the window only.
+        n_threads : int, optional
+            Threads for the fold (default: Numba's thread count).
         """
         x_m, y_m = float(x_m), float(y_m)
         tx_amsl_m = float(self.ground_m(x_m, y_m) + tx_height_agl_m)
         r0, c0 = int(win.row0), int(win.col0)
         dem_m, affine6 = self.dem_m, self.affine6
+        if acc_row0 is not None and not window_grids:
+            # a band of rows as a grid of its own
+            n_band = acc.best_dbm.shape[0]
+            dem_m = dem_m[acc_row0:acc_row0 + n_band]
+            affine6 = affine6.copy()
+            affine6[3] += acc_row0 * self.affine6[5]
+            r0 -= acc_row0
         if window_grids:
             # the window as a grid of its own
             nr, nc = win.loss_db.shape
@@ -286,13 +319,170 @@ class SiteFold:
             sectors.beamwidth_deg, sectors.pattern_index(), sectors.operator, sectors.layer,
             self.patterns.bounds, self.patterns.angle_deg, self.patterns.loss_db,
             self.patterns.cap_db, acc.best_dbm, acc.second_dbm, acc.server, acc.op_best_dbm,
-            acc.op_server, acc.layer_mw)
+            acc.op_server, acc.layer_mw, n_threads=n_threads)
 
 
-def compute_radio(inputs, progress: bool = False) -> RadioLayers:
-    """Stream over sites and fold every sector into the running grids.
+BAND_ROWS_MIN = 128
+"""Least height [rows] of a band of the fold (:func:`compute_layers`); a band is at least one
+footprint window high, so a window spans at most two bands."""
 
-    Sectors of one site share one path-loss computation per distinct frequency.
+AHEAD_PER_THREAD = 4
+"""Loss windows a thread may compute ahead of the fold (:func:`compute_layers`), which takes
+them in a fixed order: bounds the windows held while an earlier one is still computing."""
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One site-frequency group of the fold: its stations rows and footprint window rows."""
+
+    site: int
+    freq_mhz: float
+    rows: np.ndarray
+    row0: int
+    n_rows: int
+
+
+class _Fold:
+    """The state of :func:`compute_layers`: the groups in north-to-south order, the open bands
+    and the whole-grid results, behind one lock."""
+
+    def __init__(self, inputs, fold: SiteFold, sectors: Sectors, groups: list[_Group],
+                 n_operators: int, n_layers: int, band_rows: int, coverage: _BandCoverage,
+                 operator_grids: bool = False):
+        self.inputs = inputs
+        self.fold = fold
+        self.sectors = sectors
+        self.groups = groups
+        self.n_operators = n_operators
+        self.n_layers = n_layers
+        self.band_rows = band_rows
+        self.coverage = coverage
+        h, w = inputs.grid.shape
+        self.width = w
+        self.height = h
+        self.best_dbm = np.full((h, w), np.nan, np.float32)
+        self.second_dbm = np.full((h, w), np.nan, np.float32)
+        self.server = np.full((h, w), -1, np.int32)
+        self.op_best_dbm = np.full((n_operators, h, w), np.nan, np.float32) \
+            if operator_grids else None
+        self.bands: dict[int, Accumulators] = {}
+        self.next_band = 0  # bands before it are closed
+        self.lock = threading.Lock()  # the counters and the computed windows
+        self.ready = threading.Condition(self.lock)
+        self.fold_lock = threading.Lock()  # the bands and the whole-grid results
+        self.taken = 0  # groups handed to a thread
+        self.folded = 0  # groups folded (in order)
+        self.windows: dict[int, object] = {}  # computed, waiting for their turn
+        self.failed: list[BaseException] = []
+        self.pixel_evaluations = 0
+
+    def band(self, b: int) -> Accumulators:
+        acc = self.bands.get(b)
+        if acc is None:
+            r0 = b * self.band_rows
+            r1 = min(r0 + self.band_rows, self.height)
+            acc = self.bands[b] = Accumulators.empty((r1 - r0, self.width), self.n_operators,
+                                                     self.n_layers)
+        return acc
+
+    def fold_group(self, g: _Group, win) -> None:
+        """Fold one group's window into the bands its rows fall in (in the calling thread)."""
+        st = self.inputs.stations
+        x, y = st.site_x_m[g.site], st.site_y_m[g.site]
+        height = st.site_height_m[g.site]
+        sectors = self.sectors.take(g.rows)
+        r0 = int(win.row0)
+        nr = win.loss_db.shape[0]
+        self.pixel_evaluations += int(np.isfinite(win.loss_db).sum())
+        b = r0 // self.band_rows
+        while b * self.band_rows < r0 + nr:
+            a = max(r0, b * self.band_rows) - r0
+            z = min(r0 + nr, (b + 1) * self.band_rows) - r0
+            part = LossWindow(win.loss_db[a:z], r0 + a, int(win.col0))
+            self.fold.fold(part, x, y, height, g.freq_mhz, sectors, self.band(b),
+                           acc_row0=b * self.band_rows, n_threads=1)
+            b += 1
+
+    def closable(self) -> list[int]:
+        """Bands no group still to fold reaches (groups go north to south by window row)."""
+        low = self.groups[self.folded].row0 if self.folded < len(self.groups) else self.height
+        out = []
+        while (self.next_band * self.band_rows < self.height
+               and min((self.next_band + 1) * self.band_rows, self.height) <= low):
+            out.append(self.next_band)
+            self.next_band += 1
+        return out
+
+    def fold_ready(self, on_folded) -> None:
+        """Fold, in order, every computed window whose turn has come, and close the bands that
+        are then complete; one thread at a time does this (the others go on computing)."""
+        while self.fold_lock.acquire(blocking=False):
+            try:
+                while True:
+                    with self.lock:
+                        k = self.folded
+                        if k not in self.windows or self.failed:
+                            break
+                        win = self.windows.pop(k)
+                    self.fold_group(self.groups[k], win)
+                    with self.lock:
+                        self.folded += 1
+                        done = self.closable()
+                        self.ready.notify_all()
+                    on_folded()
+                    for b in done:
+                        self.close(b, self.bands.pop(b, None))
+            finally:
+                self.fold_lock.release()
+            with self.lock:  # a window handed in while this thread was finishing
+                if self.folded not in self.windows or self.failed:
+                    return
+
+    def close(self, b: int, acc: Accumulators | None) -> None:
+        """Band ``b``'s results into the whole-grid layers; its fold grids are dropped."""
+        r0 = b * self.band_rows
+        r1 = min(r0 + self.band_rows, self.height)
+        if acc is None:  # no group reached it
+            acc = Accumulators.empty((r1 - r0, self.width), self.n_operators, self.n_layers)
+        for a in (acc.best_dbm, acc.second_dbm, acc.op_best_dbm):
+            a[np.isneginf(a)] = np.nan
+        self.best_dbm[r0:r1] = acc.best_dbm
+        self.second_dbm[r0:r1] = acc.second_dbm
+        self.server[r0:r1] = acc.server
+        if self.op_best_dbm is not None:
+            self.op_best_dbm[:, r0:r1] = acc.op_best_dbm
+        self.coverage.add_band(r0, r1, acc)
+
+
+def _site_frequency_groups(inputs, fold: SiteFold) -> list[_Group]:
+    """The site-frequency groups, north to south by the first row of their window (then by
+    site and frequency)."""
+    stations = inputs.stations
+    st = stations.table
+    out = []
+    for (site, freq), rows in st.groupby(["site_index", "freq_mhz"], sort=True).indices.items():
+        site = int(site)
+        r0, _c0, nr, _nc = footprint_window(fold.affine6, fold.dem_m.shape,
+                                            stations.site_x_m[site], stations.site_y_m[site],
+                                            fold.radius_m)
+        out.append(_Group(site, float(freq), np.asarray(rows, dtype=np.int64), int(r0),
+                          int(nr)))
+    out.sort(key=lambda g: (g.row0, g.site, g.freq_mhz))
+    return out
+
+
+def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
+                   operator_grids: bool = False) -> tuple[RadioLayers, CoverageLayers]:
+    """Stream over sites, fold every sector into running grids and derive the coverage layers.
+
+    Sectors of one site share one path-loss computation per distinct frequency. The groups go
+    north to south on ``n_threads`` threads (default: Numba's thread count), one whole group
+    per thread at a time; the windows are folded in that fixed order, so the result is the same
+    for every thread count. The per-operator and per-layer grids of the fold are held for bands
+    of rows only: a band is turned into its rows of the coverage layers
+    (:class:`CoverageLayers`) and dropped as soon as no group still to fold reaches it.
+    ``operator_grids=True`` also keeps the best RSRP per operator on the whole grid
+    (``RadioLayers.op_best_dbm``).
     """
     sc = inputs.scenario
     st = inputs.stations.table
@@ -300,6 +490,7 @@ def compute_radio(inputs, progress: bool = False) -> RadioLayers:
     carriers = station_carriers(stations)
     check_frequencies(stations, sc)
     warn_outside_validity(stations, sc)
+    n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
 
     operators = stations.operators
     op_index = {o: i for i, o in enumerate(operators)}
@@ -314,33 +505,76 @@ def compute_radio(inputs, progress: bool = False) -> RadioLayers:
                           st["beamwidth_deg"].to_numpy(dtype=np.float64),
                           st["operator"].map(op_index).to_numpy(dtype=np.int64), sec_layer,
                           stations.antenna_index())
-    acc = Accumulators.empty(inputs.grid.shape, len(operators), len(layers))
     fold = SiteFold(inputs)
     site_lat = st.groupby("site_index")["lat"].first()
+    groups = _site_frequency_groups(inputs, fold)
+    window_rows = max([g.n_rows for g in groups], default=0)
+    band_rows = max(BAND_ROWS_MIN, window_rows)
+    coverage = _BandCoverage(inputs, operators, sec_layer)
+    state = _Fold(inputs, fold, all_sectors, groups, len(operators), len(layers), band_rows,
+                  coverage, operator_grids)
+    ahead = AHEAD_PER_THREAD * n_threads
 
-    groups = list(st.groupby(["site_index", "freq_mhz"], sort=True).indices.items())
     with progress_bar(progress) as bar:
         task = bar.add_task(f"coverage: {stations.n_sites} sites ({len(groups)} site-frequency "
                             "groups)", total=len(groups))
-        for (site, freq), rows in groups:
-            rows = np.asarray(rows, dtype=np.int64)
-            site = int(site)
-            x, y = stations.site_x_m[site], stations.site_y_m[site]
-            height = stations.site_height_m[site]
-            try:
-                win = fold.loss_window(x, y, height, freq, site_lat.loc[site])
-            except CovkitInputError as exc:
-                i = int(rows[0])
-                raise CovkitInputError(
-                    f"station {st['station_id'].iloc[i]!r} (model {fold.model_for(freq)}): "
-                    f"{exc}", file=stations.source, column=exc.column,
-                    row=stations.file_row(i)) from None
-            fold.fold(win, x, y, height, freq, all_sectors.take(rows), acc)
-            bar.advance(task)
-    for a in (acc.best_dbm, acc.second_dbm, acc.op_best_dbm):
-        a[np.isneginf(a)] = np.nan
-    return RadioLayers(acc.best_dbm, acc.second_dbm, acc.server, acc.op_best_dbm,
-                       acc.op_server, acc.layer_mw, operators, layers, sec_layer, len(groups))
+
+        def work():
+            while True:
+                with state.lock:
+                    while (not state.failed and state.taken < len(groups)
+                           and state.taken - state.folded >= ahead):
+                        state.ready.wait()
+                    if state.failed or state.taken >= len(groups):
+                        return
+                    i = state.taken
+                    state.taken += 1
+                g = groups[i]
+                try:
+                    win = fold.loss_window(stations.site_x_m[g.site], stations.site_y_m[g.site],
+                                           stations.site_height_m[g.site], g.freq_mhz,
+                                           site_lat.loc[g.site], n_threads=1)
+                except CovkitInputError as exc:
+                    r = int(g.rows[0])
+                    err = CovkitInputError(
+                        f"station {st['station_id'].iloc[r]!r} (model "
+                        f"{fold.model_for(g.freq_mhz)}): {exc}", file=stations.source,
+                        column=exc.column, row=stations.file_row(r))
+                    with state.lock:
+                        state.failed.append(err)
+                        state.ready.notify_all()
+                    return
+                except BaseException as exc:
+                    with state.lock:
+                        state.failed.append(exc)
+                        state.ready.notify_all()
+                    return
+                with state.lock:
+                    state.windows[i] = win
+                try:
+                    state.fold_ready(lambda: bar.advance(task))
+                except BaseException as exc:
+                    with state.lock:
+                        state.failed.append(exc)
+                        state.ready.notify_all()
+                    return
+
+        threads = [threading.Thread(target=work, name=f"covkit-fold-{t}", daemon=True)
+                   for t in range(min(n_threads, len(groups)) - 1)]
+        for t in threads:
+            t.start()
+        work()
+        for t in threads:
+            t.join()
+    if state.failed:
+        raise state.failed[0]
+    if state.folded != len(groups):  # pragma: no cover - a bug, not an input error
+        raise RuntimeError(f"{state.folded} of {len(groups)} groups folded")
+    for b in state.closable():  # no group at all, or none in the last bands
+        state.close(b, state.bands.pop(b, None))
+    radio = RadioLayers(state.best_dbm, state.second_dbm, state.server, operators, layers,
+                        sec_layer, len(groups), state.pixel_evaluations, state.op_best_dbm)
+    return radio, coverage.layers()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -364,72 +598,83 @@ def tier_name(dl_mbps: float, ul_mbps: float) -> str:
     return f"{dl_mbps:g}_{ul_mbps:g}"
 
 
-def coverage_from_radio(radio: RadioLayers, inputs) -> CoverageLayers:
-    """SINR, coverage probability, covered (any operator and per operator), throughput.
+class _BandCoverage:
+    """SINR, coverage probability, covered (any operator and per operator), throughput and
+    speed tiers on the whole grid, filled band by band from the fold's grids of that band.
 
     A pixel is covered by an operator when its best RSRP reaches the median the location
     probability requires (threshold + z sigma) and, when ``coverage.sinr_threshold_db`` is
     set, the SINR of that best server reaches it too. Covered by any operator = covered by at
     least one operator.
     """
-    sc = inputs.scenario
-    cov = sc.coverage
-    p = sc.propagation
-    st = inputs.stations.table
-    noise_dbm = R.noise_per_re_dbm(st["scs_khz"].to_numpy(dtype=np.float64),
-                                   cov.noise_figure_db)
-    noise_mw = 10.0 ** (0.1 * noise_dbm)
-    req = R.required_median_dbm(cov.rsrp_threshold_dbm, p.shadow_sigma_db,
-                                p.location_probability)
-    throughput = cov.throughput == "shannon"
-    tech = st["tech"].astype(str).to_numpy()
-    bw = st["bandwidth_mhz"].to_numpy(dtype=np.float64)
-    max_eff = np.array([R.SHANNON_MAX_BPS_HZ[t] for t in tech])
-    overhead = np.array([R.DL_OVERHEAD[t] for t in tech])
 
-    def sinr_of(best, server):
+    def __init__(self, inputs, operators: list[str], sec_layer: np.ndarray):
+        sc = inputs.scenario
+        cov = self.cov = sc.coverage
+        p = sc.propagation
+        st = inputs.stations.table
+        self.operators = operators
+        self.sec_layer = sec_layer
+        noise_dbm = R.noise_per_re_dbm(st["scs_khz"].to_numpy(dtype=np.float64),
+                                       cov.noise_figure_db)
+        self.noise_mw = 10.0 ** (0.1 * noise_dbm)
+        self.req = R.required_median_dbm(cov.rsrp_threshold_dbm, p.shadow_sigma_db,
+                                         p.location_probability)
+        self.sigma_db = p.shadow_sigma_db
+        self.throughput = cov.throughput == "shannon"
+        tech = st["tech"].astype(str).to_numpy()
+        self.bw = st["bandwidth_mhz"].to_numpy(dtype=np.float64)
+        self.max_eff = np.array([R.SHANNON_MAX_BPS_HZ[t] for t in tech])
+        self.overhead = np.array([R.DL_OVERHEAD[t] for t in tech])
+        self.tiers = [tier_name(d, u) for d, u in R.SPEED_TIERS_MBPS]
+        shape = inputs.grid.shape
+        self.sinr_db = np.full(shape, np.nan, np.float32)
+        self.probability = np.full(shape, np.nan, np.float32)
+        self.covered = np.zeros(shape, dtype=bool)
+        self.by_op = {op: np.zeros(shape, dtype=bool) for op in operators}
+        self.thr_best = np.full(shape, np.nan, np.float32) if self.throughput else None
+        self.tier_any = {t: np.zeros(shape, dtype=bool) for t in self.tiers} \
+            if self.throughput else {}
+        self.tier_op = {op: {t: np.zeros(shape, dtype=bool) for t in self.tiers}
+                        for op in operators} if self.throughput else {}
+
+    def _sinr(self, best, server, layer_mw):
         out = np.empty(best.shape, dtype=np.float32)
-        return R.sinr_db_kernel(best, server, radio.sec_layer, radio.layer_mw, noise_mw,
-                                float(cov.cell_load), out)
+        return R.sinr_db_kernel(best, server, self.sec_layer, layer_mw, self.noise_mw,
+                                float(self.cov.cell_load), out)
 
-    def covered_of(best, sinr):
+    def _covered(self, best, sinr):
         with np.errstate(invalid="ignore"):
-            ok = np.isfinite(best) & (best >= req)
-            if cov.sinr_threshold_db is not None:
-                ok &= np.isfinite(sinr) & (sinr >= cov.sinr_threshold_db)
+            ok = np.isfinite(best) & (best >= self.req)
+            if self.cov.sinr_threshold_db is not None:
+                ok &= np.isfinite(sinr) & (sinr >= self.cov.sinr_threshold_db)
         return ok
 
-    def thr_of(sinr, server):
-        out = np.empty(sinr.shape, dtype=np.float32)
-        return R.throughput_kernel(sinr, server, bw, max_eff, overhead, out)
+    def add_band(self, r0: int, r1: int, acc: Accumulators) -> None:
+        """Rows ``r0:r1`` of every layer from the fold grids of that band (NaN, not -inf,
+        where nothing arrived)."""
+        rows = slice(r0, r1)
+        self.sinr_db[rows] = self._sinr(acc.best_dbm, acc.server, acc.layer_mw)
+        self.probability[rows] = R.coverage_probability(acc.best_dbm,
+                                                        self.cov.rsrp_threshold_dbm,
+                                                        self.sigma_db)
+        for o, op in enumerate(self.operators):
+            ob = acc.op_best_dbm[o]
+            osrv = acc.op_server[o]
+            s = self._sinr(ob, osrv, acc.layer_mw)
+            c = self._covered(ob, s)
+            self.by_op[op][rows] = c
+            self.covered[rows] |= c
+            if self.throughput:
+                t = np.empty(s.shape, dtype=np.float32)
+                R.throughput_kernel(s, osrv, self.bw, self.max_eff, self.overhead, t)
+                for (dl, _ul), name in zip(R.SPEED_TIERS_MBPS, self.tiers, strict=True):
+                    with np.errstate(invalid="ignore"):
+                        tc = c & (t >= dl)
+                    self.tier_op[op][name][rows] = tc
+                    self.tier_any[name][rows] |= tc
+                self.thr_best[rows] = np.fmax(self.thr_best[rows], t)
 
-    sinr_any = sinr_of(radio.best_dbm, radio.server)
-    prob = R.coverage_probability(radio.best_dbm, cov.rsrp_threshold_dbm,
-                                  p.shadow_sigma_db).astype(np.float32)
-    covered_any = np.zeros(radio.best_dbm.shape, dtype=bool)
-    by_op: dict[str, np.ndarray] = {}
-    tiers = [tier_name(d, u) for d, u in R.SPEED_TIERS_MBPS]
-    tier_any = {t: np.zeros(radio.best_dbm.shape, dtype=bool) for t in tiers} if throughput \
-        else {}
-    tier_op: dict[str, dict[str, np.ndarray]] = {}
-    thr_best = None
-    if throughput:
-        thr_best = np.full(radio.best_dbm.shape, np.nan, dtype=np.float32)
-    for o, op in enumerate(radio.operators):
-        ob = radio.op_best_dbm[o]
-        osrv = radio.op_server[o]
-        s = sinr_of(ob, osrv)
-        c = covered_of(ob, s)
-        by_op[op] = c
-        covered_any |= c
-        if throughput:
-            t = thr_of(s, osrv)
-            tier_op[op] = {}
-            for (dl, _ul), name in zip(R.SPEED_TIERS_MBPS, tiers, strict=True):
-                with np.errstate(invalid="ignore"):
-                    tc = c & (t >= dl)
-                tier_op[op][name] = tc
-                tier_any[name] |= tc
-            thr_best = np.fmax(thr_best, t)
-        del s
-    return CoverageLayers(sinr_any, prob, covered_any, by_op, thr_best, tier_any, tier_op, req)
+    def layers(self) -> CoverageLayers:
+        return CoverageLayers(self.sinr_db, self.probability, self.covered, self.by_op,
+                              self.thr_best, self.tier_any, self.tier_op, self.req)

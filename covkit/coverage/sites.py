@@ -38,8 +38,7 @@ from covkit.coverage.layers import (
     Accumulators,
     Sectors,
     SiteFold,
-    compute_radio,
-    coverage_from_radio,
+    compute_layers,
 )
 from covkit.coverage.result import CoverageResult
 from covkit.coverage.siting import solve_max_coverage
@@ -415,8 +414,7 @@ def propose_sites(before: CoverageResult, *, budget_sites: int | None = None,
         "cost_per_new_person"])
     # KPIs as if the proposed sites were built: the real engine over all stations
     after_inputs = _with_proposed_stations(inputs, candidates.iloc[selected], scenario)
-    radio = compute_radio(after_inputs, progress=progress)
-    layers = coverage_from_radio(radio, after_inputs)
+    radio, layers = compute_layers(after_inputs, progress=progress)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         _, kpi_after = compute_kpis(after_inputs, radio, layers)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from covkit._jit import njit_parallel, prange
+from covkit._jit import njit, run_parallel, thread_count
 from covkit.errors import CovkitInputError
 from covkit.parameters import (
     DCR_KM,
@@ -49,14 +49,16 @@ from covkit.propagation.terrain import (
 )
 
 
-@njit_parallel
-def distance_model_window(code, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m, freq_mhz,
-                          env_code, los_mode_code, radius_m, affine6, row0, col0, n_rows,
-                          n_cols, out):
+@njit
+def distance_model_rows(code, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m, freq_mhz,
+                        env_code, los_mode_code, radius_m, affine6, row0, col0, r_lo, r_hi,
+                        n_cols, out):
     """Loss [dB] of a non-terrain model (fspl, Hata, COST-231, TR 38.901) at each pixel centre
-    of a window, from the horizontal distance; never below free space (P.525) on the 3-D
-    distance. Pixels beyond ``radius_m`` are NaN; the site's own cell uses 1 m minimum."""
-    for rr in prange(n_rows):
+    of rows ``r_lo:r_hi`` of a window, from the horizontal distance; never below free space
+    (P.525) on the 3-D distance. Pixels beyond ``radius_m`` are NaN; the site's own cell uses
+    1 m minimum. Rows are independent: :func:`distance_model_window` runs bands of them on
+    threads."""
+    for rr in range(r_lo, r_hi):
         yc = affine6[3] + (row0 + rr + 0.5) * affine6[5]
         for cc in range(n_cols):
             xc = affine6[0] + (col0 + cc + 0.5) * affine6[1]
@@ -69,6 +71,21 @@ def distance_model_window(code, site_x_m, site_y_m, tx_height_agl_m, rx_height_a
                                    los_mode_code)
             dh = tx_height_agl_m - rx_height_agl_m
             out[rr, cc] = max(loss, fspl_loss_db(math.sqrt(r * r + dh * dh), freq_mhz))
+
+
+def distance_model_window(code, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m, freq_mhz,
+                          env_code, los_mode_code, radius_m, affine6, row0, col0, n_rows,
+                          n_cols, out, n_threads=None):
+    """:func:`distance_model_rows` over the whole ``(n_rows, n_cols)`` window ``out``, bands of
+    rows on ``n_threads`` threads (default: Numba's thread count)."""
+    n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
+    n_bands = max(1, min(n_rows, n_threads))
+    edges = [n_rows * b // n_bands for b in range(n_bands + 1)]
+    run_parallel(distance_model_rows,
+                 [(code, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m, freq_mhz,
+                   env_code, los_mode_code, radius_m, affine6, row0, col0, edges[b],
+                   edges[b + 1], n_cols, out) for b in range(n_bands)], n_threads)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -210,7 +227,7 @@ def _coast_arg(coast_km, shape):
 
 def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m,
                      freq_mhz, radius_m, settings: EngineSettings, site_lat_deg=None,
-                     coast_km=None):
+                     coast_km=None, n_threads=None):
     """Path loss [dB] from one site over the grid cells within ``radius_m``.
 
     Parameters
@@ -268,13 +285,13 @@ def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_hei
             float(settings.location_pct), float(settings.sigma_l_db),
             1 if settings.polarization == "h" else 2, float(settings.n0),
             float(P_DEFAULT_LAT if site_lat_deg is None else site_lat_deg),
-            float(settings.dct_km), float(settings.dcr_km))
+            float(settings.dct_km), float(settings.dcr_km), n_threads=n_threads)
     else:
         distance_model_window(settings.model_code, float(site_x_m), float(site_y_m),
                               float(tx_height_agl_m), float(rx_height_agl_m), f,
                               environment_code(settings.environment),
                               LOS_MODE_CODES[settings.los_mode], float(radius_m), affine6, r0,
-                              c0, nr, nc, out)
+                              c0, nr, nc, out, n_threads=n_threads)
         window_dem = dem_m[r0:r0 + nr, c0:c0 + nc]
         out[~np.isfinite(window_dem)] = np.nan
     return LossWindow(out.astype(np.float32), r0, c0)
