@@ -26,6 +26,7 @@ import numpy as np
 
 from covkit._jit import thread_count
 from covkit.config import Scenario
+from covkit.coverage.layers import BAND_ROWS_MIN
 from covkit.data import loaders
 from covkit.data.grid import Grid
 from covkit.errors import RunTooLargeError
@@ -55,11 +56,11 @@ class MemoryTerm:
     per : str
         Multiplier: ``""`` (one), ``"operator"``, ``"layer"`` ((operator, frequency) layers),
         ``"tier"`` (speed tiers, with ``coverage.throughput = "shannon"``), ``"tier_operator"``,
-        ``"p1812"`` (1 when a P.1812 model is used, else 0).
+        ``"p1812"`` (1 when a P.1812 model is used, else 0), ``"thread"`` (the threads).
     extent : str
-        ``"grid"``: every cell of the analysis grid; ``"band"``: the cells of a band of rows
-        (:data:`BAND_WINDOWS` footprint windows high, the whole grid width); ``"window"``: the
-        cells of one site's footprint window.
+        ``"grid"``: every cell of the analysis grid; ``"band"``: the cells of the open bands of
+        rows (:data:`OPEN_BANDS`, the whole grid width); ``"window"``: the cells of one site's
+        footprint window.
     phases : tuple of str
         The :data:`PHASES` during which it is held.
     """
@@ -86,44 +87,50 @@ MEMORY_TERMS: tuple[MemoryTerm, ...] = (
     # reading the inputs
     MemoryTerm("DEM reprojection and population spread (transient, measured)", 28.0,
                phases=("load",)),
-    # the fold over sites (covkit.coverage.layers.compute_radio)
+    # the fold over sites (covkit.coverage.layers.compute_layers): whole-grid results
     MemoryTerm("propagation DEM as float64 for the engine", 8.0, phases=("radio",)),
     MemoryTerm("best and second-best RSRP, best server (float32, float32, int32)", 12.0,
                phases=_RUN),
-    MemoryTerm("per operator: best RSRP and server (float32, int32)", 8.0, per="operator",
-               phases=_RUN),
-    MemoryTerm("per (operator, frequency) layer: interference sum (float32)", 4.0,
-               per="layer", phases=_RUN),
-    MemoryTerm("footprint window: loss (float64, float32), pixel-to-radial tables", 56.0,
-               extent="window", phases=("radio",)),
-    # coverage layers and KPIs (coverage_from_radio, compute_kpis)
-    MemoryTerm("SINR, coverage probability, throughput (float32 each)", 12.0,
-               phases=("kpis",)),
-    MemoryTerm("covered, any operator (bool)", 1.0, phases=("kpis",)),
-    MemoryTerm("covered per operator (bool)", 1.0, per="operator", phases=("kpis",)),
-    MemoryTerm("speed tiers covered, any operator (bool)", 1.0, per="tier", phases=("kpis",)),
+    MemoryTerm("SINR, coverage probability, throughput (float32 each)", 12.0, phases=_RUN),
+    MemoryTerm("covered, any operator (bool)", 1.0, phases=_RUN),
+    MemoryTerm("covered per operator (bool)", 1.0, per="operator", phases=_RUN),
+    MemoryTerm("speed tiers covered, any operator (bool)", 1.0, per="tier", phases=_RUN),
     MemoryTerm("speed tiers covered per operator (bool)", 1.0, per="tier_operator",
-               phases=("kpis",)),
+               phases=_RUN),
+    # ... and the fold grids of the open bands of rows
+    MemoryTerm("open bands: best, second-best RSRP, server (float32, float32, int32)", 12.0,
+               extent="band", phases=("radio",)),
+    MemoryTerm("open bands, per operator: best RSRP and server (float32, int32)", 8.0,
+               per="operator", extent="band", phases=("radio",)),
+    MemoryTerm("open bands, per (operator, frequency) layer: interference sum (float32)", 4.0,
+               per="layer", extent="band", phases=("radio",)),
+    MemoryTerm("footprint windows per thread: engine tables (float64, int64) and the windows "
+               "waiting to be folded (float32)", 68.0, per="thread", extent="window",
+               phases=("radio",)),
+    # KPIs (compute_kpis)
     MemoryTerm("KPI sums: people x covered, where() temporaries (float64 x2, bool)", 17.0,
                phases=("kpis",)),
     MemoryTerm("other NumPy temporaries (measured remainder)", 8.0, phases=("kpis",)),
 )
-"""The memory model: bytes per cell of each thing a run holds, by stage. Terms whose grids are
-held per band of rows rather than for the whole grid take ``extent="band"``."""
+"""The memory model: bytes per cell of each thing a run holds, by stage. A term held for the
+whole grid has ``extent="grid"``; one held per band of rows (the fold's per-operator and
+per-layer grids, :func:`covkit.coverage.layers.compute_layers`) ``extent="band"``."""
 
 BASE_BYTES = 0.47 * GB
 """Resident memory of the interpreter, NumPy / pandas / GeoPandas / rasterio and the compiled
-kernels before any grid is allocated (measured: the intercept of peak RSS against cells, 0.46-0.53
-GB on the demo, 0.49 GB on the Taiwan scenario)."""
+kernels before any grid is allocated (measured: the intercept of peak RSS against cells, 0.46-0.59
+GB on the demo, 0.49-0.53 GB on the Taiwan scenario)."""
 
-BAND_WINDOWS = 3
-"""Height of a band of rows (``extent="band"`` terms) in footprint windows."""
+OPEN_BANDS = 2
+"""Bands of rows open at once in the fold (a window spans at most two): ``extent="band"`` terms
+count this many bands of ``max(BAND_ROWS_MIN, window rows)`` rows (3 overestimated the demo's
+measured peak by 4-12 %)."""
 
 SPEED_TIERS = 2
 """Speed tiers of ``coverage.throughput = "shannon"`` (7/1 and 35/3 Mbit/s)."""
 
 PATH_LOSS_PX_PER_S: dict[str, float] = {
-    "p1812": 2.0e6,
+    "p1812": 2.3e6,
     "fspl": 1.8e7,
     "38901-rma": 6.5e6,
     "38901-uma": 6.5e6,
@@ -132,9 +139,11 @@ PATH_LOSS_PX_PER_S: dict[str, float] = {
     "cost231": 6.5e6,
 }
 """Path-loss pixel evaluations per CPU-second (one thread) by model, in the coverage loop
-(``benchmarks/bench_budget.py``, 2026-12-01: p1812 2.21-2.24 M on the demo at 200-50 m, 2.14 M on
-the Taiwan scenario at 400 and 250 m; fspl 18.2 M, 38901-uma 6.5 M on the demo; hata and
-cost231 not measured, taken as 38901's)."""
+(``benchmarks/bench_budget.py``, 2026-12-01, the banded fold: p1812 2.35 M on the demo at 200-50 m
+and 2.34 M on the Taiwan scenario at 400 and 250 m, the CPU time of ``compute_layers`` less the
+fold at :data:`FOLD_PX_PER_S`, 1.73-1.75 M px per CPU-second with the fold; before the banded
+fold, engine calls timed alone: p1812 2.14-2.24 M, fspl 18.2 M, 38901-uma 6.5 M on the demo;
+hata and cost231 not measured, taken as 38901's)."""
 
 THREAD_EFFICIENCY = 0.85
 """Share of a thread's rate each extra thread adds (the engine: 1.80x on 2 threads)."""
@@ -144,12 +153,13 @@ FOLD_PX_PER_S = 2.0e7
 1.7-2.2e7)."""
 
 LOAD_CELLS_PER_S = 1.2e6
-"""Grid cells per CPU-second for reading the inputs onto the grid (DEM, population raster,
-townships; measured 1.6-1.7e6 on the demo at 100-50 m, 0.96e6 at 20 m)."""
+"""Grid cells per CPU-second for reading the inputs onto the grid (DEM, population, townships;
+measured 1.25-1.7e6 on the demo at 200-50 m, 0.96e6 at 20 m, 1.6e6 on the Taiwan scenario)."""
 
-KPI_CELLS_PER_S = 7.7e5
-"""Grid cells per CPU-second for the coverage layers, KPIs and the coverage files (one thread;
-measured 7.6-8.2e5)."""
+KPI_CELLS_PER_S = 9.5e5
+"""Grid cells per CPU-second for the KPIs and the coverage files (one thread; measured 0.94e6 on
+the demo, 1.1e6 on the Taiwan scenario; the coverage layers are made band by band in the
+fold)."""
 
 FIXED_S = 1.0
 """Seconds a run takes whatever its size (tables, files, start of the loop)."""
@@ -316,14 +326,15 @@ def estimate_run(scenario: Scenario, grid: Grid, stations: StationsSummary, *,
     rows, cols = grid.shape
     cells = float(rows) * float(cols)
     win_r, win_c = window_shape(grid, radius_m)
-    band_rows = min(rows, BAND_WINDOWS * win_r)
+    band_rows = min(rows, OPEN_BANDS * max(BAND_ROWS_MIN, win_r))
     extent_cells = {"grid": cells, "band": float(band_rows) * cols,
                     "window": float(win_r) * win_c}
     n_ops, n_layers = stations.n_operators, stations.n_layers
     tiers = SPEED_TIERS if scenario.coverage.throughput == "shannon" else 0
     models = set(stations.model) | set(scenario.propagation.models())
     count = {"": 1, "operator": n_ops, "layer": n_layers, "tier": tiers,
-             "tier_operator": tiers * n_ops, "p1812": int("p1812" in models)}
+             "tier_operator": tiers * n_ops, "p1812": int("p1812" in models),
+             "thread": threads}
     phase_bytes: dict[str, float] = {}
     phase_terms: dict[str, list[tuple[str, float]]] = {}
     for phase in PHASES:
@@ -340,14 +351,12 @@ def estimate_run(scenario: Scenario, grid: Grid, stations: StationsSummary, *,
         if stations.n_groups else np.zeros(0)
     model = np.array(stations.model, dtype=object)
     speed = 1.0 + THREAD_EFFICIENCY * (threads - 1)
-    path_loss_s = sum(float(px[model == m].sum()) / PATH_LOSS_PX_PER_S.get(m, 1e6)
-                      for m in set(stations.model)) / speed
+    path_loss_cpu_s = sum(float(px[model == m].sum()) / PATH_LOSS_PX_PER_S.get(m, 1e6)
+                          for m in set(stations.model))
     sector_px = float((px * stations.sectors).sum())
-    fold_s = sector_px / (FOLD_PX_PER_S * speed)
     time = (("reading the inputs", cells / LOAD_CELLS_PER_S),
-            ("path loss", path_loss_s),
-            ("folding sectors", fold_s),
-            ("coverage layers, KPIs and files", cells / KPI_CELLS_PER_S + FIXED_S))
+            ("path loss and sector fold", (path_loss_cpu_s + sector_px / FOLD_PX_PER_S) / speed),
+            ("KPIs and files", cells / KPI_CELLS_PER_S + FIXED_S))
     return RunEstimate((rows, cols), float(grid.resolution_m), stations.n_groups,
                        stations.n_sectors, n_ops, n_layers, float(px.sum()),
                        float(phase_bytes[peak_phase]), peak_phase, memory,
