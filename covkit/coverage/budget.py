@@ -5,14 +5,16 @@ cannot fit.
 the DEMs' extents from their headers, no DEM data) and the stations table (no terrain check).
 :func:`estimate_run` turns the grid, the stations (:class:`StationsSummary`) and the scenario
 into a :class:`RunEstimate`: peak memory as named terms (:data:`MEMORY_TERMS`, bytes per grid
-cell, per footprint window cell or per band cell) and time as named terms (path loss = pixel
-evaluations / rate, the rate per model and thread from :data:`PATH_LOSS_PX_PER_S`).
+cell, per footprint window cell or per cell of the fold's open bands) and time as named terms
+(path loss = pixel evaluations / rate, the rate per model and thread from
+:data:`PATH_LOSS_PX_PER_S`, with the sector fold; loading and KPIs per cell).
 :func:`check_budget` raises :class:`~covkit.errors.RunTooLargeError` with the figures when the
 estimated peak exceeds the memory the process can reach, unless told to go ahead
 (``allow_large``, ``covkit run --allow-large``).
 
-The constants were measured on the demo island with ``benchmarks/bench_budget.py`` (which
-prints measured against estimated figures); see ``benchmarks/README.md``.
+The constants were measured on the demo island and the Taiwan scenario with
+``benchmarks/bench_budget.py`` (which prints measured against estimated figures); see
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ ALLOW_OPTION = "--allow-large (Python: allow_large=True)"
 """How to make a refused run go ahead anyway, as the refusal names it."""
 
 PHASES = ("load", "radio", "kpis")
-PHASE_NAMES = {"load": "loading", "radio": "site fold", "kpis": "coverage and KPI"}
+PHASE_NAMES = {"load": "loading", "radio": "site fold", "kpis": "KPI"}
 """Stages of a run whose memory is estimated: reading the inputs onto the grid; folding the
 sites into the running grids; coverage layers and KPIs (the radio grids still held)."""
 
