@@ -144,8 +144,9 @@ class NationalIsland:
 
 def scaled_counts(scale: float, sites: int = SITES) -> dict[str, int | float]:
     """The targets of a build at ``scale``: ``land_km2``, ``population``, ``townships``,
-    ``counties`` and ``sites`` (at least one township, county and site per operator is up to
-    the caller)."""
+    ``counties`` (with the square root of the scale) and ``sites`` (``sites`` at scale 1),
+    at least one of each; :func:`write_national_scenario` places at least one site per
+    operator."""
     s = float(scale)
     townships = max(1, round(TOWNSHIPS * s))
     return {"land_km2": LAND_KM2 * s, "population": int(round(POPULATION * s)),
@@ -515,8 +516,7 @@ def _townships(rng: np.random.Generator, grid: Grid, land: np.ndarray, pop: np.n
         raise CovkitInputError(f"a county of {per_county.max()} townships does not fit 2-digit "
                                "township numbers: give more counties", column="townships")
     area_km2 = np.array([p.area for p in polys]) / 1e6
-    with np.errstate(invalid="ignore", divide="ignore"):
-        town_pop = _zone_people(polys, pop, grid)
+    town_pop = _zone_people(polys, pop, grid)
     urban = town_pop / np.maximum(area_km2, 1e-9) > 3_000.0
     stems = place_names(rng, n, [""])
     county_stems = place_names(rng, len(used), [""])
