@@ -11,8 +11,9 @@ townships and sites; lengths with its square root, so a smaller scale is a shrun
 the same island):
 
 - **land**: about :data:`LAND_KM2` (36,000 km2), a smoothed noisy ellipse of about
-  380 km x 140 km whose long axis runs :data:`AXIS_DEG` east of north; the land cells are
-  exactly the target area (a threshold chosen on the island field), one piece, no lakes;
+  380 km x 140 km whose long axis runs :data:`AXIS_DEG` east of north, cut by a threshold
+  chosen so that the land cells make the target area (to within 0.1 %: islets dropped, lakes
+  filled): one piece, no lakes;
 - **terrain** (``dem.tif``, float32 m AMSL, no nodata): a main range east of the axis over
   most of the interior, up to about :data:`PEAK_M` (3,500 m), with ridged and spectral noise
   on a lattice of posts :data:`RELIEF_POST_M` apart and self-affine detail below the post
