@@ -41,6 +41,7 @@ from covkit.data.inputs import (
     load_inputs,
     summarize_inputs,
 )
+from covkit.data.national import write_national_scenario
 from covkit.data.synthetic import BANDS, DEFAULT_BANDS, site_inputs, synthetic_stations
 from covkit.data.taiwan_scenario import write_taiwan_scenario
 from covkit.errors import CovkitInputError
@@ -54,6 +55,7 @@ __all__ = [
     "Scenario",
     "SiteProposal",
     "Study",
+    "build_national_scenario",
     "build_taiwan_scenario",
     "check_inputs",
     "coverage_map",
@@ -86,6 +88,31 @@ def _inputs_of(scenario_or_inputs) -> Inputs:
     if isinstance(scenario_or_inputs, Inputs):
         return scenario_or_inputs
     return load_inputs(scenario_or_inputs)
+
+
+def build_national_scenario(out_dir: str | Path, *, seed: int = 0, resolution_m: float = 100.0,
+                            radius_km: float = 10.0, sites: int = 15_000, operators: int = 3,
+                            scale: float = 1.0) -> Path:
+    """A synthetic, seeded, Taiwan-sized scenario folder without any input data; what ``covkit
+    scenario national`` runs.
+
+    About 36,000 km2 of land (an island in the open sea, EPSG:3826), mountains to about
+    3,500 m over most of the interior, 23 million people, about 370 townships in about 20
+    counties, ``sites`` synthetic sites of ``operators`` operators (three sectors each); P.1812
+    on a ``resolution_m`` grid with ``max_radius_km = radius_km``. ``scale`` (0.001-1) shrinks
+    land, people, townships and sites together. Writes ``dem.tif``, ``population.tif``,
+    ``townships.gpkg``, ``stations.csv``, ``national.json`` and ``scenario.toml`` as one set;
+    the same arguments give byte-identical files.
+
+    Returns
+    -------
+    Path of the written ``scenario.toml``.
+
+    See :func:`covkit.data.national.write_national_scenario`.
+    """
+    return write_national_scenario(out_dir, seed=seed, resolution_m=resolution_m,
+                                   radius_km=radius_km, sites=sites, operators=operators,
+                                   scale=scale)
 
 
 def build_taiwan_scenario(out_dir: str | Path, *, townships: str | Path,
