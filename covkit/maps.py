@@ -794,6 +794,121 @@ _PAGE_JS = """{% macro script(this, kwargs) %}
 {% endmacro %}"""
 
 
+# The stations: one marker per site and operator, drawn from one data blob (not one folium
+# marker and popup per site, which took most of a national map's time and size). The markers
+# are the clustered circle markers they always were; the popup table and the tooltip are built
+# from the data when they open, as DOM text (textContent), so no value is ever parsed as HTML.
+_STATIONS_JS = """{% macro script(this, kwargs) %}
+(function () {
+  var cluster = {{ this.cluster.get_name() }};
+  var d = {{ this.data }};
+  var text = function (tag, s, cls) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    e.textContent = s;
+    return e;
+  };
+  var popup = function (i) {
+    var table = document.createElement('table'), row = d.rows[i];
+    table.className = 'covkit-popup';
+    for (var k = 0; k < row.length; k += 2) {
+      var tr = document.createElement('tr'), b = document.createElement('b');
+      tr.appendChild(text('td', d.labels[row[k]]));
+      b.textContent = d.values[row[k + 1]];
+      tr.appendChild(document.createElement('td')).appendChild(b);
+      table.appendChild(tr);
+    }
+    return table;
+  };
+  var markers = new Array(d.lat.length);
+  for (var i = 0; i < d.lat.length; i++) {
+    var m = L.circleMarker([d.lat[i], d.lon[i]], {
+      radius: 6, color: '#222222', weight: 1, fillColor: d.colors[d.op[i]],
+      fillOpacity: 0.95, className: 'covkit-station'});
+    m.bindPopup(popup.bind(null, i), {maxWidth: 320});
+    m.bindTooltip(text.bind(null, 'span', d.operators[d.op[i]] + ' site', ''));
+    markers[i] = m;
+  }
+  cluster.addLayers(markers);
+})();
+{% endmacro %}"""
+
+_JSON_INERT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                             "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def script_json(value) -> str:
+    """``value`` as JSON that can stand as a JavaScript expression inside a ``<script>``
+    element: ``< > &`` and the line separators U+2028 / U+2029 as ``\\uXXXX`` escapes (they
+    only occur inside strings), so no ``</script``, ``<!--`` or character reference can form;
+    the strings read back unchanged (the page shows them with ``textContent``)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).translate(_JSON_INERT)
+
+
+_STATION_LABELS = ("Operator", "Site", "Sectors", "Height", "Frequency", "EIRP", "Technology")
+
+
+def station_data(stations) -> dict:
+    """The station layer's data: one entry per site and operator (sectors at the same point of
+    one operator share a marker), columns ``lon``, ``lat`` [deg, 6 decimals], ``op`` (index into
+    ``operators`` and ``colors``) and ``rows``: the popup table as pairs of indices into
+    ``labels`` and ``values`` (each distinct text once).
+
+    Parameters
+    ----------
+    stations : geopandas.GeoDataFrame
+        One row per sector, points in EPSG:4326, non-empty; ``operator``, ``site_id``,
+        ``station_id``, ``height_m``, ``freq_mhz``, ``eirp_dbm``, ``tech`` where known.
+    """
+    st = stations.assign(_lon=stations.geometry.x.round(6), _lat=stations.geometry.y.round(6))
+    st["_op"] = st["operator"].astype(str) if "operator" in st.columns else "stations"
+    ops = sorted(st["_op"].unique())
+    colors = [_OPERATOR_COLORS[i % len(_OPERATOR_COLORS)] for i in range(len(ops))]
+    group = st.groupby(["_op", "_lon", "_lat"], sort=True).ngroup().to_numpy()
+    n = int(group.max()) + 1
+    pos = np.argsort(group, kind="stable")  # sectors by group, in their order within it
+    starts = np.searchsorted(group[pos], np.arange(n + 1))
+    first = st.iloc[pos[starts[:-1]]]
+
+    def per_group(col, fmt):
+        """One text per group (None where the group has no value)."""
+        if col not in st.columns:
+            return [None] * n
+        vals = st[col].to_numpy()[pos]
+        return [fmt(vals[starts[g]:starts[g + 1]]) for g in range(n)]
+
+    def uniq(unit):
+        def fmt(vals):
+            nums = sorted({float(v) for v in vals if v == v})
+            return ", ".join(fmt_value(v) for v in nums) + unit if nums else None
+        return fmt
+
+    columns = [
+        list(first["_op"]),
+        [str(v) for v in first["site_id"]] if "site_id" in st.columns else [None] * n,
+        per_group("station_id", lambda v: ", ".join(str(s) for s in v)),
+        per_group("height_m", uniq(" m")),
+        per_group("freq_mhz", uniq(" MHz")),
+        per_group("eirp_dbm", uniq(" dBm")),
+        per_group("tech", lambda v: ", ".join(sorted(set(map(str, v))))),
+    ]
+    values: dict[str, int] = {}
+    rows = []
+    for g in range(n):
+        row = []
+        for k, col in enumerate(columns):
+            v = col[g]
+            if v is not None:
+                row += [k, values.setdefault(v, len(values))]
+        rows.append(row)
+    op_index = {op: i for i, op in enumerate(ops)}
+    return {"operators": ops, "colors": colors, "labels": list(_STATION_LABELS),
+            "values": list(values), "lon": [float(v) for v in first["_lon"]],
+            "lat": [float(v) for v in first["_lat"]],
+            "op": [op_index[o] for o in first["_op"]], "rows": rows}
+
+
 def _scenario_inputs(scenario_path: Path) -> dict[str, Path | None]:
     sc = load_scenario(scenario_path)
     return {"stations": sc.inputs.stations, "trails": sc.inputs.trails}
@@ -993,45 +1108,23 @@ def build_map(
                 tooltip=folium.GeoJsonTooltip(fields=keep) if keep else None,
             ).add_to(fmap)
 
-    # existing stations: one marker per site and operator
+    # existing stations: one marker per site and operator, from one data blob
     if view.stations is not None:
         st = _wgs84(view.stations, "stations")
         st = st[st.geometry.notna() & ~st.geometry.is_empty]
         if len(st):
-            st = st.assign(_lon=st.geometry.x.round(6), _lat=st.geometry.y.round(6))
-            if "operator" not in st.columns:
-                st["operator"] = "stations"
-            ops = sorted(st["operator"].astype(str).unique())
-            colors = {op: _OPERATOR_COLORS[i % len(_OPERATOR_COLORS)] for i, op in enumerate(ops)}
             cluster = MarkerCluster(name=_esc(f"Stations ({len(st):,} sectors)"),
                                     options={"disableClusteringAtZoom": 13,
-                                             "showCoverageOnHover": False}).add_to(fmap)
-            for (op, lon, lat), g in st.groupby([st["operator"].astype(str), "_lon", "_lat"],
-                                                sort=True):
-
-                def uniq(col, unit="", g=g):
-                    if col not in g.columns:
-                        return None
-                    vals = sorted({float(v) for v in g[col] if v == v})
-                    return ", ".join(fmt_value(v) for v in vals) + unit if vals else None
-
-                rows = [("Operator", op)]
-                ids = ", ".join(str(s) for s in g["station_id"]) if "station_id" in g else None
-                for label, v in (("Site", str(g["site_id"].iloc[0]) if "site_id" in g else None),
-                                 ("Sectors", ids), ("Height", uniq("height_m", " m")),
-                                 ("Frequency", uniq("freq_mhz", " MHz")),
-                                 ("EIRP", uniq("eirp_dbm", " dBm")),
-                                 ("Technology", ", ".join(sorted(set(map(str, g["tech"]))))
-                                  if "tech" in g else None)):
-                    if v is not None:
-                        rows.append((label, v))
-                folium.CircleMarker(
-                    location=[lat, lon], radius=6, color="#222222", weight=1,
-                    fill_color=colors[op], fill_opacity=0.95, class_name="covkit-station",
-                    popup=folium.Popup(_table_html(rows), max_width=320),
-                    tooltip=f"{_esc(op)} site",
-                ).add_to(cluster)
-                bounds.append([lat, lon])
+                                             "showCoverageOnHover": False,
+                                             "chunkedLoading": True}).add_to(fmap)
+            data = station_data(st)
+            sites_js = MacroElement()
+            sites_js._template = Template(_STATIONS_JS)
+            sites_js.cluster = cluster
+            sites_js.data = script_json(data)
+            fmap.add_child(sites_js, name="covkit_stations")
+            bounds.extend([[min(data["lat"]), min(data["lon"])],
+                           [max(data["lat"]), max(data["lon"])]])
 
     # proposed sites
     if view.proposed is not None:
