@@ -226,6 +226,15 @@ def read_raster(path: Path) -> Raster:
         The raster's CRS as stored (None when it has none).
     """
     with rasterio.open(path) as src:
+        if src.nodata is not None and \
+                list(src.mask_flag_enums[0]) == [rasterio.enums.MaskFlags.nodata]:
+            # the mask is the nodata value (covkit's rasters): compare, as GDAL does, in the
+            # band's type; a national grid reads in a fifth of the time of a masked read
+            band = src.read(1)
+            values = band.astype(np.float64)
+            nodata = np.asarray(src.nodata).astype(band.dtype)
+            values[np.isnan(band) if np.isnan(nodata) else band == nodata] = np.nan
+            return values, src.transform, src.crs
         band = src.read(1, masked=True)
         return np.ma.filled(band.astype(np.float64), np.nan), src.transform, src.crs
 
