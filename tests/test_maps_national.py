@@ -138,20 +138,29 @@ def test_overlay_is_a_palette_image_with_the_legend_colours():
 
 
 def test_query_grid_decodes_to_the_values_row_by_row():
-    """The click-query grid (row differences modulo 2**16, deflated) sums back to value * 10,
-    nodata -32768, negative values included."""
+    """The click-query grid (deflated; as row differences modulo 2**16 when that is smaller)
+    decodes to value * 10 in the shown unit, nodata -32768, negative values included."""
     from covkit.maps import _QUERY_NODATA, _query_grid
 
     rng = np.random.default_rng(3)
     values = np.round(rng.uniform(-140.0, -40.0, (30, 50)), 1)
     values[5:9, 10:30] = np.nan
-    g = _query_grid("rsrp", values, [[22.0, 120.0], [23.0, 121.0]])
-    diff = np.frombuffer(zlib.decompress(base64.b64decode(g["data"])), dtype="<u2")
-    diff = diff.reshape(g["rows"], g["cols"]).astype(np.int64)
-    decoded = (np.cumsum(diff, axis=1) % 65536).astype(np.uint16).view(np.int16)
-    expected = np.where(np.isnan(values), _QUERY_NODATA,
-                        np.round(np.nan_to_num(values) * 10.0)).astype(np.int16)
-    assert np.array_equal(decoded, expected)
+    smooth = np.cumsum(np.full((30, 50), 0.1), axis=1) - 120.0  # deflates smaller as deltas
+    smooth[5:9, 10:30] = values[5:9, 10:30] = np.nan
+    flat = np.where(np.arange(50) < 25, 1.0, np.nan)[None, :].repeat(30, axis=0)
+    for name, v, delta in (("rsrp", values, None), ("rsrp", smooth, True),
+                           ("coverage_probability", flat, False)):
+        g = _query_grid(name, v, [[22.0, 120.0], [23.0, 121.0]])
+        assert delta is None or g["delta"] is delta
+        words = np.frombuffer(zlib.decompress(base64.b64decode(g["data"])), dtype="<u2")
+        words = words.reshape(g["rows"], g["cols"]).astype(np.int64)
+        if g["delta"]:
+            words = np.cumsum(words, axis=1) % 65536
+        decoded = words.astype(np.uint16).view(np.int16)
+        scale = 1000.0 if name == "coverage_probability" else 10.0
+        expected = np.where(np.isnan(v), _QUERY_NODATA,
+                            np.round(np.nan_to_num(v) * scale)).astype(np.int16)
+        assert np.array_equal(decoded, expected), name
 
 
 def test_township_outlines_are_simplified_to_a_quarter_of_an_overlay_pixel():
