@@ -42,6 +42,7 @@ from covkit.data.inputs import (
     load_inputs,
     summarize_inputs,
 )
+from covkit.data.national import write_national_scenario
 from covkit.data.synthetic import BANDS, DEFAULT_BANDS, site_inputs, synthetic_stations
 from covkit.data.taiwan_scenario import write_taiwan_scenario
 from covkit.errors import CovkitInputError
@@ -55,6 +56,7 @@ __all__ = [
     "Scenario",
     "SiteProposal",
     "Study",
+    "build_national_scenario",
     "build_taiwan_scenario",
     "check_budget",
     "check_inputs",
@@ -123,6 +125,31 @@ def check_budget(scenario_or_inputs, *, allow_large: bool = False):
     B.check_budget(estimate, B.available_memory_bytes(), allow_large,
                    held_bytes=B.resident_bytes(), file=path)
     return subject, estimate
+
+
+def build_national_scenario(out_dir: str | Path, *, seed: int = 0, resolution_m: float = 100.0,
+                            radius_km: float = 10.0, sites: int = 15_000, operators: int = 3,
+                            scale: float = 1.0) -> Path:
+    """A synthetic, seeded, Taiwan-sized scenario folder without any input data; what ``covkit
+    scenario national`` runs.
+
+    About 36,000 km2 of land (an island in the open sea, EPSG:3826), mountains to about
+    3,500 m over most of the interior, 23 million people, about 370 townships in about 20
+    counties, ``sites`` synthetic sites of ``operators`` operators (three sectors each); P.1812
+    on a ``resolution_m`` grid with ``max_radius_km = radius_km``. ``scale`` (0.001-1) shrinks
+    land, people, townships and sites together. Writes ``dem.tif``, ``population.tif``,
+    ``townships.gpkg``, ``stations.csv``, ``national.json`` and ``scenario.toml`` as one set;
+    the same arguments give byte-identical files.
+
+    Returns
+    -------
+    Path of the written ``scenario.toml``.
+
+    See :func:`covkit.data.national.write_national_scenario`.
+    """
+    return write_national_scenario(out_dir, seed=seed, resolution_m=resolution_m,
+                                   radius_km=radius_km, sites=sites, operators=operators,
+                                   scale=scale)
 
 
 def build_taiwan_scenario(out_dir: str | Path, *, townships: str | Path,

@@ -120,7 +120,7 @@ def cjk_font_face_css(text: str) -> str:
     first family, Chromium also draws the first CJK text of the page with it once it is
     loaded; as a later fallback it drew that text as boxes).
     """
-    chars = sorted({c for c in text if is_cjk(c)})
+    chars = sorted(c for c in set(text) if is_cjk(c))  # each distinct character once
     path = cjk_font_path() if chars else None
     if path is None:
         return ""

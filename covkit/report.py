@@ -176,7 +176,14 @@ def rsrp_distribution(rsrp_path: Path, population_path: Path | None = None,
     RsrpDistribution or None
         None when no cell has a value.
     """
-    rsrp, transform, crs = read_raster(rsrp_path)
+    return rsrp_distribution_of(read_raster(rsrp_path), population_path, bin_db)
+
+
+def rsrp_distribution_of(raster, population_path: Path | None = None,
+                         bin_db: float = RSRP_BIN_DB) -> RsrpDistribution | None:
+    """:func:`rsrp_distribution` of best RSRP already read: ``raster`` is (values [dBm, NaN
+    for nodata], transform, crs) as :func:`covkit.runfolder.read_raster` returns it."""
+    rsrp, transform, crs = raster
     height, width = rsrp.shape
     ok = np.isfinite(rsrp)
     if not ok.any():
@@ -240,9 +247,58 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+TOWNSHIPS_CHARTED = 60
+"""Up to this many townships the coverage chart has one named bar per township. With more (a
+national run: 368, a chart 90 inches tall that took most of the report's time) it shows how
+many townships reach each coverage (5 % bins, non-remote and remote stacked) beside the
+:data:`TOWNSHIPS_LOWEST` townships with the lowest coverage by name; the township table lists
+every one."""
+TOWNSHIPS_LOWEST = 30
+
+
+def _township_overview_fig(pct: np.ndarray, remote: np.ndarray, labels: list[str]):
+    """The township chart of a run with many townships (see :data:`TOWNSHIPS_CHARTED`);
+    townships without a coverage (not computed) are left out of both panels."""
+    from matplotlib.patches import Patch
+
+    ok = np.isfinite(pct)
+    fig = _new_figure(10.0, 0.24 * TOWNSHIPS_LOWEST + 1.6)
+    hist, low = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    edges = np.arange(0.0, 100.0 + 5.0, 5.0)
+    counts = [np.histogram(np.clip(pct[ok & sel], 0.0, 100.0), bins=edges)[0]
+              for sel in (~remote, remote)]
+    hist.bar(edges[:-1], counts[0], width=5.0, align="edge", color=NON_REMOTE_COLOR,
+             edgecolor="white", linewidth=0.4)
+    hist.bar(edges[:-1], counts[1], width=5.0, align="edge", bottom=counts[0],
+             color=REMOTE_COLOR, edgecolor="white", linewidth=0.4)
+    hist.set_xlim(0, 100)
+    hist.set_xlabel("Population coverage [%]")
+    hist.set_ylabel("Townships")
+    hist.set_title(f"{fmt_count(int(ok.sum()))} townships by population coverage", fontsize=10)
+    hist.grid(axis="y", alpha=0.3)
+    idx = np.flatnonzero(ok)
+    worst = idx[np.lexsort((idx, pct[idx]))][:TOWNSHIPS_LOWEST]  # lowest first, ties by row
+    y = np.arange(len(worst))
+    low.barh(y, pct[worst], color=[REMOTE_COLOR if r else NON_REMOTE_COLOR
+                                   for r in remote[worst]])
+    low.set_yticks(y, [labels[i] for i in worst], fontsize=8, parse_math=False)
+    low.invert_yaxis()
+    low.set_xlim(0, 100)
+    low.set_xlabel("Population coverage [%]")
+    low.set_title(f"The {len(worst)} with the lowest coverage", fontsize=10)
+    low.grid(axis="x", alpha=0.3)
+    low.legend(handles=[Patch(color=NON_REMOTE_COLOR, label="non-remote"),
+                        Patch(color=REMOTE_COLOR, label="remote")],
+               loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    fig.suptitle("Population coverage by township")
+    fig.tight_layout()
+    return fig
+
+
 @_figure_fonts
 def township_figure(df) -> bytes:
-    """Horizontal bar chart of township population coverage [%], remote vs non-remote."""
+    """Horizontal bar chart of township population coverage [%], remote vs non-remote (with
+    more than :data:`TOWNSHIPS_CHARTED` townships: their distribution and the lowest ones)."""
     from matplotlib.patches import Patch
 
     remote = as_bool_array(df["remote"]) if "remote" in df.columns else np.zeros(len(df), bool)
@@ -250,6 +306,8 @@ def township_figure(df) -> bytes:
     labels = [str(n) for n in (df["name"] if "name" in df.columns else df["township_id"])]
     if "county" in df.columns and len(set(labels)) < len(labels):
         labels = [f"{n} ({c})" for n, c in zip(labels, df["county"], strict=True)]
+    if len(pct) > TOWNSHIPS_CHARTED:
+        return _png(_township_overview_fig(pct, remote, labels))
     order = np.lexsort((-np.nan_to_num(pct, nan=-1.0), remote))  # non-remote first, high first
     n = len(order)
     fig = _new_figure(8.0, max(2.2, 0.24 * n + 1.2))
@@ -767,9 +825,10 @@ def _warnings(summary: dict) -> list[str]:
 # Writing
 
 
-def _map_figure(out: Path, rsrp_path: Path, summary: dict):
-    """The coverage map figure of a run folder, or None when ``rsrp_best.tif`` has no value."""
-    rsrp, transform, crs = read_raster(rsrp_path)
+def _map_figure(out: Path, raster, summary: dict):
+    """The coverage map figure of a run folder (``raster``: its best RSRP as read), or None
+    when ``rsrp_best.tif`` has no value."""
+    rsrp, transform, crs = raster
     if not np.isfinite(rsrp).any():
         return None
     covered = None
@@ -861,8 +920,9 @@ def _write_report(shown: Path, out: Path, commit: RunCommit) -> tuple[Path, Path
         blocks.append(("table", _Table(["Warning"], [[w] for w in warns], [False])))
 
     rsrp_path = out / RSRP_BEST
-    if rsrp_path.is_file():
-        fig = _map_figure(out, rsrp_path, summary)
+    rsrp = read_raster(rsrp_path) if rsrp_path.is_file() else None  # read once, used twice
+    if rsrp is not None:
+        fig = _map_figure(out, rsrp, summary)
         if fig is not None:
             section("Coverage map")
             blocks.append(("fig", _Figure(FIG_MAP, _png(fig), "Map of best RSRP and of the "
@@ -909,10 +969,15 @@ def _write_report(shown: Path, out: Path, commit: RunCommit) -> tuple[Path, Path
         section("Population coverage by township")
         blocks.append(("fig", _Figure(FIG_TOWNSHIPS, township_figure(townships),
                                       "Township population coverage, remote vs non-remote")))
+        if len(townships) > TOWNSHIPS_CHARTED:
+            blocks.append(("p", f"{fmt_count(len(townships))} townships: how many reach each "
+                                "coverage, and the "
+                                f"{TOWNSHIPS_LOWEST} with the lowest coverage; every township "
+                                "is in the table below."))
 
-    if rsrp_path.is_file():
+    if rsrp is not None:
         pop_path = population_raster(summary, out)
-        dist = rsrp_distribution(rsrp_path, pop_path)
+        dist = rsrp_distribution_of(rsrp, pop_path)
         if dist is not None:
             section("Best RSRP distribution")
             thr = _num(find_key(summary, "rsrp_threshold_dbm"))

@@ -226,13 +226,26 @@ def read_raster(path: Path) -> Raster:
         The raster's CRS as stored (None when it has none).
     """
     with rasterio.open(path) as src:
+        if src.nodata is not None and \
+                list(src.mask_flag_enums[0]) == [rasterio.enums.MaskFlags.nodata]:
+            # the mask is the nodata value (covkit's rasters): compare, as GDAL does, in the
+            # band's type; a national grid reads in a fifth of the time of a masked read
+            band = src.read(1)
+            values = band.astype(np.float64)
+            nodata = np.asarray(src.nodata).astype(band.dtype)
+            values[np.isnan(band) if np.isnan(nodata) else band == nodata] = np.nan
+            return values, src.transform, src.crs
         band = src.read(1, masked=True)
         return np.ma.filled(band.astype(np.float64), np.nan), src.transform, src.crs
 
 
-def read_raster_overview(path: Path, max_px: int = 2048) -> Raster:
+def read_raster_overview(path: Path, max_px: int = 2048, *, overviews: bool = True) -> Raster:
     """Band 1 of a raster, read decimated (nearest) so that its longest side is at most
     ``max_px`` pixels; values, transform and CRS as :func:`read_raster` returns them.
+
+    ``overviews=False`` samples the full-resolution band (every value read is one of the
+    file's cells) instead of letting GDAL read a stored overview (for covkit's COGs an average
+    of cells); a raster within ``max_px`` reads as :func:`read_raster` reads it either way.
 
     Raises
     ------
@@ -240,7 +253,7 @@ def read_raster_overview(path: Path, max_px: int = 2048) -> Raster:
         When the file cannot be read as a raster.
     """
     try:
-        with rasterio.open(path) as src:
+        with rasterio.open(path, **({} if overviews else {"OVERVIEW_LEVEL": "NONE"})) as src:
             scale = max(1.0, max(src.height, src.width) / max_px)
             h, w = max(1, round(src.height / scale)), max(1, round(src.width / scale))
             band = src.read(1, masked=True, out_shape=(h, w),
@@ -459,6 +472,7 @@ class RunView:
         stations: Path | str | None = None,
         trails: Path | str | None = None,
         layers: Sequence[str] = DEFAULT_MAP_LAYERS,
+        max_px: int | None = None,
     ) -> RunView:
         """Read a run folder (``covkit run`` / ``covkit sites`` outputs).
 
@@ -477,6 +491,10 @@ class RunView:
             Override the stations table (CSV with lon/lat, or a point vector file) and trails.
         layers : sequence of str
             Raster layers to read, any of :data:`RASTER_LAYERS`; missing files are skipped.
+        max_px : int, optional
+            Read the raster layers decimated (nearest, full-resolution cells) to at most this
+            many pixels on the longest side (:func:`read_raster_overview`): what a map draws
+            of a national grid, without holding the whole grid. Default: full resolution.
 
         Raises
         ------
@@ -506,7 +524,8 @@ class RunView:
 
         rasters: dict[str, Raster] = {}
         for name, path in raster_paths:
-            values, transform, crs = read_raster(path)
+            values, transform, crs = read_raster(path) if max_px is None else \
+                read_raster_overview(path, max_px, overviews=False)
             if crs is None:
                 raise CovkitInputError("raster has no CRS", file=path)
             rasters[name] = (values, transform, crs)

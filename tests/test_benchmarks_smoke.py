@@ -109,3 +109,51 @@ def test_bench_siting_smoke(tmp_path):
     assert 0.0 < row["greedy_share_of_optimum"] <= 1.0 + 1e-12
     for line in ("greedy obj", "exact obj", "status"):
         assert line in proc.stdout, line
+
+
+NATIONAL_KEYS = {
+    "national_wall_s", "national_cpu_s", "national_peak_rss_mb", "national_px_per_s",
+    "national_pixel_evaluations", "national_map_s", "national_report_s", "national_timings_s",
+    "taiwan_wall_s", "taiwan_peak_rss_mb", "taiwan_px_per_s",
+    "national_50m_wall_s", "national_50m_peak_rss_mb", "national_50m_px_per_s",
+    "national_r20_wall_s", "national_r20_peak_rss_mb", "national_r20_px_per_s",
+    "ratio_50m_vs_100m_wall", "ratio_r20_vs_r10_wall", "goals", "runs", "parameters", "machine",
+}
+
+
+def test_bench_national_smoke(tmp_path):
+    """A small national scenario (--scale 0.02), no scaling runs, no Taiwan: every documented
+    key, the run's own figures consistent; the goals reported, whatever they say."""
+    out = tmp_path / "national.json"
+    work = tmp_path / "work"
+    proc = _run([BENCHMARKS / "bench_national.py", "--only", "national", "--scale", "0.02",
+                 "--skip-scaling", "--json", out, "--work", work])
+    data = json.loads(out.read_text())
+    missing = NATIONAL_KEYS - data.keys()
+    assert not missing, f"missing JSON keys: {sorted(missing)}"
+    assert data["benchmark"] == "national"
+    assert set(data["runs"]) == {"national"}
+    assert data["national_wall_s"] > 0 and data["national_cpu_s"] > 0
+    assert 0 < data["national_peak_rss_mb"] < 100_000
+    assert data["national_map_s"] > 0 and data["national_report_s"] > 0
+    # not run: null, and the 50 m goal not measured
+    for key in ("taiwan_wall_s", "national_50m_wall_s", "national_r20_wall_s",
+                "ratio_50m_vs_100m_wall"):
+        assert data[key] is None, key
+    assert data["goals"]["national_50m_within_4_5x"] is None
+    assert isinstance(data["goals"]["national_wall_le_180s"], bool)
+    # pixel evaluations come from the run's kpi_summary.json when it writes them
+    summary = json.loads((work / "national-run" / "kpi_summary.json").read_text())
+    if "pixel_evaluations" in summary:
+        assert data["national_pixel_evaluations"] == summary["pixel_evaluations"]
+        assert data["national_px_per_s"] == pytest.approx(
+            summary["pixel_evaluations"] / data["national_wall_s"])
+    else:
+        assert data["national_px_per_s"] is None and "n/a" in proc.stdout
+    assert data["runs"]["national"]["population_coverage_pct"] == pytest.approx(
+        summary["population_coverage_pct"])
+    assert (work / "national-run" / "map.html").is_file()
+    assert (work / "national-run" / "report.html").is_file()
+    for line in ("run wall [s]", "peak RSS [MB]", "covkit map [s]", "goal (issue 13)",
+                 "national run <= 180 s", "50 m within 4.5x"):
+        assert line in proc.stdout, line

@@ -82,6 +82,7 @@ scenario_app.command("demo")(scenario.scenario_demo)
 scenario_app.command("check")(scenario.scenario_check)
 scenario_app.command("keys")(scenario.scenario_keys)
 scenario_app.command("taiwan")(scenario.scenario_taiwan)
+scenario_app.command("national")(scenario.scenario_national)
 scenario_app.command("sites")(synthetic.scenario_sites)
 
 

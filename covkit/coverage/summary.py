@@ -108,7 +108,14 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     total = _f(pop.sum())
     not_computed_pop = _f(np.where(keep, 0.0, pop).sum())
     base = total - not_computed_pop
-    covered = _f(np.where(keep, pop * layers.covered, 0.0).sum())
+    pop_kept = np.where(keep, pop, 0.0)
+
+    def kept(mask):
+        """People in the cells of ``mask`` that count in the coverage figures (the same sum,
+        bit for bit, as ``np.where(keep, pop * mask, 0.0).sum()``, with one temporary)."""
+        return _f((pop_kept * mask).sum())
+
+    covered = kept(layers.covered)
     outside = _f(tw.population_outside_townships)
     nr = ~remote
 
@@ -175,7 +182,7 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     ops = {}
     for op in radio.operators:
         c_col = f"covered_population_{op}"
-        c_all = _f(np.where(keep, pop * layers.covered_by_operator[op], 0.0).sum())
+        c_all = kept(layers.covered_by_operator[op])
         _, c_nr = block(nr, c_col)
         _, c_r = block(remote, c_col)
         rows = st["operator"] == op
@@ -189,8 +196,7 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
             "remote_townships_with_coverage": int((remote & (df[c_col] > 0).to_numpy()).sum()),
         }
         for name, grids in layers.tier_covered_by_operator.get(op, {}).items():
-            entry[f"population_{name}_pct"] = K.pct(np.where(keep, pop * grids, 0.0).sum(),
-                                                    base)
+            entry[f"population_{name}_pct"] = K.pct(kept(grids), base)
         ops[op] = entry
     summary["operators"] = ops
     # speed tiers (any operator)
@@ -200,7 +206,7 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
             c_t, _ = tw.township_sums(pop * grids)
             c_t = np.where(comp, c_t, 0.0)
             tiers[name] = {
-                "population_pct": K.pct(np.where(keep, pop * grids, 0.0).sum(), base),
+                "population_pct": K.pct(kept(grids), base),
                 "non_remote_population_pct": K.pct(c_t[nr].sum(), nr_pop),
                 "remote_population_pct": K.pct(c_t[remote].sum(), r_pop),
             }

@@ -282,9 +282,20 @@ class ZoneParts:
         """
         v = np.asarray(values, dtype=np.float64).ravel()
         per = group_sums(self.zone, self.share * v[self.cell], n_zones)
-        in_zones = np.bincount(self.cell, weights=self.share, minlength=v.size)
-        rest = np.where(in_zones >= 1.0 - SHARE_ROUNDING, 0.0, 1.0 - in_zones)
-        return per.astype(np.float64), float((v * rest).sum())
+        cells, rest = self.outside_shares(v.size)
+        return per.astype(np.float64), float(v[cells] @ rest)
+
+    def outside_shares(self, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+        """The cells (flat index, ascending) with a share outside every zone, and that share
+        (1 less the cell's zone shares; 0, so left out, where those reach 1 up to
+        :data:`SHARE_ROUNDING`). Computed once per grid size: every sum reuses it."""
+        memo = self.__dict__.setdefault("_outside_memo", {})
+        if n_cells not in memo:
+            in_zones = np.bincount(self.cell, weights=self.share, minlength=n_cells)
+            rest = np.where(in_zones >= 1.0 - SHARE_ROUNDING, 0.0, 1.0 - in_zones)
+            cells = np.flatnonzero(rest)
+            memo[n_cells] = (cells, rest[cells])
+        return memo[n_cells]
 
 
 SHARE_ROUNDING = 1e-12

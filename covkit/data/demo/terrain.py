@@ -31,19 +31,21 @@ SEMI_B_M = 26_000.0  # island semi-axis north-south
 _MARGIN_CELLS = 20  # guaranteed sea margin [cells]
 
 
-def fbm(rng: np.random.Generator, beta: float, k0: float) -> np.ndarray:
-    """Spectral (fractional Brownian) noise on the grid, zero mean, unit std.
+def fbm(rng: np.random.Generator, beta: float, k0: float,
+        shape: tuple[int, int] = DEMO_SHAPE) -> np.ndarray:
+    """Spectral (fractional Brownian) noise on the grid (or on an array of ``shape``), zero
+    mean, unit std.
 
     Power spectrum ``P(k) ~ (k^2 + k0^2)^(-beta/2)`` [k in cycles/cell]; ``beta = 2H + 2``
     for a surface with Hurst exponent H. ``k0`` damps the largest scales.
     """
-    white = rng.standard_normal(DEMO_SHAPE)
+    white = rng.standard_normal(shape)
     spec = np.fft.rfft2(white)
-    ky = np.fft.fftfreq(DEMO_SHAPE[0])[:, None]
-    kx = np.fft.rfftfreq(DEMO_SHAPE[1])[None, :]
+    ky = np.fft.fftfreq(shape[0])[:, None]
+    kx = np.fft.rfftfreq(shape[1])[None, :]
     amp = (kx * kx + ky * ky + k0 * k0) ** (-beta / 4.0)
     amp[0, 0] = 0.0
-    field = np.fft.irfft2(spec * amp, s=DEMO_SHAPE)
+    field = np.fft.irfft2(spec * amp, s=shape)
     field -= field.mean()
     field /= field.std()
     return field
