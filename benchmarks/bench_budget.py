@@ -11,8 +11,9 @@ its own): the estimate of :func:`covkit.coverage.budget.plan_run` first, then
 ``covkit.load_inputs``, ``covkit.run`` and ``CoverageResult.write``, timed by stage (the path
 loss and sector fold of ``compute_layers``, wall and CPU time of the whole process), with the
 peak RSS
-(``resource.getrusage``) after each stage. A warm-up run at 1000 m compiles or loads the
-kernels first, outside the timed region. The table gives per resolution the cells, the
+(``resource.getrusage``) after each stage. A first process at 1000 m compiles the kernels into
+Numba's cache (compiling takes memory of its own, which the estimate does not count), and each
+process warms up at 1000 m outside the timed region. The table gives per resolution the cells, the
 measured and estimated peak and their ratio, the measured and estimated time of each stage.
 ``--fit`` also prints the least-squares slope and intercept of peak RSS against cells (the
 ``BASE_BYTES`` and bytes-per-cell of the memory model) and the measured rates.
@@ -116,6 +117,9 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         toml = args.scenario or covkit.write_demo(Path(tmp) / "scenario")
         model = args.model or covkit.load_scenario(toml).propagation.model
+        # compile the kernels into Numba's cache in a process of its own first: compiling takes
+        # memory (LLVM) no estimate counts, and would set the first run's peak RSS
+        measure(toml, 1000.0, model, args.radius_km, warm=False)
         for res in resolutions:
             m = measure(toml, res, model, args.radius_km, warm=True)
             e = m["estimate"]
