@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_national.py [--json PATH] [--only national|taiwan]
+        [--only-scaling 50m|r20]
         [--skip-scaling] [--scale S] [--work DIR] [--shared DIR] [--seed N] [--no-warmup]
 
 Runs (each ``covkit run`` in its own subprocess, ``--no-map``; then ``covkit map`` and
@@ -203,6 +204,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="write the figures as JSON")
     ap.add_argument("--only", choices=("national", "taiwan"),
                     help="only this scenario (with --only taiwan no scaling runs)")
+    ap.add_argument("--only-scaling", choices=("50m", "r20"),
+                    help="of the scaling runs only this one (50 m or R = 20 km)")
     ap.add_argument("--skip-scaling", action="store_true",
                     help="leave out the 50 m and R = 20 km runs of the national scenario")
     ap.add_argument("--scale", type=float, default=1.0,
@@ -245,8 +248,12 @@ def main(argv=None) -> int:
             print(f"built national scenario in {b['wall_s']:.1f} s", flush=True)
             plan = [("national", toml)]
             if not args.skip_scaling:
-                plan += [("national_50m", variant(toml, "scenario_50m.toml", resolution_m=50.0)),
-                         ("national_r20", variant(toml, "scenario_r20.toml", radius_km=20.0))]
+                if args.only_scaling in (None, "50m"):
+                    plan.append(("national_50m", variant(toml, "scenario_50m.toml",
+                                                         resolution_m=50.0)))
+                if args.only_scaling in (None, "r20"):
+                    plan.append(("national_r20", variant(toml, "scenario_r20.toml",
+                                                         radius_km=20.0)))
             for name, path in plan:
                 print(f"running {LABELS[name]} ...", flush=True)
                 rows[name] = run_one(path, work / f"{name}-run", logs, name)

@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from rasterio.warp import Resampling, reproject
 
+from covkit.data.loaders import resample_sum
 from covkit.errors import CovkitInputError
 from covkit.fonts import CSS_FAMILY, cjk_font_face_css, figure_rc
 from covkit.outputs import RunCommit
@@ -194,10 +194,8 @@ def rsrp_distribution_of(raster, population_path: Path | None = None,
         ph, pw = pop.shape
         if (pw, ph) != (width, height) or pcrs != crs or \
                 not np.allclose(tuple(ptransform)[:6], tuple(transform)[:6]):
-            src = np.nan_to_num(pop, nan=0.0)
-            pop = np.zeros((height, width), dtype=np.float64)
-            reproject(src, pop, src_transform=ptransform, src_crs=pcrs, dst_transform=transform,
-                      dst_crs=crs, resampling=Resampling.sum)
+            pop = resample_sum(np.nan_to_num(pop, nan=0.0), ptransform, pcrs, (height, width),
+                               transform, crs)
         weights = np.nan_to_num(pop, nan=0.0)[ok]
         weighted_by = "population"
     if weights is None:

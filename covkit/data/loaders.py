@@ -6,6 +6,8 @@ column and the 1-based data row (the header is not counted; in a CSV, data row N
 
 from __future__ import annotations
 
+import math
+import os
 import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -866,6 +868,67 @@ def read_population(path, grid: Grid, *, weights: np.ndarray | None = None) -> P
     return _population_from_polygons(path, grid, weights)
 
 
+def _nested_factor(src_transform, src_crs, dst_transform, dst_crs):
+    """``(k, row_offset, col_offset)`` when the destination grid's cells nest in the source's:
+    the same CRS, both north-up with square cells, the source cell ``k`` (an integer >= 1)
+    destination cells wide and the destination's corner on a destination-cell boundary of the
+    source (offsets in destination cells from the source's top-left corner); else None."""
+    try:
+        same = rasterio.crs.CRS.from_user_input(src_crs) == \
+            rasterio.crs.CRS.from_user_input(dst_crs)
+    except Exception:  # noqa: BLE001 - a CRS rasterio cannot compare: take the warp
+        return None
+    s, d = Affine(*tuple(src_transform)[:6]), Affine(*tuple(dst_transform)[:6])
+    if not same or s.b or s.d or d.b or d.d or s.a <= 0 or d.a <= 0 or \
+            not (math.isclose(-s.e, s.a, rel_tol=1e-12) and math.isclose(-d.e, d.a,
+                                                                        rel_tol=1e-12)):
+        return None
+
+    def whole(v):
+        n = round(v)
+        return n if abs(v - n) <= 1e-9 * max(1.0, abs(v)) else None
+
+    k = whole(s.a / d.a)
+    oy = whole((s.f - d.f) / d.a)
+    ox = whole((d.c - s.c) / d.a)
+    if k is None or k < 1 or oy is None or ox is None:
+        return None
+    return k, oy, ox
+
+
+def resample_sum(values: np.ndarray, src_transform, src_crs, dst_shape: tuple[int, int],
+                 dst_transform, dst_crs) -> np.ndarray:
+    """A per-cell count (people) of a raster on another grid: each source cell's count spread
+    over the destination cells by overlapped area (GDAL's ``sum`` resampling), float64, 0
+    where no source cell reaches.
+
+    When the destination cells nest in the source cells (:func:`_nested_factor`: the same
+    CRS, a source cell exactly ``k`` x ``k`` destination cells, the corners aligned; e.g. a
+    100 m population raster on a 100 m or 50 m grid) each destination cell takes its source
+    cell's count / k^2 by index, the same figures as the warp (to the last bit for k a power
+    of two) in a fraction of its time; otherwise GDAL's warp, on every core."""
+    src = np.asarray(values, dtype=np.float64)
+    height, width = dst_shape
+    nested = _nested_factor(src_transform, src_crs, dst_transform, dst_crs)
+    if nested is None:
+        out = np.zeros((height, width), dtype=np.float64)
+        reproject(src, out, src_transform=src_transform, src_crs=src_crs,
+                  dst_transform=dst_transform, dst_crs=dst_crs, resampling=Resampling.sum,
+                  src_nodata=None, dst_nodata=None, num_threads=os.cpu_count() or 1)
+        return out
+    k, oy, ox = nested
+    rows = (oy + np.arange(height)) // k
+    cols = (ox + np.arange(width)) // k
+    r_ok = (oy + np.arange(height) >= 0) & (rows < src.shape[0])
+    c_ok = (ox + np.arange(width) >= 0) & (cols < src.shape[1])
+    out = np.zeros((height, width), dtype=np.float64)
+    if r_ok.any() and c_ok.any():
+        ri, ci = np.flatnonzero(r_ok), np.flatnonzero(c_ok)
+        block = src[np.ix_(rows[ri], cols[ci])]
+        out[np.ix_(ri, ci)] = block if k == 1 else block * (1.0 / (k * k))
+    return out
+
+
 def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
     name = source_name(path, "population")
     with open_raster(path, "population") as src:
@@ -901,9 +964,7 @@ def _population_from_raster(path, grid: Grid) -> tuple[np.ndarray, dict]:
     tr = Transformer.from_crs(src_crs, grid.crs, always_xy=True)
     gx, gy = tr.transform(np.asarray(xs), np.asarray(ys))
     inside_total = float(data[rows, cols][grid.contains(gx, gy)].sum())
-    out = np.zeros(grid.shape, dtype=np.float64)
-    reproject(data, out, src_transform=src_transform, src_crs=src_crs, dst_transform=grid.transform,
-              dst_crs=grid.crs, resampling=Resampling.sum, src_nodata=None, dst_nodata=None)
+    out = resample_sum(data, src_transform, src_crs, grid.shape, grid.transform, grid.crs)
     out = np.where(np.isfinite(out) & (out > 0), out, 0.0)
     s = out.sum()
     if s > 0:
