@@ -472,7 +472,8 @@ def _site_frequency_groups(inputs, fold: SiteFold) -> list[_Group]:
 
 
 def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
-                   operator_grids: bool = False) -> tuple[RadioLayers, CoverageLayers]:
+                   operator_grids: bool = False,
+                   band_rows: int | None = None) -> tuple[RadioLayers, CoverageLayers]:
     """Stream over sites, fold every sector into running grids and derive the coverage layers.
 
     Sectors of one site share one path-loss computation per distinct frequency. The groups go
@@ -482,7 +483,9 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
     of rows only: a band is turned into its rows of the coverage layers
     (:class:`CoverageLayers`) and dropped as soon as no group still to fold reaches it.
     ``operator_grids=True`` also keeps the best RSRP per operator on the whole grid
-    (``RadioLayers.op_best_dbm``).
+    (``RadioLayers.op_best_dbm``). ``band_rows``: the height of a band (default and least:
+    :data:`BAND_ROWS_MIN` or one footprint window, whichever is more); the results do not
+    depend on it.
     """
     sc = inputs.scenario
     st = inputs.stations.table
@@ -509,7 +512,7 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
     site_lat = st.groupby("site_index")["lat"].first()
     groups = _site_frequency_groups(inputs, fold)
     window_rows = max([g.n_rows for g in groups], default=0)
-    band_rows = max(BAND_ROWS_MIN, window_rows)
+    band_rows = max(window_rows, 1, BAND_ROWS_MIN if band_rows is None else int(band_rows))
     coverage = _BandCoverage(inputs, operators, sec_layer)
     state = _Fold(inputs, fold, all_sectors, groups, len(operators), len(layers), band_rows,
                   coverage, operator_grids)
