@@ -203,6 +203,15 @@ def thread_count():
     return max(1, int(numba.get_num_threads()))
 
 
+def row_bands(n_rows, n_bands):
+    """``(lo, hi)`` row ranges that split ``n_rows`` rows into ``n_bands`` nearly equal bands
+    (at least 1, at most ``n_rows``; none when there are no rows), for kernels that
+    :func:`run_parallel` runs on disjoint rows."""
+    n_bands = max(1, min(int(n_rows), int(n_bands)))
+    edges = [n_rows * b // n_bands for b in range(n_bands + 1)]
+    return [(lo, hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True) if hi > lo]
+
+
 _POOLS = {}
 _POOLS_LOCK = threading.Lock()
 

@@ -376,6 +376,12 @@ class _Fold:
         self.failed: list[BaseException] = []
         self.pixel_evaluations = 0
 
+    def fail(self, exc: BaseException) -> None:
+        """Record a thread's error (the first one is raised) and stop the other threads."""
+        with self.lock:
+            self.failed.append(exc)
+            self.ready.notify_all()
+
     def band(self, b: int) -> Accumulators:
         acc = self.bands.get(b)
         if acc is None:
@@ -539,27 +545,20 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
                                            site_lat.loc[g.site], n_threads=1)
                 except CovkitInputError as exc:
                     r = int(g.rows[0])
-                    err = CovkitInputError(
+                    state.fail(CovkitInputError(
                         f"station {st['station_id'].iloc[r]!r} (model "
                         f"{fold.model_for(g.freq_mhz)}): {exc}", file=stations.source,
-                        column=exc.column, row=stations.file_row(r))
-                    with state.lock:
-                        state.failed.append(err)
-                        state.ready.notify_all()
+                        column=exc.column, row=stations.file_row(r)))
                     return
                 except BaseException as exc:
-                    with state.lock:
-                        state.failed.append(exc)
-                        state.ready.notify_all()
+                    state.fail(exc)
                     return
                 with state.lock:
                     state.windows[i] = win
                 try:
                     state.fold_ready(lambda: bar.advance(task))
                 except BaseException as exc:
-                    with state.lock:
-                        state.failed.append(exc)
-                        state.ready.notify_all()
+                    state.fail(exc)
                     return
 
         threads = [threading.Thread(target=work, name=f"covkit-fold-{t}", daemon=True)

@@ -36,7 +36,7 @@ import math
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from covkit._jit import njit, run_parallel, thread_count
+from covkit._jit import njit, row_bands, run_parallel, thread_count
 from covkit.errors import CovkitInputError
 from covkit.propagation.antenna import sector_gain_dbi, tabulated_gain_dbi
 from covkit.propagation.clutter import building_entry_loss_db, terrestrial_clutter_loss_db
@@ -323,12 +323,9 @@ def fold_site_window(loss_db, row0, col0, *args, n_threads=None):
     (:func:`covkit._jit.run_parallel`; each band writes only its own rows, so the grids are
     the same for every thread count). Same arguments; ``n_threads`` defaults to Numba's."""
     n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
-    n_r = loss_db.shape[0]
-    n_bands = max(1, min(n_r, 2 * n_threads))
-    edges = [n_r * b // n_bands for b in range(n_bands + 1)]
     run_parallel(reduce_site_window,
-                 [(loss_db[edges[b]:edges[b + 1]], row0 + edges[b], col0, *args)
-                  for b in range(n_bands) if edges[b + 1] > edges[b]], n_threads)
+                 [(loss_db[lo:hi], row0 + lo, col0, *args)
+                  for lo, hi in row_bands(loss_db.shape[0], 2 * n_threads)], n_threads)
 
 
 @njit

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from covkit._jit import njit, njit_noalloc, run_parallel, thread_count
+from covkit._jit import njit, njit_noalloc, row_bands, run_parallel, thread_count
 from covkit.propagation import p1812 as P
 from covkit.propagation.constants import EARTH_RADIUS_KM, K_BETA, ZONE_INLAND, ZONE_SEA
 from covkit.propagation.engine.hull import (
@@ -768,11 +768,9 @@ def _group_pixels(site_x_m, site_y_m, radius_m, affine6, row0, col0, n_rows, n_c
     n_px = n_rows * n_cols
     rad = np.empty(n_px, np.int64)
     dist = np.empty(n_px)
-    n_bands = min(n_rows, n_threads)
-    edges = [n_rows * b // n_bands for b in range(n_bands + 1)]
     run_parallel(_radials_of_rows,
-              [(site_x_m, site_y_m, radius_m, affine6, row0, col0, edges[b], edges[b + 1],
-                n_cols, n_rad, rad, dist) for b in range(n_bands)], n_threads)
+                 [(site_x_m, site_y_m, radius_m, affine6, row0, col0, lo, hi, n_cols, n_rad,
+                   rad, dist) for lo, hi in row_bands(n_rows, n_threads)], n_threads)
     counts = np.zeros(n_rad + 1, np.int64)
     _count_per_radial(rad, counts)
     offsets = np.cumsum(counts)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from covkit._jit import njit, run_parallel, thread_count
+from covkit._jit import njit, row_bands, run_parallel, thread_count
 from covkit.errors import CovkitInputError
 from covkit.parameters import (
     DCR_KM,
@@ -79,12 +79,10 @@ def distance_model_window(code, site_x_m, site_y_m, tx_height_agl_m, rx_height_a
     """:func:`distance_model_rows` over the whole ``(n_rows, n_cols)`` window ``out``, bands of
     rows on ``n_threads`` threads (default: Numba's thread count)."""
     n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
-    n_bands = max(1, min(n_rows, n_threads))
-    edges = [n_rows * b // n_bands for b in range(n_bands + 1)]
     run_parallel(distance_model_rows,
                  [(code, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m, freq_mhz,
-                   env_code, los_mode_code, radius_m, affine6, row0, col0, edges[b],
-                   edges[b + 1], n_cols, out) for b in range(n_bands)], n_threads)
+                   env_code, los_mode_code, radius_m, affine6, row0, col0, lo, hi, n_cols, out)
+                  for lo, hi in row_bands(n_rows, n_threads)], n_threads)
     return out
 
 
