@@ -210,13 +210,20 @@ def _unique_ids(df: pd.DataFrame, col: str, path: Path) -> np.ndarray:
     if empty.any():
         raise CovkitInputError("id is empty", file=path, column=col,
                                row=int(np.flatnonzero(empty)[0]) + 1)
-    dup = ids.duplicated().to_numpy()
+    check_unique(ids, path, col, "id")
+    return ids.to_numpy(dtype=object)
+
+
+def check_unique(values: pd.Series, path, column: str, label: str | None = None) -> None:
+    """Refuse a repeated value of ``column``: "duplicate <label> <value> (first at row N)",
+    naming the file, the column and the row of the repeat (rows 1-based; ``label`` defaults
+    to the column name)."""
+    dup = values.duplicated().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
-        first = int(np.flatnonzero((ids == ids.iloc[i]).to_numpy())[0])
-        raise CovkitInputError(f"duplicate id {ids.iloc[i]!r} (first at row {first + 1})",
-                               file=path, column=col, row=i + 1)
-    return ids.to_numpy(dtype=object)
+        first = int(np.flatnonzero((values == values.iloc[i]).to_numpy())[0])
+        raise CovkitInputError(f"duplicate {label or column} {values.iloc[i]!r} (first at row "
+                               f"{first + 1})", file=path, column=column, row=i + 1)
 
 
 def _lonlat_to_xy(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:

@@ -27,7 +27,7 @@ import pandas as pd
 import pyogrio
 
 from covkit.data import names
-from covkit.data.loaders import warn
+from covkit.data.loaders import check_unique, warn
 from covkit.errors import CovkitInputError
 
 TOWNCODE_DIGITS = 8
@@ -158,7 +158,7 @@ def read_boundaries(path, kind: str, *, layer: str | None = None) -> tuple[gpd.G
             raise CovkitInputError(f"VILLCODE {gdf['VILLCODE'].iloc[i]!r} does not start with "
                                    f"its TOWNCODE {gdf['TOWNCODE'].iloc[i]!r}", file=path,
                                    column="VILLCODE", row=i + 1)
-        _check_unique(gdf["VILLCODE"], path, "VILLCODE")
+        check_unique(gdf["VILLCODE"], path, "VILLCODE")
     else:
         tcol = _code_column(gdf, TOWNCODE_COLUMNS, where, "township boundary file")
         gdf["TOWNCODE"] = _codes_as_text(gdf[tcol], TOWNCODE_DIGITS, path, tcol, notes)
@@ -168,7 +168,7 @@ def read_boundaries(path, kind: str, *, layer: str | None = None) -> tuple[gpd.G
                 f"{where} holds villages (VILLCODE; TOWNCODE repeats), not townships: give "
                 "the township layer (e.g. --townships-layer towns) or a township file",
                 file=path, column="TOWNCODE")
-        _check_unique(gdf["TOWNCODE"], path, "TOWNCODE")
+        check_unique(gdf["TOWNCODE"], path, "TOWNCODE")
     for n in notes:
         warn(n)
     return gdf.reset_index(drop=True), {"file": str(path), "layer": chosen,
@@ -183,13 +183,13 @@ def _check_codes(codes: pd.Series, width: int, path, col: str) -> None:
                                file=path, column=col, row=i + 1)
 
 
-def _check_unique(codes: pd.Series, path, col: str) -> None:
-    dup = codes.duplicated().to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        first = int(np.flatnonzero((codes == codes.iloc[i]).to_numpy())[0])
-        raise CovkitInputError(f"duplicate {col} {codes.iloc[i]!r} (first at row {first + 1})",
-                               file=path, column=col, row=i + 1)
+def _read_text_csv(path: Path, what: str) -> pd.DataFrame:
+    """A population CSV with every cell as text (codes keep their leading zeros), UTF-8 with
+    or without a byte-order mark."""
+    try:
+        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
+    except Exception as exc:  # noqa: BLE001
+        raise CovkitInputError(f"cannot read {what}: {exc}", file=path) from None
 
 
 def _count_column(df: pd.DataFrame, names, path, what: str, required: bool) -> np.ndarray:
@@ -254,11 +254,7 @@ def read_township_population(path) -> tuple[pd.DataFrame, dict]:
         df = pd.DataFrame([{"code": k, **v} for k, v in data.items()])
         code_col = "code"
     else:
-        try:
-            df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
-        except Exception as exc:  # noqa: BLE001
-            raise CovkitInputError(f"cannot read township population table: {exc}",
-                                   file=path) from None
+        df = _read_text_csv(path, "township population table")
         code_col = _code_column(df, TOWNCODE_COLUMNS, path, "township population table")
     given = df[code_col].astype(str).str.strip()
     codes = given.map(normalise_town_code)
@@ -268,7 +264,7 @@ def read_township_population(path) -> tuple[pd.DataFrame, dict]:
         raise CovkitInputError(f"township code {given.iloc[i]!r} is neither an 8-digit "
                                "TOWNCODE nor an old 7-digit town code", file=path,
                                column=code_col, row=i + 1)
-    _check_unique(codes, path, code_col)
+    check_unique(codes, path, code_col)
     pop = _count_column(df, POPULATION_COLUMNS, path, "township population", True)
     hh = _count_column(df, HOUSEHOLD_COLUMNS, path, "township population", False)
     out = pd.DataFrame({"TOWNCODE": codes.to_numpy(dtype=object),
@@ -290,11 +286,7 @@ def read_village_population(path) -> tuple[pd.DataFrame, dict]:
     path = Path(path)
     if not path.is_file():
         raise CovkitInputError("village population file does not exist", file=path)
-    try:
-        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", skipinitialspace=True)
-    except Exception as exc:  # noqa: BLE001
-        raise CovkitInputError(f"cannot read village population table: {exc}",
-                               file=path) from None
+    df = _read_text_csv(path, "village population table")
     col = _code_column(df, VILLCODE_COLUMNS, path, "village population table")
     given = df[col].astype(str).str.strip()
     codes = given.str.replace("-", "", regex=False)
@@ -303,7 +295,7 @@ def read_village_population(path) -> tuple[pd.DataFrame, dict]:
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise CovkitInputError(f"village code {given.iloc[i]!r} is not TOWNCODE-NNN or an "
                                "11-digit VILLCODE", file=path, column=col, row=i + 1)
-    _check_unique(codes, path, col)
+    check_unique(codes, path, col)
     pop = _count_column(df, POPULATION_COLUMNS, path, "village population", True)
     hh = _count_column(df, HOUSEHOLD_COLUMNS, path, "village population", False)
     out = pd.DataFrame({"VILLCODE": codes.to_numpy(dtype=object),
