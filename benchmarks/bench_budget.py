@@ -10,8 +10,8 @@ Each run is the demo island at one resolution in a fresh Python process (so its 
 its own): the estimate of :func:`covkit.coverage.budget.plan_run` first, then
 ``covkit.load_inputs``, ``covkit.run`` and ``CoverageResult.write``, timed by stage (the path
 loss and sector fold of ``compute_layers``, wall and CPU time of the whole process), with the
-peak RSS
-(``resource.getrusage``) after each stage. A first process at 1000 m compiles the kernels into
+peak RSS (``VmHWM``, :func:`covkit.coverage.budget.peak_rss_bytes`) after each stage. A first
+process at 1000 m compiles the kernels into
 Numba's cache (compiling takes memory of its own, which the estimate does not count), and each
 process warms up at 1000 m outside the timed region. The table gives per resolution the cells, the
 measured and estimated peak and their ratio, the measured and estimated time of each stage.
@@ -31,13 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
-import json, resource, sys, tempfile, time
+import json, sys, tempfile, time
 import covkit
 from covkit.coverage import budget as B
 from covkit.coverage import run as R
 
 def rss():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
+    return B.peak_rss_bytes()
 
 toml, res, model, radius, warm = sys.argv[1], float(sys.argv[2]), sys.argv[3], \
     float(sys.argv[4]), sys.argv[5] == "1"

@@ -80,7 +80,9 @@ def measure(argv, log: Path) -> dict:
     if proc.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
         raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}:\n{tail}")
-    rss_kb = usage.ru_maxrss  # kilobytes on Linux
+    # kilobytes on Linux; never below this script's own RSS at the spawn (Linux carries the
+    # parent's across exec), which stays far under a national run's
+    rss_kb = usage.ru_maxrss
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime,
             "peak_rss_mb": rss_kb / 1024.0}
 

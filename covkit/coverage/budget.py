@@ -416,6 +416,23 @@ def resident_bytes() -> float:
         return 0.0
 
 
+def peak_rss_bytes() -> float:
+    """Peak resident memory of this process so far [bytes]: ``VmHWM`` of ``/proc/self/status``
+    (the high-water mark of this process's own memory), else ``getrusage``'s ``ru_maxrss``.
+    On Linux ``ru_maxrss`` is never below the parent's resident memory at the fork, which
+    exec carries over: a small run started from a large process reads as large."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1]) * 1024.0
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource  # POSIX only
+
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024.0
+
+
 def check_budget(estimate: RunEstimate | None, available_bytes: float | None,
                  allow: bool = False, *, held_bytes: float = 0.0, file=None) -> None:
     """Refuse a run whose estimated peak memory exceeds what the process can reach.
