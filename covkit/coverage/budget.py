@@ -26,6 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+try:
+    import resource
+except ImportError:  # pragma: no cover - not POSIX
+    resource = None
+
 from covkit._jit import thread_count
 from covkit.config import Scenario
 from covkit.coverage.layers import BAND_ROWS_MIN
@@ -104,7 +109,7 @@ MEMORY_TERMS: tuple[MemoryTerm, ...] = (
                extent="band", phases=("radio",)),
     MemoryTerm("open bands, per operator: best RSRP and server (float32, int32)", 8.0,
                per="operator", extent="band", phases=("radio",)),
-    MemoryTerm("open bands, per (operator, frequency) layer: interference sum (float32)", 4.0,
+    MemoryTerm("open bands, per (operator, frequency) layer: interference sum (float64)", 8.0,
                per="layer", extent="band", phases=("radio",)),
     MemoryTerm("footprint windows per thread: engine tables (float64, int64) and the windows "
                "waiting to be folded (float32)", 68.0, per="thread", extent="window",
@@ -428,8 +433,8 @@ def peak_rss_bytes() -> float:
                     return float(line.split()[1]) * 1024.0
     except (OSError, ValueError, IndexError):
         pass
-    import resource  # POSIX only
-
+    if resource is None:  # pragma: no cover - not POSIX
+        return resident_bytes()
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024.0
 
 
