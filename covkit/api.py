@@ -16,6 +16,7 @@ thin layer over this module.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from covkit import maps, report
 from covkit import runfolder as F
 from covkit.config import Scenario, load_scenario, schema_markdown
 from covkit.coverage import budget as B
+from covkit.coverage import distributed as D
 from covkit.coverage import kpi as K
 from covkit.coverage import sites
 from covkit.coverage.layers import engine_settings
@@ -62,6 +64,7 @@ __all__ = [
     "check_inputs",
     "coverage_map",
     "county_rows",
+    "dask_client",
     "headline",
     "headline_methods",
     "load_inputs",
@@ -125,6 +128,20 @@ def check_budget(scenario_or_inputs, *, allow_large: bool = False):
     B.check_budget(estimate, B.available_memory_bytes(), allow_large,
                    held_bytes=B.resident_bytes(), file=path)
     return subject, estimate
+
+
+@contextlib.contextmanager
+def dask_client(address: str, *, timeout_s: float = 10.0):
+    """A ``distributed.Client`` for :func:`run` ``(client=...)``, closed on leaving the
+    ``with`` block: ``address`` is a running scheduler's (``tcp://host:8786``) or
+    ``local:N`` (a LocalCluster of N worker processes of one thread each, started here and
+    closed with the client). Needs ``pip install 'covkit[dask]'``; a scheduler that cannot be
+    reached is a one-line :class:`covkit.errors.CovkitError` naming the address."""
+    client = D.connect(address, timeout_s=timeout_s)
+    try:
+        yield client
+    finally:
+        D.close(client)
 
 
 def build_national_scenario(out_dir: str | Path, *, seed: int = 0, resolution_m: float = 100.0,
@@ -216,7 +233,7 @@ def check_inputs(scenario: Scenario | str | Path | dict, **inputs) -> Inputs:
 
 def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
         out_dir: str | Path | None = None, progress: bool = False,
-        allow_large: bool = False) -> CoverageResult:
+        allow_large: bool = False, client=None) -> CoverageResult:
     """Coverage layers and regulator KPIs of a scenario.
 
     Parameters
@@ -230,6 +247,10 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
     allow_large : bool
         Go ahead even when the run's estimated peak memory exceeds the available memory
         (default: refuse it before loading the inputs, :func:`check_budget`).
+    client : distributed.Client, optional
+        Run the path loss and the fold of the sites on the workers of this Dask cluster
+        (``pip install 'covkit[dask]'``; :func:`dask_client` connects to an address or starts
+        a local cluster). The result is the one of a run on this machine.
 
     Returns
     -------
@@ -244,7 +265,7 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
     """
     t0 = time.perf_counter()
     subject, estimate = check_budget(scenario_or_inputs, allow_large=allow_large)
-    result = run_coverage(_inputs_of(subject), progress=progress, started_s=t0)
+    result = run_coverage(_inputs_of(subject), progress=progress, started_s=t0, client=client)
     if estimate is not None:  # beside run_seconds in kpi_summary.json
         result.summary["run_estimate"] = estimate.to_dict()
     if out_dir is not None:
@@ -255,7 +276,7 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
 def propose_sites(coverage: CoverageResult | Scenario | Inputs | str | Path, *,
                   budget_sites: int | None = None, method: str | None = None,
                   out_dir: str | Path | None = None, progress: bool = False,
-                  allow_large: bool = False) -> SiteProposal:
+                  allow_large: bool = False, client=None) -> SiteProposal:
     """Sites that newly cover the most uncovered demand, proven with the real engine.
 
     Parameters
@@ -271,6 +292,9 @@ def propose_sites(coverage: CoverageResult | Scenario | Inputs | str | Path, *,
         Show progress bars (and the exact solver's log) on stderr.
     allow_large : bool
         Run the coverage first even when it cannot fit in memory (see :func:`run`).
+    client : distributed.Client, optional
+        The coverage run, the candidates' coverage and the run with the proposed sites on a
+        Dask cluster (see :func:`run`).
 
     Returns
     -------
@@ -281,9 +305,9 @@ def propose_sites(coverage: CoverageResult | Scenario | Inputs | str | Path, *,
             coverage if isinstance(coverage, Scenario) else load_scenario(coverage)
         with_overrides(scenario, budget_sites, method)  # refuse bad overrides before running
         coverage = run(coverage if isinstance(coverage, Inputs) else scenario,
-                       progress=progress, allow_large=allow_large)
+                       progress=progress, allow_large=allow_large, client=client)
     proposal = sites.propose_sites(coverage, budget_sites=budget_sites, method=method,
-                                   progress=progress)
+                                   progress=progress, client=client)
     if out_dir is not None:
         proposal.write(out_dir)
     return proposal
@@ -304,7 +328,7 @@ class Study:
 def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
               budget_sites: int | None = None, method: str | None = None,
               map_and_report: bool = True, progress: bool = False,
-              allow_large: bool = False) -> Study:
+              allow_large: bool = False, client=None) -> Study:
     """The whole pipeline into one folder: coverage and KPIs, optionally site proposals,
     then map.html and report.html.
 
@@ -323,6 +347,8 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
         Go ahead even when the coverage run cannot fit in memory: by default the run is
         refused (:class:`covkit.errors.RunTooLargeError`) before the lock, the output folder
         and the inputs are touched (:func:`check_budget`).
+    client : distributed.Client, optional
+        The coverage run's path loss and fold on a Dask cluster (:func:`run`).
 
     The run's files (coverage, sites, map.html + lib/, report + figures) are one output set
     (:class:`covkit.outputs.RunCommit`): the folder's lock is taken first (a second run into
@@ -341,14 +367,15 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
         if sites:  # refuse bad overrides before the coverage run
             with_overrides(inputs.scenario, budget_sites, method)
         t_inputs = time.perf_counter() - t0
-        coverage = run(inputs, progress=progress, allow_large=True)  # checked above
+        coverage = run(inputs, progress=progress, allow_large=True,  # checked above
+                       client=client)
         coverage.summary["timings_s"] = {"load_inputs": round(t_inputs, 3),
                                          **coverage.summary["timings_s"]}
         coverage.write(commit)
         study = Study(coverage, None, out, files=list(coverage.files))
         if sites:
             study.sites = propose_sites(coverage, budget_sites=budget_sites, method=method,
-                                        progress=progress)
+                                        progress=progress, client=client)
             study.sites.write(commit)
             study.files += study.sites.files
         if map_and_report:

@@ -24,6 +24,11 @@ AllowLargeFlag = Annotated[bool, typer.Option(
     "--allow-large", help="Go ahead even when the run's estimated peak memory exceeds the "
                           "available memory (by default such a run is refused before it "
                           "reads the DEM, with the estimate).")]
+DaskOption = Annotated[str | None, typer.Option(
+    "--dask", metavar="ADDRESS",
+    help="Run the path loss and the fold of the sites on a Dask cluster: the address of a "
+         "running scheduler (tcp://host:8786), or local:N for a local cluster of N worker "
+         "processes. Needs pip install 'covkit[dask]'.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed of the synthetic island.")]
 RunDirArg = Annotated[Path, typer.Argument(help="Output folder of 'covkit run'.")]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 import covkit
 from covkit.cli.common import (
     AllowLargeFlag,
+    DaskOption,
     NoMapFlag,
     OutOption,
     ScenarioArg,
@@ -48,14 +50,17 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     no_map: NoMapFlag = False,
     allow_large: AllowLargeFlag = False,
+    dask: DaskOption = None,
 ) -> None:
     """Coverage layers and regulator KPIs: writes rsrp_best.tif, best_server.tif, sinr.tif,
     coverage_probability.tif, covered.tif (COG), kpi_townships.csv/.gpkg and kpi_summary.json
     to OUT (atomically: a failed run leaves no partial file), then map.html and report.html.
     A run whose estimated peak memory exceeds the available memory is refused first, with
     the figures (--allow-large runs it anyway)."""
-    study = covkit.run_study(scenario, out, map_and_report=not no_map,
-                             progress=progress(), allow_large=allow_large)
+    with covkit.api.dask_client(dask) if dask is not None else contextlib.nullcontext() \
+            as client:
+        study = covkit.run_study(scenario, out, map_and_report=not no_map,
+                                 progress=progress(), allow_large=allow_large, client=client)
     figures = covkit.api.headline(study.coverage.summary)
     if as_json:
         typer.echo(json.dumps(figures, indent=2, default=str))
@@ -76,11 +81,14 @@ def sites(
              "sites.method.")] = None,
     no_map: NoMapFlag = False,
     allow_large: AllowLargeFlag = False,
+    dask: DaskOption = None,
 ) -> None:
     """Propose sites for uncovered and remote areas: runs coverage (as 'covkit run'), then
     writes sites_proposed.csv/.gpkg, kpi_after.json (KPIs recomputed with the proposed sites
     built) and sites_summary.json to OUT."""
-    study = covkit.run_study(scenario, out, sites=True, budget_sites=budget, method=method,
-                             map_and_report=not no_map, progress=progress(),
-                             allow_large=allow_large)
+    with covkit.api.dask_client(dask) if dask is not None else contextlib.nullcontext() \
+            as client:
+        study = covkit.run_study(scenario, out, sites=True, budget_sites=budget, method=method,
+                                 map_and_report=not no_map, progress=progress(),
+                                 allow_large=allow_large, client=client)
     print_sites(study.sites.summary)

@@ -131,7 +131,8 @@ def _warn_model_validity(stations, scenario: Scenario, info, rows: np.ndarray) -
 
 @dataclass
 class Accumulators:
-    """Running grids of a fold (float32 RSRP [dBm], -inf where nothing arrived yet).
+    """Running grids of a fold (float32 RSRP [dBm], -inf where nothing arrived yet; float64
+    power sums).
 
     ``best_dbm`` / ``second_dbm`` / ``server``: best and second-best RSRP and the best server
     (stations row, -1 = none); ``op_best_dbm`` / ``op_server``: the same per operator (axis 0);
@@ -154,7 +155,7 @@ class Accumulators:
                    np.full((h, w), -1, np.int32),
                    np.full((n_operators, h, w), -np.inf, np.float32),
                    np.full((n_operators, h, w), -1, np.int32),
-                   np.zeros((n_layers, h, w), np.float32))
+                   np.zeros((n_layers, h, w), np.float64))
 
 
 @dataclass
@@ -273,6 +274,23 @@ class SiteFold:
                                 self.radius_m, self.settings_for(freq_mhz),
                                 site_lat_deg=float(lat_deg), coast_km=self.coast_km,
                                 n_threads=n_threads)
+
+    def cells_reaching(self, x_m: float, y_m: float, tx_height_agl_m: float, lat_deg: float,
+                       freq_mhz: float, eirp_re_dbm: float, level_dbm: float,
+                       n_threads: int | None = None) -> np.ndarray:
+        """Flat grid indices (sorted) of the cells where one omnidirectional sector at
+        (x, y) would reach ``level_dbm`` (RSRP [dBm], the same fold as every station's): a
+        candidate site of the site proposals."""
+        win = self.loss_window(x_m, y_m, tx_height_agl_m, freq_mhz, lat_deg, n_threads=n_threads)
+        acc = Accumulators.empty(win.loss_db.shape, 1, 1)
+        sector = Sectors(np.array([0], np.int64), np.array([float(eirp_re_dbm)]),
+                         np.array([np.nan]), np.array([0.0]), np.array([360.0]),
+                         np.array([0], np.int64), np.array([0], np.int64))
+        self.fold(win, x_m, y_m, tx_height_agl_m, freq_mhz, sector, acc, window_grids=True,
+                  n_threads=n_threads)
+        with np.errstate(invalid="ignore"):
+            rr, cc = np.nonzero(acc.best_dbm >= level_dbm)
+        return np.sort((rr + int(win.row0)) * self.grid.width + (cc + int(win.col0)))
 
     def fold(self, win, x_m: float, y_m: float, tx_height_agl_m: float, freq_mhz: float,
              sectors: Sectors, acc: Accumulators, *, window_grids: bool = False,
@@ -409,6 +427,30 @@ class _Fold:
                            acc_row0=b * self.band_rows, n_threads=1)
             b += 1
 
+    def merge_part(self, n_folded: int, row0: int, part: Accumulators,
+                   pixel_evaluations: int) -> list[int]:
+        """Merge the grids of the next groups, folded on their own (rows ``row0`` on of the
+        full width: :func:`covkit.coverage.radio.merge_fold`), into the bands they reach; the
+        groups up to ``n_folded`` are then folded. Returns the bands that can be closed (the
+        caller closes them with :meth:`close`)."""
+        nr = part.best_dbm.shape[0]
+        b = row0 // self.band_rows
+        while b * self.band_rows < row0 + nr:
+            lo = max(row0, b * self.band_rows)
+            hi = min(row0 + nr, (b + 1) * self.band_rows)
+            acc = self.band(b)
+            a, z = lo - b * self.band_rows, hi - b * self.band_rows
+            pa, pz = lo - row0, hi - row0
+            R.merge_fold(acc.best_dbm[a:z], acc.second_dbm[a:z], acc.server[a:z],
+                         acc.op_best_dbm[:, a:z], acc.op_server[:, a:z], acc.layer_mw[:, a:z],
+                         part.best_dbm[pa:pz], part.second_dbm[pa:pz], part.server[pa:pz],
+                         part.op_best_dbm[:, pa:pz], part.op_server[:, pa:pz],
+                         part.layer_mw[:, pa:pz])
+            b += 1
+        self.pixel_evaluations += int(pixel_evaluations)
+        self.folded = n_folded
+        return self.closable()
+
     def closable(self) -> list[int]:
         """Bands no group still to fold reaches (groups go north to south by window row)."""
         low = self.groups[self.folded].row0 if self.folded < len(self.groups) else self.height
@@ -477,29 +519,62 @@ def _site_frequency_groups(inputs, fold: SiteFold) -> list[_Group]:
     return out
 
 
-def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
-                   operator_grids: bool = False,
-                   band_rows: int | None = None) -> tuple[RadioLayers, CoverageLayers]:
-    """Stream over sites, fold every sector into running grids and derive the coverage layers.
+@dataclass
+class FoldPlan:
+    """What a fold over all sites starts from (:func:`plan_fold`): the per-site step, every
+    sector, the site-frequency groups in their fixed north-to-south order and the fold's state
+    (:class:`_Fold`), which takes the groups' results in that order."""
 
-    Sectors of one site share one path-loss computation per distinct frequency. The groups go
-    north to south on ``n_threads`` threads (default: Numba's thread count), one whole group
-    per thread at a time; the windows are folded in that fixed order, so the result is the same
-    for every thread count. The per-operator and per-layer grids of the fold are held for bands
-    of rows only: a band is turned into its rows of the coverage layers
-    (:class:`CoverageLayers`) and dropped as soon as no group still to fold reaches it.
-    ``operator_grids=True`` also keeps the best RSRP per operator on the whole grid
-    (``RadioLayers.op_best_dbm``). ``band_rows``: the height of a band (default and least:
-    :data:`BAND_ROWS_MIN` or one footprint window, whichever is more); the results do not
-    depend on it.
-    """
+    fold: SiteFold
+    sectors: Sectors
+    groups: list[_Group]
+    site_lat_deg: np.ndarray
+    state: _Fold
+    operators: list[str]
+    layers: list[tuple[str, float]]
+    sec_layer: np.ndarray
+
+    def group_error(self, g: _Group, exc: CovkitInputError) -> CovkitInputError:
+        """The engine's error of a group, naming its first station and the model."""
+        stations = self.state.inputs.stations
+        r = int(g.rows[0])
+        return CovkitInputError(
+            f"station {stations.table['station_id'].iloc[r]!r} (model "
+            f"{self.fold.model_for(g.freq_mhz)}): {exc}", file=stations.source,
+            column=exc.column, row=stations.file_row(r))
+
+    def loss_window(self, g: _Group):
+        """Path loss of one group on the calling thread."""
+        st = self.state.inputs.stations
+        return self.fold.loss_window(st.site_x_m[g.site], st.site_y_m[g.site],
+                                     st.site_height_m[g.site], g.freq_mhz,
+                                     self.site_lat_deg[g.site], n_threads=1)
+
+    def finish(self) -> tuple[RadioLayers, CoverageLayers]:
+        """The layers once every group is folded in."""
+        state = self.state
+        if state.failed:
+            raise state.failed[0]
+        if state.folded != len(self.groups):  # pragma: no cover - a bug, not an input error
+            raise RuntimeError(f"{state.folded} of {len(self.groups)} groups folded")
+        for b in state.closable():  # no group at all, or none in the last bands
+            state.close(b, state.bands.pop(b, None))
+        radio = RadioLayers(state.best_dbm, state.second_dbm, state.server, self.operators,
+                            self.layers, self.sec_layer, len(self.groups),
+                            state.pixel_evaluations, state.op_best_dbm)
+        return radio, state.coverage.layers()
+
+
+def plan_fold(inputs, operator_grids: bool = False, band_rows: int | None = None) -> FoldPlan:
+    """Check the stations against the scenario and set up a fold over all sites
+    (:func:`compute_layers`; :mod:`covkit.coverage.distributed` runs the same plan on a Dask
+    cluster)."""
     sc = inputs.scenario
     st = inputs.stations.table
     stations = inputs.stations
     carriers = station_carriers(stations)
     check_frequencies(stations, sc)
     warn_outside_validity(stations, sc)
-    n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
 
     operators = stations.operators
     op_index = {o: i for i, o in enumerate(operators)}
@@ -516,12 +591,37 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
                           stations.antenna_index())
     fold = SiteFold(inputs)
     site_lat = st.groupby("site_index")["lat"].first()
+    lat = np.full(stations.n_sites, np.nan)
+    lat[site_lat.index.to_numpy(dtype=np.int64)] = site_lat.to_numpy(dtype=np.float64)
     groups = _site_frequency_groups(inputs, fold)
     window_rows = max([g.n_rows for g in groups], default=0)
     band_rows = max(window_rows, 1, BAND_ROWS_MIN if band_rows is None else int(band_rows))
     coverage = _BandCoverage(inputs, operators, sec_layer)
     state = _Fold(inputs, fold, all_sectors, groups, len(operators), len(layers), band_rows,
                   coverage, operator_grids)
+    return FoldPlan(fold, all_sectors, groups, lat, state, operators, layers, sec_layer)
+
+
+def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
+                   operator_grids: bool = False,
+                   band_rows: int | None = None) -> tuple[RadioLayers, CoverageLayers]:
+    """Stream over sites, fold every sector into running grids and derive the coverage layers.
+
+    Sectors of one site share one path-loss computation per distinct frequency. The groups go
+    north to south on ``n_threads`` threads (default: Numba's thread count), one whole group
+    per thread at a time; the windows are folded in that fixed order, so the result is the same
+    for every thread count. The per-operator and per-layer grids of the fold are held for bands
+    of rows only: a band is turned into its rows of the coverage layers
+    (:class:`CoverageLayers`) and dropped as soon as no group still to fold reaches it.
+    ``operator_grids=True`` also keeps the best RSRP per operator on the whole grid
+    (``RadioLayers.op_best_dbm``). ``band_rows``: the height of a band (default and least:
+    :data:`BAND_ROWS_MIN` or one footprint window, whichever is more); the results do not
+    depend on it.
+    """
+    n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
+    plan = plan_fold(inputs, operator_grids, band_rows)
+    state, groups = plan.state, plan.groups
+    stations = inputs.stations
     ahead = AHEAD_PER_THREAD * n_threads
 
     with progress_bar(progress) as bar:
@@ -540,15 +640,9 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
                     state.taken += 1
                 g = groups[i]
                 try:
-                    win = fold.loss_window(stations.site_x_m[g.site], stations.site_y_m[g.site],
-                                           stations.site_height_m[g.site], g.freq_mhz,
-                                           site_lat.loc[g.site], n_threads=1)
+                    win = plan.loss_window(g)
                 except CovkitInputError as exc:
-                    r = int(g.rows[0])
-                    state.fail(CovkitInputError(
-                        f"station {st['station_id'].iloc[r]!r} (model "
-                        f"{fold.model_for(g.freq_mhz)}): {exc}", file=stations.source,
-                        column=exc.column, row=stations.file_row(r)))
+                    state.fail(plan.group_error(g, exc))
                     return
                 except BaseException as exc:
                     state.fail(exc)
@@ -568,15 +662,7 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
         work()
         for t in threads:
             t.join()
-    if state.failed:
-        raise state.failed[0]
-    if state.folded != len(groups):  # pragma: no cover - a bug, not an input error
-        raise RuntimeError(f"{state.folded} of {len(groups)} groups folded")
-    for b in state.closable():  # no group at all, or none in the last bands
-        state.close(b, state.bands.pop(b, None))
-    radio = RadioLayers(state.best_dbm, state.second_dbm, state.server, operators, layers,
-                        sec_layer, len(groups), state.pixel_evaluations, state.op_best_dbm)
-    return radio, coverage.layers()
+    return plan.finish()
 
 
 # ----------------------------------------------------------------------------------------------

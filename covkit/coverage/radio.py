@@ -89,6 +89,14 @@ DB_TO_NEPER = 0.1 * math.log(10.0)
 """``exp(DB_TO_NEPER * v)`` is ``10 ** (v / 10)``, a level in dB as a power ratio (``exp`` is
 cheaper than ``pow`` in the per-pixel fold)."""
 
+
+@njit
+def level_mw(level_dbm):
+    """A level [dBm] as power [mW]: the one conversion of the layer sums and of the serving
+    power that SINR takes out of them again (the same value bit for bit, so the difference
+    keeps the interference of a cell whose server dominates)."""
+    return math.exp(DB_TO_NEPER * level_dbm)
+
 SPEED_TIERS_MBPS = ((7.0, 1.0), (35.0, 3.0))
 """FCC mobile broadband speed tiers (download, upload) [Mbps] (5G-NR 7/1 and 35/3)."""
 
@@ -259,8 +267,9 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
         Best server station index (-1 = none); updated in place.
     op_best : float32[n_op, rows, cols], op_server : int32[n_op, rows, cols]
         Best RSRP and server per operator; updated in place.
-    layer_mw : float32[n_layers, rows, cols]
-        Linear received power per resource element summed per layer [mW]; updated in place.
+    layer_mw : float64[n_layers, rows, cols]
+        Linear received power per resource element summed per layer [mW] (float64: SINR
+        takes the server's own power out of it again); updated in place.
 
     Each row writes only its own pixels: :func:`fold_site_window` runs bands of rows in
     parallel.
@@ -308,14 +317,16 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
                     gain = sector_gain_dbi(bearing - az, elev, sec_tilt_deg[k],
                                            sec_hpbw_deg[k], VERTICAL_BEAMWIDTH_DEG,
                                            FRONT_TO_BACK_DB, SIDE_LOBE_V_DB, 0.0)
-                v = sec_eirp_re_dbm[k] - extra + gain
+                # the level as the float32 grids keep it: the layer sum holds the power of the
+                # very value a server's SINR takes out again
+                v = np.float64(np.float32(sec_eirp_re_dbm[k] - extra + gain))
                 s = sec_index[k]
                 _insert(v, s, best, second, server, r, c)
                 o = sec_op[k]
                 if v > op_best[o, r, c]:
                     op_best[o, r, c] = v
                     op_server[o, r, c] = s
-                layer_mw[sec_layer[k], r, c] += math.exp(DB_TO_NEPER * v)
+                layer_mw[sec_layer[k], r, c] += level_mw(v)
 
 
 def fold_site_window(loss_db, row0, col0, *args, n_threads=None):
@@ -326,6 +337,37 @@ def fold_site_window(loss_db, row0, col0, *args, n_threads=None):
     run_parallel(reduce_site_window,
                  [(loss_db[lo:hi], row0 + lo, col0, *args)
                   for lo, hi in row_bands(loss_db.shape[0], 2 * n_threads)], n_threads)
+
+
+@njit
+def merge_fold(best, second, server, op_best, op_server, layer_mw,
+               p_best, p_second, p_server, p_op_best, p_op_server, p_layer_mw):
+    """Merge the grids of a later part of a fold (``p_*``: the same sectors' grids folded
+    on their own from -inf / -1 / 0, of the same shape) into the running grids, in place.
+
+    Best, second-best and server come out as if the part's sectors had been folded into the
+    running grids one by one after the earlier ones (:func:`_insert`: a later value replaces
+    the best only when greater, so the earlier server keeps a tie): the top two of the four
+    values. The per-operator best and server likewise; the layer sums add (their rounding
+    differs from one running float32 sum by a few units in the last place)."""
+    n_r, n_c = best.shape
+    n_op = op_best.shape[0]
+    n_l = layer_mw.shape[0]
+    for r in range(n_r):
+        for c in range(n_c):
+            b = p_best[r, c]
+            if b > best[r, c]:
+                second[r, c] = max(best[r, c], p_second[r, c])
+                best[r, c] = b
+                server[r, c] = p_server[r, c]
+            elif b > second[r, c]:
+                second[r, c] = b
+            for o in range(n_op):
+                if p_op_best[o, r, c] > op_best[o, r, c]:
+                    op_best[o, r, c] = p_op_best[o, r, c]
+                    op_server[o, r, c] = p_op_server[o, r, c]
+            for k in range(n_l):
+                layer_mw[k, r, c] += p_layer_mw[k, r, c]
 
 
 @njit
@@ -344,7 +386,7 @@ def sinr_db_kernel(best_dbm, server, sec_layer, layer_mw, noise_mw_by_station, c
             if s < 0 or not np.isfinite(best_dbm[r, c]):
                 out[r, c] = np.nan
                 continue
-            sig = 10.0 ** (0.1 * best_dbm[r, c])
+            sig = level_mw(np.float64(best_dbm[r, c]))
             interf = layer_mw[sec_layer[s], r, c] - sig
             if interf < 0.0:
                 interf = 0.0

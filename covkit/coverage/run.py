@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 
 from covkit.coverage import kpi as K
+from covkit.coverage.distributed import compute_layers_distributed
 from covkit.coverage.files import provenance
 from covkit.coverage.layers import compute_layers
 from covkit.coverage.result import CoverageResult
@@ -26,7 +27,7 @@ from covkit.errors import CovkitInputError
 
 
 def run_coverage(inputs: Inputs, *, progress: bool = False,
-                 started_s: float | None = None) -> CoverageResult:
+                 started_s: float | None = None, client=None) -> CoverageResult:
     """Coverage layers and KPIs of loaded inputs.
 
     Parameters
@@ -38,6 +39,9 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
     started_s : float, optional
         ``time.perf_counter()`` when the run started (e.g. before loading the inputs), for
         ``run_seconds``; default: now.
+    client : distributed.Client, optional
+        Compute the path loss and the fold of the sites on this Dask cluster's workers
+        (:mod:`covkit.coverage.distributed`); default: the threads of this process.
 
     Returns
     -------
@@ -61,7 +65,10 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
         warn(msg)
 
     t_layers = time.perf_counter()
-    radio, layers = compute_layers(inputs, progress=progress)
+    if client is None:
+        radio, layers = compute_layers(inputs, progress=progress)
+    else:
+        radio, layers = compute_layers_distributed(inputs, client, progress=progress)
     t_kpis = time.perf_counter()
     if not np.isfinite(radio.best_dbm).any():
         raise CovkitInputError(

@@ -33,10 +33,9 @@ from scipy.spatial import cKDTree
 from covkit import runfolder as F
 from covkit.config import Scenario
 from covkit.coverage import radio as R
+from covkit.coverage.distributed import candidate_cells_distributed, compute_layers_distributed
 from covkit.coverage.kpi import trail_km_per_cell
 from covkit.coverage.layers import (
-    Accumulators,
-    Sectors,
     SiteFold,
     compute_layers,
 )
@@ -228,12 +227,15 @@ def candidate_station_rows(candidates: pd.DataFrame, scenario: Scenario) -> pd.D
 
 
 def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray,
-                    required_median_dbm: float, trail_km: np.ndarray, progress: bool = False):
+                    required_median_dbm: float, trail_km: np.ndarray, progress: bool = False,
+                    client=None):
     """Sparse candidates x demand-cells matrix of the cells each candidate would newly cover.
 
     Every candidate goes through the same per-site fold as the existing stations
     (:class:`covkit.coverage.layers.SiteFold`), on grids of its own window. Demand cells are
-    the cells not covered before that hold people or trail. Returns
+    the cells not covered before that hold people or trail. With a ``distributed.Client``
+    the candidates go to its workers in batches
+    (:func:`covkit.coverage.distributed.candidate_cells_distributed`). Returns
     ``(csr, demand_flat_index)``.
     """
     sc = inputs.scenario
@@ -247,22 +249,21 @@ def coverage_matrix(inputs, candidates: pd.DataFrame, covered_before: np.ndarray
     nrb = R.n_rb(CANDIDATE_TECH, CANDIDATE_BANDWIDTH_MHZ, CANDIDATE_SCS_KHZ)
     eirp_re = R.eirp_per_re_dbm(float(sc.sites.eirp_dbm), nrb)
     freq_mhz = float(sc.sites.freq_mhz)
+    xs, ys = rows["x_m"].to_numpy(dtype=np.float64), rows["y_m"].to_numpy(dtype=np.float64)
+    hs, lats = rows["height_m"].to_numpy(dtype=np.float64), rows["lat"].to_numpy(dtype=np.float64)
     indptr = [0]
     indices: list[np.ndarray] = []
     with progress_bar(progress) as bar:
-        task = bar.add_task(f"sites: {len(candidates)} candidates", total=len(candidates))
-        for i in range(len(candidates)):
-            x, y = float(rows["x_m"].iloc[i]), float(rows["y_m"].iloc[i])
-            hgt = float(rows["height_m"].iloc[i])
-            win = fold.loss_window(x, y, hgt, freq_mhz, float(rows["lat"].iloc[i]))
-            acc = Accumulators.empty(win.loss_db.shape, 1, 1)
-            sector = Sectors(np.array([i], np.int64), np.array([eirp_re]), np.array([np.nan]),
-                             np.array([0.0]), np.array([360.0]), np.array([0], np.int64),
-                             np.array([0], np.int64))
-            fold.fold(win, x, y, hgt, freq_mhz, sector, acc, window_grids=True)
-            with np.errstate(invalid="ignore"):
-                rr, cc = np.nonzero(acc.best_dbm >= required_median_dbm)
-            ids = demand_id[(rr + int(win.row0)) * grid.width + (cc + int(win.col0))]
+        task = bar.add_task(f"sites: {len(candidates)} candidates"
+                            + (" on Dask" if client is not None else ""), total=len(candidates))
+        if client is None:
+            cells = (fold.cells_reaching(xs[i], ys[i], hs[i], lats[i], freq_mhz, eirp_re,
+                                         required_median_dbm) for i in range(len(candidates)))
+        else:
+            cells = candidate_cells_distributed(client, fold, xs, ys, hs, lats, freq_mhz,
+                                                eirp_re, required_median_dbm)
+        for flat in cells:
+            ids = demand_id[flat]
             ids = np.sort(ids[ids >= 0])
             indices.append(ids)
             indptr.append(indptr[-1] + ids.size)
@@ -324,7 +325,8 @@ def with_overrides(scenario: Scenario, budget_sites: int | None = None,
 
 
 def propose_sites(before: CoverageResult, *, budget_sites: int | None = None,
-                  method: str | None = None, progress: bool = False) -> SiteProposal:
+                  method: str | None = None, progress: bool = False,
+                  client=None) -> SiteProposal:
     """Propose sites that newly cover the most demand, and prove it with the real engine.
 
     Parameters
@@ -338,6 +340,9 @@ def propose_sites(before: CoverageResult, *, budget_sites: int | None = None,
         Overrides ``sites.method``.
     progress : bool
         Show progress bars on stderr (and the HiGHS log of the exact method).
+    client : distributed.Client, optional
+        Compute the candidates' coverage and the run with the proposed sites on this Dask
+        cluster (:mod:`covkit.coverage.distributed`).
 
     Returns
     -------
@@ -353,7 +358,8 @@ def propose_sites(before: CoverageResult, *, budget_sites: int | None = None,
     demand = np.where(covered, 0.0, s.weight_population * pop + s.weight_trail_km * trail_all)
     candidates = generate_candidates(inputs, demand, scenario)
     req = before.summary["required_median_rsrp_dbm"]
-    csr, demand_flat = coverage_matrix(inputs, candidates, covered, req, trail_all, progress)
+    csr, demand_flat = coverage_matrix(inputs, candidates, covered, req, trail_all, progress,
+                                       client=client)
     pop_d = pop.ravel()[demand_flat]
     trail_d = trail_all.ravel()[demand_flat]
     weights = s.weight_population * pop_d + s.weight_trail_km * trail_d
@@ -414,7 +420,10 @@ def propose_sites(before: CoverageResult, *, budget_sites: int | None = None,
         "cost_per_new_person"])
     # KPIs as if the proposed sites were built: the real engine over all stations
     after_inputs = _with_proposed_stations(inputs, candidates.iloc[selected], scenario)
-    radio, layers = compute_layers(after_inputs, progress=progress)
+    if client is None:
+        radio, layers = compute_layers(after_inputs, progress=progress)
+    else:
+        radio, layers = compute_layers_distributed(after_inputs, client, progress=progress)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         _, kpi_after = compute_kpis(after_inputs, radio, layers)
