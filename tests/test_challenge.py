@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -321,3 +322,77 @@ def test_files_written_atomically_and_read_back(tmp_path: Path):
     assert len(gpd.read_file(tmp_path / "run" / CHALLENGE_GPKG)) == 3
     with pytest.raises(CovkitInputError, match="missing flagged"):
         write_challenge_hexagons(hexes.drop(columns="flagged"), out)
+
+
+# ----------------------------------------------------------------------------------------------
+# the map layer
+
+HOSTILE = ("Op<img src=x onerror=__covkitPwned('html')>`${__covkitPwned('tl')}`"
+           "'-__covkitPwned('sq')-'\"-__covkitPwned('dq')-\""
+           "</script><script>__covkitPwned('script')</script>")
+
+
+def _map_hexagons() -> gpd.GeoDataFrame:
+    pts = pd.concat([plant(CELL, 6, operator=HOSTILE), plant(OTHER, 6, negative=False),
+                     plant(n=4, operator="OpA")], ignore_index=True)
+    return challenge_hexagons(pts)
+
+
+def test_map_layer_carries_the_hexagons_offline(tmp_path: Path):
+    import folium
+
+    from covkit.maps import CHALLENGE_COLORS, add_challenge_layer, challenge_map
+
+    hexes = _map_hexagons()
+    page = tmp_path / "challenge.html"
+    challenge_map(hexes).save(page)
+    text = page.read_text(encoding="utf-8")
+    for cell in (CELL, OTHER):
+        assert text.count(f'"h3_cell": "{cell}"') == (2 if cell == CELL else 1)
+    assert text.count('"_flagged": true') == 1 and text.count('"_flagged": false') == 2
+    assert CHALLENGE_COLORS[True] in text and CHALLENGE_COLORS[False] in text
+    assert "not challenged: too few negative tests" in text
+    assert "Challenge hexagons (red: challenged)" in text
+    # the libraries are inline: every src / href a data: URL, no tiles
+    links = re.findall(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']([^"']+)""", text)
+    assert all(u.startswith("data:") for u in links), [u[:60] for u in links]
+    assert 'version="1.9' in text  # Leaflet itself, in the page
+    assert "tile.openstreetmap" not in text and "{z}" not in text
+    # the hostile operator reaches the page only as escaped text
+    assert "<img src=x" not in text and "__covkitPwned('script')</script>" not in text
+    # the layer goes onto any folium map
+    fmap = folium.Map(tiles=None)
+    layer = add_challenge_layer(fmap, hexes.to_crs("EPSG:3826"), show=False)
+    assert isinstance(layer, folium.GeoJson) and layer.show is False
+    assert add_challenge_layer(fmap, hexes.iloc[:0]) is None
+    with pytest.raises(CovkitInputError, match="cannot be combined"):
+        challenge_map(hexes, cdn=True, inline_assets=True)
+
+
+@pytest.mark.slow
+def test_map_layer_renders_offline_in_headless_chromium(tmp_path: Path):
+    from helpers import browser_check as bc
+
+    from covkit.maps import challenge_map
+
+    if not bc.chromium_available():
+        pytest.skip(f"{bc.CHROMIUM} not found: install Debian's chromium package")
+    hexes = _map_hexagons()
+    page = tmp_path / "alone" / "challenge.html"
+    page.parent.mkdir()
+    challenge_map(hexes).save(page)
+    report = bc.inspect_page(
+        page, open_layers=True,
+        init_js="window.__pwned = []; window.__covkitPwned = function (t) "
+                "{ window.__pwned.push(String(t)); };",
+        evaluate="{pwned: window.__pwned, "
+                 "paths: document.querySelectorAll('path.covkit-challenge').length}")
+    assert report["leaflet"] and report["map_containers"] == 1
+    assert report["js_errors"] == [], report["js_errors"]
+    assert report["failed_loads"] == [] and bc.external_urls(report) == []
+    fetched = [u for u in report["resources"] if not u.endswith("/favicon.ico")]
+    assert fetched == [], fetched
+    ev = report["evaluated"]
+    assert ev["pwned"] == [] and ev["paths"] == len(hexes) == 3
+    shown = "\n".join(report["opened"]["texts"])
+    assert HOSTILE in shown and "not challenged: too few negative tests" in shown
