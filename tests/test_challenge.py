@@ -396,3 +396,18 @@ def test_map_layer_renders_offline_in_headless_chromium(tmp_path: Path):
     assert ev["pwned"] == [] and ev["paths"] == len(hexes) == 3
     shown = "\n".join(report["opened"]["texts"])
     assert HOSTILE in shown and "not challenged: too few negative tests" in shown
+
+
+def test_readme_challenge_example_runs(tmp_path: Path, monkeypatch):
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    m = re.search(r"<!-- challenge-example:start -->\n```python\n(.*?)```\n"
+                  r"<!-- challenge-example:end -->", readme.read_text(encoding="utf-8"), re.S)
+    assert m, "README challenge example not found"
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(m.group(1), "README.md challenge example", "exec"), ns)  # noqa: S102
+    hexes = ns["hexagons"]
+    assert len(hexes) == 1 and bool(hexes["flagged"].iloc[0])
+    assert hexes["n_children_r9"].iloc[0] >= 4
+    assert (tmp_path / "challenge-out" / "challenge_hexagons.gpkg").is_file()
+    assert (tmp_path / "challenge-out" / "challenge_map.html").is_file()
