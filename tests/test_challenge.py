@@ -120,6 +120,16 @@ def test_elapsed_time_span_counts_the_dates():
     assert r["span_hours"] == pytest.approx(5 * 24.0) and bool(r["flagged"])
 
 
+def test_time_of_day_is_the_local_time_of_aware_timestamps():
+    """Tests at 00:00-05:00 UTC are at 08:00-13:00 in Taipei (UTC+8): 5 h apart by time of
+    day either way, and the hour of day is Taipei's."""
+    pts = plant(n=6, start="2026-05-04 00:00")
+    pts["timestamp"] = pts["timestamp"].dt.tz_localize("UTC").dt.tz_convert("Asia/Taipei")
+    cls = classify_points(pts)
+    assert list(cls["hour_of_day"]) == [8.0, 9.0, 10.0, 11.0, 12.0, 13.0]
+    assert row_of(challenge_hexagons(pts))["span_hours"] == pytest.approx(5.0)
+
+
 def test_share_of_negative_tests_with_20_tests_or_more():
     """25 tests: the exact binomial test at 95 % against a 90 % reliable map asks 6 negative
     tests (P(X >= 6) = 0.033 <= 0.05 < P(X >= 5) = 0.098 for X ~ Bin(25, 0.1)); 5 negative
