@@ -69,6 +69,7 @@ from rasterio.warp import Resampling, calculate_default_transform, reproject
 from rasterio.warp import transform as transform_points
 
 from covkit.config import load_scenario
+from covkit.coverage.challenge import REASONS as CHALLENGE_REASONS
 from covkit.errors import CovkitError, CovkitInputError
 from covkit.fonts import CSS_FAMILY, cjk_font_face_css
 from covkit.outputs import RunCommit, atomic_path
@@ -1387,3 +1388,152 @@ def _write_map(out: Path, src: Path, commit: RunCommit, scenario_path, stations,
             page = localize_assets(page, commit.path(LIB_DIR))
     commit.bytes(MAP_NAME, page.encode("utf-8"))
     return out / MAP_NAME
+
+
+# ----------------------------------------------------------------------------------------------
+# FCC-style challenge hexagons (covkit.coverage.challenge)
+
+CHALLENGE_LAYER_NAME = "Challenge hexagons (red: challenged)"
+CHALLENGE_COLORS = {True: "#d7301f", False: "#8c8c8c"}
+"""Fill and outline of a flagged (challenged) / not flagged hexagon."""
+_CHALLENGE_FIELDS = (
+    ("verdict", "Verdict"), ("operator", "Operator"), ("h3_cell", "H3 cell"),
+    ("n_tests", "Tests in predicted coverage"), ("n_negative", "Negative tests"),
+    ("negative_share", "Negative share [%]"), ("required_share", "Required share [%]"),
+    ("n_children_r9", "Resolution-9 cells with negative tests"),
+    ("span_hours", "Time span of negative tests [h]"), ("n_excluded", "Tests outside coverage"),
+)
+
+
+def _challenge_verdict(flagged: bool, reason: str) -> str:
+    if flagged:
+        return "challenged"
+    codes = [c for c in str(reason).split(";") if c]
+    return "not challenged: " + "; ".join(CHALLENGE_REASONS.get(c, c) for c in codes)
+
+
+def challenge_features(hexagons) -> list[dict]:
+    """The hexagons as GeoJSON features for the map: every shown value as escaped text
+    (:func:`_esc`; the tooltip sets it as HTML), ``_flagged`` for the style.
+
+    Parameters
+    ----------
+    hexagons : geopandas.GeoDataFrame
+        :func:`covkit.coverage.challenge.challenge_hexagons` rows, any CRS.
+    """
+    hx = _wgs84(hexagons, "challenge hexagons")
+    hx = hx[hx.geometry.notna() & ~hx.geometry.is_empty]
+    feats = []
+    for _, row in hx.iterrows():
+        flagged = bool(row["flagged"])
+        props: dict = {"_flagged": flagged,
+                       "verdict": _esc(_challenge_verdict(flagged, row.get("reason", "")))}
+        for col, _label in _CHALLENGE_FIELDS[1:]:
+            if col not in hx.columns:
+                continue
+            v = json_safe(row[col])
+            if col.endswith("_share"):
+                text = fmt_pct(None if v is None else 100.0 * float(v))
+            elif col in ("operator", "h3_cell"):
+                text = "" if v is None else str(v)
+            else:
+                text = fmt_value(v)
+            props[col] = _esc(text)
+        feats.append({"type": "Feature", "properties": props,
+                      "geometry": shapely.transform(
+                          row.geometry, lambda xy: np.round(xy, OUTLINE_DECIMALS)
+                      ).__geo_interface__})
+    return feats
+
+
+def add_challenge_layer(fmap, hexagons, *, name: str = CHALLENGE_LAYER_NAME,
+                        show: bool = True):
+    """Add the challenge hexagons to a folium map as one GeoJson layer: red where flagged
+    (challenged), grey where not, a tooltip with the verdict (the failed rules), operator, H3
+    cell and counts.
+
+    Parameters
+    ----------
+    fmap : folium.Map
+        E.g. :func:`coverage_map` or :func:`challenge_map`.
+    hexagons : geopandas.GeoDataFrame
+        :func:`covkit.coverage.challenge.challenge_hexagons` rows (any CRS).
+    name : str
+        Name in the layer control (shown as text).
+    show : bool
+        Shown when the page opens.
+
+    Returns
+    -------
+    folium.GeoJson or None
+        The layer (None when there is no hexagon).
+    """
+    import folium
+
+    feats = challenge_features(hexagons)
+    if not feats:
+        return None
+    fields = [(c, a) for c, a in _CHALLENGE_FIELDS if c in feats[0]["properties"]]
+
+    def style_fn(feature):
+        color = CHALLENGE_COLORS[bool(feature["properties"]["_flagged"])]
+        return {"fillColor": color, "color": color, "weight": 1.5, "fillOpacity": 0.45,
+                "className": "covkit-challenge"}
+
+    layer = folium.GeoJson(
+        {"type": "FeatureCollection", "features": feats}, name=_esc(name), show=show,
+        style_function=style_fn,
+        highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.65},
+        tooltip=folium.GeoJsonTooltip(fields=[c for c, _ in fields],
+                                      aliases=[_esc(a) for _, a in fields], sticky=True),
+    )
+    layer.add_to(fmap)
+    return layer
+
+
+def challenge_map(hexagons, *, cdn: bool = False, inline_assets: bool | None = None,
+                  title: str = "Challenge hexagons"):
+    """A map of the challenge hexagons alone, as a ``folium.Map`` (offline by default, like
+    :func:`coverage_map`: the web libraries inline, no tiles).
+
+    Parameters
+    ----------
+    hexagons : geopandas.GeoDataFrame
+        :func:`covkit.coverage.challenge.challenge_hexagons` rows (any CRS).
+    cdn : bool
+        Load the web libraries and OpenStreetMap tiles from the internet.
+    inline_assets : bool, optional
+        Carry the web libraries inline; default: True unless ``cdn``.
+    title : str
+        Page title (shown as text).
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    CovkitInputError
+        When ``cdn`` and ``inline_assets`` are both set, or the table has no CRS.
+    """
+    import folium
+
+    inline = (not cdn) if inline_assets is None else inline_assets
+    if cdn and inline:
+        raise CovkitInputError("cdn=True loads the web libraries from the internet; it cannot "
+                               "be combined with inline_assets=True")
+    fmap = folium.Map(location=[0.0, 0.0], zoom_start=2, tiles=None, max_zoom=MAX_ZOOM,
+                      control_scale=True)
+    if inline:
+        _inline_figure_class()().add_child(fmap)
+    fmap.options["maxZoom"] = MAX_ZOOM
+    fmap.get_root().title = _esc(title)
+    if cdn:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", max_zoom=MAX_ZOOM,
+                         control=True).add_to(fmap)
+    layer = add_challenge_layer(fmap, hexagons)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    if layer is not None:
+        b = _wgs84(hexagons, "challenge hexagons").total_bounds
+        fmap.fit_bounds([[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]])
+    return fmap
