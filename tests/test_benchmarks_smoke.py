@@ -157,3 +157,22 @@ def test_bench_national_smoke(tmp_path):
     for line in ("run wall [s]", "peak RSS [MB]", "covkit map [s]", "goal (issue 13)",
                  "national run <= 180 s", "50 m within 4.5x"):
         assert line in proc.stdout, line
+
+
+def test_bench_dask_smoke(tmp_path):
+    """A small national scenario (--scale 0.02) on one process and on 1 and 2 local Dask
+    workers: the runs' headline KPIs equal, every documented key, the goal reported."""
+    pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    out = tmp_path / "dask.json"
+    proc = _run([BENCHMARKS / "bench_dask.py", "--scale", "0.02", "--json", out, "--work",
+                 tmp_path / "work", "--no-warmup"])
+    data = json.loads(out.read_text())
+    assert set(data["runs"]) == {"single", "dask_1", "dask_2"}
+    assert data["same_kpis"] is True
+    for key in ("single_wall_s", "dask_1_wall_s", "dask_2_wall_s"):
+        assert data[key] > 0, key
+    assert data["speedup"] == pytest.approx(data["dask_1_wall_s"] / data["dask_2_wall_s"])
+    assert isinstance(data["overhead_goal_met"], bool)
+    kpis = data["runs"]["single"]["kpis"]
+    assert kpis["pixel_evaluations"] > 0 and kpis["cells_computed"] > 0
+    assert "against single" in proc.stdout and "speed-up dask_1 -> dask_2" in proc.stdout

@@ -172,3 +172,16 @@ def test_cli_unreachable_scheduler_exits_2_with_one_line(demo, tmp_path):
     assert len(lines) == 1 and "tcp://127.0.0.1:9" in lines[0]
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "o" / "kpi_summary.json").exists()
+
+
+def test_site_proposals_with_a_client_are_the_same(demo, client):
+    _, scenario, inputs = demo
+    before = covkit.run(inputs)
+    one = covkit.propose_sites(before, budget_sites=3)
+    many = covkit.propose_sites(before, budget_sites=3, client=client)
+    assert len(one.proposed) == 3
+    pd.testing.assert_frame_equal(pd.DataFrame(one.proposed.drop(columns="geometry")),
+                                  pd.DataFrame(many.proposed.drop(columns="geometry")))
+    for key in ("population_coverage_pct", "population_covered",
+                "non_remote_population_coverage_pct"):
+        assert one.kpi_after[key] == many.kpi_after[key], key
