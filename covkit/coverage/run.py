@@ -26,7 +26,8 @@ from covkit.errors import CovkitInputError
 
 
 def run_coverage(inputs: Inputs, *, progress: bool = False,
-                 started_s: float | None = None) -> CoverageResult:
+                 started_s: float | None = None,
+                 operator_grids: bool = False) -> CoverageResult:
     """Coverage layers and KPIs of loaded inputs.
 
     Parameters
@@ -38,6 +39,9 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
     started_s : float, optional
         ``time.perf_counter()`` when the run started (e.g. before loading the inputs), for
         ``run_seconds``; default: now.
+    operator_grids : bool
+        Also keep the best RSRP of each operator on the whole grid
+        (``CoverageResult.rsrp_best_by_operator_dbm``; one float32 grid per operator more).
 
     Returns
     -------
@@ -61,7 +65,7 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
         warn(msg)
 
     t_layers = time.perf_counter()
-    radio, layers = compute_layers(inputs, progress=progress)
+    radio, layers = compute_layers(inputs, progress=progress, operator_grids=operator_grids)
     t_kpis = time.perf_counter()
     if not np.isfinite(radio.best_dbm).any():
         raise CovkitInputError(
@@ -86,4 +90,7 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
                           radio.server, layers.sinr_db, layers.coverage_probability,
                           layers.covered, layers.covered_by_operator,
                           layers.throughput_dl_mbps, townships, summary, inputs=inputs,
-                          villages=villages)
+                          villages=villages, rsrp_best_by_operator_dbm=None if
+                          radio.op_best_dbm is None else dict(zip(radio.operators,
+                                                                  radio.op_best_dbm,
+                                                                  strict=True)))
