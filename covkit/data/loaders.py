@@ -1464,3 +1464,5 @@ require_columns = _require_columns
 """Refuse a table without one of ``columns`` (file and column named)."""
 point_coordinates = _point_coordinates
 """x, y [m] in the working CRS from lon / lat columns (range-checked) or point geometry."""
+lonlat_to_xy = _lonlat_to_xy
+"""WGS 84 degrees to working-CRS metres (the transform every point reader uses)."""
