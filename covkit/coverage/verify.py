@@ -71,14 +71,15 @@ def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
         centre = (p + z^2 / 2n) / (1 + z^2 / n)
         half   = z / (1 + z^2 / n) * sqrt(p (1 - p) / n + z^2 / 4n^2)
 
-    Returns (NaN, NaN) for ``n = 0``."""
+    The bounds are exactly 0 for ``k = 0`` and 1 for ``k = n``; (NaN, NaN) for ``n = 0``."""
     if n <= 0:
         return (math.nan, math.nan)
     p = k / n
     d = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / d
     half = z / d * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    return (0.0 if k == 0 else max(0.0, centre - half),
+            1.0 if k == n else min(1.0, centre + half))
 
 
 def error_stats(err) -> dict:
