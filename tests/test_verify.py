@@ -368,3 +368,18 @@ def test_cli_generates_and_verifies(demo, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2
     assert f"file {bad}, column 'operator', row 4: unknown operator 'Nope'" in err
+
+
+def test_the_map_shows_the_test_points_escaped(demo, tmp_path):
+    _, inputs, result = demo
+    path = tmp_path / "m.csv"
+    _generate(inputs, path, seed=9, n_route=20, n_random=10, offsets_db=8.0)
+    df = pd.read_csv(path)
+    df.loc[0, "point_id"] = "<script>alert(1)</script>"
+    df.to_csv(path, index=False)
+    v = _verify(result, path)
+    html = covkit.coverage_map(result, measurements=v.points).get_root().render()
+    assert f"Test points ({len(v.points):,}; colour: predicted - measured)" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count("#2166ac") >= 1  # -8 dB: the map is pessimistic, blue
