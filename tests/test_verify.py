@@ -383,3 +383,37 @@ def test_the_map_shows_the_test_points_escaped(demo, tmp_path):
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert html.count("#2166ac") >= 1  # -8 dB: the map is pessimistic, blue
+
+
+def test_generated_files_in_every_format_read_back_the_same(demo, tmp_path):
+    _, inputs, _ = demo
+    made = _generate(inputs, None, seed=10, n_route=30, n_random=20, sigma_db=4.0)
+    got = {}
+    for name in ("m.csv", "m.parquet", "m.gpkg"):
+        path, truth = made.write(tmp_path / name, include_truth=name == "m.csv")
+        assert truth.name == "m.truth.json" and json.loads(truth.read_text())["file"] == name
+        got[name] = read_measurements(path, inputs.grid, inputs.stations.operators)
+    for name in ("m.parquet", "m.gpkg"):
+        assert np.allclose(got[name]["x_m"], got["m.csv"]["x_m"], atol=1e-6)
+        assert np.allclose(got[name]["rsrp_dbm"], got["m.csv"]["rsrp_dbm"], atol=1e-9)
+        assert (got[name]["timestamp"] == got["m.csv"]["timestamp"]).all()
+    assert "truth_shadow_db" in got["m.csv"].columns
+    assert "truth_shadow_db" not in got["m.parquet"].columns
+    with pytest.raises(CovkitInputError, match="use .csv, .parquet or .gpkg"):
+        made.write(tmp_path / "m.xlsx")
+
+
+def test_measured_sinr_switches_the_reliability_rule(demo, tmp_path):
+    _, inputs, result = demo
+    path = tmp_path / "m.csv"
+    _generate(inputs, path, seed=11, n_route=40, n_random=40)
+    s = _verify(result, path).summary
+    assert "SINR" not in s["reliability_rule"]
+    pd.read_csv(path).assign(sinr_db=50.0).to_csv(path, index=False)
+    v = _verify(result, path)
+    assert "SINR >= -5 dB" in v.summary["reliability_rule"]
+    ops = v.points["operator"].to_numpy()
+    r, c = v.points["row"].to_numpy(), v.points["col"].to_numpy()
+    layer = np.array([result.covered_by_operator[o][i, j]
+                      for o, i, j in zip(ops, r, c, strict=True)])
+    assert np.array_equal(v.points["covered_map"].to_numpy(), layer)
