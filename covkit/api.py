@@ -475,9 +475,13 @@ measurement_offsets = offsets_from_text
 def load_measurements(inputs: Inputs, measurements):
     """A measurements table read and validated against loaded inputs
     (:func:`covkit.data.measurements.read_measurements`: the grid, the stations' operators,
-    the DEM): a GeoDataFrame of test points in the working CRS."""
-    return read_measurements(measurements, inputs.grid, inputs.stations.operators,
-                             dem_m=inputs.dem_m)
+    the DEM): a GeoDataFrame of test points in the working CRS; ``attrs["warnings"]``: the
+    warnings issued while reading (e.g. points dropped off the grid)."""
+    with loaders.collect_warnings() as issued:
+        table = read_measurements(measurements, inputs.grid, inputs.stations.operators,
+                                  dem_m=inputs.dem_m)
+    table.attrs["warnings"] = list(issued)
+    return table
 
 
 def verify(scenario_or_result, measurements, *, out_dir: str | Path | None = None,

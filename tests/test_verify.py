@@ -118,6 +118,10 @@ def test_reader_drops_points_off_the_grid_with_a_count(demo, tmp_path):
     assert np.isnan(got["sinr_db"].iloc[0]) and got["sinr_db"].iloc[2] == 3.0
     assert got.crs == inputs.grid.crs
     assert np.allclose(got.geometry.x, got["x_m"]) and (got["row"] >= 0).all()
+    with pytest.warns(UserWarning, match="2 of 5 measurement points"):
+        v = api.verify(demo[2], path)
+    assert v.summary["n_dropped_off_grid"] == 2 and v.summary["n_read"] == 5
+    assert v.summary["warnings"][0].startswith("2 of 5 measurement points lie off")
 
 
 def test_reader_takes_geoparquet_and_gpkg_points(demo, tmp_path):

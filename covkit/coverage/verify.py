@@ -275,6 +275,7 @@ def summarize(points: pd.DataFrame, errors: pd.DataFrame, scenario_name: str) ->
         "reliability_share_point": rel_point["share"],
         "reliability_ci95_point": rel_point["ci95"],
         "reliability_rule": points.attrs.get("reliability_rule"),
+        "warnings": list(points.attrs.get("warnings", [])),
         "distance_bins_km": [b if math.isfinite(b) else None for b in DISTANCE_BINS_KM],
         "groups": errors.to_dict(orient="records"),
     }
