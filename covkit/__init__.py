@@ -28,6 +28,7 @@ name                   what
 ``run_study``          the whole pipeline into one folder (coverage, sites, map, report)
 ``path_loss``          basic transmission loss of a single link (any model)
 ``coverage_map``       folium.Map of a result, built in memory (renders offline)
+``verify``             predicted vs measured test points: error statistics, map reliability
 ``write_map``          map.html of a run folder
 ``write_report``       report.html / report.md of a run folder
 ``write_demo``         the synthetic demo scenario's files
@@ -59,6 +60,7 @@ _LAZY = {
     "run_study": "covkit.api",
     "path_loss": "covkit.links",
     "coverage_map": "covkit.api",
+    "verify": "covkit.api",
     "write_map": "covkit.maps",
     "write_report": "covkit.report",
     "write_demo": "covkit.data.demo",
@@ -79,13 +81,14 @@ __all__ = [
     "propose_sites",
     "run",
     "run_study",
+    "verify",
     "write_demo",
     "write_map",
     "write_report",
 ]
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names load lazily
-    from covkit.api import coverage_map, propose_sites, run, run_study
+    from covkit.api import coverage_map, propose_sites, run, run_study, verify
     from covkit.config import Scenario, load_scenario
     from covkit.coverage.result import CoverageResult
     from covkit.coverage.sites import SiteProposal

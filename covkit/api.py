@@ -30,6 +30,9 @@ from covkit.coverage import budget as B
 from covkit.coverage import distributed as D
 from covkit.coverage import kpi as K
 from covkit.coverage import sites
+from covkit.coverage import verify as VF
+from covkit.coverage.fieldsim import SyntheticMeasurements, offsets_from_text
+from covkit.coverage.fieldsim import synthetic_measurements as generate_measurements
 from covkit.coverage.layers import engine_settings
 from covkit.coverage.result import CoverageResult
 from covkit.coverage.run import run_coverage
@@ -44,6 +47,7 @@ from covkit.data.inputs import (
     load_inputs,
     summarize_inputs,
 )
+from covkit.data.measurements import read_measurements
 from covkit.data.national import write_national_scenario
 from covkit.data.synthetic import BANDS, DEFAULT_BANDS, site_inputs, synthetic_stations
 from covkit.data.taiwan_scenario import write_taiwan_scenario
@@ -58,6 +62,8 @@ __all__ = [
     "Scenario",
     "SiteProposal",
     "Study",
+    "SyntheticMeasurements",
+    "Verification",
     "build_national_scenario",
     "build_taiwan_scenario",
     "check_budget",
@@ -68,7 +74,9 @@ __all__ = [
     "headline",
     "headline_methods",
     "load_inputs",
+    "load_measurements",
     "load_scenario",
+    "measurement_offsets",
     "path_loss",
     "point_losses",
     "propose_sites",
@@ -77,8 +85,10 @@ __all__ = [
     "run_study",
     "schema_markdown",
     "summarize_inputs",
+    "synthetic_measurements",
     "synthetic_stations",
     "synthetic_stations_for",
+    "verify",
     "with_overrides",
     "write_demo",
     "write_map",
@@ -478,3 +488,104 @@ def point_losses(scenario: Scenario | str | Path, station_id: str, points_path: 
              "distance_m": float(np.hypot(x[i] - st["x_m"], y[i] - st["y_m"])),
              "model": settings.model, "loss_db": float(loss[i])}
             for i in range(len(x))]
+
+
+# ----------------------------------------------------------------------------------------------
+# measured data
+
+
+Verification = VF.Verification
+measurement_offsets = offsets_from_text
+"""``["flat=4", "all=-1"]`` -> per-class offsets [dB] (:func:`synthetic_measurements`)."""
+
+
+def load_measurements(inputs: Inputs, measurements):
+    """A measurements table read and validated against loaded inputs
+    (:func:`covkit.data.measurements.read_measurements`: the grid, the stations' operators,
+    the DEM): a GeoDataFrame of test points in the working CRS; ``attrs["warnings"]``: the
+    warnings issued while reading (e.g. points dropped off the grid)."""
+    with loaders.collect_warnings() as issued:
+        table = read_measurements(measurements, inputs.grid, inputs.stations.operators,
+                                  dem_m=inputs.dem_m)
+    table.attrs["warnings"] = list(issued)
+    return table
+
+
+def verify(scenario_or_result, measurements, *, out_dir: str | Path | None = None,
+           progress: bool = False, allow_large: bool = False) -> VF.Verification:
+    """Predicted vs measured RSRP at every test point: exact point-to-point and the run's
+    raster, error statistics per operator, band, distance bin, terrain class and township,
+    and the ARCEP-style reliability of the map (:mod:`covkit.coverage.verify`).
+
+    Parameters
+    ----------
+    scenario_or_result : CoverageResult, Scenario, Inputs, dict or path to a scenario TOML
+        A coverage result, or anything :func:`run` takes (coverage is computed first, with the
+        per-operator grids verification reads). A result without per-operator grids is run
+        again on its inputs with them.
+    measurements : path or DataFrame / GeoDataFrame
+        Test points (CSV, GeoParquet, GPKG; :mod:`covkit.data.measurements`).
+    out_dir : path, optional
+        Also write verify_summary.json, verify_points.csv, verify_errors.csv,
+        verify_scatter.png and verify_points.geojson there (one set, atomically).
+    progress, allow_large : bool
+        As for :func:`run`.
+
+    Returns
+    -------
+    Verification
+        ``points`` (GeoDataFrame per test point), ``errors`` (statistics per group),
+        ``summary`` (``n_points``, ``mean_error_db`` = predicted minus measured, ``rmse_db``,
+        ``reliability_share`` and its ``reliability_ci95``, ...), ``write(dir)``.
+
+    Raises
+    ------
+    CovkitInputError
+        A bad measurements table (file, column and row named), or bad scenario inputs.
+    """
+    result = scenario_or_result
+    if not isinstance(result, CoverageResult):
+        t0 = time.perf_counter()
+        subject, _ = check_budget(result, allow_large=allow_large)
+        inputs = _inputs_of(subject)
+        table = load_measurements(inputs, measurements)  # refuse a bad file before running
+        result = run_coverage(inputs, progress=progress, started_s=t0, operator_grids=True)
+    else:
+        table = load_measurements(result.inputs, measurements)
+        if result.rsrp_best_by_operator_dbm is None:
+            result = run_coverage(result.inputs, progress=progress, operator_grids=True)
+    verification = VF.verify(result, table)
+    if out_dir is not None:
+        verification.write(out_dir)
+    return verification
+
+
+def synthetic_measurements(scenario_or_inputs, *, out: str | Path | None = None,
+                           include_truth: bool = False, **kwargs) -> SyntheticMeasurements:
+    """Measurements generated from a known truth: the scenario's exact point predictions plus
+    known per-terrain-class offsets, Gudmundson-correlated log-normal shadowing, measurement
+    noise and GPS error, along random routes and at random places
+    (:func:`covkit.coverage.fieldsim.synthetic_measurements`; no coverage run is needed).
+
+    Parameters
+    ----------
+    scenario_or_inputs : Scenario, Inputs, dict or path
+    out : path, optional
+        Also write the measurements there (.csv, .parquet, .gpkg) and the truth beside it
+        (``NAME.truth.json``: seed, offsets, sigma, decorrelation, noise, GPS error, routes).
+    include_truth : bool
+        Write the per-point truth columns into the file too.
+    **kwargs
+        ``seed``, ``n_route``, ``n_random``, ``n_routes``, ``offsets_db``, ``sigma_db``,
+        ``decorrelation_m``, ``noise_db``, ``gps_error_m``, ``operators``.
+
+    Returns
+    -------
+    SyntheticMeasurements
+        ``table`` (GeoDataFrame with the truth columns) and ``truth`` (dict).
+    """
+    inputs = _inputs_of(scenario_or_inputs)
+    made = generate_measurements(inputs, **kwargs)
+    if out is not None:
+        made.write(out, include_truth=include_truth)
+    return made

@@ -1031,6 +1031,7 @@ def build_map(
     cdn: bool = False,
     layers: Sequence[str] = DEFAULT_MAP_LAYERS,
     inline_assets: bool = False,
+    measurements=None,
 ):
     """The coverage map of a run, from what a :class:`~covkit.runfolder.RunView` holds.
 
@@ -1054,6 +1055,10 @@ def build_map(
         ``xstatic-*`` packages), so that ``Map.save(path)`` and the Jupyter display work offline
         with no ``lib/`` folder. Default: the CDN links stay in the page (:func:`write_map`
         replaces them with ``lib/`` copies when it saves the map).
+    measurements : GeoDataFrame, optional
+        Verified test points (``covkit.verify(...).points``, any CRS): a layer of circles
+        coloured by the error predicted - measured (:data:`ERROR_CLASSES_DB`), tooltips with
+        the measured and predicted RSRP.
 
     Returns
     -------
@@ -1250,6 +1255,9 @@ def build_map(
             ).add_to(group)
             bounds.append([row.geometry.y, row.geometry.x])
 
+    if measurements is not None:
+        _add_measurements(fmap, measurements, bounds)
+
     folium.LayerControl(collapsed=False).add_to(fmap)
     root = fmap.get_root()
     root.header.add_child(Element(_CSS), name="covkit_css")
@@ -1269,8 +1277,55 @@ def build_map(
     return fmap
 
 
+ERROR_CLASSES_DB = ((-6.0, "#2166ac"), (-2.0, "#92c5de"), (2.0, "#7fbf7b"), (6.0, "#f4a582"),
+                    (np.inf, "#b2182b"))
+"""Colours of the test-point layer by error predicted - measured [dB] (upper bounds,
+exclusive): map pessimistic in blue, within 2 dB green, optimistic in red; grey without
+an error."""
+
+MEASUREMENT_TIPS = (("point_id", "Test", ""), ("operator", "Operator", ""),
+                    ("rsrp_dbm", "Measured RSRP", " dBm"),
+                    ("rsrp_point_dbm", "Predicted RSRP (point)", " dBm"),
+                    ("rsrp_raster_dbm", "Predicted RSRP (raster)", " dBm"),
+                    ("error_point_db", "Error (predicted - measured)", " dB"))
+
+
+def _error_colour(err) -> str:
+    if err is None or not np.isfinite(err):
+        return "#888888"
+    for upper, colour in ERROR_CLASSES_DB:
+        if err < upper:
+            return colour
+    return ERROR_CLASSES_DB[-1][1]
+
+
+def _add_measurements(fmap, points, bounds: list) -> None:
+    """The test-point layer of :func:`build_map` (every text escaped)."""
+    import folium
+
+    pts = _wgs84(points, "measurements")
+    pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
+    group = folium.FeatureGroup(name=_esc(f"Test points ({len(pts):,}; colour: predicted - "
+                                          "measured)")).add_to(fmap)
+    tips = [(c, label, unit) for c, label, unit in MEASUREMENT_TIPS if c in pts.columns]
+    for _, row in pts.iterrows():
+        rows = []
+        for col, label, unit in tips:
+            v = json_safe(row[col])
+            if v is None:
+                continue
+            rows.append((label, (str(v) if isinstance(v, str) else
+                                 f"{v:.1f}" if isinstance(v, float) else str(v)) + unit))
+        err = json_safe(row["error_point_db"]) if "error_point_db" in pts.columns else None
+        colour = _error_colour(err)
+        folium.CircleMarker(location=[row.geometry.y, row.geometry.x], radius=4, weight=1,
+                            color=colour, fill=True, fill_color=colour, fill_opacity=0.8,
+                            tooltip=_table_html(rows)).add_to(group)
+        bounds.append([row.geometry.y, row.geometry.x])
+
+
 def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_LAYERS,
-                 cdn: bool = False, inline_assets: bool | None = None):
+                 cdn: bool = False, inline_assets: bool | None = None, measurements=None):
     """The coverage map of an in-memory result (and site proposal) as a ``folium.Map``.
 
     Parameters
@@ -1286,6 +1341,8 @@ def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_L
     inline_assets : bool, optional
         Carry the web libraries inline, so the map renders offline when saved or shown in
         Jupyter; default: True unless ``cdn``.
+    measurements : GeoDataFrame, optional
+        Verified test points (``covkit.verify(...).points``): a layer coloured by the error.
 
     Returns
     -------
@@ -1316,7 +1373,8 @@ def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_L
                    proposed=None if proposal is None else proposal.proposed,
                    sites_summary={} if proposal is None else proposal.summary)
     return build_map(view, cdn=cdn, layers=layers,
-                     inline_assets=(not cdn) if inline_assets is None else inline_assets)
+                     inline_assets=(not cdn) if inline_assets is None else inline_assets,
+                     measurements=measurements)
 
 
 def write_map(

@@ -17,7 +17,7 @@ from typing import Annotated
 import click
 import typer
 
-from covkit.cli import pathloss, scenario, study, synthetic, views
+from covkit.cli import measured, pathloss, scenario, study, synthetic, views
 from covkit.cli.common import STATE
 from covkit.errors import CovkitError
 from covkit.version import __version__
@@ -78,12 +78,14 @@ app.command()(study.sites)
 app.command("map")(views.map_cmd)
 app.command("report")(views.report_cmd)
 app.command()(pathloss.pathloss)
+app.command("verify")(measured.verify_cmd)
 scenario_app.command("demo")(scenario.scenario_demo)
 scenario_app.command("check")(scenario.scenario_check)
 scenario_app.command("keys")(scenario.scenario_keys)
 scenario_app.command("taiwan")(scenario.scenario_taiwan)
 scenario_app.command("national")(scenario.scenario_national)
 scenario_app.command("sites")(synthetic.scenario_sites)
+scenario_app.command("measurements")(measured.scenario_measurements)
 
 
 _CLICK_ERRORS = tuple({click.ClickException,

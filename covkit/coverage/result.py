@@ -61,6 +61,10 @@ class CoverageResult:
     villages : GeoDataFrame or None
         Village mode (``inputs.villages``): one row per village, the columns of
         ``kpi_villages.csv`` and the polygon (working CRS).
+    rsrp_best_by_operator_dbm : dict of str -> 2-D float32 array, or None
+        Best RSRP [dBm] of each operator's sectors (NaN: none within reach); only when the run
+        was asked for it (``run_coverage(..., operator_grids=True)``, as ``covkit verify``
+        does), else None.
     """
 
     scenario: Scenario
@@ -78,6 +82,7 @@ class CoverageResult:
     files: list[Path] = field(default_factory=list)
     inputs: object = field(default=None, repr=False)
     villages: gpd.GeoDataFrame | None = None
+    rsrp_best_by_operator_dbm: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def to_xarray(self) -> xr.Dataset:
         """The rasters as an ``xarray.Dataset`` on the analysis grid.

@@ -27,7 +27,8 @@ from covkit.errors import CovkitInputError
 
 
 def run_coverage(inputs: Inputs, *, progress: bool = False,
-                 started_s: float | None = None, client=None) -> CoverageResult:
+                 started_s: float | None = None, client=None,
+                 operator_grids: bool = False) -> CoverageResult:
     """Coverage layers and KPIs of loaded inputs.
 
     Parameters
@@ -42,6 +43,9 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
     client : distributed.Client, optional
         Compute the path loss and the fold of the sites on this Dask cluster's workers
         (:mod:`covkit.coverage.distributed`); default: the threads of this process.
+    operator_grids : bool
+        Also keep the best RSRP of each operator on the whole grid
+        (``CoverageResult.rsrp_best_by_operator_dbm``; one float32 grid per operator more).
 
     Returns
     -------
@@ -66,9 +70,10 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
 
     t_layers = time.perf_counter()
     if client is None:
-        radio, layers = compute_layers(inputs, progress=progress)
+        radio, layers = compute_layers(inputs, progress=progress, operator_grids=operator_grids)
     else:
-        radio, layers = compute_layers_distributed(inputs, client, progress=progress)
+        radio, layers = compute_layers_distributed(inputs, client, progress=progress,
+                                                   operator_grids=operator_grids)
     t_kpis = time.perf_counter()
     if not np.isfinite(radio.best_dbm).any():
         raise CovkitInputError(
@@ -93,4 +98,7 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
                           radio.server, layers.sinr_db, layers.coverage_probability,
                           layers.covered, layers.covered_by_operator,
                           layers.throughput_dl_mbps, townships, summary, inputs=inputs,
-                          villages=villages)
+                          villages=villages, rsrp_best_by_operator_dbm=None if
+                          radio.op_best_dbm is None else dict(zip(radio.operators,
+                                                                  radio.op_best_dbm,
+                                                                  strict=True)))

@@ -1457,3 +1457,12 @@ unique_ids = _unique_ids
 the check townships and villages share."""
 check_polygons = _check_polygons
 """Refuse empty and non-polygon geometries (file, column and row named)."""
+numeric_column = _numeric
+"""A column as float64, refusing text that is not a number, missing values (unless
+``allow_nan``) and values out of ``[lo, hi]`` (file, column and row named)."""
+require_columns = _require_columns
+"""Refuse a table without one of ``columns`` (file and column named)."""
+point_coordinates = _point_coordinates
+"""x, y [m] in the working CRS from lon / lat columns (range-checked) or point geometry."""
+lonlat_to_xy = _lonlat_to_xy
+"""WGS 84 degrees to working-CRS metres (the transform every point reader uses)."""

@@ -1,0 +1,92 @@
+"""``covkit verify`` and ``covkit scenario measurements``: measured data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import covkit
+from covkit.cli.common import AllowLargeFlag, OutOption, ScenarioArg, echo, print_summary, progress
+from covkit.errors import CovkitInputError
+
+SUMMARY_SHOWN = ("n_points", "mean_error_db", "std_error_db", "rmse_db", "p5_error_db",
+                 "p50_error_db", "p95_error_db", "reliability_share", "reliability_n",
+                 "n_without_prediction", "n_dropped_off_grid")
+"""The figures of verify_summary.json printed as a table."""
+
+
+def verify_cmd(
+    scenario: ScenarioArg,
+    measurements: Annotated[Path, typer.Option(
+        "--measurements", help="Test points: CSV, GeoParquet or GPKG with lon, lat (or point "
+                               "geometry), timestamp, operator and any of rsrp_dbm, sinr_db, "
+                               "dl_mbps, ul_mbps, technology, cell_id, pci.")],
+    out: OutOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    allow_large: AllowLargeFlag = False,
+) -> None:
+    """Predicted vs measured RSRP at every test point: runs coverage (with per-operator
+    grids), then compares the exact point-to-point prediction and the raster cell with each
+    measurement (error = predicted - measured), per operator, band, distance bin, terrain
+    class and township, and the share of test points whose covered / not-covered status the
+    map confirms (Wilson 95 % interval). Writes verify_summary.json, verify_points.csv,
+    verify_errors.csv, verify_scatter.png and verify_points.geojson to OUT (atomically)."""
+    v = covkit.api.verify(scenario, measurements, out_dir=out, progress=progress(),
+                          allow_large=allow_large)
+    shown = {k: v.summary[k] for k in SUMMARY_SHOWN}
+    lo, hi = v.summary["reliability_ci95"]
+    if as_json:
+        typer.echo(json.dumps({**shown, "reliability_ci95": [lo, hi]}, indent=2, default=str))
+        return
+    text = {k: (f"{x:.4f}" if k.startswith("reliability") else f"{x:.2f}")
+            if isinstance(x, float) else x for k, x in shown.items()}
+    print_summary({**text, "reliability_ci95": f"{lo:.4f} - {hi:.4f}"}, False,
+                  "verification (error = predicted - measured, dB)")
+    echo(f"wrote {len(v.files)} files to {out}")
+
+
+def scenario_measurements(
+    scenario: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", help="Measurements file to write (.csv, "
+                                                    ".parquet or .gpkg); the truth goes "
+                                                    "beside it as NAME.truth.json.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    n_route: Annotated[int, typer.Option(help="Places along the routes (all routes).")] = 300,
+    n_random: Annotated[int, typer.Option(help="Places at random on land.")] = 200,
+    n_routes: Annotated[int, typer.Option(help="Random polylines standing in for roads.")] = 3,
+    offset_db: Annotated[list[str] | None, typer.Option(
+        "--offset-db", help="Known offset measured - predicted per terrain class, CLASS=DB "
+                            "(classes sea, flat, hilly, mountain, or all); repeatable.")] = None,
+    sigma_db: Annotated[float, typer.Option(help="Shadowing standard deviation [dB].")] = 0.0,
+    decorrelation_m: Annotated[float, typer.Option(
+        help="Gudmundson decorrelation distance of the shadowing [m].")] = 50.0,
+    noise_db: Annotated[float, typer.Option(
+        help="Measurement noise standard deviation [dB].")] = 0.0,
+    gps_error_m: Annotated[float, typer.Option(
+        help="GPS error standard deviation per axis [m].")] = 0.0,
+    operators: Annotated[str | None, typer.Option(
+        help="Operators measured, comma-separated (default: all).")] = None,
+    include_truth: Annotated[bool, typer.Option(
+        "--include-truth", help="Also write the per-point truth columns.")] = False,
+) -> None:
+    """Synthetic measurements from a known truth: the scenario's exact point predictions plus
+    known per-class offsets, spatially correlated log-normal shadowing (Gudmundson; AR(1)
+    along the routes, Cholesky at the random places), Gaussian noise and GPS error, along
+    random routes (there is no road layer) and at random places on land. The truth JSON
+    (seed, offsets, sigma, ...) labels the data synthetic."""
+    from_text = covkit.api.measurement_offsets(offset_db or [])
+    ops = None if operators is None else [o.strip() for o in operators.split(",") if o.strip()]
+    if n_route < 0 or n_random < 0:
+        raise CovkitInputError("--n-route and --n-random must be >= 0", column="--n-route")
+    made = covkit.api.synthetic_measurements(
+        scenario, out=out, include_truth=include_truth, seed=seed, n_route=n_route,
+        n_random=n_random, n_routes=n_routes, offsets_db=from_text, sigma_db=sigma_db,
+        decorrelation_m=decorrelation_m, noise_db=noise_db, gps_error_m=gps_error_m,
+        operators=ops)
+    t = made.truth
+    echo(f"wrote {out} ({t['n_rows']} synthetic test points: "
+         f"{', '.join(f'{k} {v}' for k, v in t['n_rows_by_class'].items() if v)}) and "
+         f"{Path(out).with_name(Path(out).stem + '.truth.json')}")
