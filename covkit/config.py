@@ -188,6 +188,20 @@ SCHEMA: dict[str, tuple[Key, ...]] = {
         Key("max_candidates", int, 3000, "candidates", "Most candidates evaluated (remote "
             "townships first, then by uncovered demand in reach).", 1, 1000000),
     ),
+    "calibration": (
+        Key("offset_sea_db", _NUM, 0.0, "dB", "Correction added to every predicted RSRP in "
+            "sea cells (terrain classes: covkit.data.measurements.terrain_class_grid; fitted "
+            "by covkit calibrate).", -40.0, 40.0),
+        Key("offset_flat_db", _NUM, 0.0, "dB", "Correction added to every predicted RSRP in "
+            "flat cells (DEM relief within 500 m under 30 m).", -40.0, 40.0),
+        Key("offset_hilly_db", _NUM, 0.0, "dB", "Correction added to every predicted RSRP in "
+            "hilly cells (relief 30-150 m).", -40.0, 40.0),
+        Key("offset_mountain_db", _NUM, 0.0, "dB", "Correction added to every predicted RSRP "
+            "in mountain cells (relief 150 m or more).", -40.0, 40.0),
+        Key("distance_slope_db_per_decade", _NUM, 0.0, "dB per decade", "Correction added to "
+            "every predicted RSRP: slope x log10(max(d, 10 m) / 1 km), d the distance from "
+            "the sector's site.", -40.0, 40.0),
+    ),
     "outputs": (
         Key("csv_codes", str, "plain", "", "How code cells (township_id, county_code, "
             "station_id, site_id, candidate_id, ...) are written in the CSVs: plain text, or "
@@ -358,6 +372,27 @@ class SitesSection:
 
 
 @dataclass(frozen=True)
+class CalibrationSection:
+    """Corrections of the predicted RSRP fitted to field tests (``covkit calibrate``): an
+    offset per terrain class of the cell and a distance slope; all zero = uncalibrated."""
+
+    offset_sea_db: float = 0.0
+    offset_flat_db: float = 0.0
+    offset_hilly_db: float = 0.0
+    offset_mountain_db: float = 0.0
+    distance_slope_db_per_decade: float = 0.0
+
+    def offsets_db(self, classes: tuple[str, ...]) -> tuple[float, ...]:
+        """The offsets [dB] in the order of ``classes`` (class names)."""
+        return tuple(float(getattr(self, f"offset_{c}_db")) for c in classes)
+
+    @property
+    def active(self) -> bool:
+        """Whether any correction is non-zero."""
+        return any(float(getattr(self, f.name)) != 0.0 for f in fields(self))
+
+
+@dataclass(frozen=True)
 class OutputsSection:
     """How the output files spell names and write codes."""
 
@@ -375,6 +410,7 @@ class Scenario:
     coverage: CoverageSection
     sites: SitesSection
     outputs: OutputsSection = field(default_factory=OutputsSection)
+    calibration: CalibrationSection = field(default_factory=CalibrationSection)
     path: Path | None = field(default=None, compare=False)
 
     @classmethod
@@ -412,7 +448,8 @@ class Scenario:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain dict of every parameter (paths as strings), for provenance in outputs."""
         out: dict[str, dict[str, Any]] = {}
-        for sec in ("scenario", "inputs", "propagation", "coverage", "sites", "outputs"):
+        for sec in ("scenario", "inputs", "propagation", "coverage", "sites", "outputs",
+                    "calibration"):
             obj = getattr(self, sec)
             out[sec] = {
                 f.name: (str(v) if isinstance(v, Path) else (
@@ -431,6 +468,7 @@ _SECTION_CLASSES = {
     "coverage": CoverageSection,
     "sites": SitesSection,
     "outputs": OutputsSection,
+    "calibration": CalibrationSection,
 }
 
 

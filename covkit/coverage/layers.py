@@ -22,6 +22,7 @@ from covkit._jit import thread_count
 from covkit.config import Scenario
 from covkit.coverage import radio as R
 from covkit.data.loaders import warn
+from covkit.data.measurements import CLASS_NAMES, terrain_class_grid
 from covkit.errors import CovkitInputError
 from covkit.progress import progress_bar
 from covkit.propagation.antenna import pack_patterns
@@ -241,6 +242,30 @@ class SiteFold:
         self.ae_m = p.k_factor * EARTH_RADIUS_M
         self.building = R.BUILDING_CODES[p.building_entry]
         self.patterns = pack_patterns(list(inputs.stations.antenna_patterns.values()))
+        cal = sc.calibration
+        if cal.active:  # the terrain class of every cell, as verification classes points
+            sea = inputs.terrain.sea if getattr(inputs, "terrain", None) is not None else None
+            self.cal_class, _ = terrain_class_grid(inputs.dem_m, inputs.grid, sea)
+            self.cal_offset_db = np.asarray(cal.offsets_db(CLASS_NAMES), dtype=np.float64)
+        else:
+            self.cal_class = np.zeros((1, 1), dtype=np.int8)
+            self.cal_offset_db = np.zeros(0, dtype=np.float64)
+        self.cal_slope_db = float(cal.distance_slope_db_per_decade)
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the scenario's [calibration] corrects the RSRP."""
+        return self.cal_offset_db.size > 0
+
+    def cal_class_at(self, x_m: float, y_m: float) -> np.ndarray:
+        """The calibration class of the cell holding (x, y) as a one-cell grid (for a
+        one-cell window of the fold)."""
+        if not self.calibrated:
+            return self.cal_class
+        r, c = self.grid.index_of(x_m, y_m)
+        r = min(max(int(r), 0), self.grid.height - 1)
+        c = min(max(int(c), 0), self.grid.width - 1)
+        return self.cal_class[r:r + 1, c:c + 1].copy()
 
     def ground_m(self, x_m: float, y_m: float) -> float:
         """Terrain height [m AMSL] of the cell holding (x, y) (clamped to the grid)."""
@@ -314,10 +339,13 @@ class SiteFold:
         tx_amsl_m = float(self.ground_m(x_m, y_m) + tx_height_agl_m)
         r0, c0 = int(win.row0), int(win.col0)
         dem_m, affine6 = self.dem_m, self.affine6
+        cal_class = self.cal_class
         if acc_row0 is not None and not window_grids:
             # a band of rows as a grid of its own
             n_band = acc.best_dbm.shape[0]
             dem_m = dem_m[acc_row0:acc_row0 + n_band]
+            if self.calibrated:
+                cal_class = cal_class[acc_row0:acc_row0 + n_band]
             affine6 = affine6.copy()
             affine6[3] += acc_row0 * self.affine6[5]
             r0 -= acc_row0
@@ -325,6 +353,8 @@ class SiteFold:
             # the window as a grid of its own
             nr, nc = win.loss_db.shape
             dem_m = np.ascontiguousarray(dem_m[r0:r0 + nr, c0:c0 + nc])
+            if self.calibrated:
+                cal_class = np.ascontiguousarray(cal_class[r0:r0 + nr, c0:c0 + nc])
             affine6 = affine6.copy()
             affine6[0] += c0 * self.affine6[1]
             affine6[3] += r0 * self.affine6[5]
@@ -332,7 +362,7 @@ class SiteFold:
         R.fold_site_window(
             np.ascontiguousarray(win.loss_db), r0, c0, dem_m, affine6, x_m, y_m, tx_amsl_m,
             self.rx_height_agl_m, self.ae_m, float(freq_mhz), self.clutter_for(freq_mhz),
-            self.building,
+            self.building, cal_class, self.cal_offset_db, self.cal_slope_db,
             sectors.rows, sectors.eirp_re_dbm, sectors.azimuth_deg, sectors.tilt_deg,
             sectors.beamwidth_deg, sectors.pattern_index(), sectors.operator, sectors.layer,
             self.patterns.bounds, self.patterns.angle_deg, self.patterns.loss_db,

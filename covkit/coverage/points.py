@@ -69,7 +69,7 @@ def point_rsrp(inputs, x_m, y_m, operator) -> pd.DataFrame:
     server = np.full((n, 1, 1), -1, np.int32)
     op_best = np.full((n, 1, 1, 1), -np.inf, np.float32)
     op_server = np.full((n, 1, 1, 1), -1, np.int32)
-    layer_mw = np.zeros((n, 1, 1, 1), np.float32)
+    layer_mw = np.zeros((n, 1, 1, 1), np.float64)
     loss_of_server = np.full(n, np.nan)
     patterns = fold.patterns
     groups = st.groupby(["site_index", "freq_mhz", "operator"], sort=True).indices
@@ -101,8 +101,9 @@ def point_rsrp(inputs, x_m, y_m, operator) -> pd.DataFrame:
             before = best[i, 0, 0]
             reduce_site_window(np.array([[loss[j]]]), 0, 0, np.array([[ground[i]]]), affine6,
                                sx, sy, tx_amsl, fold.rx_height_agl_m, fold.ae_m, float(freq),
-                               clutter, fold.building, *args, best[i], second[i], server[i],
-                               op_best[i], op_server[i], layer_mw[i])
+                               clutter, fold.building, fold.cal_class_at(x[i], y[i]),
+                               fold.cal_offset_db, fold.cal_slope_db, *args, best[i],
+                               second[i], server[i], op_best[i], op_server[i], layer_mw[i])
             if best[i, 0, 0] > before:
                 loss_of_server[i] = loss[j]
     srv = server[:, 0, 0].astype(np.int64)

@@ -97,6 +97,9 @@ def level_mw(level_dbm):
     keeps the interference of a cell whose server dominates)."""
     return math.exp(DB_TO_NEPER * level_dbm)
 
+CAL_MIN_DISTANCE_M = 10.0
+"""Least distance [m] of the calibration's distance slope (``log10(max(d, 10 m) / 1 km)``)."""
+
 SPEED_TIERS_MBPS = ((7.0, 1.0), (35.0, 3.0))
 """FCC mobile broadband speed tiers (download, upload) [Mbps] (5G-NR 7/1 and 35/3)."""
 
@@ -223,6 +226,7 @@ def _insert(v, s, best, second, server, r, c):
 @njit
 def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, tx_amsl_m,
                        rx_agl_m, ae_m, freq_mhz, clutter_on, building_type,
+                       cal_class, cal_offset_db, cal_slope_db,
                        sec_index, sec_eirp_re_dbm, sec_azimuth_deg, sec_tilt_deg,
                        sec_hpbw_deg, sec_pattern, sec_op, sec_layer,
                        pat_bounds, pat_angle_deg, pat_loss_db, pat_cap_db,
@@ -252,6 +256,11 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
     building_type : int
         0 none, 1 traditional, 2 thermally efficient: subtract the median P.2109 building
         entry loss at the pixel's elevation angle.
+    cal_class, cal_offset_db, cal_slope_db : int8 2-D array (rows and columns as ``dem_m``),
+        float[n_classes], float
+        Calibration (``[calibration]``, fitted by ``covkit calibrate``): with a non-empty
+        ``cal_offset_db``, every RSRP gains ``cal_offset_db[cal_class[r, c]] + cal_slope_db x
+        log10(max(d, CAL_MIN_DISTANCE_M) / 1 km)``; an empty one leaves RSRP as it is.
     sec_* : 1-D arrays, one entry per sector of the group
         Station row index, EIRP per resource element [dBm], azimuth [deg] (NaN = omni),
         downtilt [deg], horizontal beamwidth [deg], pattern index (-1 = the TR 38.901
@@ -298,6 +307,9 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
                                                      0.5)
             if building_type > 0:
                 extra += building_entry_loss_db(freq_mhz, 0.5, building_type, elev)
+            if cal_offset_db.size > 0:
+                extra -= cal_offset_db[cal_class[r, c]] + cal_slope_db * math.log10(
+                    max(d, CAL_MIN_DISTANCE_M) / 1000.0)
             bearing = math.degrees(math.atan2(dx, dy)) if d > 0.0 else 0.0
             for k in range(n_s):
                 az = sec_azimuth_deg[k]

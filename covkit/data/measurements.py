@@ -33,6 +33,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from scipy.ndimage import maximum_filter, minimum_filter
 
 from covkit.data import loaders
 from covkit.data.grid import Grid
@@ -62,37 +63,48 @@ hilly, else mountain; points on sea cells (DEM below 0 m) are ``sea``."""
 CLASS_NAMES = ("sea",) + tuple(name for name, _ in TERRAIN_CLASSES)
 
 
-def relief_m(dem_m: np.ndarray, grid: Grid, x_m, y_m,
-             radius_m: float = RELIEF_RADIUS_M) -> np.ndarray:
-    """Local relief [m]: max - min of the DEM over the cells within ``radius_m`` (a square
-    window of ``2k + 1`` cells, ``k = max(1, round(radius_m / resolution))``) around each
-    point; NaN cells are ignored (NaN when the whole window is NaN)."""
-    r, c = grid.index_of(x_m, y_m)
+def relief_grid_m(dem_m: np.ndarray, grid: Grid, radius_m: float = RELIEF_RADIUS_M) -> np.ndarray:
+    """Local relief [m] of every cell: max - min of the DEM over the square window of
+    ``2k + 1`` cells around it, ``k = max(1, round(radius_m / resolution))``, clipped at the
+    grid's edges; NaN cells are ignored (NaN where the whole window is NaN)."""
     k = max(1, int(round(radius_m / grid.resolution_m)))
-    h, w = dem_m.shape
-    out = np.full(np.size(r), np.nan)
-    for i, (ri, ci) in enumerate(zip(np.atleast_1d(r), np.atleast_1d(c), strict=True)):
-        win = dem_m[max(ri - k, 0):min(ri + k + 1, h), max(ci - k, 0):min(ci + k + 1, w)]
-        if win.size and np.isfinite(win).any():
-            out[i] = float(np.nanmax(win) - np.nanmin(win))
+    dem = np.asarray(dem_m, dtype=np.float64)
+    finite = np.isfinite(dem)
+    size = 2 * k + 1
+    hi = maximum_filter(np.where(finite, dem, -np.inf), size=size, mode="constant",
+                        cval=-np.inf)
+    lo = minimum_filter(np.where(finite, dem, np.inf), size=size, mode="constant", cval=np.inf)
+    with np.errstate(invalid="ignore"):
+        out = hi - lo
+    out[~np.isfinite(hi)] = np.nan
     return out
+
+
+def terrain_class_grid(dem_m: np.ndarray, grid: Grid, sea: np.ndarray | None = None,
+                       radius_m: float = RELIEF_RADIUS_M) -> tuple[np.ndarray, np.ndarray]:
+    """Terrain class of every cell as an index into :data:`CLASS_NAMES` (int8) and its relief
+    [m] (:func:`relief_grid_m`): ``sea`` where ``sea`` is True (default: DEM at or below
+    0 m), else by relief (:data:`TERRAIN_CLASSES`; no relief = the last class). The one rule of
+    verification, calibration and the calibrated engine."""
+    rel = relief_grid_m(dem_m, grid, radius_m)
+    code = np.full(rel.shape, len(TERRAIN_CLASSES), dtype=np.int8)
+    for i, (_name, upper) in reversed(list(enumerate(TERRAIN_CLASSES, start=1))):
+        code[rel < upper] = i
+    on_sea = np.asarray(sea, dtype=bool) if sea is not None else ~(np.asarray(dem_m) > 0.0)
+    code[on_sea] = 0
+    return code, rel
 
 
 def terrain_class(dem_m: np.ndarray, grid: Grid, x_m, y_m, sea: np.ndarray | None = None,
                   radius_m: float = RELIEF_RADIUS_M) -> tuple[np.ndarray, np.ndarray]:
-    """Terrain class of each point (:data:`TERRAIN_CLASSES`; ``sea`` where ``sea`` is True at
-    the point's cell, default: DEM at or below 0 m) and its relief [m] (:func:`relief_m`)."""
-    rel = relief_m(dem_m, grid, x_m, y_m, radius_m)
+    """Terrain class name of each point (the class of its cell, :func:`terrain_class_grid`)
+    and its cell's relief [m]."""
+    code, rel = terrain_class_grid(dem_m, grid, sea, radius_m)
     r, c = grid.index_of(x_m, y_m)
     r = np.clip(np.atleast_1d(r), 0, grid.height - 1)
     c = np.clip(np.atleast_1d(c), 0, grid.width - 1)
-    on_sea = sea[r, c] if sea is not None else ~(dem_m[r, c] > 0.0)
-    names = np.empty(rel.size, dtype=object)
-    names[:] = TERRAIN_CLASSES[-1][0]
-    for name, upper in reversed(TERRAIN_CLASSES):
-        names[rel < upper] = name
-    names[on_sea] = "sea"
-    return names, rel
+    names = np.array(CLASS_NAMES, dtype=object)[code[r, c]]
+    return names, rel[r, c]
 
 
 def _timestamps(df: pd.DataFrame, path) -> pd.Series:
