@@ -339,7 +339,8 @@ def test_reduce_with_a_pattern_compiled_equals_py_func(tmp_path):
              np.full(shape, -1, np.int32), np.full((1, h, w), -np.inf, np.float32),
              np.full((1, h, w), -1, np.int32), np.zeros((1, h, w), np.float32))
         f(np.full(shape, 100.0, np.float32), 0, 0, np.zeros(shape), affine6, 10.0, 150.0, 30.0,
-          1.5, 8.5e6, 3500.0, False, 0, np.array([0, 1], np.int64), np.array([20.0, 20.0]),
+          1.5, 8.5e6, 3500.0, False, 0, *R.NO_CALIBRATION, np.array([0, 1], np.int64),
+          np.array([20.0, 20.0]),
           np.array([0.0, 180.0]), np.array([2.0, 2.0]), np.array([65.0, 65.0]),
           np.array([0, -1], np.int64), np.array([0, 0], np.int64), np.array([0, 0], np.int64),
           *pats, *g)

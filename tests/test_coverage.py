@@ -115,7 +115,8 @@ def test_reduce_and_sinr_two_sectors(compiled):
 
     def one(site_x, loss, idx, op, layer):
         reduce_(np.array([[np.nan, loss, np.nan]], np.float32), 0, 0, dem, affine6, site_x,
-                50.0, 1.5, 1.5, ae, 3500.0, False, 0, np.array([idx], np.int64), eirp_re, nan,
+                50.0, 1.5, 1.5, ae, 3500.0, False, 0, *R.NO_CALIBRATION,
+                np.array([idx], np.int64), eirp_re, nan,
                 np.array([0.0]), np.array([65.0]), np.array([-1], np.int64),
                 np.array([op], np.int64), np.array([layer], np.int64), *NO_PATTERNS, best,
                 second, server, op_best, op_server, layer_mw)
@@ -157,6 +158,7 @@ def test_reduce_sector_pattern_and_losses(compiled):
     def run(clutter, bel):
         g = _grids(shape, 1, 1)
         reduce_(loss, 0, 0, dem, affine6, 150.0, 50.0, 1.5, 1.5, ae, 3500.0, clutter, bel,
+                *R.NO_CALIBRATION,
                 np.array([0], np.int64), np.array([20.0]), np.array([90.0]),  # faces east
                 np.array([0.0]), np.array([65.0]), np.array([-1], np.int64),
                 np.array([0], np.int64), np.array([0], np.int64), *NO_PATTERNS, *g)
@@ -201,7 +203,7 @@ def test_fold_in_bands_of_rows_equals_one_reduction():
     def run(fold):
         grids = _grids(shape, 2, 2)
         fold(loss, 3, 2, dem, affine6, 900.0, 1200.0, 60.0, 1.5, ae, 3500.0, True, 1,
-             *sectors, *NO_PATTERNS, *grids)
+             *R.NO_CALIBRATION, *sectors, *NO_PATTERNS, *grids)
         return grids
 
     whole = run(R.reduce_site_window)

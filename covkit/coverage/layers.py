@@ -248,8 +248,7 @@ class SiteFold:
             self.cal_class, _ = terrain_class_grid(inputs.dem_m, inputs.grid, sea)
             self.cal_offset_db = np.asarray(cal.offsets_db(CLASS_NAMES), dtype=np.float64)
         else:
-            self.cal_class = np.zeros((1, 1), dtype=np.int8)
-            self.cal_offset_db = np.zeros(0, dtype=np.float64)
+            self.cal_class, self.cal_offset_db, _ = R.NO_CALIBRATION
         self.cal_slope_db = float(cal.distance_slope_db_per_decade)
 
     @property

@@ -100,6 +100,10 @@ def level_mw(level_dbm):
 CAL_MIN_DISTANCE_M = 10.0
 """Least distance [m] of the calibration's distance slope (``log10(max(d, 10 m) / 1 km)``)."""
 
+NO_CALIBRATION = (np.zeros((1, 1), np.int8), np.zeros(0, np.float64), 0.0)
+"""``cal_class, cal_offset_db, cal_slope_db`` of :func:`reduce_site_window` for a scenario
+without [calibration]: the RSRP as the models give it."""
+
 SPEED_TIERS_MBPS = ((7.0, 1.0), (35.0, 3.0))
 """FCC mobile broadband speed tiers (download, upload) [Mbps] (5G-NR 7/1 and 35/3)."""
 
