@@ -527,7 +527,10 @@ def verify(scenario_or_result, measurements, *, out_dir: str | Path | None = Non
         Test points (CSV, GeoParquet, GPKG; :mod:`covkit.data.measurements`).
     out_dir : path, optional
         Also write verify_summary.json, verify_points.csv, verify_errors.csv,
-        verify_scatter.png and verify_points.geojson there (one set, atomically).
+        verify_scatter.png, verify_points.geojson, verify_map.html (the coverage map with the
+        test points and challenge hexagons) and the challenge hexagons
+        (challenge_hexagons.parquet / .gpkg, challenge_summary.json) there (one set,
+        atomically).
     progress, allow_large : bool
         As for :func:`run`.
 
@@ -556,8 +559,16 @@ def verify(scenario_or_result, measurements, *, out_dir: str | Path | None = Non
             result = run_coverage(result.inputs, progress=progress, operator_grids=True)
     verification = VF.verify(result, table)
     if out_dir is not None:
-        verification.write(out_dir)
+        verification.write(out_dir, map_html=verify_map(verification, result).get_root().render())
     return verification
+
+
+def verify_map(verification: VF.Verification, result: CoverageResult):
+    """The coverage map of a verified run with its test points (coloured by predicted minus
+    measured) and, when there are any, the challenge hexagons (``verify_map.html`` of
+    ``covkit verify``; offline, the web libraries inline)."""
+    return maps.coverage_map(result, measurements=verification.points,
+                             challenges=verification.hexagons)
 
 
 def synthetic_measurements(scenario_or_inputs, *, out: str | Path | None = None,

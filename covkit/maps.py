@@ -1032,6 +1032,7 @@ def build_map(
     layers: Sequence[str] = DEFAULT_MAP_LAYERS,
     inline_assets: bool = False,
     measurements=None,
+    challenges=None,
 ):
     """The coverage map of a run, from what a :class:`~covkit.runfolder.RunView` holds.
 
@@ -1059,6 +1060,9 @@ def build_map(
         Verified test points (``covkit.verify(...).points``, any CRS): a layer of circles
         coloured by the error predicted - measured (:data:`ERROR_CLASSES_DB`), tooltips with
         the measured and predicted RSRP.
+    challenges : GeoDataFrame, optional
+        FCC-style challenge hexagons (``covkit.verify(...).hexagons``): the layer of
+        :func:`add_challenge_layer`.
 
     Returns
     -------
@@ -1257,6 +1261,8 @@ def build_map(
 
     if measurements is not None:
         _add_measurements(fmap, measurements, bounds)
+    if challenges is not None and len(challenges):
+        add_challenge_layer(fmap, challenges)  # before the layer control, which lists it
 
     folium.LayerControl(collapsed=False).add_to(fmap)
     root = fmap.get_root()
@@ -1325,7 +1331,8 @@ def _add_measurements(fmap, points, bounds: list) -> None:
 
 
 def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_LAYERS,
-                 cdn: bool = False, inline_assets: bool | None = None, measurements=None):
+                 cdn: bool = False, inline_assets: bool | None = None, measurements=None,
+                 challenges=None):
     """The coverage map of an in-memory result (and site proposal) as a ``folium.Map``.
 
     Parameters
@@ -1343,6 +1350,8 @@ def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_L
         Jupyter; default: True unless ``cdn``.
     measurements : GeoDataFrame, optional
         Verified test points (``covkit.verify(...).points``): a layer coloured by the error.
+    challenges : GeoDataFrame, optional
+        Challenge hexagons (see :func:`build_map`).
 
     Returns
     -------
@@ -1374,7 +1383,7 @@ def coverage_map(result, proposal=None, *, layers: Sequence[str] = DEFAULT_MAP_L
                    sites_summary={} if proposal is None else proposal.summary)
     return build_map(view, cdn=cdn, layers=layers,
                      inline_assets=(not cdn) if inline_assets is None else inline_assets,
-                     measurements=measurements)
+                     measurements=measurements, challenges=challenges)
 
 
 def write_map(

@@ -32,8 +32,10 @@ def verify_cmd(
     grids), then compares the exact point-to-point prediction and the raster cell with each
     measurement (error = predicted - measured), per operator, band, distance bin, terrain
     class and township, and the share of test points whose covered / not-covered status the
-    map confirms (Wilson 95 % interval). Writes verify_summary.json, verify_points.csv,
-    verify_errors.csv, verify_scatter.png and verify_points.geojson to OUT (atomically)."""
+    map confirms (Wilson 95 % interval), and FCC-style challenge hexagons (H3 resolution 8)
+    of the tests. Writes verify_summary.json, verify_points.csv, verify_errors.csv,
+    verify_scatter.png, verify_points.geojson, verify_map.html, challenge_hexagons.parquet /
+    .gpkg and challenge_summary.json to OUT (atomically)."""
     v = covkit.api.verify(scenario, measurements, out_dir=out, progress=progress(),
                           allow_large=allow_large)
     shown = {k: v.summary[k] for k in SUMMARY_SHOWN}

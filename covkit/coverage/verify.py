@@ -39,6 +39,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from covkit.coverage.challenge import ChallengeRules, challenge_hexagons, challenge_summary
+from covkit.coverage.challenge_files import CHALLENGE_FILES, write_challenge_hexagons
 from covkit.coverage.points import point_rsrp
 from covkit.coverage.radio import required_median_dbm
 from covkit.data.measurements import terrain_class
@@ -49,8 +51,9 @@ VERIFY_POINTS_CSV = "verify_points.csv"
 VERIFY_ERRORS_CSV = "verify_errors.csv"
 VERIFY_PLOT = "verify_scatter.png"
 VERIFY_GEOJSON = "verify_points.geojson"
+VERIFY_MAP = "verify_map.html"
 VERIFY_FILES = (VERIFY_SUMMARY, VERIFY_POINTS_CSV, VERIFY_ERRORS_CSV, VERIFY_PLOT,
-                VERIFY_GEOJSON)
+                VERIFY_GEOJSON, VERIFY_MAP) + CHALLENGE_FILES
 """The files :meth:`Verification.write` puts in a folder (one set, written atomically)."""
 
 DISTANCE_BINS_KM = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, math.inf)
@@ -295,12 +298,19 @@ class Verification:
         The ``verify_summary.json`` figures (:func:`summarize`).
     files : list of Path
         Files written by :meth:`write`.
+    hexagons : GeoDataFrame or None
+        FCC-style challenge hexagons of the test points (:func:`challenges`), None when no
+        point carries a measure a challenge can be judged by.
+    rules : ChallengeRules or None
+        The rules the hexagons were judged by.
     """
 
     points: gpd.GeoDataFrame
     errors: pd.DataFrame
     summary: dict
     files: list[Path] = field(default_factory=list)
+    hexagons: gpd.GeoDataFrame | None = None
+    rules: ChallengeRules | None = None
 
     @property
     def n_points(self) -> int:
@@ -355,21 +365,29 @@ class Verification:
         fig.savefig(buf, format="png")
         return buf.getvalue()
 
-    def write(self, out_dir: Path | str | RunCommit) -> list[Path]:
+    def write(self, out_dir: Path | str | RunCommit, *, map_html: str | None = None
+              ) -> list[Path]:
         """Write :data:`VERIFY_FILES` into ``out_dir`` as one set (or stage them into a
-        :class:`~covkit.outputs.RunCommit`); returns them."""
+        :class:`~covkit.outputs.RunCommit`): the tables, the plot, the points' GeoJSON, the
+        challenge hexagons (when there are any) and ``map_html`` as ``verify_map.html`` (when
+        given: :func:`covkit.api.verify` makes it); returns them."""
         if isinstance(out_dir, RunCommit):
-            return self._stage(out_dir)
+            return self._stage(out_dir, map_html)
         with RunCommit(out_dir, replaces=VERIFY_FILES) as out:
-            files = self._stage(out)
+            files = self._stage(out, map_html)
         return files
 
-    def _stage(self, out: RunCommit) -> list[Path]:
+    def _stage(self, out: RunCommit, map_html: str | None = None) -> list[Path]:
         table = pd.DataFrame(self.points.drop(columns=self.points.geometry.name))
         table["timestamp"] = table["timestamp"].astype(str)
         files = [out.csv(VERIFY_POINTS_CSV, table), out.csv(VERIFY_ERRORS_CSV, self.errors),
                  out.bytes(VERIFY_PLOT, self.plot_png()),
                  out.bytes(VERIFY_GEOJSON, self.to_geojson().encode("utf-8"))]
+        if self.hexagons is not None:
+            files += write_challenge_hexagons(self.hexagons, out.stage, rules=self.rules,
+                                              commit=out)
+        if map_html is not None:
+            files.append(out.bytes(VERIFY_MAP, map_html.encode("utf-8")))
         summary = {**self.summary, "outputs": [f.name for f in files] + [VERIFY_SUMMARY]}
         files.append(out.json(VERIFY_SUMMARY, summary))
         self.summary = summary
@@ -377,9 +395,47 @@ class Verification:
         return files
 
 
+def challenge_rules(scenario) -> ChallengeRules:
+    """The challenge rules of a verification: the FCC defaults
+    (:class:`~covkit.coverage.challenge.ChallengeRules`: the 5G-NR 7/1 Mbit/s tier for speed
+    tests), with a test's RSRP judged against the scenario's ``coverage.rsrp_threshold_dbm``
+    (the level a test counts as covered at in the reliability share)."""
+    return ChallengeRules(min_rsrp_dbm=float(scenario.coverage.rsrp_threshold_dbm))
+
+
+def challenges(points: pd.DataFrame, rules: ChallengeRules):
+    """FCC-style challenge hexagons of verified test points: a test is negative when the map
+    covers its place (``covered_map``) and its measured RSRP, download or upload speed falls
+    short of ``rules`` (:func:`covkit.coverage.challenge.challenge_hexagons`). Points without
+    any such measure are left out; None when no point has one."""
+    cols = [c for c in ("dl_mbps", "ul_mbps", "rsrp_dbm") if c in points.columns
+            and {"dl_mbps": rules.min_dl_mbps, "ul_mbps": rules.min_ul_mbps,
+                 "rsrp_dbm": rules.min_rsrp_dbm}[c] is not None]
+    if not cols:
+        return None
+    has = np.zeros(len(points), dtype=bool)
+    for c in cols:
+        has |= np.isfinite(pd.to_numeric(points[c], errors="coerce").to_numpy(dtype=float))
+    if not has.any():
+        return None
+    p = points.loc[has]
+    table = pd.DataFrame({"lon": p["lon"].to_numpy(dtype=float),
+                          "lat": p["lat"].to_numpy(dtype=float),
+                          "timestamp": p["timestamp"].to_numpy(),
+                          "operator": p["operator"].astype(str).to_numpy(),
+                          "predicted_covered": p["covered_map"].to_numpy(dtype=bool)})
+    for c in cols:
+        table[c] = pd.to_numeric(p[c], errors="coerce").to_numpy(dtype=float)
+    return challenge_hexagons(table, rules=rules)
+
+
 def verify(result, measurements: gpd.GeoDataFrame) -> Verification:
-    """Verify a coverage result (with per-operator grids) against read measurements."""
+    """Verify a coverage result (with per-operator grids) against read measurements, with the
+    FCC-style challenge hexagons of its test points."""
     points = verify_points(result, measurements)
     errors = error_table(points)
-    return Verification(points, errors, summarize(points, errors,
-                                                  result.scenario.scenario.name))
+    summary = summarize(points, errors, result.scenario.scenario.name)
+    rules = challenge_rules(result.scenario)
+    hexagons = challenges(points, rules)
+    summary["challenges"] = None if hexagons is None else challenge_summary(hexagons, rules)
+    return Verification(points, errors, summary, hexagons=hexagons, rules=rules)
