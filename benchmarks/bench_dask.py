@@ -27,11 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench_national import measure  # the script's own folder is on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_OVERHEAD = 0.15
@@ -39,26 +39,12 @@ SAME = ("population_coverage_pct", "non_remote_population_coverage_pct", "popula
         "cells_computed", "pixel_evaluations")
 
 
-def _env() -> dict:
-    env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    env.pop("PYTHONWARNINGS", None)
-    return env
-
-
 def covkit(argv, log: Path) -> dict:
-    """``python -m covkit -q ARGV`` in a subprocess: wall [s] and the CPU time [s] of it and
-    of the child processes it waited for (a LocalCluster's workers)."""
-    cmd = [sys.executable, "-m", "covkit", "-q", *map(str, argv)]
-    with open(log, "w", encoding="utf-8") as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=_env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{tail}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime}
+    """``python -m covkit -q ARGV`` in a subprocess (:func:`bench_national.measure`): wall
+    [s] and the CPU time [s] of it and of the child processes it waited for (a LocalCluster's
+    workers)."""
+    row = measure(argv, log)
+    return {"wall_s": row["wall_s"], "cpu_s": row["cpu_s"]}
 
 
 def main(argv=None) -> int:

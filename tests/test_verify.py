@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.scenario import demo_with_operator_grids
 
 import covkit
 from covkit import api
@@ -32,18 +33,8 @@ RES_M = 1000.0
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The demo scenario at 1 km (a TOML file beside the demo's), its inputs and a coverage
-    run with per-operator grids."""
-    folder = tmp_path_factory.mktemp("verify_demo")
-    toml = covkit.write_demo(folder / "scenario")
-    coarse = toml.with_name("scenario_1km.toml")
-    coarse.write_text(toml.read_text(encoding="utf-8").replace(
-        "resolution_m = 100.0", f"resolution_m = {RES_M}"), encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        inputs = covkit.load_inputs(coarse)
-        result = run_coverage(inputs, operator_grids=True)
-    return coarse, inputs, result
+    """The demo scenario at 1 km, its inputs and a coverage run with per-operator grids."""
+    return demo_with_operator_grids(tmp_path_factory.mktemp("verify_demo"), RES_M)
 
 
 def _verify(result, path):

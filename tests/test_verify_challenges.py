@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import browser_check as bc
+from helpers.scenario import demo_with_operator_grids
 
-import covkit
 from covkit import api
-from covkit.coverage.run import run_coverage
 from covkit.coverage.verify import VERIFY_FILES, VERIFY_MAP
 from covkit.data import loaders
 
@@ -26,16 +25,7 @@ RES_M = 500.0
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("verify_challenge")
-    toml = covkit.write_demo(folder / "scenario")
-    coarse = toml.with_name("scenario_coarse.toml")
-    coarse.write_text(toml.read_text(encoding="utf-8").replace(
-        "resolution_m = 100.0", f"resolution_m = {RES_M}"), encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        inputs = covkit.load_inputs(coarse)
-        result = run_coverage(inputs, operator_grids=True)
-    return coarse, inputs, result
+    return demo_with_operator_grids(tmp_path_factory.mktemp("verify_challenge"), RES_M)
 
 
 def _covered_places(inputs, result, op: str, n: int, rng) -> list[tuple[float, float]]:

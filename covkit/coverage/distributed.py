@@ -187,6 +187,53 @@ def close(client) -> None:
         cluster.close()
 
 
+def results_in_order(client, func, args_list, *, in_flight: int | None = None,
+                     name: str = "covkit"):
+    """``func(*args)`` for every ``args`` of ``args_list`` on the workers of ``client``,
+    yielding the results in the order of ``args_list`` as they become available: at most
+    ``in_flight`` tasks (default :data:`IN_FLIGHT_PER_THREAD` per worker thread) are submitted
+    ahead of the earliest result not yet yielded, so the results waiting on the client stay
+    bounded. A task's exception is raised here; tasks still running when the caller stops are
+    cancelled."""
+    distributed = import_distributed()
+    if in_flight is None:
+        in_flight = IN_FLIGHT_PER_THREAD * (sum(client.nthreads().values()) or 1)
+    in_flight = max(1, int(in_flight))
+    token = uuid.uuid4().hex[:12]
+    live: dict[str, object] = {}  # submitted, not yet taken
+    index_of: dict[str, int] = {}
+    waiting: dict[int, object] = {}
+    n_submitted = n_yielded = 0
+
+    def submit() -> list:
+        nonlocal n_submitted
+        new = []
+        while n_submitted < len(args_list) and n_submitted - n_yielded < in_flight:
+            f = client.submit(func, *args_list[n_submitted],
+                              key=f"{name}-{token}-{n_submitted}", pure=False)
+            live[f.key] = f
+            index_of[f.key] = n_submitted
+            new.append(f)
+            n_submitted += 1
+        return new
+
+    if not args_list:
+        return
+    try:
+        done = distributed.as_completed(submit())
+        for f in done:
+            waiting[index_of[f.key]] = f.result()
+            live.pop(f.key, None)
+            f.release()
+            while n_yielded in waiting:
+                yield waiting.pop(n_yielded)
+                n_yielded += 1
+            done.update(submit())
+    finally:
+        for f in live.values():
+            f.cancel()
+
+
 def compute_layers_distributed(inputs, client, *, progress: bool = False,
                                operator_grids: bool = False, band_rows: int | None = None,
                                batch_rows: int | None = None, in_flight: int | None = None,
@@ -195,65 +242,34 @@ def compute_layers_distributed(inputs, client, *, progress: bool = False,
     sites on the workers of a ``distributed.Client``.
 
     ``batch_rows``: see :func:`batches_of`; ``in_flight``: batches submitted ahead of the
-    earliest not yet merged (default :data:`IN_FLIGHT_PER_THREAD` per worker thread);
-    ``on_merged(n_merged, n_batches)`` is called after each batch is merged.
+    earliest not yet merged (:func:`results_in_order`); ``on_merged(n_merged, n_batches)`` is
+    called after each batch is merged.
     """
-    distributed = import_distributed()
+    import_distributed()
     plan = plan_fold(inputs, operator_grids, band_rows)
     state = plan.state
     batches = batches_of(plan, batch_rows)
-    if in_flight is None:
-        threads = sum(client.nthreads().values()) or 1
-        in_flight = IN_FLIGHT_PER_THREAD * threads
-    in_flight = max(1, int(in_flight))
-    token = uuid.uuid4().hex[:12]
     ctx = client.scatter(worker_context(plan), broadcast=True, hash=False)
-    live: dict[str, object] = {}  # submitted, not yet taken
-    waiting: dict[int, BatchResult] = {}
-    n_submitted = n_merged = 0
-
-    def submit() -> list:
-        nonlocal n_submitted
-        new = []
-        while n_submitted < len(batches) and n_submitted - n_merged < in_flight:
-            b = batches[n_submitted]
-            f = client.submit(batch_contribution, ctx, b, key=f"covkit-batch-{token}-{b.index}",
-                              pure=False)
-            live[f.key] = f
-            new.append(f)
-            n_submitted += 1
-        return new
-
     with progress_bar(progress) as bar:
         task = bar.add_task(f"coverage on Dask: {inputs.stations.n_sites} sites "
                             f"({len(plan.groups)} site-frequency groups, {len(batches)} "
                             "batches)", total=len(plan.groups))
+        results = results_in_order(client, batch_contribution, [(ctx, b) for b in batches],
+                                   in_flight=in_flight, name="covkit-batch")
         try:
-            done = distributed.as_completed(submit())
-            for f in done:
-                res = f.result()
-                live.pop(f.key, None)
-                f.release()
-                if res.error_group >= 0:
-                    g = plan.groups[res.error_group]
-                    raise plan.group_error(g, CovkitInputError(res.error,
-                                                               column=res.error_column))
-                waiting[res.index] = res
-                while n_merged in waiting:
-                    r = waiting.pop(n_merged)
-                    b = batches[n_merged]
-                    closable = state.merge_part(b.first + b.sites.size, r.row0, r.part,
-                                                r.pixel_evaluations)
-                    for band in closable:
-                        state.close(band, state.bands.pop(band, None))
-                    n_merged += 1
-                    bar.advance(task, b.sites.size)
-                    if on_merged is not None:
-                        on_merged(n_merged, len(batches))
-                done.update(submit())
+            for n_merged, (b, r) in enumerate(zip(batches, results, strict=False), start=1):
+                if r.error_group >= 0:
+                    raise plan.group_error(plan.groups[r.error_group],
+                                           CovkitInputError(r.error, column=r.error_column))
+                closable = state.merge_part(b.first + b.sites.size, r.row0, r.part,
+                                            r.pixel_evaluations)
+                for band in closable:
+                    state.close(band, state.bands.pop(band, None))
+                bar.advance(task, b.sites.size)
+                if on_merged is not None:
+                    on_merged(n_merged, len(batches))
         finally:
-            for f in live.values():
-                f.cancel()
+            results.close()  # cancels what is still running
             ctx.release()
     return plan.finish()
 
@@ -276,48 +292,17 @@ def candidate_cells_distributed(client, fold: SiteFold, x_m, y_m, height_m, lat_
     """The cells each candidate site reaches (:meth:`SiteFold.cells_reaching`), computed on
     the workers of a ``distributed.Client`` in batches of ``per_task`` candidates; yields one
     array of flat grid indices per candidate, in the candidates' order."""
-    distributed = import_distributed()
     n = len(x_m)
+    per_task = max(1, int(per_task))
     if n == 0:
         return
-    if in_flight is None:
-        in_flight = IN_FLIGHT_PER_THREAD * (sum(client.nthreads().values()) or 1)
-    in_flight = max(1, int(in_flight))
-    per_task = max(1, int(per_task))
-    starts = list(range(0, n, per_task))
-    token = uuid.uuid4().hex[:12]
     fold_f = client.scatter(fold, broadcast=True, hash=False)
-    live: dict[str, object] = {}
-    index_of: dict[str, int] = {}
-    waiting: dict[int, list] = {}
-    n_submitted = n_yielded = 0
-
-    def submit() -> list:
-        nonlocal n_submitted
-        new = []
-        while n_submitted < len(starts) and n_submitted - n_yielded < in_flight:
-            a = starts[n_submitted]
-            z = min(a + per_task, n)
-            f = client.submit(candidate_cells, fold_f, x_m[a:z], y_m[a:z], height_m[a:z],
-                              lat_deg[a:z], freq_mhz, eirp_re_dbm, level_dbm,
-                              key=f"covkit-candidates-{token}-{n_submitted}", pure=False)
-            live[f.key] = f
-            index_of[f.key] = n_submitted
-            new.append(f)
-            n_submitted += 1
-        return new
-
     try:
-        done = distributed.as_completed(submit())
-        for f in done:
-            waiting[index_of[f.key]] = f.result()
-            live.pop(f.key, None)
-            f.release()
-            while n_yielded in waiting:
-                yield from waiting.pop(n_yielded)
-                n_yielded += 1
-            done.update(submit())
+        tasks = [(fold_f, x_m[a:a + per_task], y_m[a:a + per_task], height_m[a:a + per_task],
+                  lat_deg[a:a + per_task], freq_mhz, eirp_re_dbm, level_dbm)
+                 for a in range(0, n, per_task)]
+        for cells in results_in_order(client, candidate_cells, tasks, in_flight=in_flight,
+                                      name="covkit-candidates"):
+            yield from cells
     finally:
-        for f in live.values():
-            f.cancel()
         fold_f.release()

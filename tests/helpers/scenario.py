@@ -6,6 +6,7 @@ coordinate range. Two townships split west/east; population uniform 10 people pe
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,6 +15,9 @@ import rasterio
 from pyproj import Transformer
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, box
+
+import covkit
+from covkit.coverage.run import run_coverage
 
 CRS = "EPSG:3826"
 X0, Y0 = 250_000.0, 2_650_000.0  # top-left corner [m]
@@ -101,3 +105,17 @@ max_radius_km = 3.0
 {extra_toml}
 """, encoding="utf-8")
     return toml
+
+
+def demo_with_operator_grids(folder: Path, resolution_m: float):
+    """The demo scenario at ``resolution_m`` (a TOML file beside the demo's own), its inputs
+    and a coverage run with per-operator grids (what verification reads)."""
+    toml = covkit.write_demo(Path(folder) / "scenario")
+    coarse = toml.with_name(f"scenario_{resolution_m:g}m.toml")
+    coarse.write_text(toml.read_text(encoding="utf-8").replace(
+        "resolution_m = 100.0", f"resolution_m = {resolution_m}"), encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        inputs = covkit.load_inputs(coarse)
+        result = run_coverage(inputs, operator_grids=True)
+    return coarse, inputs, result
