@@ -512,7 +512,8 @@ def load_measurements(inputs: Inputs, measurements):
 
 
 def verify(scenario_or_result, measurements, *, out_dir: str | Path | None = None,
-           progress: bool = False, allow_large: bool = False) -> VF.Verification:
+           progress: bool = False, allow_large: bool = False,
+           client=None) -> VF.Verification:
     """Predicted vs measured RSRP at every test point: exact point-to-point and the run's
     raster, error statistics per operator, band, distance bin, terrain class and township,
     and the ARCEP-style reliability of the map (:mod:`covkit.coverage.verify`).
@@ -533,6 +534,8 @@ def verify(scenario_or_result, measurements, *, out_dir: str | Path | None = Non
         atomically).
     progress, allow_large : bool
         As for :func:`run`.
+    client : distributed.Client, optional
+        The coverage run on a Dask cluster (see :func:`run`).
 
     Returns
     -------
@@ -552,11 +555,13 @@ def verify(scenario_or_result, measurements, *, out_dir: str | Path | None = Non
         subject, _ = check_budget(result, allow_large=allow_large)
         inputs = _inputs_of(subject)
         table = load_measurements(inputs, measurements)  # refuse a bad file before running
-        result = run_coverage(inputs, progress=progress, started_s=t0, operator_grids=True)
+        result = run_coverage(inputs, progress=progress, started_s=t0, operator_grids=True,
+                              client=client)
     else:
         table = load_measurements(result.inputs, measurements)
         if result.rsrp_best_by_operator_dbm is None:
-            result = run_coverage(result.inputs, progress=progress, operator_grids=True)
+            result = run_coverage(result.inputs, progress=progress, operator_grids=True,
+                                  client=client)
     verification = VF.verify(result, table)
     if out_dir is not None:
         verification.write(out_dir, map_html=verify_map(verification, result).get_root().render())

@@ -185,3 +185,15 @@ def test_site_proposals_with_a_client_are_the_same(demo, client):
     for key in ("population_coverage_pct", "population_covered",
                 "non_remote_population_coverage_pct"):
         assert one.kpi_after[key] == many.kpi_after[key], key
+
+
+def test_verify_with_a_client_is_the_same(demo, client, tmp_path):
+    _, scenario, inputs = demo
+    field = covkit.api.synthetic_measurements(inputs, seed=2, n_route=80, n_random=40,
+                                              offsets_db=2.0, noise_db=1.0)
+    one = covkit.verify(inputs, field.table)
+    many = covkit.verify(inputs, field.table, client=client)
+    for key in ("n_points", "mean_error_db", "rmse_db", "reliability_share"):
+        assert one.summary[key] == many.summary[key], key
+    np.testing.assert_array_equal(one.points["rsrp_raster_dbm"].to_numpy(),
+                                  many.points["rsrp_raster_dbm"].to_numpy())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +10,15 @@ from typing import Annotated
 import typer
 
 import covkit
-from covkit.cli.common import AllowLargeFlag, OutOption, ScenarioArg, echo, print_summary, progress
+from covkit.cli.common import (
+    AllowLargeFlag,
+    DaskOption,
+    OutOption,
+    ScenarioArg,
+    echo,
+    print_summary,
+    progress,
+)
 from covkit.errors import CovkitInputError
 
 SUMMARY_SHOWN = ("n_points", "mean_error_db", "std_error_db", "rmse_db", "p5_error_db",
@@ -27,6 +36,7 @@ def verify_cmd(
     out: OutOption,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     allow_large: AllowLargeFlag = False,
+    dask: DaskOption = None,
 ) -> None:
     """Predicted vs measured RSRP at every test point: runs coverage (with per-operator
     grids), then compares the exact point-to-point prediction and the raster cell with each
@@ -36,8 +46,10 @@ def verify_cmd(
     of the tests. Writes verify_summary.json, verify_points.csv, verify_errors.csv,
     verify_scatter.png, verify_points.geojson, verify_map.html, challenge_hexagons.parquet /
     .gpkg and challenge_summary.json to OUT (atomically)."""
-    v = covkit.api.verify(scenario, measurements, out_dir=out, progress=progress(),
-                          allow_large=allow_large)
+    with covkit.api.dask_client(dask) if dask is not None else contextlib.nullcontext() \
+            as client:
+        v = covkit.api.verify(scenario, measurements, out_dir=out, progress=progress(),
+                              allow_large=allow_large, client=client)
     shown = {k: v.summary[k] for k in SUMMARY_SHOWN}
     lo, hi = v.summary["reliability_ci95"]
     if as_json:
