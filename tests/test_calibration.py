@@ -394,3 +394,21 @@ def test_dumps_reads_back():
     want = {**data, "propagation": {k: v for k, v in data["propagation"].items()
                                     if v is not None}}
     assert tomllib.loads(dumps(data)) == want
+
+
+def test_few_blocks_give_fewer_folds_and_one_block_none(planted):
+    points = planted[0]
+    x, y = points["x_m"].to_numpy(), points["y_m"].to_numpy()
+    size = next(b for b in (30.0, 40.0, 60.0, 80.0, 100.0)
+                if 2 <= spatial_blocks(x, y, b).max() + 1 < 5)
+    cal = fit_calibration(points, block_km=size)
+    assert 2 <= cal.n_blocks < 5 and cal.folds == cal.n_blocks
+    assert any(f"{cal.n_blocks} blocks: {cal.n_blocks} folds instead of 5" in t
+               for t in cal.notes)
+    assert len(cal.cv) == cal.n_blocks + 1
+    one = fit_calibration(points, block_km=1000.0)
+    assert one.n_blocks == 1 and len(one.cv) == 0 and one.cv_overall == {}
+    assert math.isnan(one.summary()["cv_rmse_after_db"])
+    assert math.isnan(one.offsets_se_db["flat"]) and math.isnan(one.sigma_se_db)
+    assert any("all points lie in one 1000 km block" in t for t in one.notes)
+    assert one.offsets_db == fit_calibration(points).offsets_db  # the fit itself is the same

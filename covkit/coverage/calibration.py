@@ -217,7 +217,8 @@ class Calibration:
     n_points : int
         Points in the fit.
     n_blocks, block_km, folds, seed
-        The spatial blocks and the cross-validation's folds and seed.
+        The spatial blocks and the cross-validation's folds (those used: at most one per
+        block) and seed.
     cv : DataFrame
         Per held-out fold (``fold`` 0 ..) and over all (``fold = "all"``): ``n_points``,
         ``n_blocks``, ``rmse_before_db``, ``rmse_after_db``, ``mean_error_before_db``,
@@ -558,6 +559,7 @@ def fit_calibration(points: pd.DataFrame, *, classes=CLASS_NAMES, fit_slope: boo
         sigma_db=sigma, sigma_se_db=se[len(fitted) + 1], residual_std_db=resid_std,
         noise_db=float(noise_db), n_per_class=n_per_class, classes_fitted=fitted,
         fit_slope=bool(fit_slope), n_points=int(keep.sum()), n_blocks=n_blocks,
-        block_km=float(block_km), folds=int(folds), seed=int(seed), cv=cv,
+        block_km=float(block_km), folds=k if n_blocks >= 2 else int(folds), seed=int(seed),
+        cv=cv,
         previous_offsets_db=prev_off, previous_slope_db_per_decade=prev_slope,
         previous_sigma_db=prev_sigma, notes=tuple(notes), scenario=scenario, info=info)
