@@ -27,6 +27,7 @@ from covkit.config import PATH_INPUTS
 from covkit.coverage.calibration import (
     CALIBRATION_FILES,
     assign_folds,
+    block_jackknife,
     distance_term,
     fit_calibration,
     previous_calibration,
@@ -184,6 +185,31 @@ def test_blocks_and_folds_are_deterministic_and_keep_blocks_whole():
         assert np.unique(folds[blocks == b]).size == 1
     assert sorted(np.bincount([folds[blocks == b][0] for b in range(50)])) == [10] * 5
     assert distance_term([1.0, 10.0, 1000.0, 10_000.0]).tolist() == [-2.0, -2.0, 0.0, 1.0]
+
+
+def test_block_jackknife_equals_refitting_without_each_block():
+    """The replicates from the block sums of the normal equations equal a least-squares refit
+    on the points outside each block (one block holds the only points of class 2)."""
+    rng = np.random.default_rng(1)
+    n = 600
+    cls = rng.integers(0, 2, n)
+    blocks = rng.integers(0, 12, n)
+    cls[blocks == 7] = 2
+    x = rng.normal(0.0, 0.4, n)
+    a = np.column_stack([(cls == k).astype(float) for k in range(3)] + [x])
+    y = a @ np.array([3.0, -1.0, 2.0, -4.0]) + rng.normal(0.0, 5.0, n)
+    got = block_jackknife(a, y, blocks, n_classes=3, fit_slope=True, noise_db=1.0)
+    for g in range(12):
+        keep = blocks != g
+        cols = [k for k in range(4) if a[keep, k].any()]
+        beta, *_ = np.linalg.lstsq(a[keep][:, cols], y[keep], rcond=None)
+        r = y[keep] - a[keep][:, cols] @ beta
+        want = np.full(4, np.nan)
+        want[cols] = beta
+        sigma = math.sqrt(r @ r / (keep.sum() - len(cols)) - 1.0)
+        assert np.allclose(got[g, :4], want, equal_nan=True, atol=1e-9), g
+        assert got[g, 4] == pytest.approx(sigma, abs=1e-9)
+    assert np.isnan(got[7, 2]) and np.isfinite(got[:7, 2]).all()
 
 
 def test_classes_with_too_few_points_keep_zero_and_say_so(planted):

@@ -181,6 +181,57 @@ def _residual_sigma(resid: np.ndarray, p: int, noise_db: float) -> tuple[float, 
     return s, math.sqrt(max(s * s - noise_db * noise_db, 0.0))
 
 
+def block_jackknife(a: np.ndarray, y: np.ndarray, blocks: np.ndarray, *, n_classes: int,
+                    fit_slope: bool, noise_db: float = 0.0) -> np.ndarray:
+    """The delete-one-block replicates of the fit: row ``g`` holds the class offsets, the
+    slope (0 when not fitted) and the sigma fitted without block ``g``; NaN for a class
+    that has no point left.
+
+    From per-block sums of the normal equations (``A_g'A_g``, ``A_g'y``, ``y_g'y_g``), so the
+    cost is one small ``p x p`` solve per block: ``b = M^-1 v`` with ``M = A'A - A_g'A_g``,
+    ``v = A'y - A_g'y``, and the residual sum of squares ``y'y - y_g'y_g - b'v``.
+
+    Parameters
+    ----------
+    a : (n, p) array
+        Design matrix: ``n_classes`` class indicator columns, then the distance term when
+        ``fit_slope``.
+    y : (n,) array
+        measured - predicted [dB].
+    blocks : (n,) int array
+        Block index 0 .. G - 1 of each row.
+    """
+    n, p = a.shape
+    g_count = int(blocks.max()) + 1 if blocks.size else 0
+    ata_g = np.empty((g_count, p, p))
+    for i in range(p):
+        for j in range(i, p):
+            ata_g[:, i, j] = ata_g[:, j, i] = np.bincount(blocks, weights=a[:, i] * a[:, j],
+                                                          minlength=g_count)
+    aty_g = np.column_stack([np.bincount(blocks, weights=a[:, i] * y, minlength=g_count)
+                             for i in range(p)]).reshape(g_count, p)
+    yty_g = np.bincount(blocks, weights=y * y, minlength=g_count)
+    n_g = np.bincount(blocks, minlength=g_count)
+    ata, aty, yty = ata_g.sum(axis=0), aty_g.sum(axis=0), float(yty_g.sum())
+    out = np.full((g_count, n_classes + 2), np.nan)
+    for g in range(g_count):
+        m = ata - ata_g[g]
+        v = aty - aty_g[g]
+        active = np.flatnonzero(np.diag(m) > 0.0)
+        if active.size == 0:
+            continue
+        b, *_ = np.linalg.lstsq(m[np.ix_(active, active)], v[active], rcond=None)
+        beta = np.full(p, np.nan)
+        beta[active] = b
+        out[g, :n_classes] = beta[:n_classes]
+        out[g, n_classes] = beta[n_classes] if fit_slope else 0.0
+        dof = n - int(n_g[g]) - active.size
+        if dof > 0:
+            rss = max(yty - float(yty_g[g]) - float(b @ v[active]), 0.0)
+            out[g, n_classes + 1] = math.sqrt(max(rss / dof - noise_db * noise_db, 0.0))
+    return out
+
+
 def _rmse(e) -> float:
     return float(np.sqrt(np.mean(e * e))) if e.size else math.nan
 
@@ -482,15 +533,9 @@ def fit_calibration(points: pd.DataFrame, *, classes=CLASS_NAMES, fit_slope: boo
 
     blocks = spatial_blocks(xk, yk, block_km)
     n_blocks = int(blocks.max()) + 1
-    # delete-one-block jackknife
-    reps = []
-    for g in range(n_blocks):
-        m = blocks != g
-        o, s, r = _solve(err[m], c_k[m], xd[m], fitted, fit_slope)
-        here = sum(1 for c in fitted if (c_k[m] == c).any())
-        reps.append([o[c] for c in fitted] + [s, _residual_sigma(r, here + int(fit_slope),
-                                                                 float(noise_db))[1]])
-    reps = np.array(reps, dtype=np.float64).reshape(n_blocks, len(fitted) + 2)
+    reps = block_jackknife(_design(c_k, xd, fitted, fit_slope), err, blocks,
+                           n_classes=len(fitted), fit_slope=fit_slope,
+                           noise_db=float(noise_db))
 
     def jack(col):
         v = reps[:, col]
