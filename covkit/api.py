@@ -27,6 +27,7 @@ from covkit import maps, report
 from covkit import runfolder as F
 from covkit.config import Scenario, load_scenario, schema_markdown
 from covkit.coverage import budget as B
+from covkit.coverage import calibration as CAL
 from covkit.coverage import distributed as D
 from covkit.coverage import kpi as K
 from covkit.coverage import sites
@@ -57,6 +58,7 @@ from covkit.outputs import RunCommit, write_csv
 from covkit.propagation.engine import reference_loss_db
 
 __all__ = [
+    "Calibration",
     "CoverageResult",
     "Inputs",
     "Scenario",
@@ -66,6 +68,7 @@ __all__ = [
     "Verification",
     "build_national_scenario",
     "build_taiwan_scenario",
+    "calibrate",
     "check_budget",
     "check_inputs",
     "coverage_map",
@@ -549,6 +552,18 @@ def verify(scenario_or_result, measurements, *, out_dir: str | Path | None = Non
     CovkitInputError
         A bad measurements table (file, column and row named), or bad scenario inputs.
     """
+    result, table = _measured_run(scenario_or_result, measurements, progress, allow_large,
+                                  client=client)
+    verification = VF.verify(result, table)
+    if out_dir is not None:
+        verification.write(out_dir, map_html=verify_map(verification, result).get_root().render())
+    return verification
+
+
+def _measured_run(scenario_or_result, measurements, progress: bool, allow_large: bool,
+                  client=None):
+    """A coverage result with per-operator grids and the measurements read against it (the
+    file is checked before coverage is run)."""
     result = scenario_or_result
     if not isinstance(result, CoverageResult):
         t0 = time.perf_counter()
@@ -562,10 +577,74 @@ def verify(scenario_or_result, measurements, *, out_dir: str | Path | None = Non
         if result.rsrp_best_by_operator_dbm is None:
             result = run_coverage(result.inputs, progress=progress, operator_grids=True,
                                   client=client)
-    verification = VF.verify(result, table)
+    return result, table
+
+
+Calibration = CAL.Calibration
+
+
+def calibrate(scenario_or_result, measurements, *, out_dir: str | Path | None = None,
+              block_km: float = CAL.DEFAULT_BLOCK_KM, folds: int = CAL.DEFAULT_FOLDS,
+              fit_slope: bool = True, min_points_per_class: int = CAL.DEFAULT_MIN_POINTS,
+              noise_db: float = 0.0, seed: int = 0, classes=None, progress: bool = False,
+              allow_large: bool = False, client=None) -> CAL.Calibration:
+    """Fit model corrections to measurements: an RSRP offset per terrain class, a distance
+    slope and the location-variability sigma, by least squares on measured - predicted at
+    the test points (the exact point prediction of :func:`verify`), with spatial-block
+    cross-validation (:mod:`covkit.coverage.calibration`).
+
+    Parameters
+    ----------
+    scenario_or_result : CoverageResult, Scenario, Inputs, dict or path to a scenario TOML
+        As for :func:`verify` (coverage is run first, as ``covkit verify`` does).
+    measurements : path or DataFrame / GeoDataFrame
+        Test points with ``rsrp_dbm`` (:mod:`covkit.data.measurements`).
+    out_dir : path, optional
+        Also write calibration_summary.json, calibration_cv.csv and scenario_calibrated.toml
+        there (one set, atomically; :meth:`Calibration.write`).
+    block_km : float
+        Side of the square cross-validation blocks [km] (> 0; default 2).
+    folds : int
+        Cross-validation folds (>= 2; default 5).
+    fit_slope : bool
+        Fit the distance slope too (default True).
+    min_points_per_class : int
+        Fewest points a terrain class needs for its offset to be fitted.
+    noise_db : float
+        Known measurement noise [dB], taken out of the fitted sigma (default 0: kept in).
+    seed : int
+        Seed of the blocks' assignment to folds.
+    classes : iterable of str, optional
+        Terrain classes to fit (default: sea, flat, hilly, mountain).
+    progress, allow_large : bool
+        As for :func:`run`.
+    client : distributed.Client, optional
+        The coverage run on a Dask cluster (see :func:`run`).
+
+    Returns
+    -------
+    Calibration
+        ``offsets_db``, ``slope_db_per_decade``, ``sigma_db`` and their standard errors,
+        ``n_per_class``, ``cv`` (RMSE before / after per held-out fold and overall),
+        ``to_scenario_keys()``, ``summary()``, ``write(dir)``.
+
+    Raises
+    ------
+    CovkitInputError
+        Bad options, a bad measurements table, too few points with a measured RSRP.
+    """
+    opts = {"min_points_per_class": min_points_per_class, "noise_db": noise_db,
+            "block_km": block_km, "folds": folds,
+            **({} if classes is None else {"classes": tuple(classes)})}
+    CAL.check_options(**opts)
+    result, table = _measured_run(scenario_or_result, measurements, progress, allow_large,
+                                  client=client)
+    points = VF.verify_points(result, table)
+    fitted = CAL.fit_calibration(points, fit_slope=fit_slope, seed=seed,
+                                 scenario=result.scenario, **opts)
     if out_dir is not None:
-        verification.write(out_dir, map_html=verify_map(verification, result).get_root().render())
-    return verification
+        fitted.write(out_dir)
+    return fitted
 
 
 def verify_map(verification: VF.Verification, result: CoverageResult):

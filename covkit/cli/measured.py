@@ -1,4 +1,5 @@
-"""``covkit verify`` and ``covkit scenario measurements``: measured data."""
+"""``covkit verify``, ``covkit calibrate`` and ``covkit scenario measurements``: measured
+data."""
 
 from __future__ import annotations
 
@@ -62,6 +63,63 @@ def verify_cmd(
     echo(f"wrote {len(v.files)} files to {out}")
 
 
+CALIBRATION_SHOWN = ("n_points", "distance_slope_db_per_decade", "sigma_db", "residual_std_db",
+                     "cv_rmse_before_db", "cv_rmse_after_db", "cv_mean_error_before_db",
+                     "cv_mean_error_after_db", "n_blocks", "folds", "block_km")
+"""The figures of calibration_summary.json printed (beside the offsets per class)."""
+
+
+def calibrate_cmd(
+    scenario: ScenarioArg,
+    measurements: Annotated[Path, typer.Option(
+        "--measurements", help="Test points with rsrp_dbm: CSV, GeoParquet or GPKG (as for "
+                               "'covkit verify').")],
+    out: OutOption,
+    block_km: Annotated[float, typer.Option(
+        "--block-km", help="Side of the square cross-validation blocks [km].")] = 2.0,
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds.")] = 5,
+    no_slope: Annotated[bool, typer.Option(
+        "--no-slope", help="Fit the offsets per terrain class only, no distance slope.")] = False,
+    min_points: Annotated[int, typer.Option(
+        "--min-points", help="Fewest points a terrain class needs for its offset to be "
+                             "fitted.")] = 50,
+    noise_db: Annotated[float, typer.Option(
+        "--noise-db", help="Known measurement noise [dB], taken out of the fitted sigma "
+                           "(default 0: the sigma includes it).")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the blocks' assignment to folds.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    allow_large: AllowLargeFlag = False,
+) -> None:
+    """Fit model corrections to measurements: an RSRP offset per terrain class (sea, flat,
+    hilly, mountain), a distance slope (dB per decade of distance from the site) and the
+    location-variability sigma, by least squares on measured - predicted (the exact point
+    prediction, as 'covkit verify' runs it), with spatial-block cross-validation (RMSE before
+    and after on held-out blocks). Writes calibration_summary.json, calibration_cv.csv and
+    scenario_calibrated.toml (the scenario with [calibration] and
+    propagation.shadow_sigma_db set, input paths absolute) to OUT (atomically)."""
+    cal = covkit.api.calibrate(scenario, measurements, out_dir=out, block_km=block_km,
+                               folds=folds, fit_slope=not no_slope,
+                               min_points_per_class=min_points, noise_db=noise_db, seed=seed,
+                               progress=progress(), allow_large=allow_large)
+    s = cal.summary()
+    shown = {k: s[k] for k in CALIBRATION_SHOWN}
+    offsets = {f"offset_{c}_db": v for c, v in s["offsets_db"].items()
+               if c in s["classes_fitted"]}
+    if as_json:
+        typer.echo(json.dumps({**shown, "offsets_db": s["offsets_db"],
+                               "n_per_class": s["n_per_class"],
+                               "scenario_keys": s["scenario_keys"], "notes": s["notes"]},
+                              indent=2, default=str))
+        return
+    text = {k: f"{x:.2f}" if isinstance(x, float) else x for k, x in {**offsets,
+                                                                     **shown}.items()}
+    print_summary(text, False, "calibration (fit on measured - predicted, dB)")
+    for note in s["notes"]:
+        echo(f"note: {note}")
+    echo(f"wrote calibration_summary.json, calibration_cv.csv and scenario_calibrated.toml to "
+         f"{out}")
+
+
 def scenario_measurements(
     scenario: ScenarioArg,
     out: Annotated[Path, typer.Option("--out", help="Measurements file to write (.csv, "
@@ -81,6 +139,10 @@ def scenario_measurements(
         help="Measurement noise standard deviation [dB].")] = 0.0,
     gps_error_m: Annotated[float, typer.Option(
         help="GPS error standard deviation per axis [m].")] = 0.0,
+    distance_slope_db: Annotated[float, typer.Option(
+        "--distance-slope-db", help="Known distance trend of measured - predicted [dB per "
+                                    "decade of distance from the serving site, 0 at 1 km]."
+                                    )] = 0.0,
     operators: Annotated[str | None, typer.Option(
         help="Operators measured, comma-separated (default: all).")] = None,
     include_truth: Annotated[bool, typer.Option(
@@ -99,7 +161,7 @@ def scenario_measurements(
         scenario, out=out, include_truth=include_truth, seed=seed, n_route=n_route,
         n_random=n_random, n_routes=n_routes, offsets_db=from_text, sigma_db=sigma_db,
         decorrelation_m=decorrelation_m, noise_db=noise_db, gps_error_m=gps_error_m,
-        operators=ops)
+        operators=ops, distance_slope_db_per_decade=distance_slope_db)
     t = made.truth
     echo(f"wrote {out} ({t['n_rows']} synthetic test points: "
          f"{', '.join(f'{k} {v}' for k, v in t['n_rows_by_class'].items() if v)}) and "

@@ -3,7 +3,8 @@
 There is no public drive-test set for the scenarios covkit ships, so tests of verification,
 challenges and calibration generate measurements whose errors are known exactly:
 
-``measured = predicted + offset[class] + shadowing + noise``, reported at a GPS-shifted place.
+``measured = predicted + offset[class] + slope * log10(max(d, 10 m) / 1 km) + shadowing +
+noise``, reported at a GPS-shifted place.
 
 * ``predicted``: the exact point-to-point best-server RSRP of the operator at the true position
   (:func:`covkit.coverage.points.point_rsrp`), the same function verification uses;
@@ -18,6 +19,9 @@ challenges and calibration generate measurements whose errors are known exactly:
   their covariance matrix ``sigma^2 exp(-d_ij / d_corr)``. Routes and the random points are
   sampled independently of each other (a route crossing another is not correlated with it);
 * ``noise``: independent Gaussian measurement noise [dB], standard deviation ``noise_db``;
+* a distance trend (optional, for testing calibration): ``distance_slope_db_per_decade *
+  log10(max(d, 10 m) / 1 km)`` added, ``d`` the distance from the serving site of the exact
+  prediction (:func:`covkit.coverage.calibration.distance_term`, the term a calibration fits);
 * GPS error: the reported position is the true one plus independent Gaussian errors of
   standard deviation ``gps_error_m`` in x and in y [m]; the truth is at the true position.
 
@@ -40,6 +44,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from covkit.coverage.calibration import distance_term
 from covkit.coverage.points import point_rsrp
 from covkit.data import loaders
 from covkit.data.measurements import CLASS_NAMES, terrain_class
@@ -60,7 +65,7 @@ FILE_COLUMNS = ("point_id", "lon", "lat", "timestamp", "operator", "rsrp_dbm", "
 """Columns of the written measurements file."""
 
 TRUTH_COLUMNS = ("x_true_m", "y_true_m", "terrain_class", "truth_predicted_dbm",
-                 "truth_offset_db", "truth_shadow_db", "truth_noise_db")
+                 "truth_offset_db", "truth_shadow_db", "truth_noise_db", "truth_distance_db")
 """Per-point truth, in :attr:`SyntheticMeasurements.table` (and the file with
 ``include_truth``)."""
 
@@ -215,7 +220,8 @@ def synthetic_measurements(inputs, *, seed: int = 0, n_route: int = 300, n_rando
                            n_routes: int = 3, offsets_db: dict | float | None = None,
                            sigma_db: float = 0.0, decorrelation_m: float = 50.0,
                            noise_db: float = 0.0, gps_error_m: float = 0.0,
-                           operators=None) -> SyntheticMeasurements:
+                           operators=None, distance_slope_db_per_decade: float = 0.0,
+                           ) -> SyntheticMeasurements:
     """Measurements generated from a known truth (see the module docstring).
 
     Parameters
@@ -240,6 +246,9 @@ def synthetic_measurements(inputs, *, seed: int = 0, n_route: int = 300, n_rando
         GPS error standard deviation per axis [m].
     operators : list of str, optional
         Default: every operator of the stations table.
+    distance_slope_db_per_decade : float
+        Known distance trend of the measurement over the prediction [dB per decade of the
+        distance from the serving site, 0 at 1 km] (default 0: none).
     """
     for name, v in (("n_route", n_route), ("n_random", n_random), ("n_routes", n_routes)):
         if int(v) < 0:
@@ -248,6 +257,9 @@ def synthetic_measurements(inputs, *, seed: int = 0, n_route: int = 300, n_rando
                     ("noise_db", noise_db), ("gps_error_m", gps_error_m)):
         if not np.isfinite(v) or v < 0:
             raise CovkitInputError(f"{name} must be a number >= 0, got {v}")
+    if not np.isfinite(distance_slope_db_per_decade):
+        raise CovkitInputError("distance_slope_db_per_decade must be a number, got "
+                               f"{distance_slope_db_per_decade}")
     if n_route > 0 and n_routes == 0:
         raise CovkitInputError("n_route > 0 needs n_routes >= 1")
     known = inputs.stations.operators
@@ -288,14 +300,16 @@ def synthetic_measurements(inputs, *, seed: int = 0, n_route: int = 300, n_rando
             lon, lat = lon0, lat0
         pred = point_rsrp(inputs, x0, y0, op)
         off = np.array([offsets[c] for c in cls])
+        trend = float(distance_slope_db_per_decade) * distance_term(pred["distance_m"])
         frames.append(pd.DataFrame({
             "lon": lon, "lat": lat, "seconds": seconds, "operator": op,
-            "rsrp_dbm": pred["rsrp_point_dbm"].to_numpy() + off + shadow + noise,
+            "rsrp_dbm": pred["rsrp_point_dbm"].to_numpy() + off + trend + shadow + noise,
             "technology": pred["tech"].to_numpy(), "cell_id": pred["station_id"].to_numpy(),
             "pci": np.where(pred["server_row"] >= 0, pred["server_row"] % 1008, -1),
             "kind": kind, "route_id": route_id, "x_true_m": x0, "y_true_m": y0,
             "terrain_class": cls, "truth_predicted_dbm": pred["rsrp_point_dbm"].to_numpy(),
-            "truth_offset_db": off, "truth_shadow_db": shadow, "truth_noise_db": noise}))
+            "truth_offset_db": off, "truth_shadow_db": shadow, "truth_noise_db": noise,
+            "truth_distance_db": trend}))
     table = pd.concat(frames, ignore_index=True)
     table = table[np.isfinite(table["truth_predicted_dbm"]) & (table["terrain_class"] != "sea")]
     table = table.sort_values(["seconds", "operator"], kind="stable").reset_index(drop=True)
@@ -316,13 +330,15 @@ def synthetic_measurements(inputs, *, seed: int = 0, n_route: int = 300, n_rando
         "offsets_db": offsets, "sigma_db": float(sigma_db),
         "decorrelation_m": float(decorrelation_m), "noise_db": float(noise_db),
         "gps_error_m": float(gps_error_m), "route_step_m": float(step),
+        "distance_slope_db_per_decade": float(distance_slope_db_per_decade),
         "shadowing": "Gudmundson exponential autocorrelation exp(-d / decorrelation_m), "
                      "independent per operator; AR(1) along each route (by distance "
                      "travelled), Cholesky at the random points; routes and random points "
                      "independent of each other",
         "terrain_classes": "sea: DEM below 0 m at the cell; else by the DEM relief (max - min) "
                            "within 500 m: < 30 m flat, < 150 m hilly, else mountain",
-        "sign": "measured = predicted + offset + shadow + noise; verify reports "
+        "sign": "measured = predicted + offset + slope * log10(max(d, 10 m) / 1 km) + "
+                "shadow + noise; verify reports "
                 "predicted - measured, so mean_error_db is about -offset",
         "routes_lonlat": [np.column_stack(v).tolist() for v in vlon],
         "n_rows": int(len(gdf)),
