@@ -197,3 +197,21 @@ def test_verify_with_a_client_is_the_same(demo, client, tmp_path):
         assert one.summary[key] == many.summary[key], key
     np.testing.assert_array_equal(one.points["rsrp_raster_dbm"].to_numpy(),
                                   many.points["rsrp_raster_dbm"].to_numpy())
+
+
+def test_cli_calibrate_with_dask_fits_the_same(demo, tmp_path):
+    toml, _, inputs = demo
+    meas = tmp_path / "drive.csv"
+    covkit.api.synthetic_measurements(inputs, out=meas, seed=3, n_route=300, n_random=300,
+                                      offsets_db={"flat": 3.0, "hilly": -1.0}, sigma_db=3.0)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    fits = {}
+    for label, extra in (("one", []), ("dask", ["--dask", "local:2"])):
+        out = tmp_path / label
+        proc = subprocess.run([sys.executable, "-m", "covkit", "-q", "calibrate", str(toml),
+                               "--measurements", str(meas), "--out", str(out), "--json",
+                               *extra], capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        fits[label] = json.loads((out / "calibration_summary.json").read_text())
+    for key in ("offsets_db", "distance_slope_db_per_decade", "sigma_db", "n_per_class"):
+        assert fits["one"][key] == fits["dask"][key], key

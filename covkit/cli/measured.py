@@ -89,6 +89,7 @@ def calibrate_cmd(
     seed: Annotated[int, typer.Option(help="Seed of the blocks' assignment to folds.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     allow_large: AllowLargeFlag = False,
+    dask: DaskOption = None,
 ) -> None:
     """Fit model corrections to measurements: an RSRP offset per terrain class (sea, flat,
     hilly, mountain), a distance slope (dB per decade of distance from the site) and the
@@ -97,10 +98,13 @@ def calibrate_cmd(
     and after on held-out blocks). Writes calibration_summary.json, calibration_cv.csv and
     scenario_calibrated.toml (the scenario with [calibration] and
     propagation.shadow_sigma_db set, input paths absolute) to OUT (atomically)."""
-    cal = covkit.api.calibrate(scenario, measurements, out_dir=out, block_km=block_km,
-                               folds=folds, fit_slope=not no_slope,
-                               min_points_per_class=min_points, noise_db=noise_db, seed=seed,
-                               progress=progress(), allow_large=allow_large)
+    with covkit.api.dask_client(dask) if dask is not None else contextlib.nullcontext() \
+            as client:
+        cal = covkit.api.calibrate(scenario, measurements, out_dir=out, block_km=block_km,
+                                   folds=folds, fit_slope=not no_slope,
+                                   min_points_per_class=min_points, noise_db=noise_db,
+                                   seed=seed, progress=progress(), allow_large=allow_large,
+                                   client=client)
     s = cal.summary()
     shown = {k: s[k] for k in CALIBRATION_SHOWN}
     offsets = {f"offset_{c}_db": v for c, v in s["offsets_db"].items()
