@@ -19,10 +19,11 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.cli import exit_code as _main
+from helpers.scenario import demo_with_operator_grids
 
 import covkit
 from covkit import api
-from covkit.cli import main
 from covkit.config import PATH_INPUTS
 from covkit.coverage.calibration import (
     CALIBRATION_FILES,
@@ -33,7 +34,6 @@ from covkit.coverage.calibration import (
     previous_calibration,
     spatial_blocks,
 )
-from covkit.coverage.run import run_coverage
 from covkit.coverage.verify import verify_points
 from covkit.errors import CovkitInputError
 from covkit.scenario_text import REWRITTEN_NOTE, dumps, set_keys, toml_string
@@ -49,16 +49,7 @@ N_ROUTE, N_RANDOM = 500, 500  # places; x 3 operators, less the sea and out of r
 def demo(tmp_path_factory):
     """The demo scenario on a coarse grid (a TOML beside the demo's files), its inputs and a
     coverage run with per-operator grids."""
-    folder = tmp_path_factory.mktemp("calibration_demo")
-    toml = covkit.write_demo(folder / "scenario")
-    coarse = toml.with_name("scenario_coarse.toml")
-    coarse.write_text(toml.read_text(encoding="utf-8").replace(
-        "resolution_m = 100.0", f"resolution_m = {RES_M}"), encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        inputs = covkit.load_inputs(coarse)
-        result = run_coverage(inputs, operator_grids=True)
-    return coarse, inputs, result
+    return demo_with_operator_grids(tmp_path_factory.mktemp("calibration_demo"), RES_M)
 
 
 def _points(demo, tmp_path, name, **kw):
@@ -264,14 +255,6 @@ def test_a_previous_calibration_is_added_to(planted, demo):
 
 # ----------------------------------------------------------------------------------------------
 # files and the CLI
-
-
-def _main(argv) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return exc.code or 0
-    return 0
 
 
 def test_cli_writes_the_summary_the_cv_table_and_a_calibrated_scenario(demo, tmp_path, capsys):

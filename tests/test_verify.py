@@ -16,11 +16,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.cli import exit_code as _main
 from helpers.scenario import demo_with_operator_grids
 
 import covkit
 from covkit import api
-from covkit.cli import main
 from covkit.coverage.fieldsim import ar1_shadowing, cholesky_shadowing, offsets_from_text
 from covkit.coverage.points import point_rsrp
 from covkit.coverage.run import run_coverage
@@ -316,14 +316,6 @@ def test_offsets_text():
 
 # ----------------------------------------------------------------------------------------------
 # CLI
-
-
-def _main(argv) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return exc.code or 0
-    return 0
 
 
 def test_cli_generates_and_verifies(demo, tmp_path, capsys):

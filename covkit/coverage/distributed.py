@@ -49,10 +49,9 @@ thread busy while bounding the batches' grids waiting on the client."""
 
 @dataclass(frozen=True)
 class BatchGroups:
-    """A batch of consecutive site-frequency groups (a task): per group its site, frequency,
-    stations rows and window rows; ``index``: the batch's place in the order."""
+    """A batch of consecutive site-frequency groups (a task): ``first``, the place of its
+    first group in the order; per group its site, frequency, stations rows and window rows."""
 
-    index: int
     first: int
     sites: np.ndarray
     freq_mhz: np.ndarray
@@ -83,7 +82,6 @@ class BatchResult:
     computed; or the engine's error of one of its groups (``error_group``: index in the
     order, ``error``: message, ``error_column``)."""
 
-    index: int
     row0: int
     part: Accumulators | None
     pixel_evaluations: int
@@ -107,12 +105,12 @@ def batch_contribution(ctx: WorkerContext, batch: BatchGroups) -> BatchResult:
         try:
             win = ctx.fold.loss_window(x, y, h, freq, ctx.site_lat_deg[site], n_threads=1)
         except CovkitInputError as exc:  # named on the client, where the stations table is
-            return BatchResult(batch.index, r_lo, None, 0, batch.first + k, str(exc),
+            return BatchResult(r_lo, None, 0, batch.first + k, str(exc),
                                exc.column)
         evaluations += int(np.isfinite(win.loss_db).sum())
         ctx.fold.fold(win, x, y, h, freq, ctx.sectors.take(batch.rows[k]), acc,
                       acc_row0=r_lo, n_threads=1)
-    return BatchResult(batch.index, r_lo, acc, evaluations)
+    return BatchResult(r_lo, acc, evaluations)
 
 
 def batches_of(plan: FoldPlan, batch_rows: int | None = None) -> list[BatchGroups]:
@@ -126,7 +124,7 @@ def batches_of(plan: FoldPlan, batch_rows: int | None = None) -> list[BatchGroup
         if i == len(groups) or groups[i].row0 - groups[start].row0 >= batch_rows:
             chunk = groups[start:i]
             out.append(BatchGroups(
-                len(out), start, np.array([g.site for g in chunk], dtype=np.int64),
+                start, np.array([g.site for g in chunk], dtype=np.int64),
                 np.array([g.freq_mhz for g in chunk]), tuple(g.rows for g in chunk),
                 np.array([g.row0 for g in chunk], dtype=np.int64),
                 np.array([g.n_rows for g in chunk], dtype=np.int64)))
@@ -245,7 +243,6 @@ def compute_layers_distributed(inputs, client, *, progress: bool = False,
     earliest not yet merged (:func:`results_in_order`); ``on_merged(n_merged, n_batches)`` is
     called after each batch is merged.
     """
-    import_distributed()
     plan = plan_fold(inputs, operator_grids, band_rows)
     state = plan.state
     batches = batches_of(plan, batch_rows)

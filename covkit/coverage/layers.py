@@ -429,6 +429,15 @@ class _Fold:
             self.failed.append(exc)
             self.ready.notify_all()
 
+    def bands_of(self, row0: int, n_rows: int):
+        """``(band, first row, end row)`` of each band that rows ``row0 : row0 + n_rows``
+        reach, with the rows of that band among them (grid rows)."""
+        b = row0 // self.band_rows
+        while b * self.band_rows < row0 + n_rows:
+            yield (b, max(row0, b * self.band_rows),
+                   min(row0 + n_rows, (b + 1) * self.band_rows))
+            b += 1
+
     def band(self, b: int) -> Accumulators:
         acc = self.bands.get(b)
         if acc is None:
@@ -447,14 +456,10 @@ class _Fold:
         r0 = int(win.row0)
         nr = win.loss_db.shape[0]
         self.pixel_evaluations += int(np.isfinite(win.loss_db).sum())
-        b = r0 // self.band_rows
-        while b * self.band_rows < r0 + nr:
-            a = max(r0, b * self.band_rows) - r0
-            z = min(r0 + nr, (b + 1) * self.band_rows) - r0
-            part = LossWindow(win.loss_db[a:z], r0 + a, int(win.col0))
+        for b, lo, hi in self.bands_of(r0, nr):
+            part = LossWindow(win.loss_db[lo - r0:hi - r0], lo, int(win.col0))
             self.fold.fold(part, x, y, height, g.freq_mhz, sectors, self.band(b),
                            acc_row0=b * self.band_rows, n_threads=1)
-            b += 1
 
     def merge_part(self, n_folded: int, row0: int, part: Accumulators,
                    pixel_evaluations: int) -> list[int]:
@@ -462,11 +467,7 @@ class _Fold:
         full width: :func:`covkit.coverage.radio.merge_fold`), into the bands they reach; the
         groups up to ``n_folded`` are then folded. Returns the bands that can be closed (the
         caller closes them with :meth:`close`)."""
-        nr = part.best_dbm.shape[0]
-        b = row0 // self.band_rows
-        while b * self.band_rows < row0 + nr:
-            lo = max(row0, b * self.band_rows)
-            hi = min(row0 + nr, (b + 1) * self.band_rows)
+        for b, lo, hi in self.bands_of(row0, part.best_dbm.shape[0]):
             acc = self.band(b)
             a, z = lo - b * self.band_rows, hi - b * self.band_rows
             pa, pz = lo - row0, hi - row0
@@ -475,7 +476,6 @@ class _Fold:
                          part.best_dbm[pa:pz], part.second_dbm[pa:pz], part.server[pa:pz],
                          part.op_best_dbm[:, pa:pz], part.op_server[:, pa:pz],
                          part.layer_mw[:, pa:pz])
-            b += 1
         self.pixel_evaluations += int(pixel_evaluations)
         self.folded = n_folded
         return self.closable()

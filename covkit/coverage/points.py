@@ -64,6 +64,7 @@ def point_rsrp(inputs, x_m, y_m, operator) -> pd.DataFrame:
     site_lat = st.groupby("site_index")["lat"].first()
     ground = np.array([bilinear_height_m(fold.dem_m, fold.affine6, x[i], y[i])
                        for i in range(n)])
+    cal_class = [fold.cal_class_at(x[i], y[i]) for i in range(n)]  # one-cell grids
     best = np.full((n, 1, 1), -np.inf, np.float32)
     second = np.full((n, 1, 1), -np.inf, np.float32)
     server = np.full((n, 1, 1), -1, np.int32)
@@ -101,7 +102,7 @@ def point_rsrp(inputs, x_m, y_m, operator) -> pd.DataFrame:
             before = best[i, 0, 0]
             reduce_site_window(np.array([[loss[j]]]), 0, 0, np.array([[ground[i]]]), affine6,
                                sx, sy, tx_amsl, fold.rx_height_agl_m, fold.ae_m, float(freq),
-                               clutter, fold.building, fold.cal_class_at(x[i], y[i]),
+                               clutter, fold.building, cal_class[i],
                                fold.cal_offset_db, fold.cal_slope_db, *args, best[i],
                                second[i], server[i], op_best[i], op_server[i], layer_mw[i])
             if best[i, 0, 0] > before:
