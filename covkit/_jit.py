@@ -99,6 +99,14 @@ if _IN_TREE is not None and _CACHE_IMPL is not None:
     if _PackageSourceLocator not in _CACHE_IMPL._locator_classes:
         _CACHE_IMPL._locator_classes.insert(0, _PackageSourceLocator)
 
+def cache_location() -> str:
+    """Where the compiled kernels are cached: ``NUMBA_CACHE_DIR`` when set, else the
+    ``__pycache__`` folders beside covkit's sources."""
+    if _numba_config.CACHE_DIR:
+        return str(_numba_config.CACHE_DIR)
+    return str(PACKAGE_DIR / "**" / "__pycache__")
+
+
 COMPILE_NOTICE_ENV = "COVKIT_COMPILE_NOTICE"
 """Set (to anything but ``""`` / ``"0"``) to print :data:`COMPILE_NOTICE` on stderr when a
 covkit kernel is first compiled in a process (a cache miss). The command line sets it while
@@ -108,19 +116,27 @@ of CPU on this project's 2-core machine), and must not look hung."""
 COMPILE_NOTICE = ("compiling the propagation and coverage kernels (first run after an install "
                   "or update only; later runs load them from the cache)...")
 
-_NOTICE = {"shown": False}
+_NOTICE = {"shown": False, "compiled": 0}
+
+
+def covkit_compilations() -> int:
+    """covkit kernels compiled in this process so far (cache misses; a kernel called from
+    another is counted too). 0 after a run means the whole run came from the cache."""
+    return _NOTICE["compiled"]
 
 
 class _CompileNotice(_numba_event.Listener):
     """Numba ``numba:compile`` listener: fires on a cache miss only (cache loads happen
-    before the event), so a warm run prints nothing."""
+    before the event), so a warm run prints nothing. Counts covkit's compilations
+    (:func:`covkit_compilations`)."""
 
     def on_start(self, event):
-        if _NOTICE["shown"] or os.environ.get(COMPILE_NOTICE_ENV, "") in ("", "0"):
-            return
         dispatcher = (event.data or {}).get("dispatcher")
         module = getattr(getattr(dispatcher, "py_func", None), "__module__", "") or ""
         if not module.startswith("covkit."):
+            return
+        _NOTICE["compiled"] += 1
+        if _NOTICE["shown"] or os.environ.get(COMPILE_NOTICE_ENV, "") in ("", "0"):
             return
         _NOTICE["shown"] = True
         try:

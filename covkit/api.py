@@ -17,13 +17,14 @@ thin layer over this module.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from covkit import maps, report
+from covkit import _jit, maps, report
 from covkit import runfolder as F
 from covkit.config import Scenario, load_scenario, schema_markdown
 from covkit.coverage import budget as B
@@ -82,6 +83,7 @@ __all__ = [
     "measurement_offsets",
     "path_loss",
     "point_losses",
+    "precompile",
     "propose_sites",
     "remote_rows",
     "run",
@@ -100,6 +102,54 @@ __all__ = [
 
 write_map = maps.write_map
 write_report = report.write_report
+
+PRECOMPILE_RESOLUTION_M = 500.0
+"""Grid of the demo run :func:`precompile` makes: the kernels' argument types do not depend on
+the resolution, and at 500 m the run itself takes a fraction of the compile time."""
+
+
+def precompile(*, progress: bool = False) -> dict:
+    """Compile every kernel a first demo, ``covkit run`` / ``sites`` on a scenario like it and
+    single ``covkit pathloss`` links use, into Numba's cache (or check that they are there).
+
+    A first run after an install otherwise spends some seconds of CPU compiling (the demo:
+    about 15-20 s on a 2-core laptop). ``pip install -e .`` runs this at install time (the
+    build backend in ``build_backend/``); after a plain wheel install, or with
+    ``NUMBA_CACHE_DIR`` set to a new folder, run ``covkit precompile`` once.
+
+    It runs the demo scenario at :data:`PRECOMPILE_RESOLUTION_M` with site proposals (no map
+    or report: they hold no kernel) in a temporary folder, synthetic measurements on it (the
+    exact point predictions of ``verify`` and ``calibrate``), then one link of each path-loss
+    model.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (wall), ``compiled`` (covkit kernels compiled now; 0 when the cache held
+        them all) and ``cache`` (``__pycache__`` beside the sources, or ``NUMBA_CACHE_DIR``).
+    """
+    t0 = time.perf_counter()
+    n0 = _jit.covkit_compilations()
+    with tempfile.TemporaryDirectory(prefix="covkit-precompile-") as tmp:
+        scenario = load_scenario(write_demo(Path(tmp) / "scenario"))
+        scenario = replace(scenario, scenario=replace(
+            scenario.scenario, resolution_m=PRECOMPILE_RESOLUTION_M))
+        inputs = load_inputs(scenario)
+        run_study(inputs, Path(tmp) / "run", sites=True, map_and_report=False,
+                  progress=progress)
+        # exact point predictions (covkit scenario measurements, verify, pathloss --scenario)
+        synthetic_measurements(inputs, n_route=20, n_random=20, n_routes=2)
+    profile = {"distance_km": np.linspace(0.0, 5.0, 51),
+               "height_m": 50.0 + 30.0 * np.sin(np.linspace(0.0, 6.0, 51))}
+    path_loss(3500.0, 30.0, 1.5, model="p1812", profile=profile)
+    for model, freq_mhz, tx_height_agl_m in (
+            ("fspl", 3500.0, 30.0), ("hata", 900.0, 30.0), ("cost231", 1800.0, 30.0),
+            ("38901-rma", 3500.0, 35.0), ("38901-uma", 3500.0, 25.0),
+            ("38901-umi", 3500.0, 10.0)):
+        path_loss(freq_mhz, tx_height_agl_m, 1.5, model=model, distance_m=1000.0)
+    return {"seconds": round(time.perf_counter() - t0, 3),
+            "compiled": _jit.covkit_compilations() - n0,
+            "cache": _jit.cache_location()}
 
 
 def _inputs_of(scenario_or_inputs) -> Inputs:
