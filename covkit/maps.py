@@ -584,6 +584,10 @@ _CSS = """
     overflow-wrap: anywhere; }
   .covkit-legend { margin: 4px 0 2px 0; }
   .covkit-legend svg { display: block; }
+  .covkit-classes { font-size: 12px; }
+  .covkit-classes .caption { font-weight: 600; margin-bottom: 2px; }
+  .covkit-classes .swatch { display: inline-block; width: 12px; height: 12px;
+    border-radius: 6px; margin-right: 6px; vertical-align: -2px; border: 1px solid #555; }
   .covkit-hint { color: #555; font-size: 11px; margin-top: 6px; }
   .covkit-query { font-size: 12px; }
   .covkit-proposed div { width: 22px; height: 22px; border-radius: 11px; background: #ffd400;
@@ -653,6 +657,73 @@ _LEGEND_JS = """{% macro script(this, kwargs) %}
   {% endif %}
 })();
 {% endmacro %}"""
+
+
+# A legend of colour classes (swatch and label per class) in the side panel, shown only while
+# its layer is on the map, as the colour-scale legends are.
+_CLASS_LEGEND_JS = """{% macro script(this, kwargs) %}
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var box = document.createElement('div');
+  box.className = 'legend covkit-legend covkit-classes';
+  box.setAttribute('data-layer', {{ this.layer_title|tojson }});
+  var caption = document.createElement('div');
+  caption.className = 'caption';
+  caption.textContent = {{ this.caption|tojson }};
+  box.appendChild(caption);
+  {{ this.classes|tojson }}.forEach(function (c) {
+    var row = document.createElement('div');
+    var swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = c[0];
+    row.appendChild(swatch);
+    row.appendChild(document.createTextNode(c[1]));
+    box.appendChild(row);
+  });
+  (document.getElementById('covkit-legends') || document.body).appendChild(box);
+  var layer = {{ this.layer.get_name() }};
+  var sync = function () { box.style.display = map.hasLayer(layer) ? '' : 'none'; };
+  map.on('overlayadd overlayremove layeradd layerremove', sync);
+  sync();
+})();
+{% endmacro %}"""
+
+
+@functools.cache
+def _class_legend_class():
+    """A legend of colour classes tied to a layer (see ``_CLASS_LEGEND_JS``); defined on
+    first use because branca is imported lazily."""
+    from branca.element import MacroElement, Template
+
+    class ClassLegend(MacroElement):
+        _template = Template(_CLASS_LEGEND_JS)
+
+        def __init__(self, classes, *, caption, layer, layer_title=""):
+            super().__init__()
+            self._name = "ClassLegend"
+            self.classes = [[str(colour), str(label)] for colour, label in classes]
+            self.caption = str(caption)
+            self.layer = layer
+            self.layer_title = str(layer_title)
+
+    return ClassLegend
+
+
+def error_class_labels() -> list[tuple[str, str]]:
+    """(colour, label) of each class of :data:`ERROR_CLASSES_DB` and of the grey points
+    without a prediction, as the test-point legend lists them."""
+    out, lower = [], None
+    for upper, colour in ERROR_CLASSES_DB:
+        if lower is None:
+            label = f"below {upper:g} dB"
+        elif np.isinf(upper):
+            label = f"{lower:g} dB and above"
+        else:
+            label = f"{lower:g} to {upper:g} dB"
+        out.append((colour, label))
+        lower = upper
+    out.append(("#888888", "no prediction"))
+    return out
 
 
 @functools.cache
@@ -1311,8 +1382,10 @@ def _add_measurements(fmap, points, bounds: list) -> None:
 
     pts = _wgs84(points, "measurements")
     pts = pts[pts.geometry.notna() & ~pts.geometry.is_empty]
-    group = folium.FeatureGroup(name=_esc(f"Test points ({len(pts):,}; colour: predicted - "
-                                          "measured)")).add_to(fmap)
+    title = f"Test points ({len(pts):,}; colour: predicted - measured)"
+    group = folium.FeatureGroup(name=_esc(title)).add_to(fmap)
+    _class_legend_class()(error_class_labels(), caption="Test points: predicted - measured "
+                          "RSRP", layer=group, layer_title=title).add_to(fmap)
     tips = [(c, label, unit) for c, label, unit in MEASUREMENT_TIPS if c in pts.columns]
     for _, row in pts.iterrows():
         rows = []

@@ -134,9 +134,23 @@ def test_the_verify_map_renders_with_its_layers_and_no_script_error(demo, tmp_pa
     report = bc.inspect_page(out / VERIFY_MAP, evaluate=(
         "{control: Array.from(document.querySelectorAll('.leaflet-control-layers label'))"
         ".map(e => e.textContent.trim()), "
-        "hexagons: document.querySelectorAll('path.covkit-challenge').length}"))
+        "hexagons: document.querySelectorAll('path.covkit-challenge').length, "
+        "legend: (function () {"
+        "  var box = document.querySelector('.covkit-classes');"
+        "  if (!box) { return null; }"
+        "  var shown = box.style.display;"
+        "  var input = Array.from(document.querySelectorAll('.leaflet-control-layers label'))"
+        "    .filter(e => e.textContent.indexOf('Test points') >= 0)[0]"
+        "    .querySelector('input');"
+        "  input.click();"
+        "  return {text: box.textContent, shown: shown, after_off: box.style.display};"
+        "})()}"))
     assert report["leaflet"] and report["js_errors"] == [], report["js_errors"]
     assert report["failed_loads"] == [] and bc.external_urls(report) == []
     labels = " | ".join(report["evaluated"]["control"])
     assert "Test points (21" in labels and "Challenge hexagons" in labels, labels
     assert report["evaluated"]["hexagons"] == 1
+    legend = report["evaluated"]["legend"]  # the error colours, shown while the layer is on
+    assert legend is not None and legend["shown"] == "" and legend["after_off"] == "none"
+    for label in ("below -6 dB", "-2 to 2 dB", "6 dB and above", "no prediction"):
+        assert label in legend["text"], legend["text"]
