@@ -115,10 +115,12 @@ def _scenario_of(scenario) -> Scenario:
         load_scenario(scenario)
 
 
-def check_budget(scenario_or_inputs, *, allow_large: bool = False):
+def check_budget(scenario_or_inputs, *, allow_large: bool = False,
+                 operator_grids: bool = False):
     """Estimate a coverage run's peak memory and time and refuse it when it cannot fit
     (:mod:`covkit.coverage.budget`): before its inputs are loaded when given a scenario (the
     grid from the bounds or the DEMs' headers, the stations table; no DEM data is read).
+    ``operator_grids``: the run keeps its per-operator grids (as :func:`verify` does).
 
     Returns
     -------
@@ -133,11 +135,12 @@ def check_budget(scenario_or_inputs, *, allow_large: bool = False):
         the option that lets the run go ahead.
     """
     if isinstance(scenario_or_inputs, Inputs):
-        subject, estimate = scenario_or_inputs, B.estimate_inputs(scenario_or_inputs)
+        subject = scenario_or_inputs
+        estimate = B.estimate_inputs(subject, operator_grids=operator_grids)
         path = subject.scenario.path
     else:
         subject = _scenario_of(scenario_or_inputs)
-        estimate, path = B.plan_run(subject), subject.path
+        estimate, path = B.plan_run(subject, operator_grids=operator_grids), subject.path
     B.check_budget(estimate, B.available_memory_bytes(), allow_large,
                    held_bytes=B.resident_bytes(), file=path)
     return subject, estimate
@@ -246,7 +249,7 @@ def check_inputs(scenario: Scenario | str | Path | dict, **inputs) -> Inputs:
 
 def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
         out_dir: str | Path | None = None, progress: bool = False,
-        allow_large: bool = False, client=None) -> CoverageResult:
+        allow_large: bool = False, client=None, operator_grids: bool = False) -> CoverageResult:
     """Coverage layers and regulator KPIs of a scenario.
 
     Parameters
@@ -264,6 +267,11 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
         Run the path loss and the fold of the sites on the workers of this Dask cluster
         (``pip install 'covkit[dask]'``; :func:`dask_client` connects to an address or starts
         a local cluster). The result is the one of a run on this machine.
+    operator_grids : bool
+        Keep the best RSRP and the coverage of each operator on the whole grid
+        (``rsrp_best_by_operator_dbm``, ``covered_by_operator``: 5 bytes per cell and
+        operator more). By default they are not held: the KPIs are summed band by band as the
+        fold goes, and ``covered_by_operator`` is computed on first access.
 
     Returns
     -------
@@ -277,8 +285,10 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
         The run cannot fit in memory (and ``allow_large`` is False).
     """
     t0 = time.perf_counter()
-    subject, estimate = check_budget(scenario_or_inputs, allow_large=allow_large)
-    result = run_coverage(_inputs_of(subject), progress=progress, started_s=t0, client=client)
+    subject, estimate = check_budget(scenario_or_inputs, allow_large=allow_large,
+                                     operator_grids=operator_grids)
+    result = run_coverage(_inputs_of(subject), progress=progress, started_s=t0, client=client,
+                          operator_grids=operator_grids)
     if estimate is not None:  # beside run_seconds in kpi_summary.json
         result.summary["run_estimate"] = estimate.to_dict()
     if out_dir is not None:
@@ -567,7 +577,7 @@ def _measured_run(scenario_or_result, measurements, progress: bool, allow_large:
     result = scenario_or_result
     if not isinstance(result, CoverageResult):
         t0 = time.perf_counter()
-        subject, _ = check_budget(result, allow_large=allow_large)
+        subject, _ = check_budget(result, allow_large=allow_large, operator_grids=True)
         inputs = _inputs_of(subject)
         table = load_measurements(inputs, measurements)  # refuse a bad file before running
         result = run_coverage(inputs, progress=progress, started_s=t0, operator_grids=True,

@@ -21,6 +21,7 @@ import pandas as pd
 from covkit._jit import thread_count
 from covkit.config import Scenario
 from covkit.coverage import radio as R
+from covkit.coverage.tally import COVERED, CoverageSums, covered_key, tier_key
 from covkit.data.loaders import warn
 from covkit.data.measurements import CLASS_NAMES, terrain_class_grid
 from covkit.errors import CovkitInputError
@@ -625,7 +626,7 @@ def plan_fold(inputs, operator_grids: bool = False, band_rows: int | None = None
     groups = _site_frequency_groups(inputs, fold)
     window_rows = max([g.n_rows for g in groups], default=0)
     band_rows = max(window_rows, 1, BAND_ROWS_MIN if band_rows is None else int(band_rows))
-    coverage = _BandCoverage(inputs, operators, sec_layer)
+    coverage = _BandCoverage(inputs, operators, sec_layer, operator_grids)
     state = _Fold(inputs, fold, all_sectors, groups, len(operators), len(layers), band_rows,
                   coverage, operator_grids)
     return FoldPlan(fold, all_sectors, groups, lat, state, operators, layers, sec_layer)
@@ -642,8 +643,12 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
     for every thread count. The per-operator and per-layer grids of the fold are held for bands
     of rows only: a band is turned into its rows of the coverage layers
     (:class:`CoverageLayers`) and dropped as soon as no group still to fold reaches it.
+    Each band also adds its people sums of every KPI (``CoverageLayers.sums``), so no
+    per-operator or per-tier coverage grid is held for the whole grid by default.
     ``operator_grids=True`` also keeps the best RSRP per operator on the whole grid
-    (``RadioLayers.op_best_dbm``). ``band_rows``: the height of a band (default and least:
+    (``RadioLayers.op_best_dbm``) and the coverage per operator and speed tier
+    (``CoverageLayers.covered_by_operator``, ``tier_covered``, ``tier_covered_by_operator``).
+    ``band_rows``: the height of a band (default and least:
     :data:`BAND_ROWS_MIN` or one footprint window, whichever is more); the results do not
     depend on it.
     """
@@ -700,6 +705,17 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
 
 @dataclass
 class CoverageLayers:
+    """The coverage layers on the whole grid and the people sums of the KPIs.
+
+    ``sinr_db``, ``coverage_probability`` (float32), ``covered`` (bool, any operator) and
+    ``throughput_dl_mbps`` (float32, best over operators; None without throughput) on the whole
+    grid; ``sums``: the people sums of every KPI (:class:`~covkit.coverage.tally.CoverageSums`,
+    added band by band). ``covered_by_operator`` (operator -> bool grid), ``tier_covered``
+    (tier -> bool grid, any operator) and ``tier_covered_by_operator`` (operator -> tier ->
+    bool grid) only when the fold was asked for per-operator grids
+    (``compute_layers(..., operator_grids=True)``); else empty: the KPIs need only ``sums``.
+    """
+
     sinr_db: np.ndarray
     coverage_probability: np.ndarray
     covered: np.ndarray
@@ -708,6 +724,7 @@ class CoverageLayers:
     tier_covered: dict[str, np.ndarray]
     tier_covered_by_operator: dict[str, dict[str, np.ndarray]]
     required_median_dbm: float
+    sums: CoverageSums | None = None
 
 
 def tier_name(dl_mbps: float, ul_mbps: float) -> str:
@@ -716,16 +733,20 @@ def tier_name(dl_mbps: float, ul_mbps: float) -> str:
 
 
 class _BandCoverage:
-    """SINR, coverage probability, covered (any operator and per operator), throughput and
-    speed tiers on the whole grid, filled band by band from the fold's grids of that band.
+    """SINR, coverage probability, covered (any operator), throughput on the whole grid, filled
+    band by band from the fold's grids of that band, and each band's people sums of the KPIs
+    (:class:`~covkit.coverage.tally.CoverageSums`: covered by any operator and by each,
+    speed tiers of any operator and of each).
 
     A pixel is covered by an operator when its best RSRP reaches the median the location
     probability requires (threshold + z sigma) and, when ``coverage.sinr_threshold_db`` is
     set, the SINR of that best server reaches it too. Covered by any operator = covered by at
-    least one operator.
+    least one operator. The per-operator and per-tier coverage is held for the band only,
+    unless ``operator_grids`` (then also on the whole grid, as :class:`CoverageLayers` says).
     """
 
-    def __init__(self, inputs, operators: list[str], sec_layer: np.ndarray):
+    def __init__(self, inputs, operators: list[str], sec_layer: np.ndarray,
+                 operator_grids: bool = False):
         sc = inputs.scenario
         cov = self.cov = sc.coverage
         p = sc.propagation
@@ -743,17 +764,20 @@ class _BandCoverage:
         self.bw = st["bandwidth_mhz"].to_numpy(dtype=np.float64)
         self.max_eff = np.array([R.SHANNON_MAX_BPS_HZ[t] for t in tech])
         self.overhead = np.array([R.DL_OVERHEAD[t] for t in tech])
-        self.tiers = [tier_name(d, u) for d, u in R.SPEED_TIERS_MBPS]
+        self.tiers = [tier_name(d, u) for d, u in R.SPEED_TIERS_MBPS] if self.throughput \
+            else []
         shape = inputs.grid.shape
         self.sinr_db = np.full(shape, np.nan, np.float32)
         self.probability = np.full(shape, np.nan, np.float32)
         self.covered = np.zeros(shape, dtype=bool)
-        self.by_op = {op: np.zeros(shape, dtype=bool) for op in operators}
         self.thr_best = np.full(shape, np.nan, np.float32) if self.throughput else None
-        self.tier_any = {t: np.zeros(shape, dtype=bool) for t in self.tiers} \
-            if self.throughput else {}
-        self.tier_op = {op: {t: np.zeros(shape, dtype=bool) for t in self.tiers}
-                        for op in operators} if self.throughput else {}
+        self.sums = CoverageSums(inputs, operators, self.tiers)
+        self.operator_grids = bool(operator_grids)
+        if self.operator_grids:
+            self.by_op = {op: np.zeros(shape, dtype=bool) for op in operators}
+            self.tier_any = {t: np.zeros(shape, dtype=bool) for t in self.tiers}
+            self.tier_op = {op: {t: np.zeros(shape, dtype=bool) for t in self.tiers}
+                            for op in operators} if self.throughput else {}
 
     def _sinr(self, best, server, layer_mw):
         out = np.empty(best.shape, dtype=np.float32)
@@ -769,29 +793,50 @@ class _BandCoverage:
 
     def add_band(self, r0: int, r1: int, acc: Accumulators) -> None:
         """Rows ``r0:r1`` of every layer from the fold grids of that band (NaN, not -inf,
-        where nothing arrived)."""
+        where nothing arrived), and the band's people sums."""
         rows = slice(r0, r1)
+        shape = acc.best_dbm.shape
         self.sinr_db[rows] = self._sinr(acc.best_dbm, acc.server, acc.layer_mw)
         self.probability[rows] = R.coverage_probability(acc.best_dbm,
                                                         self.cov.rsrp_threshold_dbm,
                                                         self.sigma_db)
+        covered = np.zeros(shape, dtype=bool)
+        masks = {COVERED: covered}
+        tier_any = {name: np.zeros(shape, dtype=bool) for name in self.tiers}
+        masks.update({tier_key(name): g for name, g in tier_any.items()})
+        thr = np.full(shape, np.nan, np.float32) if self.throughput else None
         for o, op in enumerate(self.operators):
             ob = acc.op_best_dbm[o]
             osrv = acc.op_server[o]
             s = self._sinr(ob, osrv, acc.layer_mw)
             c = self._covered(ob, s)
-            self.by_op[op][rows] = c
-            self.covered[rows] |= c
+            masks[covered_key(op)] = c
+            covered |= c
             if self.throughput:
                 t = np.empty(s.shape, dtype=np.float32)
                 R.throughput_kernel(s, osrv, self.bw, self.max_eff, self.overhead, t)
                 for (dl, _ul), name in zip(R.SPEED_TIERS_MBPS, self.tiers, strict=True):
                     with np.errstate(invalid="ignore"):
                         tc = c & (t >= dl)
-                    self.tier_op[op][name][rows] = tc
-                    self.tier_any[name][rows] |= tc
-                self.thr_best[rows] = np.fmax(self.thr_best[rows], t)
+                    masks[tier_key(name, op)] = tc
+                    tier_any[name] |= tc
+                thr = np.fmax(thr, t)
+        self.covered[rows] = covered
+        if self.throughput:
+            self.thr_best[rows] = thr
+        if self.operator_grids:
+            for op in self.operators:
+                self.by_op[op][rows] = masks[covered_key(op)]
+                for name in self.tiers:
+                    self.tier_op[op][name][rows] = masks[tier_key(name, op)]
+            for name in self.tiers:
+                self.tier_any[name][rows] = tier_any[name]
+        self.sums.add_band(r0, r1, masks)
 
     def layers(self) -> CoverageLayers:
-        return CoverageLayers(self.sinr_db, self.probability, self.covered, self.by_op,
-                              self.thr_best, self.tier_any, self.tier_op, self.req)
+        if self.operator_grids:
+            grids = (self.by_op, self.tier_any, self.tier_op)
+        else:
+            grids = ({}, {}, {})
+        return CoverageLayers(self.sinr_db, self.probability, self.covered, grids[0],
+                              self.thr_best, grids[1], grids[2], self.req, self.sums)

@@ -44,8 +44,10 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
         Compute the path loss and the fold of the sites on this Dask cluster's workers
         (:mod:`covkit.coverage.distributed`); default: the threads of this process.
     operator_grids : bool
-        Also keep the best RSRP of each operator on the whole grid
-        (``CoverageResult.rsrp_best_by_operator_dbm``; one float32 grid per operator more).
+        Also keep the best RSRP and the coverage of each operator on the whole grid
+        (``CoverageResult.rsrp_best_by_operator_dbm`` and ``covered_by_operator``: one
+        float32 and one bool grid per operator more). Without it the KPIs are the same
+        (summed band by band) and ``covered_by_operator`` is computed on first access.
 
     Returns
     -------
@@ -96,9 +98,10 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
         vdf, geometry=np.asarray(inputs.villages.gdf.geometry.values), crs=inputs.grid.crs)
     return CoverageResult(scenario, inputs.grid, radio.best_dbm, radio.second_dbm,
                           radio.server, layers.sinr_db, layers.coverage_probability,
-                          layers.covered, layers.covered_by_operator,
-                          layers.throughput_dl_mbps, townships, summary, inputs=inputs,
-                          villages=villages, rsrp_best_by_operator_dbm=None if
+                          layers.covered, layers.throughput_dl_mbps, townships, summary,
+                          inputs=inputs, villages=villages, rsrp_best_by_operator_dbm=None if
                           radio.op_best_dbm is None else dict(zip(radio.operators,
                                                                   radio.op_best_dbm,
-                                                                  strict=True)))
+                                                                  strict=True)),
+                          operator_covered=layers.covered_by_operator if operator_grids
+                          else None)
