@@ -215,3 +215,17 @@ def test_cli_calibrate_with_dask_fits_the_same(demo, tmp_path):
         fits[label] = json.loads((out / "calibration_summary.json").read_text())
     for key in ("offsets_db", "distance_slope_db_per_decade", "sigma_db", "n_per_class"):
         assert fits["one"][key] == fits["dask"][key], key
+
+
+def test_kpi_sums_the_same_as_one_machine(demo, client, local_layers):
+    """The KPI sums the Dask merge adds band by band, without per-operator grids: those of
+    one machine, bit for bit."""
+    radio, layers = D.compute_layers_distributed(demo[2], client, batch_rows=7)
+    assert layers.covered_by_operator == {} and radio.op_best_dbm is None
+    mine, theirs = local_layers[1].sums, layers.sums
+    for key in mine.national_keys:
+        np.testing.assert_array_equal(theirs.rows[key], mine.rows[key], err_msg=str(key))
+    for key in mine.township_keys:
+        np.testing.assert_array_equal(theirs.township(key), mine.township(key),
+                                      err_msg=str(key))
+    assert theirs.kept(("covered",)) > 0
