@@ -15,6 +15,7 @@ from covkit.config import Scenario
 from covkit.coverage.files import covered_u8, write_coverage
 from covkit.coverage.layers import compute_layers
 from covkit.data.grid import Grid
+from covkit.outputs import RowRaster
 
 _LAYERS = (
     # attribute, variable, long name, unit, nodata
@@ -29,9 +30,41 @@ _LAYERS = (
 )
 
 
+class _Raster:
+    """A raster attribute of :class:`CoverageResult`: the array of ``rasters``, or read on
+    first access from the file the run wrote its rows to band by band (``raster_files``), then
+    held in ``rasters``."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        value = obj.rasters.get(self.name)
+        if value is None and self.name in obj.raster_files:
+            value = obj.rasters[self.name] = obj.raster_files[self.name].read()
+        return value
+
+    def __set__(self, obj, value):
+        obj.rasters[self.name] = value
+
+
+RASTER_ATTRIBUTES = tuple(layer[0] for layer in _LAYERS)
+"""The raster attributes of :class:`CoverageResult` besides ``covered``."""
+
+
 @dataclass
 class CoverageResult:
     """Everything a coverage run produced.
+
+    A run with an output folder (``covkit run``, ``covkit.run(..., out_dir=...)``) writes the
+    rows of its rasters into the folder's files band by band as the fold goes and does not hold
+    them: each raster attribute (``rsrp_best_dbm`` ... ``throughput_dl_mbps``) is then read
+    from its file on first access (the staged file while the run's output set is still being
+    written, the COG in the run folder once it is committed; a later run into the same folder
+    replaces those files) and held from then on. A run without an output folder holds them
+    from the start. ``covered`` is always held.
 
     Attributes
     ----------
@@ -67,6 +100,12 @@ class CoverageResult:
     villages : GeoDataFrame or None
         Village mode (``inputs.villages``): one row per village, the columns of
         ``kpi_villages.csv`` and the polygon (working CRS).
+    rasters : dict of str -> 2-D array
+        The raster attributes held (:data:`RASTER_ATTRIBUTES`; ``throughput_dl_mbps`` None
+        without throughput).
+    raster_files : dict of str -> covkit.outputs.RowRaster
+        The files the run wrote its rasters to band by band (also ``covered``, as
+        ``covered.tif``); empty for a run without an output folder.
     rsrp_best_by_operator_dbm : dict of str -> 2-D float32 array, or None
         Best RSRP [dBm] of each operator's sectors (NaN: none within reach); only when the run
         was asked for it (``run_coverage(..., operator_grids=True)``, as ``covkit verify``
@@ -79,20 +118,23 @@ class CoverageResult:
 
     scenario: Scenario
     grid: Grid
-    rsrp_best_dbm: np.ndarray
-    rsrp_second_dbm: np.ndarray
-    best_server: np.ndarray
-    sinr_db: np.ndarray
-    coverage_probability: np.ndarray
     covered: np.ndarray
-    throughput_dl_mbps: np.ndarray | None
     townships: gpd.GeoDataFrame
     summary: dict
+    rasters: dict[str, np.ndarray | None] = field(default_factory=dict, repr=False)
+    raster_files: dict[str, RowRaster] = field(default_factory=dict, repr=False)
     files: list[Path] = field(default_factory=list)
     inputs: object = field(default=None, repr=False)
     villages: gpd.GeoDataFrame | None = None
     rsrp_best_by_operator_dbm: dict[str, np.ndarray] | None = field(default=None, repr=False)
     operator_covered: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    rsrp_best_dbm = _Raster()
+    rsrp_second_dbm = _Raster()
+    best_server = _Raster()
+    sinr_db = _Raster()
+    coverage_probability = _Raster()
+    throughput_dl_mbps = _Raster()
 
     @property
     def covered_by_operator(self) -> dict[str, np.ndarray]:
