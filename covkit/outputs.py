@@ -111,12 +111,18 @@ def _label(ds, tags: dict | None, description: str | None) -> None:
         ds.set_band_description(1, description)
 
 
+COG_CACHE_MB = 64
+"""GDAL's block cache while a COG is made [MB]: the source's and the COG's blocks beyond it are
+read again or written out rather than held (by default GDAL may cache 5 % of the machine's
+memory: a national raster's blocks whole, 1.2 x the raster more; measured the same speed)."""
+
+
 def _copy_cog(src, path: Path) -> None:
     """An open raster as a COG at ``path`` (DEFLATE, overviews, tiles of
     :func:`_cog_blocksize`; nearest resampling for integer rasters, average for floats)."""
     block = _cog_blocksize(src.shape)
     resampling = "NEAREST" if np.dtype(src.dtypes[0]).kind in "iub" else "AVERAGE"
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_CACHEMAX=COG_CACHE_MB):
         rio_copy(src, str(path), driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=block,
                  OVERVIEWS="IGNORE_EXISTING", RESAMPLING=resampling,
                  OVERVIEW_RESAMPLING=resampling, PREDICTOR="YES", BIGTIFF="IF_SAFER")
