@@ -125,7 +125,8 @@ class ZoneRowSums:
         return runs, idx, first, self.cell[idx] - r0 * self.width
 
     def band(self, runs: np.ndarray, first: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Each run's sum of ``values`` (one per pair of :meth:`band_pairs`)."""
+        """Each run's sum of ``values`` (one value per pair of :meth:`band_pairs`, run
+        after run; ``first``: each run's first position among them)."""
         if runs.size == 0:
             return np.zeros(0)
         return np.add.reduceat(values, first)
@@ -172,7 +173,6 @@ class CoverageSums:
         parts = tw.parts if tw.parts is not None else zone_parts_from_raster(tw.zone)
         self.tw_runs = ZoneRowSums(parts, len(tw.table), self.shape)
         villages = getattr(inputs, "villages", None)
-        self.villages = villages
         self.v_runs = None if villages is None else ZoneRowSums(villages.parts,
                                                                 len(villages.table),
                                                                 self.shape)
