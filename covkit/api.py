@@ -35,6 +35,7 @@ from covkit.coverage import sites
 from covkit.coverage import verify as VF
 from covkit.coverage.fieldsim import SyntheticMeasurements, offsets_from_text
 from covkit.coverage.fieldsim import synthetic_measurements as generate_measurements
+from covkit.coverage.files import COVERAGE_SET
 from covkit.coverage.layers import engine_settings
 from covkit.coverage.result import CoverageResult
 from covkit.coverage.run import run_coverage
@@ -165,10 +166,13 @@ def _scenario_of(scenario) -> Scenario:
         load_scenario(scenario)
 
 
-def check_budget(scenario_or_inputs, *, allow_large: bool = False):
+def check_budget(scenario_or_inputs, *, allow_large: bool = False,
+                 operator_grids: bool = False, streamed: bool = False):
     """Estimate a coverage run's peak memory and time and refuse it when it cannot fit
     (:mod:`covkit.coverage.budget`): before its inputs are loaded when given a scenario (the
     grid from the bounds or the DEMs' headers, the stations table; no DEM data is read).
+    ``operator_grids``: the run keeps its per-operator grids (as :func:`verify` does);
+    ``streamed``: it writes its rasters band by band into an output folder.
 
     Returns
     -------
@@ -183,11 +187,13 @@ def check_budget(scenario_or_inputs, *, allow_large: bool = False):
         the option that lets the run go ahead.
     """
     if isinstance(scenario_or_inputs, Inputs):
-        subject, estimate = scenario_or_inputs, B.estimate_inputs(scenario_or_inputs)
+        subject = scenario_or_inputs
+        estimate = B.estimate_inputs(subject, operator_grids=operator_grids, streamed=streamed)
         path = subject.scenario.path
     else:
         subject = _scenario_of(scenario_or_inputs)
-        estimate, path = B.plan_run(subject), subject.path
+        estimate = B.plan_run(subject, operator_grids=operator_grids, streamed=streamed)
+        path = subject.path
     B.check_budget(estimate, B.available_memory_bytes(), allow_large,
                    held_bytes=B.resident_bytes(), file=path)
     return subject, estimate
@@ -296,7 +302,7 @@ def check_inputs(scenario: Scenario | str | Path | dict, **inputs) -> Inputs:
 
 def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
         out_dir: str | Path | None = None, progress: bool = False,
-        allow_large: bool = False, client=None) -> CoverageResult:
+        allow_large: bool = False, client=None, operator_grids: bool = False) -> CoverageResult:
     """Coverage layers and regulator KPIs of a scenario.
 
     Parameters
@@ -304,7 +310,9 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
     scenario_or_inputs : Scenario, Inputs, dict or path to a scenario TOML file
         A scenario (its input files are loaded) or inputs from :func:`load_inputs`.
     out_dir : path, optional
-        Also write the run folder's coverage files there (:meth:`CoverageResult.write`).
+        Also write the run folder's coverage files there (:meth:`CoverageResult.write`): the
+        rasters' rows as the fold goes, so they are not held in memory (the result reads them
+        back from the folder on first access).
     progress : bool
         Show a progress bar over sites on stderr.
     allow_large : bool
@@ -314,6 +322,11 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
         Run the path loss and the fold of the sites on the workers of this Dask cluster
         (``pip install 'covkit[dask]'``; :func:`dask_client` connects to an address or starts
         a local cluster). The result is the one of a run on this machine.
+    operator_grids : bool
+        Keep the best RSRP and the coverage of each operator on the whole grid
+        (``rsrp_best_by_operator_dbm``, ``covered_by_operator``: 5 bytes per cell and
+        operator more). By default they are not held: the KPIs are summed band by band as the
+        fold goes, and ``covered_by_operator`` is computed on first access.
 
     Returns
     -------
@@ -327,12 +340,23 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
         The run cannot fit in memory (and ``allow_large`` is False).
     """
     t0 = time.perf_counter()
-    subject, estimate = check_budget(scenario_or_inputs, allow_large=allow_large)
-    result = run_coverage(_inputs_of(subject), progress=progress, started_s=t0, client=client)
-    if estimate is not None:  # beside run_seconds in kpi_summary.json
-        result.summary["run_estimate"] = estimate.to_dict()
-    if out_dir is not None:
-        result.write(out_dir)
+    subject, estimate = check_budget(scenario_or_inputs, allow_large=allow_large,
+                                     operator_grids=operator_grids,
+                                     streamed=out_dir is not None)
+    inputs = _inputs_of(subject)
+    if out_dir is None:
+        result = run_coverage(inputs, progress=progress, started_s=t0, client=client,
+                              operator_grids=operator_grids)
+        if estimate is not None:  # beside run_seconds in kpi_summary.json
+            result.summary["run_estimate"] = estimate.to_dict()
+        return result
+    # the rasters go into the folder's output set band by band as the fold goes
+    with RunCommit(out_dir, replaces=COVERAGE_SET) as commit:
+        result = run_coverage(inputs, progress=progress, started_s=t0, client=client,
+                              operator_grids=operator_grids, out=commit)
+        if estimate is not None:
+            result.summary["run_estimate"] = estimate.to_dict()
+        result.write(commit)
     return result
 
 
@@ -422,7 +446,7 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
     earlier complete set.
     """
     out = Path(out_dir)
-    subject, _ = check_budget(scenario_or_inputs, allow_large=allow_large)
+    subject, _ = check_budget(scenario_or_inputs, allow_large=allow_large, streamed=True)
     with RunCommit(out, replaces=RUN_SET, replace_previous=True,
                    tidy_new_folder=True) as commit:  # the lock first
         t0 = time.perf_counter()
@@ -430,8 +454,9 @@ def run_study(scenario_or_inputs, out_dir: str | Path, *, sites: bool = False,
         if sites:  # refuse bad overrides before the coverage run
             with_overrides(inputs.scenario, budget_sites, method)
         t_inputs = time.perf_counter() - t0
-        coverage = run(inputs, progress=progress, allow_large=True,  # checked above
-                       client=client)
+        coverage = run_coverage(inputs, progress=progress, started_s=time.perf_counter(),
+                                client=client, out=commit)  # the budget is checked above
+        coverage.summary["run_estimate"] = B.estimate_inputs(inputs, streamed=True).to_dict()
         coverage.summary["timings_s"] = {"load_inputs": round(t_inputs, 3),
                                          **coverage.summary["timings_s"]}
         coverage.write(commit)
@@ -617,7 +642,7 @@ def _measured_run(scenario_or_result, measurements, progress: bool, allow_large:
     result = scenario_or_result
     if not isinstance(result, CoverageResult):
         t0 = time.perf_counter()
-        subject, _ = check_budget(result, allow_large=allow_large)
+        subject, _ = check_budget(result, allow_large=allow_large, operator_grids=True)
         inputs = _inputs_of(subject)
         table = load_measurements(inputs, measurements)  # refuse a bad file before running
         result = run_coverage(inputs, progress=progress, started_s=t0, operator_grids=True,

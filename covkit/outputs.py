@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import rasterio
+import rasterio.windows
 from rasterio.io import MemoryFile
 from rasterio.shutil import copy as rio_copy
 
@@ -97,26 +98,52 @@ def _cog_blocksize(shape: tuple[int, int]) -> int:
     return 16
 
 
-def _write_cog_to(path: Path, array: np.ndarray, grid, nodata, tags: dict | None = None,
+def _raster_profile(shape, dtype, grid, nodata) -> dict:
+    return {"driver": "GTiff", "height": int(shape[0]), "width": int(shape[1]), "count": 1,
+            "dtype": np.dtype(dtype).name, "crs": grid.crs, "transform": grid.transform,
+            "nodata": nodata}
+
+
+def _label(ds, tags: dict | None, description: str | None) -> None:
+    if tags:
+        ds.update_tags(**{k: str(v) for k, v in tags.items()})
+    if description:
+        ds.set_band_description(1, description)
+
+
+COG_CACHE_MB = 64
+"""GDAL's block cache while a COG is made [MB]: the source's and the COG's blocks beyond it are
+read again or written out rather than held (by default GDAL may cache 5 % of the machine's
+memory: a national raster's blocks whole, 1.2 x the raster more; measured the same speed)."""
+
+
+def _copy_cog(src, path: Path) -> None:
+    """An open raster as a COG at ``path`` (DEFLATE, overviews, tiles of
+    :func:`_cog_blocksize`; nearest resampling for integer rasters, average for floats)."""
+    block = _cog_blocksize(src.shape)
+    resampling = "NEAREST" if np.dtype(src.dtypes[0]).kind in "iub" else "AVERAGE"
+    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_CACHEMAX=COG_CACHE_MB):
+        rio_copy(src, str(path), driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=block,
+                 OVERVIEWS="IGNORE_EXISTING", RESAMPLING=resampling,
+                 OVERVIEW_RESAMPLING=resampling, PREDICTOR="YES", BIGTIFF="IF_SAFER")
+
+
+def _write_cog_to(path: Path, array, grid=None, nodata=None, tags: dict | None = None,
                   description: str | None = None) -> None:
+    """Write a COG at ``path``: of a whole array (on ``grid``, with ``nodata``, tags and band
+    description), or of the rows a :class:`RowRaster` has written (its own georeferencing,
+    tags and description)."""
+    if isinstance(array, RowRaster):
+        with rasterio.open(array.rows_path) as src:
+            _copy_cog(src, path)
+        return
     arr = np.asarray(array)
-    profile = {"driver": "GTiff", "height": arr.shape[0], "width": arr.shape[1], "count": 1,
-               "dtype": arr.dtype.name, "crs": grid.crs, "transform": grid.transform,
-               "nodata": nodata}
-    block = _cog_blocksize(arr.shape)
-    resampling = "NEAREST" if arr.dtype.kind in "iub" else "AVERAGE"
-    with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"), MemoryFile() as mem:
-        with mem.open(**profile) as ds:
+    with MemoryFile() as mem:
+        with mem.open(**_raster_profile(arr.shape, arr.dtype, grid, nodata)) as ds:
             ds.write(arr, 1)
-            if tags:
-                ds.update_tags(**{k: str(v) for k, v in tags.items()})
-            if description:
-                ds.set_band_description(1, description)
+            _label(ds, tags, description)
         with mem.open() as src:
-            rio_copy(src, str(path), driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=block,
-                     OVERVIEWS="IGNORE_EXISTING", RESAMPLING=resampling,
-                     OVERVIEW_RESAMPLING=resampling, PREDICTOR="YES",
-                     BIGTIFF="IF_SAFER")
+            _copy_cog(src, path)
 
 
 def _csv_float_text(values: np.ndarray) -> np.ndarray:
@@ -568,6 +595,75 @@ def repair_folder(out_dir: Path | str, *, _locked: bool = False) -> list[str]:
 # --- the commit ---------------------------------------------------------------------------
 
 
+class RowRaster:
+    """A raster of a run's output set written band of rows by band of rows as they are
+    computed, so the whole raster is never held in memory.
+
+    The rows go into an uncompressed, striped GeoTIFF hidden in the stage (opened for each
+    band, so GDAL keeps no block of it cached between bands); :meth:`finish` makes the COG
+    ``name`` of it (the same COG as :meth:`RunCommit.cog` of the whole array) and removes the
+    striped file. :meth:`read` reads the whole raster back from wherever it is: the striped
+    file, the staged COG or, once the set is committed, the COG in the run folder.
+
+    Parameters
+    ----------
+    commit : RunCommit
+    name : str
+        File name of the COG in the run folder.
+    grid : covkit.data.grid.Grid
+    dtype, nodata
+        Element type and nodata value.
+    tags, description
+        Dataset tags and band description, as for :meth:`RunCommit.cog`.
+    """
+
+    def __init__(self, commit: RunCommit, name: str, grid, dtype, nodata, tags=None,
+                 description=None):
+        if not _plain_name(name):
+            raise ValueError(f"not a plain file name: {name!r}")
+        self.commit = commit
+        self.name = name
+        self.shape = (int(grid.height), int(grid.width))
+        self.dtype = np.dtype(dtype)
+        self.rows_path = commit.stage / f".rows.{name}"
+        self.done = False
+        profile = _raster_profile(self.shape, self.dtype, grid, nodata)
+        with commit.writing(name), rasterio.open(self.rows_path, "w", **profile,
+                                                 tiled=False, SPARSE_OK="TRUE",
+                                                 BIGTIFF="IF_SAFER") as ds:
+            _label(ds, tags, description)
+
+    def write(self, row0: int, values: np.ndarray) -> None:
+        """Rows ``row0 : row0 + len(values)`` (the raster's full width)."""
+        values = np.asarray(values, dtype=self.dtype)
+        window = rasterio.windows.Window(0, int(row0), self.shape[1], values.shape[0])
+        with self.commit.writing(self.name), rasterio.open(self.rows_path, "r+") as ds:
+            ds.write(values, 1, window=window)
+
+    def finish(self) -> Path:
+        """Make the COG of the rows written (its place in the set comes now); returns its
+        final path in the run folder."""
+        with self.commit.writing(self.name):
+            _write_cog_to(self.commit.path(self.name), self)
+            _remove(self.rows_path)
+        self.done = True
+        return self.commit.out_dir / self.name
+
+    @property
+    def path(self) -> Path:
+        """Where the raster is now."""
+        if not self.done:
+            return self.rows_path
+        if self.commit.committed:
+            return self.commit.out_dir / self.name
+        return self.commit.stage / self.name
+
+    def read(self) -> np.ndarray:
+        """The whole raster (from :attr:`path`)."""
+        with rasterio.open(self.path) as src:
+            return src.read(1)
+
+
 class RunCommit:
     """The output set of one run: staged in a private folder, made visible at once.
 
@@ -654,6 +750,11 @@ class RunCommit:
         with self.writing(name):
             _write_cog_to(self.path(name), array, grid, nodata, tags, description)
         return self.out_dir / name
+
+    def row_raster(self, name, grid, dtype, nodata, tags=None, description=None) -> RowRaster:
+        """A raster of the set written band of rows by band of rows (:class:`RowRaster`);
+        it joins the set when :meth:`RowRaster.finish` makes it a COG."""
+        return RowRaster(self, name, grid, dtype, nodata, tags, description)
 
     def csv(self, name, df, codes: str = "plain") -> Path:
         with self.writing(name):

@@ -17,8 +17,10 @@ import pytest
 
 import covkit
 from covkit.coverage import distributed as D
+from covkit.coverage.files import StreamedRasters, covered_u8
 from covkit.coverage.layers import compute_layers, plan_fold
 from covkit.errors import CovkitError
+from covkit.outputs import RunCommit
 
 distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed "
                                                         "(pip install 'covkit[dask]')")
@@ -215,3 +217,38 @@ def test_cli_calibrate_with_dask_fits_the_same(demo, tmp_path):
         fits[label] = json.loads((out / "calibration_summary.json").read_text())
     for key in ("offsets_db", "distance_slope_db_per_decade", "sigma_db", "n_per_class"):
         assert fits["one"][key] == fits["dask"][key], key
+
+
+def test_kpi_sums_the_same_as_one_machine(demo, client, local_layers):
+    """The KPI sums the Dask merge adds band by band, without per-operator grids: those of
+    one machine, bit for bit."""
+    radio, layers = D.compute_layers_distributed(demo[2], client, batch_rows=7)
+    assert layers.covered_by_operator == {} and radio.op_best_dbm is None
+    mine, theirs = local_layers[1].sums, layers.sums
+    for key in mine.national_keys:
+        np.testing.assert_array_equal(theirs.rows[key], mine.rows[key], err_msg=str(key))
+    for key in mine.township_keys:
+        np.testing.assert_array_equal(theirs.township(key), mine.township(key),
+                                      err_msg=str(key))
+    assert theirs.kept(("covered",)) > 0
+
+
+def test_rasters_written_band_by_band_as_on_one_machine(demo, client, local_layers, tmp_path):
+    """The Dask merge hands the closed bands' rows to the files of a run folder
+    (covkit.coverage.files.StreamedRasters) as one machine does: the same values, no raster
+    held."""
+    radio_l, layers_l = local_layers
+    want = {"rsrp_best_dbm": radio_l.best_dbm, "rsrp_second_dbm": radio_l.second_dbm,
+            "best_server": radio_l.server,
+            "covered": covered_u8(layers_l.covered, np.isfinite(radio_l.best_dbm))}
+    with RunCommit(tmp_path / "out") as out:
+        rows = StreamedRasters(out, demo[2].grid, "s", throughput=True)
+        radio, layers = D.compute_layers_distributed(demo[2], client, batch_rows=7, rows=rows)
+        assert radio.best_dbm is None and layers.sinr_db is None
+        assert radio.cells_computed == int(np.isfinite(radio_l.best_dbm).sum())
+        for attr, grid in want.items():
+            np.testing.assert_array_equal(rows.files[attr].read(), grid, err_msg=attr)
+        sinr = rows.files["sinr_db"].read()
+        both = np.isfinite(layers_l.sinr_db)
+        np.testing.assert_array_equal(np.isfinite(sinr), both)
+        assert np.max(np.abs(sinr[both] - layers_l.sinr_db[both])) <= 1e-6

@@ -63,7 +63,12 @@ class MemoryTerm:
     per : str
         Multiplier: ``""`` (one), ``"operator"``, ``"layer"`` ((operator, frequency) layers),
         ``"tier"`` (speed tiers, with ``coverage.throughput = "shannon"``), ``"tier_operator"``,
-        ``"p1812"`` (1 when a P.1812 model is used, else 0), ``"thread"`` (the threads).
+        ``"p1812"`` (1 when a P.1812 model is used, else 0), ``"thread"`` (the threads);
+        ``"kept_operator"`` / ``"kept_tier"``: the operators / the speed tiers of any operator
+        and of each when the run keeps its per-operator grids (``operator_grids=True``, as
+        ``covkit verify`` does), else 0; ``"held"``: 1 when the run holds its result rasters
+        (no output folder), 0 when it writes them band by band into one (``streamed``);
+        ``"streamed"``: the reverse.
     extent : str
         ``"grid"``: every cell of the analysis grid; ``"band"``: the cells of the open bands of
         rows (:data:`OPEN_BANDS`, the whole grid width); ``"window"``: the cells of one site's
@@ -94,16 +99,19 @@ MEMORY_TERMS: tuple[MemoryTerm, ...] = (
     # reading the inputs
     MemoryTerm("DEM reprojection and population spread (transient, measured)", 28.0,
                phases=("load",)),
-    # the fold over sites (covkit.coverage.layers.compute_layers): whole-grid results
+    # the fold over sites (covkit.coverage.layers.compute_layers): whole-grid results (the
+    # coverage per operator and speed tier is made band by band, its KPI sums added as each
+    # band closes: covkit.coverage.tally)
     MemoryTerm("propagation DEM as float64 for the engine", 8.0, phases=("radio",)),
     MemoryTerm("best and second-best RSRP, best server (float32, float32, int32)", 12.0,
+               per="held", phases=_RUN),
+    MemoryTerm("SINR, coverage probability, throughput (float32 each)", 12.0, per="held",
                phases=_RUN),
-    MemoryTerm("SINR, coverage probability, throughput (float32 each)", 12.0, phases=_RUN),
     MemoryTerm("covered, any operator (bool)", 1.0, phases=_RUN),
-    MemoryTerm("covered per operator (bool)", 1.0, per="operator", phases=_RUN),
-    MemoryTerm("speed tiers covered, any operator (bool)", 1.0, per="tier", phases=_RUN),
-    MemoryTerm("speed tiers covered per operator (bool)", 1.0, per="tier_operator",
-               phases=_RUN),
+    MemoryTerm("kept per-operator grids (operator_grids): best RSRP, covered (float32, bool)",
+               5.0, per="kept_operator", phases=_RUN),
+    MemoryTerm("kept speed tiers covered (operator_grids), any operator and per operator "
+               "(bool)", 1.0, per="kept_tier", phases=_RUN),
     # ... and the fold grids of the open bands of rows
     MemoryTerm("open bands: best, second-best RSRP, server (float32, float32, int32)", 12.0,
                extent="band", phases=("radio",)),
@@ -114,9 +122,9 @@ MEMORY_TERMS: tuple[MemoryTerm, ...] = (
     MemoryTerm("footprint windows per thread: engine tables (float64, int64) and the windows "
                "waiting to be folded (float32)", 68.0, per="thread", extent="window",
                phases=("radio",)),
-    # KPIs (compute_kpis)
-    MemoryTerm("KPI sums: people x covered, where() temporaries (float64 x2, bool)", 17.0,
-               phases=("kpis",)),
+    # KPIs (compute_kpis; the coverage sums were added in the fold)
+    MemoryTerm("KPIs: people not computed, households near fibre (float64 temporaries, "
+               "bool)", 17.0, phases=("kpis",)),
     MemoryTerm("other NumPy temporaries (measured remainder)", 8.0, phases=("kpis",)),
 )
 """The memory model: bytes per cell of each thing a run holds, by stage. A term held for the
@@ -309,7 +317,8 @@ def window_shape(grid: Grid, radius_m: float) -> tuple[int, int]:
 
 def estimate_run(scenario: Scenario, grid: Grid, stations: StationsSummary, *,
                  threads: int | None = None, terms: tuple[MemoryTerm, ...] = MEMORY_TERMS,
-                 base_bytes: float = BASE_BYTES) -> RunEstimate:
+                 base_bytes: float = BASE_BYTES, operator_grids: bool = False,
+                 streamed: bool = False) -> RunEstimate:
     """Peak memory and time of a coverage run on ``grid`` with ``stations``.
 
     Parameters
@@ -323,6 +332,11 @@ def estimate_run(scenario: Scenario, grid: Grid, stations: StationsSummary, *,
         Threads of the path-loss engine (default: Numba's thread count).
     terms : tuple of MemoryTerm
         The memory model (default :data:`MEMORY_TERMS`).
+    operator_grids : bool
+        The run keeps its per-operator grids on the whole grid (``operator_grids=True``).
+    streamed : bool
+        The run writes its result rasters band by band into an output folder (``covkit run``,
+        ``covkit.run(..., out_dir=...)``) instead of holding them.
 
     Returns
     -------
@@ -339,9 +353,12 @@ def estimate_run(scenario: Scenario, grid: Grid, stations: StationsSummary, *,
     n_ops, n_layers = stations.n_operators, stations.n_layers
     tiers = SPEED_TIERS if scenario.coverage.throughput == "shannon" else 0
     models = set(stations.model) | set(scenario.propagation.models())
+    kept = 1 if operator_grids else 0
     count = {"": 1, "operator": n_ops, "layer": n_layers, "tier": tiers,
              "tier_operator": tiers * n_ops, "p1812": int("p1812" in models),
-             "thread": threads}
+             "thread": threads, "kept_operator": kept * n_ops,
+             "kept_tier": kept * tiers * (1 + n_ops), "held": 0 if streamed else 1,
+             "streamed": 1 if streamed else 0}
     phase_bytes: dict[str, float] = {}
     phase_terms: dict[str, list[tuple[str, float]]] = {}
     for phase in PHASES:
@@ -370,8 +387,8 @@ def estimate_run(scenario: Scenario, grid: Grid, stations: StationsSummary, *,
                        float(sum(s for _, s in time)), time, threads, phase_bytes, sector_px)
 
 
-def plan_run(scenario: Scenario, *, dem=None, stations=None,
-             threads: int | None = None) -> RunEstimate | None:
+def plan_run(scenario: Scenario, *, dem=None, stations=None, threads: int | None = None,
+             operator_grids: bool = False, streamed: bool = False) -> RunEstimate | None:
     """:func:`estimate_run` for a scenario before its inputs are loaded: the grid from
     ``scenario.bounds`` or the DEMs' extents (their headers only) and the stations table read
     and validated without terrain. ``dem`` / ``stations``: in-memory inputs or paths in place
@@ -388,14 +405,15 @@ def plan_run(scenario: Scenario, *, dem=None, stations=None,
         st = loaders.load_stations(stations, grid, None,
                                    outside_dem=scenario.inputs.stations_outside_dem)
     return estimate_run(scenario, grid, StationsSummary.from_stations(st, scenario),
-                        threads=threads)
+                        threads=threads, operator_grids=operator_grids, streamed=streamed)
 
 
-def estimate_inputs(inputs, *, threads: int | None = None) -> RunEstimate:
+def estimate_inputs(inputs, *, threads: int | None = None, operator_grids: bool = False,
+                    streamed: bool = False) -> RunEstimate:
     """:func:`estimate_run` for loaded inputs (:class:`covkit.data.inputs.Inputs`)."""
     return estimate_run(inputs.scenario, inputs.grid,
                         StationsSummary.from_stations(inputs.stations, inputs.scenario),
-                        threads=threads)
+                        threads=threads, operator_grids=operator_grids, streamed=streamed)
 
 
 def available_memory_bytes() -> float | None:

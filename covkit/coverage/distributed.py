@@ -235,15 +235,16 @@ def results_in_order(client, func, args_list, *, in_flight: int | None = None,
 def compute_layers_distributed(inputs, client, *, progress: bool = False,
                                operator_grids: bool = False, band_rows: int | None = None,
                                batch_rows: int | None = None, in_flight: int | None = None,
-                               on_merged=None) -> tuple[RadioLayers, CoverageLayers]:
+                               on_merged=None, rows=None) -> tuple[RadioLayers, CoverageLayers]:
     """:func:`covkit.coverage.layers.compute_layers` with the path loss and the fold of the
     sites on the workers of a ``distributed.Client``.
 
     ``batch_rows``: see :func:`batches_of`; ``in_flight``: batches submitted ahead of the
     earliest not yet merged (:func:`results_in_order`); ``on_merged(n_merged, n_batches)`` is
-    called after each batch is merged.
+    called after each batch is merged; ``rows``: where the closed bands' rows of the result
+    rasters go (see :func:`~covkit.coverage.layers.compute_layers`).
     """
-    plan = plan_fold(inputs, operator_grids, band_rows)
+    plan = plan_fold(inputs, operator_grids, band_rows, rows)
     state = plan.state
     batches = batches_of(plan, batch_rows)
     ctx = client.scatter(worker_context(plan), broadcast=True, hash=False)

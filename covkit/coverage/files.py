@@ -53,7 +53,7 @@ def provenance(inputs, radio, layers, run_warnings: list[str], method: dict,
                      "synthetic_sites": inputs.stations.synthetic_sites},
         "stations_synthetic": inputs.stations.synthetic_sites > 0,
         "models_by_band": models_by_band(scenario.propagation, inputs.stations.table),
-        "cells_computed": int(np.isfinite(radio.best_dbm).sum()),
+        "cells_computed": int(radio.cells_computed),
         "pixel_evaluations": int(radio.pixel_evaluations),
         "required_median_rsrp_dbm": layers.required_median_dbm,
         "warnings": run_warnings,
@@ -84,6 +84,54 @@ def covered_u8(covered: np.ndarray, computed: np.ndarray) -> np.ndarray:
     return np.where(computed, covered.astype(np.uint8), np.uint8(255))
 
 
+RASTERS = (
+    # attribute of the result, file, element type, nodata, what (the layer tag), unit
+    ("rsrp_best_dbm", F.RSRP_BEST, "float32", np.nan, "best RSRP over all sectors", "dBm"),
+    ("rsrp_second_dbm", F.RSRP_SECOND, "float32", np.nan, "second-best RSRP over all sectors",
+     "dBm"),
+    ("best_server", F.BEST_SERVER, "int32", -1,
+     "best server: 0-based row of the stations table (best_server.csv)", ""),
+    ("sinr_db", F.SINR, "float32", np.nan, "SINR of the best server", "dB"),
+    ("coverage_probability", F.COVERAGE_PROBABILITY, "float32", np.nan,
+     "P(best RSRP >= threshold) under log-normal shadowing", "0-1"),
+    ("covered", F.COVERED, "uint8", 255, "1 = covered by at least one operator, 0 = not", ""),
+    ("throughput_dl_mbps", F.THROUGHPUT_DL, "float32", np.nan,
+     "best downlink throughput over operators (attenuated Shannon)", "Mbit/s"),
+)
+"""The coverage rasters of a run folder, in the order they are written: the result's attribute
+(``covered`` as :func:`covered_u8`; ``throughput_dl_mbps`` only with throughput), file name,
+element type, nodata, the ``layer`` tag and the ``unit`` tag."""
+
+
+def raster_tags(scenario_name: str, what: str, unit: str) -> dict:
+    """The tags of a coverage raster."""
+    return {"scenario": scenario_name, "layer": what, "unit": unit, "producer": "covkit run"}
+
+
+class StreamedRasters:
+    """The ``rows`` sink of a fold (:func:`covkit.coverage.layers.compute_layers`) that writes
+    each closed band's rows of the coverage rasters (:data:`RASTERS`) into a run's output set
+    at once (:meth:`covkit.outputs.RunCommit.row_raster`), so that no float result raster is
+    held for the whole grid; ``files`` maps each attribute to its
+    :class:`~covkit.outputs.RowRaster` (made a COG by :func:`write_coverage`, read back by
+    :class:`covkit.coverage.result.CoverageResult` on first access).
+    """
+
+    def __init__(self, out: RunCommit, grid, scenario_name: str, throughput: bool):
+        self.files = {}
+        for attr, name, dtype, nodata, what, unit in RASTERS:
+            if attr == "throughput_dl_mbps" and not throughput:
+                continue
+            self.files[attr] = out.row_raster(name, grid, dtype, nodata,
+                                              raster_tags(scenario_name, what, unit), attr)
+
+    def put(self, r0: int, r1: int, rows: dict[str, np.ndarray]) -> None:
+        for attr, raster in self.files.items():
+            values = covered_u8(rows["covered"], np.isfinite(rows["rsrp_best_dbm"])) \
+                if attr == "covered" else rows[attr]
+            raster.write(r0, values)
+
+
 COVERAGE_SET = F.COVERAGE_RASTERS + F.COVERAGE_TABLES + F.SITES_FILES
 """What a coverage write replaces: its own files and the site proposals made from an earlier
 coverage (they would describe another run)."""
@@ -109,33 +157,24 @@ def write_coverage(out_dir: Path | str | RunCommit, result) -> tuple[list[Path],
 def _stage_coverage(out: RunCommit, result) -> tuple[list[Path], dict]:
     grid = result.grid
     name = result.scenario.scenario.name
-    computed = np.isfinite(result.rsrp_best_dbm)
     townships = result.townships
     table = pd.DataFrame(townships.drop(columns=townships.geometry.name))
-
-    def tags(what, unit):
-        return {"scenario": name, "layer": what, "unit": unit, "producer": "covkit run"}
-
     first = len(out.files)
     t0 = time.perf_counter()
-    out.cog(F.RSRP_BEST, result.rsrp_best_dbm, grid, np.nan,
-            tags("best RSRP over all sectors", "dBm"), "rsrp_best_dbm")
-    out.cog(F.RSRP_SECOND, result.rsrp_second_dbm, grid, np.nan,
-            tags("second-best RSRP over all sectors", "dBm"), "rsrp_second_dbm")
-    out.cog(F.BEST_SERVER, result.best_server, grid, -1,
-            tags("best server: 0-based row of the stations table (best_server.csv)", ""),
-            "best_server")
-    out.cog(F.SINR, result.sinr_db, grid, np.nan,
-            tags("SINR of the best server", "dB"), "sinr_db")
-    out.cog(F.COVERAGE_PROBABILITY, result.coverage_probability, grid, np.nan,
-            tags("P(best RSRP >= threshold) under log-normal shadowing", "0-1"),
-            "coverage_probability")
-    out.cog(F.COVERED, covered_u8(result.covered, computed), grid, 255,
-            tags("1 = covered by at least one operator, 0 = not", ""), "covered")
-    if result.throughput_dl_mbps is not None:
-        out.cog(F.THROUGHPUT_DL, result.throughput_dl_mbps, grid, np.nan,
-                tags("best downlink throughput over operators (attenuated Shannon)",
-                     "Mbit/s"), "throughput_dl_mbps")
+    streamed = getattr(result, "raster_files", None) or {}
+    for attr, file, _dtype, nodata, what, unit in RASTERS:
+        rows = streamed.get(attr)
+        if rows is not None and rows.commit is out and not rows.done:
+            rows.finish()  # written band by band into this set: made a COG now
+            continue
+        if attr == "covered":
+            values = covered_u8(result.covered, np.isfinite(result.rsrp_best_dbm))
+        else:
+            values = getattr(result, attr)
+            if values is None:  # no throughput
+                continue
+        out.cog(file, values, grid, nodata, raster_tags(name, what, unit), attr)
+        del values
     codes = result.scenario.outputs.csv_codes
     out.csv(F.BEST_SERVER_LEGEND, best_server_legend(result.inputs.stations.table), codes)
     out.csv(F.KPI_TOWNSHIPS_CSV, table, codes)

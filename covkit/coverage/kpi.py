@@ -18,6 +18,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from covkit.coverage.layers import check_frequencies, station_carriers
+from covkit.coverage.tally import township_computed
 from covkit.errors import CovkitInputError
 
 OVERLAP_TOLERANCE = 0.001
@@ -178,11 +179,27 @@ def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
     tier_covered : tier name -> bool grid, optional
         Speed-tier coverage (e.g. ``"7_1"``).
     """
-    tw = townships.table
-    n = len(tw)
     sums = townships.township_sums
     pop_t, _ = sums(population)
     cov_t, _ = sums(population * covered)
+    by_op = {op: sums(population * cov)[0] for op, cov in covered_by_operator.items()}
+    tiers = {name: sums(population * cov)[0] for name, cov in (tier_covered or {}).items()}
+    return township_kpis_from_sums(townships, pop_t, cov_t, by_op, households,
+                                   households_fibre, zone_min_covered_share, tiers)
+
+
+def township_kpis_from_sums(townships, population: np.ndarray, covered: np.ndarray,
+                            covered_by_operator: dict[str, np.ndarray], households: np.ndarray,
+                            households_fibre: np.ndarray,
+                            zone_min_covered_share: float | None = None,
+                            tier_covered: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """The per-township KPI table of :func:`township_kpis` from per-township sums of people
+    (float64[n_townships] each, row order of the townships table): all, covered by any
+    operator, covered per operator, per speed tier; households as there."""
+    tw = townships.table
+    n = len(tw)
+    pop_t = np.asarray(population, dtype=np.float64)
+    cov_t = np.asarray(covered, dtype=np.float64)
     df = pd.DataFrame({
         "township_id": tw["township_id"].to_numpy(),
         "name": tw["name"].to_numpy(),
@@ -198,12 +215,10 @@ def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
     for col in ("name_source", "county_source"):  # file spelling of display-folded names
         if col in tw.columns:
             df.insert(df.columns.get_loc("remote"), col, tw[col].to_numpy())
-    for op, cov in covered_by_operator.items():
-        c_o, _ = sums(population * cov)
+    for op, c_o in covered_by_operator.items():
         df[f"covered_population_{op}"] = c_o
         df[f"coverage_pct_{op}"] = pct(c_o, pop_t)
-    for name, cov in (tier_covered or {}).items():
-        c_t, _ = sums(population * cov)
+    for name, c_t in (tier_covered or {}).items():
         df[f"coverage_pct_{name}"] = pct(c_t, pop_t)
     if zone_min_covered_share is not None:
         share = np.divide(cov_t, pop_t, out=np.zeros(n), where=pop_t > 0)
@@ -224,29 +239,6 @@ def township_kpis(townships, population: np.ndarray, covered: np.ndarray,
     df["remote_rule"] = (tw["remote_rule"].to_numpy(dtype=object) if "remote_rule" in tw.columns
                          else np.where(df["remote"], "file", None).astype(object))
     return df
-
-
-def township_computed(df: pd.DataFrame) -> np.ndarray:
-    """Whether each township row's coverage was computed (its ``status`` starts with
-    "computed"; every row when there is no ``status`` column)."""
-    if "status" not in df.columns:
-        return np.ones(len(df), dtype=bool)
-    return df["status"].astype(str).str.startswith("computed").to_numpy()
-
-
-def excluded_cells(townships, no_terrain: np.ndarray | None) -> np.ndarray:
-    """Cells left out of the national coverage figures (bool grid): the cells of townships not
-    computed and, outside every township, the cells without terrain."""
-    zone = townships.zone
-    tw = townships.table
-    out = np.zeros(zone.shape, dtype=bool)
-    if "status" in tw.columns:
-        off = np.flatnonzero(~township_computed(tw))
-        if off.size:
-            out |= np.isin(zone, off)
-    if no_terrain is not None:
-        out |= (zone < 0) & no_terrain
-    return out
 
 
 def households_per_township(townships, population: np.ndarray, near_fibre: np.ndarray,
@@ -302,10 +294,20 @@ def village_kpis(villages, township_df: pd.DataFrame, population: np.ndarray,
         A village is covered when covered population / population >= this share
         (``coverage.village_min_covered_share``); a village without people is not.
     """
-    vt = villages.table
-    n = len(vt)
     pop_v, _ = villages.village_sums(population)
     cov_v, _ = villages.village_sums(population * covered)
+    return village_kpis_from_sums(villages, township_df, pop_v, cov_v, min_covered_share)
+
+
+def village_kpis_from_sums(villages, township_df: pd.DataFrame, population: np.ndarray,
+                           covered: np.ndarray, min_covered_share: float) -> pd.DataFrame:
+    """The per-village KPI table of :func:`village_kpis` from per-village sums of people
+    (float64[n_villages] each, row order of the villages table): all and covered by any
+    operator."""
+    vt = villages.table
+    n = len(vt)
+    pop_v = np.asarray(population, dtype=np.float64)
+    cov_v = np.asarray(covered, dtype=np.float64)
     share = np.divide(cov_v, pop_v, out=np.zeros(n), where=pop_v > 0)
     df = pd.DataFrame({
         "village_id": vt["village_id"].to_numpy(),

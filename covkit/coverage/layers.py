@@ -21,6 +21,7 @@ import pandas as pd
 from covkit._jit import thread_count
 from covkit.config import Scenario
 from covkit.coverage import radio as R
+from covkit.coverage.tally import COVERED, CoverageSums, covered_key, tier_key
 from covkit.data.loaders import warn
 from covkit.data.measurements import CLASS_NAMES, terrain_class_grid
 from covkit.errors import CovkitInputError
@@ -170,21 +171,25 @@ class RadioLayers:
     row; ``n_groups``: site-frequency groups computed; ``pixel_evaluations``: path-loss values
     computed (cells within the footprint radius, summed over groups); ``op_best_dbm``: best
     RSRP per operator (axis 0 in the order of ``operators``), only when asked for
-    (``compute_layers(..., operator_grids=True)``), else None.
+    (``compute_layers(..., operator_grids=True)``), else None; ``cells_computed``: cells some
+    sector reaches (finite best RSRP).
 
     The per-operator and per-layer grids of the fold (:class:`Accumulators`) are held for a
-    band of rows at a time only (:func:`compute_layers`).
+    band of rows at a time only (:func:`compute_layers`). ``best_dbm``, ``second_dbm`` and
+    ``server`` are None when the fold wrote their rows elsewhere as the bands closed (a
+    ``rows`` sink other than :class:`GridRows`).
     """
 
-    best_dbm: np.ndarray
-    second_dbm: np.ndarray
-    server: np.ndarray
+    best_dbm: np.ndarray | None
+    second_dbm: np.ndarray | None
+    server: np.ndarray | None
     operators: list[str]
     layers: list[tuple[str, float]]
     sec_layer: np.ndarray
     n_groups: int
     pixel_evaluations: int = 0
     op_best_dbm: np.ndarray | None = None
+    cells_computed: int = 0
 
 
 @dataclass(frozen=True)
@@ -395,7 +400,7 @@ class _Fold:
 
     def __init__(self, inputs, fold: SiteFold, sectors: Sectors, groups: list[_Group],
                  n_operators: int, n_layers: int, band_rows: int, coverage: _BandCoverage,
-                 operator_grids: bool = False):
+                 operator_grids: bool = False, rows=None):
         self.inputs = inputs
         self.fold = fold
         self.sectors = sectors
@@ -407,9 +412,8 @@ class _Fold:
         h, w = inputs.grid.shape
         self.width = w
         self.height = h
-        self.best_dbm = np.full((h, w), np.nan, np.float32)
-        self.second_dbm = np.full((h, w), np.nan, np.float32)
-        self.server = np.full((h, w), -1, np.int32)
+        self.rows = GridRows((h, w), coverage.throughput) if rows is None else rows
+        self.cells_computed = 0
         self.op_best_dbm = np.full((n_operators, h, w), np.nan, np.float32) \
             if operator_grids else None
         self.bands: dict[int, Accumulators] = {}
@@ -516,19 +520,21 @@ class _Fold:
                     return
 
     def close(self, b: int, acc: Accumulators | None) -> None:
-        """Band ``b``'s results into the whole-grid layers; its fold grids are dropped."""
+        """Band ``b``'s results: its rows of every result raster to the fold's ``rows``
+        sink, its people sums to the KPI sums; its fold grids are dropped."""
         r0 = b * self.band_rows
         r1 = min(r0 + self.band_rows, self.height)
         if acc is None:  # no group reached it
             acc = Accumulators.empty((r1 - r0, self.width), self.n_operators, self.n_layers)
         for a in (acc.best_dbm, acc.second_dbm, acc.op_best_dbm):
             a[np.isneginf(a)] = np.nan
-        self.best_dbm[r0:r1] = acc.best_dbm
-        self.second_dbm[r0:r1] = acc.second_dbm
-        self.server[r0:r1] = acc.server
         if self.op_best_dbm is not None:
             self.op_best_dbm[:, r0:r1] = acc.op_best_dbm
-        self.coverage.add_band(r0, r1, acc)
+        rows = {"rsrp_best_dbm": acc.best_dbm, "rsrp_second_dbm": acc.second_dbm,
+                "best_server": acc.server}
+        rows.update(self.coverage.add_band(r0, r1, acc))
+        self.cells_computed += int(np.isfinite(acc.best_dbm).sum())
+        self.rows.put(r0, r1, rows)
 
 
 def _site_frequency_groups(inputs, fold: SiteFold) -> list[_Group]:
@@ -588,16 +594,20 @@ class FoldPlan:
             raise RuntimeError(f"{state.folded} of {len(self.groups)} groups folded")
         for b in state.closable():  # no group at all, or none in the last bands
             state.close(b, state.bands.pop(b, None))
-        radio = RadioLayers(state.best_dbm, state.second_dbm, state.server, self.operators,
-                            self.layers, self.sec_layer, len(self.groups),
-                            state.pixel_evaluations, state.op_best_dbm)
-        return radio, state.coverage.layers()
+        grids = getattr(state.rows, "grids", {})
+        radio = RadioLayers(grids.get("rsrp_best_dbm"), grids.get("rsrp_second_dbm"),
+                            grids.get("best_server"), self.operators, self.layers,
+                            self.sec_layer, len(self.groups), state.pixel_evaluations,
+                            state.op_best_dbm, state.cells_computed)
+        return radio, state.coverage.layers(grids)
 
 
-def plan_fold(inputs, operator_grids: bool = False, band_rows: int | None = None) -> FoldPlan:
+def plan_fold(inputs, operator_grids: bool = False, band_rows: int | None = None,
+              rows=None) -> FoldPlan:
     """Check the stations against the scenario and set up a fold over all sites
     (:func:`compute_layers`; :mod:`covkit.coverage.distributed` runs the same plan on a Dask
-    cluster)."""
+    cluster). ``rows``: where the result rasters' rows go as the bands close (default: whole
+    grids, :class:`GridRows`)."""
     sc = inputs.scenario
     st = inputs.stations.table
     stations = inputs.stations
@@ -625,15 +635,15 @@ def plan_fold(inputs, operator_grids: bool = False, band_rows: int | None = None
     groups = _site_frequency_groups(inputs, fold)
     window_rows = max([g.n_rows for g in groups], default=0)
     band_rows = max(window_rows, 1, BAND_ROWS_MIN if band_rows is None else int(band_rows))
-    coverage = _BandCoverage(inputs, operators, sec_layer)
+    coverage = _BandCoverage(inputs, operators, sec_layer, operator_grids)
     state = _Fold(inputs, fold, all_sectors, groups, len(operators), len(layers), band_rows,
-                  coverage, operator_grids)
+                  coverage, operator_grids, rows)
     return FoldPlan(fold, all_sectors, groups, lat, state, operators, layers, sec_layer)
 
 
 def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
-                   operator_grids: bool = False,
-                   band_rows: int | None = None) -> tuple[RadioLayers, CoverageLayers]:
+                   operator_grids: bool = False, band_rows: int | None = None,
+                   rows=None) -> tuple[RadioLayers, CoverageLayers]:
     """Stream over sites, fold every sector into running grids and derive the coverage layers.
 
     Sectors of one site share one path-loss computation per distinct frequency. The groups go
@@ -642,13 +652,20 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
     for every thread count. The per-operator and per-layer grids of the fold are held for bands
     of rows only: a band is turned into its rows of the coverage layers
     (:class:`CoverageLayers`) and dropped as soon as no group still to fold reaches it.
+    Each band also adds its people sums of every KPI (``CoverageLayers.sums``), so no
+    per-operator or per-tier coverage grid is held for the whole grid by default.
     ``operator_grids=True`` also keeps the best RSRP per operator on the whole grid
-    (``RadioLayers.op_best_dbm``). ``band_rows``: the height of a band (default and least:
+    (``RadioLayers.op_best_dbm``) and the coverage per operator and speed tier
+    (``CoverageLayers.covered_by_operator``, ``tier_covered``, ``tier_covered_by_operator``).
+    ``band_rows``: the height of a band (default and least:
     :data:`BAND_ROWS_MIN` or one footprint window, whichever is more); the results do not
-    depend on it.
+    depend on it. ``rows``: where each closed band's rows of the result rasters go (an object
+    with ``put(r0, r1, rows)``, ``rows`` a dict of :data:`RESULT_ROWS` and ``covered`` rows,
+    e.g. :class:`covkit.coverage.files.StreamedRasters`, which writes them to files); default
+    :class:`GridRows`, whole grids in :class:`RadioLayers` and :class:`CoverageLayers`.
     """
     n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
-    plan = plan_fold(inputs, operator_grids, band_rows)
+    plan = plan_fold(inputs, operator_grids, band_rows, rows)
     state, groups = plan.state, plan.groups
     stations = inputs.stations
     ahead = AHEAD_PER_THREAD * n_threads
@@ -698,16 +715,59 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
 # coverage from radio layers
 
 
+RESULT_ROWS = ("rsrp_best_dbm", "rsrp_second_dbm", "best_server", "sinr_db",
+               "coverage_probability", "throughput_dl_mbps")
+"""The result rasters whose rows a fold hands to its ``rows`` sink band by band (the last only
+with throughput), with the band's ``covered`` rows (:func:`compute_layers`)."""
+
+
+class GridRows:
+    """The result rasters held on the whole grid, each closed band's rows put into them: the
+    default ``rows`` sink of :func:`compute_layers` (``grids``: :data:`RESULT_ROWS` -> array;
+    float32 with NaN, ``best_server`` int32 with -1, where no sector reaches)."""
+
+    def __init__(self, shape: tuple[int, int], throughput: bool):
+        names = RESULT_ROWS if throughput else RESULT_ROWS[:-1]
+        self.grids = {n: np.full(shape, -1, np.int32) if n == "best_server"
+                      else np.full(shape, np.nan, np.float32) for n in names}
+
+    def put(self, r0: int, r1: int, rows: dict[str, np.ndarray]) -> None:
+        for name, grid in self.grids.items():
+            grid[r0:r1] = rows[name]
+
+
+class DropRows:
+    """A ``rows`` sink of :func:`compute_layers` that keeps no result raster: for a fold whose
+    KPIs (``CoverageLayers.sums``) and ``covered`` are all that is wanted."""
+
+    def put(self, r0: int, r1: int, rows: dict[str, np.ndarray]) -> None:
+        pass
+
+
 @dataclass
 class CoverageLayers:
-    sinr_db: np.ndarray
-    coverage_probability: np.ndarray
+    """The coverage layers on the whole grid and the people sums of the KPIs.
+
+    ``sinr_db``, ``coverage_probability`` (float32), ``covered`` (bool, any operator) and
+    ``throughput_dl_mbps`` (float32, best over operators; None without throughput) on the whole
+    grid (the float ones None when the fold wrote their rows elsewhere, see
+    :func:`compute_layers`); ``sums``: the people sums of every KPI
+    (:class:`~covkit.coverage.tally.CoverageSums`, added band by band).
+    ``covered_by_operator`` (operator -> bool grid), ``tier_covered`` (tier -> bool grid, any
+    operator) and ``tier_covered_by_operator`` (operator -> tier -> bool grid) only when the
+    fold was asked for per-operator grids (``compute_layers(..., operator_grids=True)``); else
+    empty: the KPIs need only ``sums``.
+    """
+
+    sinr_db: np.ndarray | None
+    coverage_probability: np.ndarray | None
     covered: np.ndarray
     covered_by_operator: dict[str, np.ndarray]
     throughput_dl_mbps: np.ndarray | None
     tier_covered: dict[str, np.ndarray]
     tier_covered_by_operator: dict[str, dict[str, np.ndarray]]
     required_median_dbm: float
+    sums: CoverageSums | None = None
 
 
 def tier_name(dl_mbps: float, ul_mbps: float) -> str:
@@ -716,16 +776,20 @@ def tier_name(dl_mbps: float, ul_mbps: float) -> str:
 
 
 class _BandCoverage:
-    """SINR, coverage probability, covered (any operator and per operator), throughput and
-    speed tiers on the whole grid, filled band by band from the fold's grids of that band.
+    """SINR, coverage probability, covered (any operator), throughput on the whole grid, filled
+    band by band from the fold's grids of that band, and each band's people sums of the KPIs
+    (:class:`~covkit.coverage.tally.CoverageSums`: covered by any operator and by each,
+    speed tiers of any operator and of each).
 
     A pixel is covered by an operator when its best RSRP reaches the median the location
     probability requires (threshold + z sigma) and, when ``coverage.sinr_threshold_db`` is
     set, the SINR of that best server reaches it too. Covered by any operator = covered by at
-    least one operator.
+    least one operator. The per-operator and per-tier coverage is held for the band only,
+    unless ``operator_grids`` (then also on the whole grid, as :class:`CoverageLayers` says).
     """
 
-    def __init__(self, inputs, operators: list[str], sec_layer: np.ndarray):
+    def __init__(self, inputs, operators: list[str], sec_layer: np.ndarray,
+                 operator_grids: bool = False):
         sc = inputs.scenario
         cov = self.cov = sc.coverage
         p = sc.propagation
@@ -743,17 +807,17 @@ class _BandCoverage:
         self.bw = st["bandwidth_mhz"].to_numpy(dtype=np.float64)
         self.max_eff = np.array([R.SHANNON_MAX_BPS_HZ[t] for t in tech])
         self.overhead = np.array([R.DL_OVERHEAD[t] for t in tech])
-        self.tiers = [tier_name(d, u) for d, u in R.SPEED_TIERS_MBPS]
+        self.tiers = [tier_name(d, u) for d, u in R.SPEED_TIERS_MBPS] if self.throughput \
+            else []
         shape = inputs.grid.shape
-        self.sinr_db = np.full(shape, np.nan, np.float32)
-        self.probability = np.full(shape, np.nan, np.float32)
         self.covered = np.zeros(shape, dtype=bool)
-        self.by_op = {op: np.zeros(shape, dtype=bool) for op in operators}
-        self.thr_best = np.full(shape, np.nan, np.float32) if self.throughput else None
-        self.tier_any = {t: np.zeros(shape, dtype=bool) for t in self.tiers} \
-            if self.throughput else {}
-        self.tier_op = {op: {t: np.zeros(shape, dtype=bool) for t in self.tiers}
-                        for op in operators} if self.throughput else {}
+        self.sums = CoverageSums(inputs, operators, self.tiers)
+        self.operator_grids = bool(operator_grids)
+        if self.operator_grids:
+            self.by_op = {op: np.zeros(shape, dtype=bool) for op in operators}
+            self.tier_any = {t: np.zeros(shape, dtype=bool) for t in self.tiers}
+            self.tier_op = {op: {t: np.zeros(shape, dtype=bool) for t in self.tiers}
+                            for op in operators} if self.throughput else {}
 
     def _sinr(self, best, server, layer_mw):
         out = np.empty(best.shape, dtype=np.float32)
@@ -767,31 +831,58 @@ class _BandCoverage:
                 ok &= np.isfinite(sinr) & (sinr >= self.cov.sinr_threshold_db)
         return ok
 
-    def add_band(self, r0: int, r1: int, acc: Accumulators) -> None:
-        """Rows ``r0:r1`` of every layer from the fold grids of that band (NaN, not -inf,
-        where nothing arrived)."""
+    def add_band(self, r0: int, r1: int, acc: Accumulators) -> dict[str, np.ndarray]:
+        """Rows ``r0:r1`` of every coverage layer from the fold grids of that band (NaN,
+        not -inf, where nothing arrived), and the band's people sums. Returns the band's
+        rows of ``sinr_db``, ``coverage_probability``, ``covered`` and (with throughput)
+        ``throughput_dl_mbps``; ``covered`` also goes into the whole-grid ``covered``."""
         rows = slice(r0, r1)
-        self.sinr_db[rows] = self._sinr(acc.best_dbm, acc.server, acc.layer_mw)
-        self.probability[rows] = R.coverage_probability(acc.best_dbm,
-                                                        self.cov.rsrp_threshold_dbm,
-                                                        self.sigma_db)
+        shape = acc.best_dbm.shape
+        out = {"sinr_db": self._sinr(acc.best_dbm, acc.server, acc.layer_mw),
+               "coverage_probability": R.coverage_probability(
+                   acc.best_dbm, self.cov.rsrp_threshold_dbm, self.sigma_db)}
+        covered = np.zeros(shape, dtype=bool)
+        masks = {COVERED: covered}
+        tier_any = {name: np.zeros(shape, dtype=bool) for name in self.tiers}
+        masks.update({tier_key(name): g for name, g in tier_any.items()})
+        thr = np.full(shape, np.nan, np.float32) if self.throughput else None
         for o, op in enumerate(self.operators):
             ob = acc.op_best_dbm[o]
             osrv = acc.op_server[o]
             s = self._sinr(ob, osrv, acc.layer_mw)
             c = self._covered(ob, s)
-            self.by_op[op][rows] = c
-            self.covered[rows] |= c
+            masks[covered_key(op)] = c
+            covered |= c
             if self.throughput:
                 t = np.empty(s.shape, dtype=np.float32)
                 R.throughput_kernel(s, osrv, self.bw, self.max_eff, self.overhead, t)
                 for (dl, _ul), name in zip(R.SPEED_TIERS_MBPS, self.tiers, strict=True):
                     with np.errstate(invalid="ignore"):
                         tc = c & (t >= dl)
-                    self.tier_op[op][name][rows] = tc
-                    self.tier_any[name][rows] |= tc
-                self.thr_best[rows] = np.fmax(self.thr_best[rows], t)
+                    masks[tier_key(name, op)] = tc
+                    tier_any[name] |= tc
+                thr = np.fmax(thr, t)
+        self.covered[rows] = covered
+        out["covered"] = covered
+        if self.throughput:
+            out["throughput_dl_mbps"] = thr
+        if self.operator_grids:
+            for op in self.operators:
+                self.by_op[op][rows] = masks[covered_key(op)]
+                for name in self.tiers:
+                    self.tier_op[op][name][rows] = masks[tier_key(name, op)]
+            for name in self.tiers:
+                self.tier_any[name][rows] = tier_any[name]
+        self.sums.add_band(r0, r1, masks)
+        return out
 
-    def layers(self) -> CoverageLayers:
-        return CoverageLayers(self.sinr_db, self.probability, self.covered, self.by_op,
-                              self.thr_best, self.tier_any, self.tier_op, self.req)
+    def layers(self, grids: dict[str, np.ndarray]) -> CoverageLayers:
+        """The coverage layers, with the whole-grid rasters of ``grids`` (:class:`GridRows`;
+        None for those written elsewhere)."""
+        if self.operator_grids:
+            kept = (self.by_op, self.tier_any, self.tier_op)
+        else:
+            kept = ({}, {}, {})
+        return CoverageLayers(grids.get("sinr_db"), grids.get("coverage_probability"),
+                              self.covered, kept[0], grids.get("throughput_dl_mbps"), kept[1],
+                              kept[2], self.req, self.sums)

@@ -17,18 +17,19 @@ import numpy as np
 
 from covkit.coverage import kpi as K
 from covkit.coverage.distributed import compute_layers_distributed
-from covkit.coverage.files import provenance
+from covkit.coverage.files import StreamedRasters, provenance
 from covkit.coverage.layers import compute_layers
 from covkit.coverage.result import CoverageResult
 from covkit.coverage.summary import METHOD, compute_kpis, village_table
 from covkit.data.inputs import Inputs
 from covkit.data.loaders import warn
 from covkit.errors import CovkitInputError
+from covkit.outputs import RunCommit
 
 
 def run_coverage(inputs: Inputs, *, progress: bool = False,
                  started_s: float | None = None, client=None,
-                 operator_grids: bool = False) -> CoverageResult:
+                 operator_grids: bool = False, out: RunCommit | None = None) -> CoverageResult:
     """Coverage layers and KPIs of loaded inputs.
 
     Parameters
@@ -44,8 +45,15 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
         Compute the path loss and the fold of the sites on this Dask cluster's workers
         (:mod:`covkit.coverage.distributed`); default: the threads of this process.
     operator_grids : bool
-        Also keep the best RSRP of each operator on the whole grid
-        (``CoverageResult.rsrp_best_by_operator_dbm``; one float32 grid per operator more).
+        Also keep the best RSRP and the coverage of each operator on the whole grid
+        (``CoverageResult.rsrp_best_by_operator_dbm`` and ``covered_by_operator``: one
+        float32 and one bool grid per operator more). Without it the KPIs are the same
+        (summed band by band) and ``covered_by_operator`` is computed on first access.
+    out : covkit.outputs.RunCommit, optional
+        The output set of the run folder: the fold writes each closed band's rows of the
+        coverage rasters into it as it goes (:class:`covkit.coverage.files.StreamedRasters`)
+        instead of holding the rasters whole; :func:`covkit.coverage.files.write_coverage`
+        into the same set then makes them COGs. The result reads them back on first access.
 
     Returns
     -------
@@ -69,13 +77,16 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
         warn(msg)
 
     t_layers = time.perf_counter()
+    rows = None if out is None else StreamedRasters(
+        out, inputs.grid, scenario.scenario.name, scenario.coverage.throughput == "shannon")
     if client is None:
-        radio, layers = compute_layers(inputs, progress=progress, operator_grids=operator_grids)
+        radio, layers = compute_layers(inputs, progress=progress, operator_grids=operator_grids,
+                                       rows=rows)
     else:
         radio, layers = compute_layers_distributed(inputs, client, progress=progress,
-                                                   operator_grids=operator_grids)
+                                                   operator_grids=operator_grids, rows=rows)
     t_kpis = time.perf_counter()
-    if not np.isfinite(radio.best_dbm).any():
+    if radio.cells_computed == 0:
         raise CovkitInputError(
             f"no grid cell lies within propagation.max_radius_km = "
             f"{scenario.propagation.max_radius_km:g} km of any station on known terrain",
@@ -94,11 +105,16 @@ def run_coverage(inputs: Inputs, *, progress: bool = False,
                                  crs=inputs.grid.crs)
     villages = None if vdf is None else gpd.GeoDataFrame(
         vdf, geometry=np.asarray(inputs.villages.gdf.geometry.values), crs=inputs.grid.crs)
-    return CoverageResult(scenario, inputs.grid, radio.best_dbm, radio.second_dbm,
-                          radio.server, layers.sinr_db, layers.coverage_probability,
-                          layers.covered, layers.covered_by_operator,
-                          layers.throughput_dl_mbps, townships, summary, inputs=inputs,
-                          villages=villages, rsrp_best_by_operator_dbm=None if
+    rasters = {} if rows is not None else {
+        "rsrp_best_dbm": radio.best_dbm, "rsrp_second_dbm": radio.second_dbm,
+        "best_server": radio.server, "sinr_db": layers.sinr_db,
+        "coverage_probability": layers.coverage_probability,
+        "throughput_dl_mbps": layers.throughput_dl_mbps}
+    return CoverageResult(scenario, inputs.grid, layers.covered, townships, summary,
+                          rasters=rasters, raster_files={} if rows is None else rows.files,
+                          inputs=inputs, villages=villages, rsrp_best_by_operator_dbm=None if
                           radio.op_best_dbm is None else dict(zip(radio.operators,
                                                                   radio.op_best_dbm,
-                                                                  strict=True)))
+                                                                  strict=True)),
+                          operator_covered=layers.covered_by_operator if operator_grids
+                          else None)

@@ -36,6 +36,7 @@ from covkit.coverage import radio as R
 from covkit.coverage.distributed import candidate_cells_distributed, compute_layers_distributed
 from covkit.coverage.kpi import trail_km_per_cell
 from covkit.coverage.layers import (
+    DropRows,
     SiteFold,
     compute_layers,
 )
@@ -420,10 +421,11 @@ def propose_sites(before: CoverageResult, *, budget_sites: int | None = None,
         "cost_per_new_person"])
     # KPIs as if the proposed sites were built: the real engine over all stations
     after_inputs = _with_proposed_stations(inputs, candidates.iloc[selected], scenario)
-    if client is None:
-        radio, layers = compute_layers(after_inputs, progress=progress)
+    if client is None:  # the KPIs only: no result raster held
+        radio, layers = compute_layers(after_inputs, progress=progress, rows=DropRows())
     else:
-        radio, layers = compute_layers_distributed(after_inputs, client, progress=progress)
+        radio, layers = compute_layers_distributed(after_inputs, client, progress=progress,
+                                                   rows=DropRows())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         _, kpi_after = compute_kpis(after_inputs, radio, layers)

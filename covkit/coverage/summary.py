@@ -11,6 +11,14 @@ import pandas as pd
 
 from covkit.coverage import kpi as K
 from covkit.coverage.layers import CoverageLayers, RadioLayers
+from covkit.coverage.tally import (
+    COVERED,
+    POPULATION,
+    CoverageSums,
+    covered_key,
+    excluded_cells,
+    tier_key,
+)
 from covkit.data.inputs import fibre_unusable_reason
 
 
@@ -74,9 +82,25 @@ input is missing, empty or out of reach of the grid (kpi_townships.csv leaves it
 ``households_fibre_400m`` and ``fibre_coverage_pct`` empty then)."""
 
 
+def coverage_sums(inputs, layers: CoverageLayers) -> CoverageSums:
+    """The people sums of the layers' KPIs: those the fold added band by band
+    (``layers.sums``), else (layers made without them) those of the whole-grid coverage grids
+    per operator and tier, which the layers must then hold."""
+    if layers.sums is not None:
+        return layers.sums
+    return CoverageSums.from_grids(inputs, layers.covered, layers.covered_by_operator,
+                                   layers.tier_covered, layers.tier_covered_by_operator)
+
+
 def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd.DataFrame,
                                                                                dict]:
-    """Per-township table and the summary dict (without run-time provenance)."""
+    """Per-township table and the summary dict (without run-time provenance).
+
+    Every coverage figure comes from the people sums the fold added band by band
+    (:class:`~covkit.coverage.tally.CoverageSums`); no per-operator or per-tier grid is
+    needed. The whole-grid ``layers.covered`` serves the trails only.
+    """
+    sums = coverage_sums(inputs, layers)
     sc = inputs.scenario
     cov = sc.coverage
     grid = inputs.grid
@@ -94,8 +118,10 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
         near = np.zeros(grid.shape, dtype=bool)
     hh, hh_f, hh_out, hh_out_f, hh_source = K.households_per_township(
         tw, pop, near, cov.household_size)
-    df = K.township_kpis(tw, pop, layers.covered, layers.covered_by_operator, hh, hh_f,
-                         cov.zone_min_covered_share, layers.tier_covered or None)
+    df = K.township_kpis_from_sums(
+        tw, sums.township(POPULATION), sums.township(COVERED),
+        {op: sums.township(covered_key(op)) for op in radio.operators}, hh, hh_f,
+        cov.zone_min_covered_share, {t: sums.township(tier_key(t)) for t in sums.tiers} or None)
     if fibre_reason is not None:
         df["households_fibre_400m"] = np.nan
         df["fibre_coverage_pct"] = np.nan
@@ -103,19 +129,15 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     terrain = getattr(inputs, "terrain", None)
     # townships not computed (no terrain) and cells without terrain outside every township
     # are left out of the coverage percentages (where() keeps the sums' order otherwise)
-    keep = ~K.excluded_cells(tw, None if terrain is None else terrain.no_terrain)
+    excluded = excluded_cells(tw, None if terrain is None else terrain.no_terrain)
     comp = K.township_computed(df)
     total = _f(pop.sum())
-    not_computed_pop = _f(np.where(keep, 0.0, pop).sum())
+    not_computed_pop = _f(np.where(excluded, pop, 0.0).sum())
+    del excluded
     base = total - not_computed_pop
-    pop_kept = np.where(keep, pop, 0.0)
+    kept = sums.kept  # people of a key's cells that count in the coverage figures
 
-    def kept(mask):
-        """People in the cells of ``mask`` that count in the coverage figures (the same sum,
-        bit for bit, as ``np.where(keep, pop * mask, 0.0).sum()``, with one temporary)."""
-        return _f((pop_kept * mask).sum())
-
-    covered = kept(layers.covered)
+    covered = kept(COVERED)
     outside = _f(tw.population_outside_townships)
     nr = ~remote
 
@@ -182,7 +204,7 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
     ops = {}
     for op in radio.operators:
         c_col = f"covered_population_{op}"
-        c_all = kept(layers.covered_by_operator[op])
+        c_all = kept(covered_key(op))
         _, c_nr = block(nr, c_col)
         _, c_r = block(remote, c_col)
         rows = st["operator"] == op
@@ -195,18 +217,17 @@ def compute_kpis(inputs, radio: RadioLayers, layers: CoverageLayers) -> tuple[pd
             "remote_population_coverage_pct": K.pct(c_r, r_pop),
             "remote_townships_with_coverage": int((remote & (df[c_col] > 0).to_numpy()).sum()),
         }
-        for name, grids in layers.tier_covered_by_operator.get(op, {}).items():
-            entry[f"population_{name}_pct"] = K.pct(kept(grids), base)
+        for name in sums.tiers:
+            entry[f"population_{name}_pct"] = K.pct(kept(tier_key(name, op)), base)
         ops[op] = entry
     summary["operators"] = ops
     # speed tiers (any operator)
-    if layers.tier_covered:
+    if sums.tiers:
         tiers = {}
-        for name, grids in layers.tier_covered.items():
-            c_t, _ = tw.township_sums(pop * grids)
-            c_t = np.where(comp, c_t, 0.0)
+        for name in sums.tiers:
+            c_t = np.where(comp, sums.township(tier_key(name)), 0.0)
             tiers[name] = {
-                "population_pct": K.pct(kept(grids), base),
+                "population_pct": K.pct(kept(tier_key(name)), base),
                 "non_remote_population_pct": K.pct(c_t[nr].sum(), nr_pop),
                 "remote_population_pct": K.pct(c_t[remote].sum(), r_pop),
             }
@@ -265,8 +286,10 @@ def village_table(inputs, township_df: pd.DataFrame,
     villages = getattr(inputs, "villages", None)
     if villages is None:
         return None
-    return K.village_kpis(villages, township_df, np.asarray(inputs.population, np.float64),
-                          layers.covered, inputs.scenario.coverage.village_min_covered_share)
+    sums = coverage_sums(inputs, layers)
+    return K.village_kpis_from_sums(villages, township_df, sums.village(POPULATION),
+                                    sums.village(COVERED),
+                                    inputs.scenario.coverage.village_min_covered_share)
 
 
 def terrain_figures(inputs, df: pd.DataFrame, not_computed_pop: float,
