@@ -646,6 +646,7 @@ class RowRaster:
         with self.commit.writing(self.name):
             _write_cog_to(self.commit.path(self.name), self)
             _remove(self.rows_path)
+            self._identity = _file_identity(self.commit.path(self.name))
         self.done = True
         return self.commit.out_dir / self.name
 
@@ -659,9 +660,32 @@ class RowRaster:
         return self.commit.stage / self.name
 
     def read(self) -> np.ndarray:
-        """The whole raster (from :attr:`path`)."""
-        with rasterio.open(self.path) as src:
+        """The whole raster (from :attr:`path`).
+
+        Raises
+        ------
+        OutputError
+            When the COG is no longer this run's: the set was rolled back, or the file was
+            removed or replaced since (e.g. by a later run into the same folder).
+        """
+        path = self.path
+        if self.done and _file_identity(path) != self._identity:
+            raise OutputError(
+                f"{path} is no longer the raster this run wrote (removed, or replaced by a "
+                "later run into the same folder); read the rasters before another run "
+                "writes there, or run without an output folder to hold them in memory")
+        with rasterio.open(path) as src:
             return src.read(1)
+
+
+def _file_identity(path: Path):
+    """(inode, size, modification time) of a file, None when there is none: a rename keeps
+    it, a rewrite or a replacement changes it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class RunCommit:

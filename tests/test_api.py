@@ -56,7 +56,9 @@ def test_in_memory_inputs_give_the_same_figures_as_files(small):
 
 def test_to_xarray_has_coordinates_crs_and_writes_with_rioxarray(small, tmp_path):
     _, res = small
-    ds = res.to_xarray()
+    held = res.operator_covered is not None
+    assert ("covered_by_operator" in res.to_xarray()) is held  # by default: only when held
+    ds = res.to_xarray(operators=True)  # computed when not held
     assert isinstance(ds, xr.Dataset)
     assert ds.rio.crs.to_epsg() == 3826
     assert ds.sizes["x"] == 40 and ds.sizes["y"] == 30

@@ -19,7 +19,7 @@ import covkit
 from covkit import runfolder as F
 from covkit.coverage.files import RASTERS, StreamedRasters, covered_u8
 from covkit.coverage.layers import compute_layers, plan_fold
-from covkit.outputs import RowRaster, RunCommit
+from covkit.outputs import OutputError, RowRaster, RunCommit
 
 RESOLUTION_M = 200.0
 
@@ -150,3 +150,18 @@ def test_a_failed_streamed_run_leaves_the_earlier_files(demo_inputs, tmp_path, m
     assert after == before
     assert not [p for p in out.iterdir() if p.name.startswith(".") and p.is_dir()]
     assert F.RSRP_BEST in after
+
+
+def test_a_raster_replaced_by_a_later_run_is_not_read_as_this_runs(demo_inputs, tmp_path):
+    """The rasters of a streamed run are read from its folder on first access; once another
+    run has replaced them there, reading says so instead of returning the other run's values,
+    while the rasters already read stay held."""
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        first = covkit.run(demo_inputs, out_dir=out)
+        best = first.rsrp_best_dbm  # read now: held from here on
+        covkit.run(demo_inputs, out_dir=out)  # the same folder again
+    assert first.rsrp_best_dbm is best
+    with pytest.raises(OutputError, match="no longer the raster this run wrote"):
+        _ = first.sinr_db

@@ -12,7 +12,8 @@ from them are the same as on one machine bit for bit (the order of the folds is 
 the interference sums are added per batch, so SINR agrees to a few units in the last place of
 float32 (far below 1e-6 dB).
 
-The terrain, grid and settings go to the workers once (``Client.scatter(broadcast=True)``).
+The terrain, grid and settings go to the workers once (``Client.scatter(broadcast=True)``), and
+again should the cluster lose every copy of them with a dead worker (:func:`results_in_order`).
 Each task runs the kernels on one thread (no Numba thread pool inside a worker: run workers
 with as many threads as cores, or one thread each and as many workers). Numba's cache makes
 the compiled kernels a one-off per worker machine: the first task of a worker with a cold
@@ -185,30 +186,50 @@ def close(client) -> None:
         cluster.close()
 
 
-def results_in_order(client, func, args_list, *, in_flight: int | None = None,
+CONTEXT_RESCATTERS = 3
+"""Times :func:`results_in_order` sends its shared context again when the cluster has lost
+every copy of it (a worker died holding the only one left) before it gives up."""
+
+
+def results_in_order(client, func, args_list, *, context=None, in_flight: int | None = None,
                      name: str = "covkit"):
     """``func(*args)`` for every ``args`` of ``args_list`` on the workers of ``client``,
     yielding the results in the order of ``args_list`` as they become available: at most
     ``in_flight`` tasks (default :data:`IN_FLIGHT_PER_THREAD` per worker thread) are submitted
     ahead of the earliest result not yet yielded, so the results waiting on the client stay
     bounded. A task's exception is raised here; tasks still running when the caller stops are
-    cancelled."""
+    cancelled.
+
+    ``context``: an object every task takes as its first argument, sent to the workers once
+    (``Client.scatter(broadcast=True)``). Scattered data has no recipe: when the workers that
+    held it die, Dask cannot compute it again and cancels the tasks that need it (Dask's
+    memory manager may have dropped the other copies). The context is then scattered again
+    and every task not yet yielded submitted again (at most :data:`CONTEXT_RESCATTERS`
+    times); the results are the same."""
     distributed = import_distributed()
     if in_flight is None:
         in_flight = IN_FLIGHT_PER_THREAD * (sum(client.nthreads().values()) or 1)
     in_flight = max(1, int(in_flight))
-    token = uuid.uuid4().hex[:12]
     live: dict[str, object] = {}  # submitted, not yet taken
     index_of: dict[str, int] = {}
     waiting: dict[int, object] = {}
     n_submitted = n_yielded = 0
+    token = ""
+    ctx = None
+
+    def send_context() -> None:
+        nonlocal ctx, token
+        token = uuid.uuid4().hex[:12]
+        if context is not None:
+            ctx = client.scatter(context, broadcast=True, hash=False)
 
     def submit() -> list:
         nonlocal n_submitted
         new = []
         while n_submitted < len(args_list) and n_submitted - n_yielded < in_flight:
-            f = client.submit(func, *args_list[n_submitted],
-                              key=f"{name}-{token}-{n_submitted}", pure=False)
+            args = args_list[n_submitted] if context is None else \
+                (ctx, *args_list[n_submitted])
+            f = client.submit(func, *args, key=f"{name}-{token}-{n_submitted}", pure=False)
             live[f.key] = f
             index_of[f.key] = n_submitted
             new.append(f)
@@ -217,19 +238,38 @@ def results_in_order(client, func, args_list, *, in_flight: int | None = None,
 
     if not args_list:
         return
+    rescatters = 0
     try:
-        done = distributed.as_completed(submit())
-        for f in done:
-            waiting[index_of[f.key]] = f.result()
-            live.pop(f.key, None)
-            f.release()
-            while n_yielded in waiting:
-                yield waiting.pop(n_yielded)
-                n_yielded += 1
-            done.update(submit())
+        send_context()
+        while True:
+            try:
+                done = distributed.as_completed(submit())
+                for f in done:
+                    waiting[index_of[f.key]] = f.result()
+                    live.pop(f.key, None)
+                    f.release()
+                    while n_yielded in waiting:
+                        yield waiting.pop(n_yielded)
+                        n_yielded += 1
+                    done.update(submit())
+                return
+            except distributed.client.FutureCancelledError:
+                lost = ctx is not None and ctx.status != "finished"
+                if not lost or rescatters >= CONTEXT_RESCATTERS:
+                    raise
+                rescatters += 1
+                for f in live.values():
+                    f.cancel()
+                live.clear()
+                waiting.clear()
+                n_submitted = n_yielded
+                ctx.release()
+                send_context()
     finally:
         for f in live.values():
             f.cancel()
+        if ctx is not None:
+            ctx.release()
 
 
 def compute_layers_distributed(inputs, client, *, progress: bool = False,
@@ -247,13 +287,13 @@ def compute_layers_distributed(inputs, client, *, progress: bool = False,
     plan = plan_fold(inputs, operator_grids, band_rows, rows)
     state = plan.state
     batches = batches_of(plan, batch_rows)
-    ctx = client.scatter(worker_context(plan), broadcast=True, hash=False)
     with progress_bar(progress) as bar:
         task = bar.add_task(f"coverage on Dask: {inputs.stations.n_sites} sites "
                             f"({len(plan.groups)} site-frequency groups, {len(batches)} "
                             "batches)", total=len(plan.groups))
-        results = results_in_order(client, batch_contribution, [(ctx, b) for b in batches],
-                                   in_flight=in_flight, name="covkit-batch")
+        results = results_in_order(client, batch_contribution, [(b,) for b in batches],
+                                   context=worker_context(plan), in_flight=in_flight,
+                                   name="covkit-batch")
         try:
             for n_merged, (b, r) in enumerate(zip(batches, results, strict=False), start=1):
                 if r.error_group >= 0:
@@ -268,7 +308,6 @@ def compute_layers_distributed(inputs, client, *, progress: bool = False,
                     on_merged(n_merged, len(batches))
         finally:
             results.close()  # cancels what is still running
-            ctx.release()
     return plan.finish()
 
 
@@ -294,13 +333,9 @@ def candidate_cells_distributed(client, fold: SiteFold, x_m, y_m, height_m, lat_
     per_task = max(1, int(per_task))
     if n == 0:
         return
-    fold_f = client.scatter(fold, broadcast=True, hash=False)
-    try:
-        tasks = [(fold_f, x_m[a:a + per_task], y_m[a:a + per_task], height_m[a:a + per_task],
-                  lat_deg[a:a + per_task], freq_mhz, eirp_re_dbm, level_dbm)
-                 for a in range(0, n, per_task)]
-        for cells in results_in_order(client, candidate_cells, tasks, in_flight=in_flight,
-                                      name="covkit-candidates"):
-            yield from cells
-    finally:
-        fold_f.release()
+    tasks = [(x_m[a:a + per_task], y_m[a:a + per_task], height_m[a:a + per_task],
+              lat_deg[a:a + per_task], freq_mhz, eirp_re_dbm, level_dbm)
+             for a in range(0, n, per_task)]
+    for cells in results_in_order(client, candidate_cells, tasks, context=fold,
+                                  in_flight=in_flight, name="covkit-candidates"):
+        yield from cells

@@ -151,7 +151,7 @@ class CoverageResult:
             self.operator_covered = layers.covered_by_operator
         return self.operator_covered
 
-    def to_xarray(self, operators: bool = True) -> xr.Dataset:
+    def to_xarray(self, operators: bool | None = None) -> xr.Dataset:
         """The rasters as an ``xarray.Dataset`` on the analysis grid.
 
         Dimensions ``y`` (north to south) and ``x`` (cell centres [m] in the working CRS);
@@ -159,9 +159,11 @@ class CoverageResult:
         so ``ds.rsrp_best_dbm.rio.to_raster("rsrp.tif")`` writes a GeoTIFF. Variables:
         ``rsrp_best_dbm``, ``rsrp_second_dbm``, ``best_server``, ``sinr_db``,
         ``coverage_probability``, ``throughput_dl_mbps`` (when computed), ``covered``
-        (uint8: 1 covered, 0 not, 255 not computed) and, with ``operators`` (default),
-        ``covered_by_operator`` (the same per operator, dimension ``operator``; computed by a
-        second fold when the run did not keep it, see :attr:`covered_by_operator`). Each has
+        (uint8: 1 covered, 0 not, 255 not computed) and ``covered_by_operator`` (the same per
+        operator, dimension ``operator``): by default (``operators=None``) when the result
+        holds it (a run with ``operator_grids=True``, or after :attr:`covered_by_operator` was
+        read); ``operators=True`` computes it by a second fold when it is not held (see
+        :attr:`covered_by_operator`), ``False`` leaves it out. Each has
         ``units``, ``long_name`` and its nodata value in ``_FillValue``; ``ds.attrs`` holds the
         scenario name and the headline KPIs.
         """
@@ -181,6 +183,8 @@ class CoverageResult:
                          {"long_name": "covered by at least one operator (1), not (0)",
                           "units": "1"})
         ds["covered"] = ds["covered"].rio.write_nodata(255, encoded=False)
+        if operators is None:
+            operators = self.operator_covered is not None
         ops = list(self.covered_by_operator) if operators else []
         if ops:
             stack = np.stack([covered_u8(self.covered_by_operator[o], computed) for o in ops])
