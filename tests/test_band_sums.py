@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.scenario import coarse_demo_inputs
 from helpers.taiwan import land_stations
 
 import covkit
@@ -33,9 +34,7 @@ SUMMATION_RTOL = 1e-12
 
 @pytest.fixture(scope="module")
 def demo_inputs(tmp_path_factory):
-    toml = covkit.write_demo(tmp_path_factory.mktemp("band_sums") / "scenario")
-    sc = covkit.load_scenario(toml).replace(scenario={"resolution_m": RESOLUTION_M})
-    return covkit.load_inputs(sc)
+    return coarse_demo_inputs(tmp_path_factory.mktemp("band_sums"), RESOLUTION_M)
 
 
 @pytest.fixture(scope="module")

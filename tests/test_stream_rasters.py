@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import rasterio
+from helpers.scenario import coarse_demo_inputs
 
 import covkit
 from covkit import runfolder as F
@@ -26,9 +27,7 @@ RESOLUTION_M = 200.0
 
 @pytest.fixture(scope="module")
 def demo_inputs(tmp_path_factory):
-    toml = covkit.write_demo(tmp_path_factory.mktemp("stream") / "scenario")
-    sc = covkit.load_scenario(toml).replace(scenario={"resolution_m": RESOLUTION_M})
-    return covkit.load_inputs(sc)
+    return coarse_demo_inputs(tmp_path_factory.mktemp("stream"), RESOLUTION_M)
 
 
 @pytest.fixture(scope="module")

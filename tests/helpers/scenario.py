@@ -119,3 +119,10 @@ def demo_with_operator_grids(folder: Path, resolution_m: float):
         inputs = covkit.load_inputs(coarse)
         result = run_coverage(inputs, operator_grids=True)
     return coarse, inputs, result
+
+
+def coarse_demo_inputs(folder: Path, resolution_m: float):
+    """The demo scenario written into ``folder`` and loaded on a coarser grid."""
+    toml = covkit.write_demo(Path(folder) / "scenario")
+    sc = covkit.load_scenario(toml).replace(scenario={"resolution_m": resolution_m})
+    return covkit.load_inputs(sc)
