@@ -344,19 +344,15 @@ def run(scenario_or_inputs: Scenario | Inputs | str | Path | dict, *,
                                      operator_grids=operator_grids,
                                      streamed=out_dir is not None)
     inputs = _inputs_of(subject)
-    if out_dir is None:
-        result = run_coverage(inputs, progress=progress, started_s=t0, client=client,
-                              operator_grids=operator_grids)
-        if estimate is not None:  # beside run_seconds in kpi_summary.json
-            result.summary["run_estimate"] = estimate.to_dict()
-        return result
-    # the rasters go into the folder's output set band by band as the fold goes
-    with RunCommit(out_dir, replaces=COVERAGE_SET) as commit:
+    # with a folder, the rasters go into its output set band by band as the fold goes
+    with contextlib.nullcontext() if out_dir is None else \
+            RunCommit(out_dir, replaces=COVERAGE_SET) as commit:
         result = run_coverage(inputs, progress=progress, started_s=t0, client=client,
                               operator_grids=operator_grids, out=commit)
-        if estimate is not None:
+        if estimate is not None:  # beside run_seconds in kpi_summary.json
             result.summary["run_estimate"] = estimate.to_dict()
-        result.write(commit)
+        if commit is not None:
+            result.write(commit)
     return result
 
 
