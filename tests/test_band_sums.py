@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers.scenario import coarse_demo_inputs
-from helpers.taiwan import land_stations
+from helpers.taiwan import village_scenario
 
 import covkit
 from covkit.coverage import kpi as K
@@ -240,13 +240,8 @@ def test_village_sums_band_by_band(shared_dir, tmp_path):
     band sums of bands 1 and 7 rows high and the default equals that of whole-grid grids,
     and is within rounding of kpi.village_kpis on the whole-grid coverage."""
     base = shared_dir / "data" / "taiwan"
-    stations = land_stations(base, tmp_path / "stations.csv", every=200)
     with pytest.warns(UserWarning, match="folded into their township"):
-        toml = covkit.api.build_taiwan_scenario(
-            tmp_path / "sc", townships=base / "villages-10t.json",
-            villages=base / "villages-10t.json",
-            village_population=base / "village_population_2021-03.csv",
-            dem=base / "etopo1_taiwan_1arcmin.tif", stations=stations, resolution_m=2000.0)
+        toml = village_scenario(base, tmp_path, 2000.0)
     sc = covkit.load_scenario(toml).replace(propagation={"model": "38901-rma"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.taiwan import land_stations
+from helpers.taiwan import land_stations, village_scenario
 from typer.testing import CliRunner
 
 import covkit
@@ -197,13 +197,8 @@ def test_builder_report_folded_villages_and_vintages(built):
 
 def test_villages_only_every_village_equals_its_registered_count(shared_dir, tmp_path):
     base = shared_dir / "data" / "taiwan"
-    stations = land_stations(base, tmp_path / "stations.csv", every=200)
     with pytest.warns(UserWarning, match="folded into their township"):
-        toml = covkit.api.build_taiwan_scenario(
-            tmp_path / "sc", townships=base / "villages-10t.json",
-            villages=base / "villages-10t.json",
-            village_population=base / "village_population_2021-03.csv",
-            dem=base / "etopo1_taiwan_1arcmin.tif", stations=stations, resolution_m=1000.0)
+        toml = village_scenario(base, tmp_path, 1000.0)
     sc = covkit.load_scenario(toml)
     grid = loaders.grid_for(sc.scenario.crs, 1000.0, sc.inputs.dem, sc.scenario.bounds)
     pop = loaders.read_population(sc.inputs.population, grid)

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+import covkit
+
 
 def land_stations(base, path, every: int = 25, villages=None):
     """A stations CSV in covkit's schema: one omni 3.5 GHz sector at the representative point
@@ -26,3 +28,15 @@ def land_stations(base, path, every: int = 25, villages=None):
                   "height_m": 30.0, "freq_mhz": 3500.0, "eirp_dbm": 62.0}).to_csv(path,
                                                                                  index=False)
     return path
+
+
+def village_scenario(base, folder, resolution_m: float):
+    """The shared Taiwan villages as a villages-only scenario in ``folder`` (villages as the
+    zones, every 200th land cell a station): the path of its scenario.toml. Warns that the
+    villages are folded into their townships (the caller checks it)."""
+    stations = land_stations(base, folder / "stations.csv", every=200)
+    return covkit.api.build_taiwan_scenario(
+        folder / "sc", townships=base / "villages-10t.json",
+        villages=base / "villages-10t.json",
+        village_population=base / "village_population_2021-03.csv",
+        dem=base / "etopo1_taiwan_1arcmin.tif", stations=stations, resolution_m=resolution_m)
