@@ -58,6 +58,31 @@ def test_sector_matches_table_7_3_1(phi, elev, tilt):
     assert an.sector_gain_dbi(*args) == pytest.approx(an.sector_gain_dbi.py_func(*args))
 
 
+def test_relative_azimuth_equals_the_modulo_over_the_folds_range():
+    # the fold passes an atan2 bearing in (-180, 180] and a sector azimuth in [0, 360): the
+    # floor-based wrap must give Python's % result bit for bit there (one rounding each)
+    rng = np.random.default_rng(7)
+    bearing = np.concatenate([rng.uniform(-180.0, 180.0, 20000),
+                              [180.0, -179.99999999999997, 0.0, -0.0, 1e-300, -1e-300]])
+    azimuth = np.concatenate([rng.uniform(0.0, 360.0, 20000),
+                              [0.0, 359.99999999999994, 180.0, 360.0 - 1e-13, 90.0, 0.0]])
+    for b, a in zip(bearing, azimuth, strict=True):
+        x = (float(b) - float(a)) % 360.0
+        want = x - 360.0 if x > 180.0 else x
+        got = an.relative_azimuth_deg(float(b), float(a))
+        assert got == want, (b, a, got, want)
+
+
+@given(st.floats(-1e9, 1e9, allow_nan=False), st.floats(-1e9, 1e9, allow_nan=False))
+@settings(max_examples=300, deadline=None)
+def test_relative_azimuth_in_range_for_any_angles(pixel, antenna):
+    a = an.relative_azimuth_deg(pixel, antenna)
+    assert -180.0 < a <= 180.0
+    # the same direction as the plain difference, to rounding of the large arguments
+    diff = math.remainder(pixel - antenna, 360.0)
+    assert math.isclose(math.cos(math.radians(a)), math.cos(math.radians(diff)), abs_tol=1e-6)
+
+
 def test_sector_array_shape_and_validation():
     ant = an.SectorAntenna()
     out = ant.gain_dbi(np.array([[0.0, 90.0], [180.0, 270.0]]), 0.0)

@@ -303,7 +303,7 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
             xc = affine6[0] + (c + 0.5) * affine6[1]
             dx = xc - site_x_m
             dy = yc - site_y_m
-            d = math.hypot(dx, dy)
+            d = math.sqrt(dx * dx + dy * dy)
             elev = elevation_angle_deg(d, tx_amsl_m, ground + rx_agl_m, ae_m)
             extra = pl
             if clutter_on:

@@ -41,8 +41,17 @@ from covkit.propagation.constants import DBD_TO_DBI
 # --------------------------------------------------------------------------------------------
 @njit
 def relative_azimuth_deg(pixel_azimuth_deg, antenna_azimuth_deg):
-    """Pixel azimuth relative to the boresight, wrapped to (-180, 180] [deg]."""
-    a = (pixel_azimuth_deg - antenna_azimuth_deg) % 360.0
+    """Pixel azimuth relative to the boresight, wrapped to (-180, 180] [deg].
+
+    ``x - 360 floor(x / 360)`` instead of ``x % 360`` (a call of ``fmod`` per sector and
+    pixel in the fold): for the fold's differences of an azimuth in (-180, 180] and one in
+    [0, 360) both round once to the same value."""
+    x = pixel_azimuth_deg - antenna_azimuth_deg
+    a = x - 360.0 * math.floor(x / 360.0)
+    if a >= 360.0:  # x / 360 rounded up to an integer
+        a -= 360.0
+    elif a < 0.0:
+        a += 360.0
     if a > 180.0:
         a -= 360.0
     return a
