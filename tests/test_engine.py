@@ -628,3 +628,44 @@ def test_sweep_is_the_same_for_every_thread_count():
         a, b = offsets[k], offsets[k + 1]
         assert np.all(np.diff(dist[a:b]) >= 0.0)
 
+
+
+@pytest.mark.parametrize("p_pct", [50.0, 10.0])
+def test_several_frequencies_in_one_sweep_equal_each_alone(p_pct):
+    """The terrain terms are found once for a site's frequencies and stage 2 runs per
+    frequency: each window equals that frequency's sweep alone bit for bit, on rugged terrain
+    with sea and coastal land (line-of-sight shortcuts take the longest wavelength's
+    threshold), at p = 50 % and with the a_beta terms at 10 %."""
+    dem = rugged_dem(seed=11).astype(np.float64)
+    coast = coast_distance_km(dem, 100.0)
+    n_rad, step_m, n_steps = E.ray_layout(8_000.0, 100.0, 1.0, 1.0)
+    r0, c0, nr, nc = E.footprint_window(AFF, dem.shape, *SITE, 8_000.0)
+    htg, hrg, ae, _f, p, pl, sl, pol, n0, phi, dct, dcr = model_args(p_pct)
+    freqs_ghz = np.array([3.5, 0.7, 1.8])  # the longest wavelength not first
+    args = (dem, AFF, coast, *SITE, htg, hrg, n_rad, step_m, n_steps, 8_000.0, r0, c0, nr, nc,
+            ae)
+    rest = (p, pl, sl, pol, n0, phi, dct, dcr)
+    together = E.radial_sweep_p1812(*args, freqs_ghz, *rest, n_threads=2)
+    assert together.shape == (3, nr, nc)
+    assert np.isfinite(together[0]).sum() > 0.95 * math.pi * 80**2
+    for k, f in enumerate(freqs_ghz):
+        alone = E.radial_sweep_p1812(*args, float(f), *rest, n_threads=1)
+        assert np.array_equal(together[k], alone, equal_nan=True), f
+    # the frequencies do differ (700 MHz loses less than 3.5 GHz here)
+    assert np.nanmedian(together[0] - together[1]) > 5.0
+
+
+@pytest.mark.parametrize("model", ["p1812", "hata"])
+def test_site_loss_windows_equal_site_loss_window(model):
+    dem = rugged_dem(seed=12, sea_rows=0)
+    s = E.EngineSettings(model=model)
+    freqs = [900.0, 700.0] if model == "hata" else [3500.0, 700.0, 2600.0]
+    wins = E.site_loss_windows(dem, AFF, *SITE, 30.0, 1.5, freqs, 5_000.0, s)
+    assert len(wins) == len(freqs)
+    for f, w in zip(freqs, wins, strict=True):
+        one = E.site_loss_window(dem, AFF, *SITE, 30.0, 1.5, f, 5_000.0, s)
+        assert (w.row0, w.col0) == (one.row0, one.col0)
+        assert w.loss_db.dtype == np.float32
+        assert np.array_equal(w.loss_db, one.loss_db, equal_nan=True)
+    with pytest.raises(CovkitInputError, match="freq_mhz"):
+        E.site_loss_windows(dem, AFF, *SITE, 30.0, 1.5, [3500.0, 1e7], 5_000.0, s)

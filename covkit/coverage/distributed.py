@@ -98,19 +98,31 @@ def batch_contribution(ctx: WorkerContext, batch: BatchGroups) -> BatchResult:
     r_hi = int((batch.row0 + batch.n_rows).max())
     acc = Accumulators.empty((r_hi - r_lo, ctx.width), ctx.n_operators, ctx.n_layers)
     evaluations = 0
-    for k, site in enumerate(batch.sites):
-        site = int(site)
-        freq = float(batch.freq_mhz[k])
+    n = len(batch.sites)
+    k = 0
+    while k < n:
+        site = int(batch.sites[k])
+        end = k + 1  # the site's frequencies (adjacent) share one engine call
+        while end < n and int(batch.sites[end]) == site:
+            end += 1
         x, y = ctx.site_x_m[site], ctx.site_y_m[site]
         h = ctx.site_height_m[site]
+        freqs = [float(f) for f in batch.freq_mhz[k:end]]
         try:
-            win = ctx.fold.loss_window(x, y, h, freq, ctx.site_lat_deg[site], n_threads=1)
-        except CovkitInputError as exc:  # named on the client, where the stations table is
-            return BatchResult(r_lo, None, 0, batch.first + k, str(exc),
-                               exc.column)
-        evaluations += int(np.isfinite(win.loss_db).sum())
-        ctx.fold.fold(win, x, y, h, freq, ctx.sectors.take(batch.rows[k]), acc,
-                      acc_row0=r_lo, n_threads=1)
+            wins = ctx.fold.loss_windows(x, y, h, freqs, ctx.site_lat_deg[site], n_threads=1)
+        except CovkitInputError:  # named on the client, where the stations table is
+            for t in range(k, end):  # the group that fails alone
+                try:
+                    ctx.fold.loss_window(x, y, h, freqs[t - k], ctx.site_lat_deg[site],
+                                         n_threads=1)
+                except CovkitInputError as exc:
+                    return BatchResult(r_lo, None, 0, batch.first + t, str(exc), exc.column)
+            raise
+        for t, win in enumerate(wins, start=k):
+            evaluations += int(np.isfinite(win.loss_db).sum())
+            ctx.fold.fold(win, x, y, h, freqs[t - k], ctx.sectors.take(batch.rows[t]), acc,
+                          acc_row0=r_lo, n_threads=1)
+        k = end
     return BatchResult(r_lo, acc, evaluations)
 
 

@@ -3,8 +3,9 @@ probability, coverage per operator and for any operator, throughput and speed ti
 
 :class:`SiteFold` is the one per-site step that coverage (:func:`compute_layers`) and site
 proposals (:func:`covkit.coverage.sites.coverage_matrix`) share: the path loss of one site and
-frequency from the engine (:func:`covkit.propagation.engine.site_loss_window`), then every
-sector of it folded into best / second-best / server / per-operator / per-layer grids by
+frequency from the engine (:func:`covkit.propagation.engine.site_loss_windows`, which takes a
+site's frequencies in one call), then every sector of it folded into best / second-best /
+server / per-operator / per-layer grids by
 :func:`covkit.coverage.radio.reduce_site_window`. Memory is a fixed number of grids, never one
 raster per sector or site; the per-operator and per-layer grids of the fold are held for a band
 of rows at a time (a few footprint windows high), so they do not grow with the country.
@@ -32,7 +33,7 @@ from covkit.propagation.engine import (
     EngineSettings,
     LossWindow,
     footprint_window,
-    site_loss_window,
+    site_loss_windows,
 )
 from covkit.propagation.models import model_info
 
@@ -298,11 +299,29 @@ class SiteFold:
         """Basic path loss [dB] of one site and frequency over its footprint
         (:class:`~covkit.propagation.engine.LossWindow`), with the model of the frequency's
         band, on ``n_threads`` threads (default: Numba's thread count)."""
-        return site_loss_window(self.dem_m, self.affine6, float(x_m), float(y_m),
-                                float(tx_height_agl_m), self.rx_height_agl_m, float(freq_mhz),
-                                self.radius_m, self.settings_for(freq_mhz),
-                                site_lat_deg=float(lat_deg), coast_km=self.coast_km,
-                                n_threads=n_threads)
+        return self.loss_windows(x_m, y_m, tx_height_agl_m, [freq_mhz], lat_deg,
+                                 n_threads=n_threads)[0]
+
+    def loss_windows(self, x_m: float, y_m: float, tx_height_agl_m: float, freqs_mhz,
+                     lat_deg: float, n_threads: int | None = None) -> list:
+        """:meth:`loss_window` for several frequencies of one site, in their order: the
+        frequencies of one model share one engine call (P.1812 finds the terrain terms once
+        for all of them, :func:`~covkit.propagation.engine.site_loss_windows`)."""
+        freqs = [float(f) for f in freqs_mhz]
+        by_model: dict[str, list[int]] = {}
+        for i, f in enumerate(freqs):
+            by_model.setdefault(self.model_for(f), []).append(i)
+        out = [None] * len(freqs)
+        for idx in by_model.values():
+            wins = site_loss_windows(self.dem_m, self.affine6, float(x_m), float(y_m),
+                                     float(tx_height_agl_m), self.rx_height_agl_m,
+                                     [freqs[i] for i in idx], self.radius_m,
+                                     self.settings_for(freqs[idx[0]]),
+                                     site_lat_deg=float(lat_deg), coast_km=self.coast_km,
+                                     n_threads=n_threads)
+            for i, w in zip(idx, wins, strict=True):
+                out[i] = w
+        return out
 
     def cells_reaching(self, x_m: float, y_m: float, tx_height_agl_m: float, lat_deg: float,
                        freq_mhz: float, eirp_re_dbm: float, level_dbm: float,
@@ -580,10 +599,34 @@ class FoldPlan:
 
     def loss_window(self, g: _Group):
         """Path loss of one group on the calling thread."""
+        return self.loss_windows([g])[0]
+
+    def loss_windows(self, groups: list[_Group]) -> list:
+        """Path loss of groups of one site (its frequencies) on the calling thread, in one
+        engine call per model (:meth:`SiteFold.loss_windows`)."""
         st = self.state.inputs.stations
-        return self.fold.loss_window(st.site_x_m[g.site], st.site_y_m[g.site],
-                                     st.site_height_m[g.site], g.freq_mhz,
-                                     self.site_lat_deg[g.site], n_threads=1)
+        site = groups[0].site
+        return self.fold.loss_windows(st.site_x_m[site], st.site_y_m[site],
+                                      st.site_height_m[site], [g.freq_mhz for g in groups],
+                                      self.site_lat_deg[site], n_threads=1)
+
+    def failing_group(self, groups: list[_Group]) -> _Group:
+        """Of groups whose shared engine call failed, the first that fails alone (the one an
+        error message names), else the first."""
+        for g in groups if len(groups) > 1 else ():
+            try:
+                self.loss_window(g)
+            except CovkitInputError:
+                return g
+        return groups[0]
+
+    def site_run(self, i: int) -> int:
+        """The end of the run of groups from ``i`` on that belong to group ``i``'s site
+        (its frequencies: adjacent in the fixed order, which sorts by site within a row)."""
+        j = i + 1
+        while j < len(self.groups) and self.groups[j].site == self.groups[i].site:
+            j += 1
+        return j
 
     def finish(self) -> tuple[RadioLayers, CoverageLayers]:
         """The layers once every group is folded in."""
@@ -683,18 +726,19 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
                     if state.failed or state.taken >= len(groups):
                         return
                     i = state.taken
-                    state.taken += 1
-                g = groups[i]
+                    j = plan.site_run(i)  # a site's frequencies share one engine call
+                    state.taken = j
                 try:
-                    win = plan.loss_window(g)
+                    wins = plan.loss_windows(groups[i:j])
                 except CovkitInputError as exc:
-                    state.fail(plan.group_error(g, exc))
+                    state.fail(plan.group_error(plan.failing_group(groups[i:j]), exc))
                     return
                 except BaseException as exc:
                     state.fail(exc)
                     return
                 with state.lock:
-                    state.windows[i] = win
+                    for k, win in enumerate(wins):
+                        state.windows[i + k] = win
                 try:
                     state.fold_ready(lambda: bar.advance(task))
                 except BaseException as exc:

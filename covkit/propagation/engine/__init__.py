@@ -65,6 +65,7 @@ from covkit.propagation.engine.window import (
     ray_layout,
     reference_loss_db,
     site_loss_window,
+    site_loss_windows,
 )
 
 __all__ = [
@@ -84,5 +85,6 @@ __all__ = [
     "footprint_window",
     "ray_layout",
     "site_loss_window",
+    "site_loss_windows",
     "reference_loss_db",
 ]

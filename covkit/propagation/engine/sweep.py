@@ -244,10 +244,12 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
     :func:`~covkit.propagation.terrain.sample_profile` builds to a point on this azimuth. The
     terrain state (hulls, running maxima, prefix sums, zone runs) is extended one sample at a
     time; each receiver costs O(log n) plus the stage-2 kernel, and O(m) only for the LoS
-    diffraction parameter and the roughness ``hm`` scans. Writes ``loss_out[q_index[q]]`` and,
-    if ``terms_out`` has rows, ``terms_out[q]`` (every term). ``work`` holds scratch arrays
-    (:func:`_work_buffers`), reused across radials; ``consts`` the site's stage-2 constants
-    (:func:`~covkit.propagation.p1812.p1812_constants`). The heights are sampled up front
+    diffraction parameter and the roughness ``hm`` scans. ``consts`` holds one row of the
+    site's stage-2 constants (:func:`~covkit.propagation.p1812.p1812_constants`) per carrier
+    frequency: the terrain terms do not depend on it, so they are found once and stage 2 runs
+    once per row, writing ``loss_out[row, q_index[q]]``; if ``terms_out`` has rows (one
+    frequency only), ``terms_out[q]`` gets every term. ``work`` holds scratch arrays
+    (:func:`_work_buffers`), reused across radials. The heights are sampled up front
     (:func:`_sample_ray`).
 
     Without ``terms_out`` rows at p = 50 %, a line-of-sight receiver whose every point has
@@ -256,10 +258,17 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
     bounds without it and reports when the bound does not settle Lb; only then is the point
     found (:func:`_nu_scan`) and stage 2 run again. The loss is the same either way. Srim of the
     smooth profile, which only a trans-horizon Bullington loss reads, is skipped likewise.
+    With several frequencies these shortcuts take the longest wavelength's threshold (nu <=
+    -0.78 in units of sqrt(lambda) holds for every shorter one): each row's loss is the loss
+    of that frequency alone.
     """
     n_q = q_dist_m.shape[0]
-    f_ghz = consts[P.C_F_GHZ]
-    p_pct = consts[P.C_P_PCT]
+    n_f = consts.shape[0]
+    k_lam = 0  # the row of the longest wavelength
+    for f in range(1, n_f):
+        if consts[f, P.C_LAMBDA] > consts[k_lam, P.C_LAMBDA]:
+            k_lam = f
+    p_pct = consts[0, P.C_P_PCT]
     step_km = step_m / 1000.0
     ux = math.sin(az_rad)
     uy = math.cos(az_rad)
@@ -270,14 +279,14 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
     bulge50 = 500.0 / ae_km
     bulge_bb = 500.0 * (1.0 / ae_km)  # Bullington form 500 C_e, as in p1812_profile_terms
     bulge_b = 500.0 * (1.0 / (K_BETA * EARTH_RADIUS_KM))
-    sqrt_lam = consts[P.C_SQRT_LAMBDA]
+    sqrt_lam = consts[k_lam, P.C_SQRT_LAMBDA]
     need_beta = p_pct != 50.0  # the a_beta terms only matter below 50 % time
     # the LoS Bullington point may be deferred (see p1812_loss_from_constants) at p = 50 %
     # when only losses are wanted; nu_floor2: nu_i <= -0.78 sqrt(lambda) (J = 0, eq. (12))
     # with a relative margin for rounding, squared
     full_terms = terms_out.shape[0] > 0
     defer_ok = not need_beta and not full_terms
-    nu_floor2 = 0.6084 * consts[P.C_LAMBDA] * (1.0 + 1e-9)
+    nu_floor2 = 0.6084 * consts[k_lam, P.C_LAMBDA] * (1.0 + 1e-9)
     # fractional cell coordinates along the ray: sample j is at (fc0 + j dfc, fr0 + j dfr)
     fc0, fr0 = cell_coords(affine6, site_x_m, site_y_m)
     dfc = step_m * ux / affine6[1]
@@ -363,11 +372,13 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
         out_i = q_index[q]
         q += 1
         if not np.isfinite(hn):
-            loss_out[out_i] = np.nan
+            for f in range(n_f):
+                loss_out[f, out_i] = np.nan
             continue
         hrs = hn + hrg_m
         if target < 1 or m < 1:
-            loss_out[out_i] = free_space_db(dist_m, hts, hrs, f_ghz)
+            for f in range(n_f):
+                loss_out[f, out_i] = free_space_db(dist_m, hts, hrs, consts[f, P.C_F_GHZ])
             continue
         d = dist_m / 1000.0
         # --- smooth-Earth surface (eqs. (85)-(88)) with the receiver interval appended
@@ -502,22 +513,28 @@ def _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m,
             terms[base] = stim
             terms[base + 1] = srim
             terms[base + 2] = nu
-        if not P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True):
-            # the ducting loss needs what was left out: the LoS point of largest nu, hm
-            if deferred:
-                seed = hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
-                terms[P.T_NU_A50], i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
-                lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
-            if has_coast:
-                dlm, zone_rx, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, hn,
-                                                   dist_m / step_m, coast_km, fc0, fr0, dfc, dfr)
-            P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km, lt, lr,
-                                  dlt, dlr, pathtype, theta_t, theta_r, hst_n, hsr_n, hstd, hsrd,
-                                  dtm, dlm, sea / d, zn[0], zone_rx,
-                                  _hm_point(rx_, ry_, ri_, n_raw, lt, lr, hst_n, hsr_n, h[0], hn,
-                                            d))
-            P.p1812_loss_from_constants(terms, consts, dct_km, dcr_km, out, True)
-        loss_out[out_i] = out[P.O_LB]
+        completed = False  # the terms left out (see above) are filled in
+        for f in range(n_f):
+            cf = consts[f]
+            if not P.p1812_loss_from_constants(terms, cf, dct_km, dcr_km, out, True):
+                # the ducting loss needs what was left out: the LoS point of largest nu, hm
+                if not completed:
+                    completed = True
+                    if deferred:
+                        seed = hull_extreme(ax_, ay_, ai_, n_50, (zh_r - hts) / d)
+                        terms[P.T_NU_A50], i_nu = _nu_scan(d_km, z50, m, d, hts, zh_r, seed)
+                        lt, lr, dlt, dlr = P.horizon_points(pathtype, i_t, i_r, i_nu, d_km, d)
+                    if has_coast:
+                        dlm, zone_rx, n_zoned = _inland_km(d_km, h, zn, n_zoned, m, d, hn,
+                                                           dist_m / step_m, coast_km, fc0, fr0,
+                                                           dfc, dfr)
+                    P.store_profile_terms(terms, d_km, h, d, hts, hrs, hn, htg_m, hrg_m, ae_km,
+                                          lt, lr, dlt, dlr, pathtype, theta_t, theta_r, hst_n,
+                                          hsr_n, hstd, hsrd, dtm, dlm, sea / d, zn[0], zone_rx,
+                                          _hm_point(rx_, ry_, ri_, n_raw, lt, lr, hst_n, hsr_n,
+                                                    h[0], hn, d))
+                P.p1812_loss_from_constants(terms, cf, dct_km, dcr_km, out, True)
+            loss_out[f, out_i] = out[P.O_LB]
         if terms_out.shape[0] > 0:
             for t in range(P.N_TERMS):
                 terms_out[q - 1, t] = terms[t]
@@ -577,14 +594,14 @@ def ray_profile_loss_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad,
     them (which may leave a line-of-sight Bullington point out, see :func:`_sweep_one_ray`)."""
     n_q = q_dist_m.shape[0]
     n_steps = profile_segments(q_dist_m[n_q - 1], step_m) + 1
-    loss = np.full(n_q, np.nan)
+    loss = np.full((1, n_q), np.nan)
     terms = np.full((n_q if with_terms else 0, P.N_TERMS), np.nan)
-    consts = np.empty(P.N_CONSTS)
-    P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
+    consts = np.empty((1, P.N_CONSTS))
+    P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts[0])
     _sweep_one_ray(dem_m, affine6, coast_km, site_x_m, site_y_m, az_rad, step_m, n_steps, htg_m,
                    hrg_m, ae_km, consts, dct_km, dcr_km, q_dist_m, q_h_m, np.arange(n_q), loss,
                    terms, _work_buffers(n_steps))
-    return loss, terms
+    return loss[0], terms
 
 
 @njit
@@ -786,7 +803,8 @@ def sweep_radials_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg
                         k0, k_step, out, h_rx, no_terms, work, tmp_d, tmp_f):
     """The radials ``k0, k0 + k_step, ...`` of :func:`radial_sweep_p1812`: sorts each radial's
     pixels by distance (:func:`sort_by_distance`), takes the terrain height at each one's point
-    on the radial and runs :func:`_sweep_one_ray`, writing ``out[flat[t]]``. Radials write
+    on the radial and runs :func:`_sweep_one_ray`, writing ``out[:, flat[t]]`` (a row per
+    frequency, ``consts`` a row of constants per frequency). Radials write
     disjoint pixels, so calls for disjoint sets of radials may run in parallel (each with its
     own ``work``, ``tmp_d``, ``tmp_f``; ``h_rx`` is shared, indexed like ``dist``)."""
     for k in range(k0, n_radials, k_step):
@@ -828,6 +846,10 @@ def radial_sweep_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_
     ``2 pi k / n_radials`` clockwise from north) and takes the loss at the radial's point at the
     pixel's distance, receiver height from the terrain at that point (:func:`_sweep_one_ray`).
     Returns a float64 ``(n_rows, n_cols)`` window, NaN beyond the radius or the DEM.
+    ``f_ghz`` may also be a 1-D array of frequencies: the result is then ``(n_f, n_rows,
+    n_cols)``, one window per frequency, each equal to that frequency's window alone; the
+    pixel grouping, the profiles and the terrain terms, which do not depend on the frequency,
+    are found once for all of them (a site's bands cost little more than its first).
 
     Parallel over radials on ``n_threads`` threads (default: Numba's thread count,
     ``numba.get_num_threads()``), each running the compiled, non-parallel
@@ -838,11 +860,15 @@ def radial_sweep_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_
     n_threads = thread_count() if n_threads is None else max(1, int(n_threads))
     offsets, dist, flat = _group_pixels(site_x_m, site_y_m, radius_m, affine6, row0, col0,
                                         n_rows, n_cols, n_radials, n_threads)
-    out = np.full(n_rows * n_cols, np.nan)
+    freqs_ghz = np.atleast_1d(np.asarray(f_ghz, dtype=np.float64))
+    if freqs_ghz.ndim != 1 or freqs_ghz.size == 0:
+        raise ValueError("f_ghz must be a frequency or a 1-D array of them")
+    out = np.full((freqs_ghz.size, n_rows * n_cols), np.nan)
     h_rx = np.empty(flat.shape[0])
     no_terms = np.empty((0, P.N_TERMS))
-    consts = np.empty(P.N_CONSTS)
-    P.p1812_constants(f_ghz, p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts)
+    consts = np.empty((freqs_ghz.size, P.N_CONSTS))
+    for f, fq in enumerate(freqs_ghz):
+        P.p1812_constants(float(fq), p_pct, pl_pct, sigma_l_db, pol, n0, phi_deg, consts[f])
     longest = int(np.max(np.diff(offsets))) if n_radials else 0
     n_sets = min(n_radials, 1 if n_threads == 1 else TASKS_PER_THREAD * n_threads)
     tasks = [(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_m, n_radials, step_m,
@@ -850,4 +876,6 @@ def radial_sweep_p1812(dem_m, affine6, coast_km, site_x_m, site_y_m, htg_m, hrg_
               no_terms, _work_arrays(n_steps), np.empty(longest), np.empty(longest, np.int64))
              for s in range(n_sets)]
     run_parallel(sweep_radials_p1812, tasks, n_threads)
-    return out.reshape((n_rows, n_cols))
+    if np.ndim(f_ghz) == 0:
+        return out.reshape((n_rows, n_cols))
+    return out.reshape((freqs_ghz.size, n_rows, n_cols))

@@ -254,6 +254,20 @@ def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_hei
     -------
     LossWindow
     """
+    return site_loss_windows(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m,
+                             rx_height_agl_m, [freq_mhz], radius_m, settings,
+                             site_lat_deg=site_lat_deg, coast_km=coast_km,
+                             n_threads=n_threads)[0]
+
+
+def site_loss_windows(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_height_agl_m,
+                      freqs_mhz, radius_m, settings: EngineSettings, site_lat_deg=None,
+                      coast_km=None, n_threads=None) -> list[LossWindow]:
+    """:func:`site_loss_window` for each of several carrier frequencies of one site (same
+    arguments, ``freqs_mhz`` a sequence [MHz]): a list of windows, one per frequency, each
+    equal to that frequency's :func:`site_loss_window`. With P.1812 the radial sweep finds
+    the profiles and terrain terms once for all frequencies (they do not depend on it) and
+    runs only stage 2 per frequency."""
     affine6 = np.asarray(affine6, dtype=np.float64)
     dem_m = np.asarray(dem_m)
     pixel_m = float(affine6[1])
@@ -265,11 +279,12 @@ def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_hei
     _check("radius_m", radius_m, pixel_m, 1e6, "m")
     info = model_info(settings.model)
     lo, hi = info.validity["freq_mhz"]
-    f = _check("freq_mhz", freq_mhz, max(lo, 1e-3), hi, "MHz")
+    freqs = [_check("freq_mhz", f, max(lo, 1e-3), hi, "MHz") for f in freqs_mhz]
+    if not freqs:
+        raise CovkitInputError("no carrier frequency given", column="freq_mhz")
     r0, c0, nr, nc = footprint_window(affine6, dem_m.shape, site_x_m, site_y_m, radius_m)
-    out = np.full((nr, nc), np.nan, dtype=np.float64)
     if nr == 0 or nc == 0:
-        return LossWindow(out.astype(np.float32), r0, c0)
+        return [LossWindow(np.full((nr, nc), np.nan, dtype=np.float32), r0, c0) for _ in freqs]
     if settings.model_code == MODEL_P1812:
         _check("tx_height_agl_m", tx_height_agl_m, 1.0, 3000.0, "m (P.1812)")
         _check("rx_height_agl_m", rx_height_agl_m, 1.0, 3000.0, "m (P.1812)")
@@ -279,20 +294,24 @@ def site_loss_window(dem_m, affine6, site_x_m, site_y_m, tx_height_agl_m, rx_hei
             dem_m, affine6, _coast_arg(coast_km, dem_m.shape), float(site_x_m), float(site_y_m),
             float(tx_height_agl_m), float(rx_height_agl_m), n_rad, step_m, n_steps,
             float(radius_m), r0, c0, nr, nc,
-            P.effective_earth_radius_km(settings.dn), f / 1000.0, float(settings.time_pct),
-            float(settings.location_pct), float(settings.sigma_l_db),
+            P.effective_earth_radius_km(settings.dn), np.array(freqs) / 1000.0,
+            float(settings.time_pct), float(settings.location_pct), float(settings.sigma_l_db),
             1 if settings.polarization == "h" else 2, float(settings.n0),
             float(P_DEFAULT_LAT if site_lat_deg is None else site_lat_deg),
             float(settings.dct_km), float(settings.dcr_km), n_threads=n_threads)
-    else:
+        return [LossWindow(w.astype(np.float32), r0, c0) for w in out]
+    nodata = ~np.isfinite(dem_m[r0:r0 + nr, c0:c0 + nc])
+    wins = []
+    for f in freqs:
+        out = np.full((nr, nc), np.nan, dtype=np.float64)
         distance_model_window(settings.model_code, float(site_x_m), float(site_y_m),
                               float(tx_height_agl_m), float(rx_height_agl_m), f,
                               environment_code(settings.environment),
                               LOS_MODE_CODES[settings.los_mode], float(radius_m), affine6, r0,
                               c0, nr, nc, out, n_threads=n_threads)
-        window_dem = dem_m[r0:r0 + nr, c0:c0 + nc]
-        out[~np.isfinite(window_dem)] = np.nan
-    return LossWindow(out.astype(np.float32), r0, c0)
+        out[nodata] = np.nan
+        wins.append(LossWindow(out.astype(np.float32), r0, c0))
+    return wins
 
 
 def reference_loss_db(dem_m, affine6, site_x_m, site_y_m, x_m, y_m, tx_height_agl_m,
