@@ -217,17 +217,6 @@ def elevation_angle_deg(d_m, tx_amsl_m, rx_amsl_m, ae_m):
 
 
 @njit
-def _insert(v, s, best, second, server, r, c):
-    """Fold RSRP ``v`` of sector ``s`` into best / second-best / server at (r, c)."""
-    if v > best[r, c]:
-        second[r, c] = best[r, c]
-        best[r, c] = v
-        server[r, c] = s
-    elif v > second[r, c]:
-        second[r, c] = v
-
-
-@njit
 def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, tx_amsl_m,
                        rx_agl_m, ae_m, freq_mhz, clutter_on, building_type,
                        cal_class, cal_offset_db, cal_slope_db,
@@ -315,6 +304,11 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
                 extra -= cal_offset_db[cal_class[r, c]] + cal_slope_db * math.log10(
                     max(d, CAL_MIN_DISTANCE_M) / 1000.0)
             bearing = math.degrees(math.atan2(dx, dy)) if d > 0.0 else 0.0
+            # the pixel's best, second and server held in registers over its sectors (a later
+            # value replaces the best only when greater: the earlier server keeps a tie)
+            b_best = best[r, c]
+            b_second = second[r, c]
+            b_server = server[r, c]
             for k in range(n_s):
                 az = sec_azimuth_deg[k]
                 pat = sec_pattern[k]
@@ -337,12 +331,20 @@ def reduce_site_window(loss_db, row0, col0, dem_m, affine6, site_x_m, site_y_m, 
                 # very value a server's SINR takes out again
                 v = np.float64(np.float32(sec_eirp_re_dbm[k] - extra + gain))
                 s = sec_index[k]
-                _insert(v, s, best, second, server, r, c)
+                if v > b_best:
+                    b_second = b_best
+                    b_best = v
+                    b_server = s
+                elif v > b_second:
+                    b_second = v
                 o = sec_op[k]
                 if v > op_best[o, r, c]:
                     op_best[o, r, c] = v
                     op_server[o, r, c] = s
                 layer_mw[sec_layer[k], r, c] += level_mw(v)
+            best[r, c] = b_best  # float32: v is a float32 value
+            second[r, c] = b_second
+            server[r, c] = b_server
 
 
 def fold_site_window(loss_db, row0, col0, *args, n_threads=None):
@@ -362,8 +364,8 @@ def merge_fold(best, second, server, op_best, op_server, layer_mw,
     on their own from -inf / -1 / 0, of the same shape) into the running grids, in place.
 
     Best, second-best and server come out as if the part's sectors had been folded into the
-    running grids one by one after the earlier ones (:func:`_insert`: a later value replaces
-    the best only when greater, so the earlier server keeps a tie): the top two of the four
+    running grids one by one after the earlier ones (a later value replaces the best only when
+    greater, so the earlier server keeps a tie): the top two of the four
     values. The per-operator best and server likewise; the layer sums add (their rounding
     differs from one running float32 sum by a few units in the last place)."""
     n_r, n_c = best.shape
