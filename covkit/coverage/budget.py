@@ -131,10 +131,12 @@ MEMORY_TERMS: tuple[MemoryTerm, ...] = (
 whole grid has ``extent="grid"``; one held per band of rows (the fold's per-operator and
 per-layer grids, :func:`covkit.coverage.layers.compute_layers`) ``extent="band"``."""
 
-BASE_BYTES = 0.47 * GB
+BASE_BYTES = 0.56 * GB
 """Resident memory of the interpreter, NumPy / pandas / GeoPandas / rasterio and the compiled
-kernels before any grid is allocated (measured: the intercept of peak RSS against cells, 0.46-0.59
-GB on the demo, 0.49-0.53 GB on the Taiwan scenario)."""
+kernels before any grid is allocated (measured: the intercept of peak RSS against cells;
+2026-12-02, ``benchmarks/bench_budget.py --fit``: 0.52-0.62 GB on the demo, 0.56 GB on the
+Taiwan scenario; 0.47 GB, its value before, left the demo's estimates at 0.82-0.90 of the
+measured peaks and Taiwan's at 0.86-0.89)."""
 
 OPEN_BANDS = 2
 """Bands of rows open at once in the fold (a window spans at most two): ``extent="band"`` terms
