@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.scenario import retuned_last_band
 
 import covkit
 from covkit.coverage import distributed as D
@@ -124,6 +125,13 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_result_is_complete(demo, lo
     finally:
         c.close()
         cluster.close()
+
+
+def test_a_failing_band_of_a_shared_sweep_names_its_own_station(demo, client):
+    bad, station = retuned_last_band(demo[2], 6500.0)  # above P.1812's 6 GHz
+    with pytest.raises(covkit.CovkitInputError, match="6500") as err:
+        D.compute_layers_distributed(bad, client)
+    assert f"station {station!r}" in str(err.value)
 
 
 def test_unreachable_scheduler_is_one_line_naming_the_address():

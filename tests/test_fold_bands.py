@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from helpers.scenario import retuned_last_band
 
 import covkit
 from covkit.coverage.layers import compute_layers
@@ -79,3 +80,12 @@ def test_a_failing_site_names_its_station_row(demo_inputs):
     with pytest.raises(covkit.CovkitInputError) as err:
         compute_layers(bad, n_threads=2)
     assert repr(str(table["station_id"].iloc[0])) in str(err.value)
+
+
+def test_a_failing_band_of_a_shared_sweep_names_its_own_station(demo_inputs):
+    """A site's carriers share one engine call: when it fails, the error names the station of
+    the carrier that fails alone (here the site's last), not the site's first station."""
+    bad, station = retuned_last_band(demo_inputs, 6500.0)  # above P.1812's 6 GHz
+    with pytest.raises(covkit.CovkitInputError, match="6500") as err:
+        compute_layers(bad, n_threads=2)
+    assert f"station {station!r}" in str(err.value)

@@ -110,14 +110,10 @@ def batch_contribution(ctx: WorkerContext, batch: BatchGroups) -> BatchResult:
         freqs = [float(f) for f in batch.freq_mhz[k:end]]
         try:
             wins = ctx.fold.loss_windows(x, y, h, freqs, ctx.site_lat_deg[site], n_threads=1)
-        except CovkitInputError:  # named on the client, where the stations table is
-            for t in range(k, end):  # the group that fails alone
-                try:
-                    ctx.fold.loss_window(x, y, h, freqs[t - k], ctx.site_lat_deg[site],
-                                         n_threads=1)
-                except CovkitInputError as exc:
-                    return BatchResult(r_lo, None, 0, batch.first + t, str(exc), exc.column)
-            raise
+        except CovkitInputError as exc:  # named on the client, where the stations table is
+            t, exc = ctx.fold.failing_frequency(x, y, h, freqs, ctx.site_lat_deg[site]) \
+                or (0, exc)
+            return BatchResult(r_lo, None, 0, batch.first + k + t, str(exc), exc.column)
         for t, win in enumerate(wins, start=k):
             evaluations += int(np.isfinite(win.loss_db).sum())
             ctx.fold.fold(win, x, y, h, freqs[t - k], ctx.sectors.take(batch.rows[t]), acc,

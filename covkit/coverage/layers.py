@@ -323,6 +323,20 @@ class SiteFold:
                 out[i] = w
         return out
 
+    def failing_frequency(self, x_m: float, y_m: float, tx_height_agl_m: float, freqs_mhz,
+                          lat_deg: float) -> tuple[int, CovkitInputError] | None:
+        """After a :meth:`loss_windows` call for several frequencies failed: the index of the
+        first frequency that fails alone and its own error (the group an error message must
+        name), or None (one frequency, or none fails alone)."""
+        if len(freqs_mhz) < 2:
+            return None
+        for i, f in enumerate(freqs_mhz):
+            try:
+                self.loss_window(x_m, y_m, tx_height_agl_m, f, lat_deg, n_threads=1)
+            except CovkitInputError as exc:
+                return i, exc
+        return None
+
     def cells_reaching(self, x_m: float, y_m: float, tx_height_agl_m: float, lat_deg: float,
                        freq_mhz: float, eirp_re_dbm: float, level_dbm: float,
                        n_threads: int | None = None) -> np.ndarray:
@@ -610,15 +624,17 @@ class FoldPlan:
                                       st.site_height_m[site], [g.freq_mhz for g in groups],
                                       self.site_lat_deg[site], n_threads=1)
 
-    def failing_group(self, groups: list[_Group]) -> _Group:
-        """Of groups whose shared engine call failed, the first that fails alone (the one an
-        error message names), else the first."""
-        for g in groups if len(groups) > 1 else ():
-            try:
-                self.loss_window(g)
-            except CovkitInputError:
-                return g
-        return groups[0]
+    def failing_group(self, groups: list[_Group], exc: CovkitInputError,
+                      ) -> tuple[_Group, CovkitInputError]:
+        """Of groups of one site whose shared engine call failed with ``exc``, the first that
+        fails alone and its error (:meth:`SiteFold.failing_frequency`), else the first group
+        and ``exc``."""
+        st = self.state.inputs.stations
+        site = groups[0].site
+        k, exc = self.fold.failing_frequency(
+            st.site_x_m[site], st.site_y_m[site], st.site_height_m[site],
+            [g.freq_mhz for g in groups], self.site_lat_deg[site]) or (0, exc)
+        return groups[k], exc
 
     def site_run(self, i: int) -> int:
         """The end of the run of groups from ``i`` on that belong to group ``i``'s site
@@ -731,7 +747,7 @@ def compute_layers(inputs, progress: bool = False, n_threads: int | None = None,
                 try:
                     wins = plan.loss_windows(groups[i:j])
                 except CovkitInputError as exc:
-                    state.fail(plan.group_error(plan.failing_group(groups[i:j]), exc))
+                    state.fail(plan.group_error(*plan.failing_group(groups[i:j], exc)))
                     return
                 except BaseException as exc:
                     state.fail(exc)

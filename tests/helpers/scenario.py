@@ -126,3 +126,20 @@ def coarse_demo_inputs(folder: Path, resolution_m: float):
     toml = covkit.write_demo(Path(folder) / "scenario")
     sc = covkit.load_scenario(toml).replace(scenario={"resolution_m": resolution_m})
     return covkit.load_inputs(sc)
+
+
+def retuned_last_band(inputs, freq_mhz: float):
+    """``inputs`` with one sector of a multi-band site moved to ``freq_mhz`` (above its site's
+    other carriers, so its group is not the first of the site's shared engine call), and that
+    sector's station id."""
+    import dataclasses
+
+    st = inputs.stations
+    table = st.table.copy()
+    bands = table.groupby("site_index")["freq_mhz"]
+    top = table[(bands.transform("nunique") > 1) & (table["freq_mhz"] == bands.transform("max"))]
+    row = top.index[0]
+    assert float(freq_mhz) > float(table["freq_mhz"].max())
+    table.loc[row, "freq_mhz"] = float(freq_mhz)
+    bad = dataclasses.replace(inputs, stations=dataclasses.replace(st, table=table))
+    return bad, str(table.loc[row, "station_id"])
